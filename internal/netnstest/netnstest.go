@@ -1,0 +1,257 @@
+// Package netnstest builds throwaway network namespaces, veth links and servers for tests
+// that need a real kernel network stack. Everything it creates is removed in t.Cleanup.
+package netnstest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+var seq atomic.Int32
+
+// RequireRoot skips tests that need CAP_SYS_ADMIN and the ip tool; CI runs them as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces (CI runs as root)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs the ip tool (iproute2)")
+	}
+}
+
+// NS is a named network namespace (visible in `ip netns list` while the test runs).
+type NS struct {
+	Name string
+	t    testing.TB
+}
+
+// New creates a namespace with lo up. The name is unique per process and call.
+func New(t testing.TB, label string) *NS {
+	t.Helper()
+	RequireRoot(t)
+	name := fmt.Sprintf("nd-%s-%d-%d", label, os.Getpid(), seq.Add(1))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	run(t, "ip", "netns", "add", name)
+	ns := &NS{Name: name, t: t}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+	ns.IP("link", "set", "lo", "up")
+	return ns
+}
+
+// IP runs `ip ARGS...` inside the namespace and fails the test on error.
+func (ns *NS) IP(args ...string) string {
+	ns.t.Helper()
+	return run(ns.t, "ip", append([]string{"-n", ns.Name}, args...)...)
+}
+
+// Exec runs a command inside the namespace and returns stdout; it fails the test on error.
+func (ns *NS) Exec(args ...string) string {
+	ns.t.Helper()
+	return run(ns.t, "ip", append([]string{"netns", "exec", ns.Name}, args...)...)
+}
+
+// Command returns an unstarted command that runs inside the namespace.
+func (ns *NS) Command(ctx context.Context, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name}, args...)...)
+}
+
+// Start runs a long-lived command inside the namespace; it is killed at cleanup.
+func (ns *NS) Start(args ...string) *exec.Cmd {
+	ns.t.Helper()
+	cmd := ns.Command(context.Background(), args...)
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		ns.t.Fatalf("start %v in %s: %v", args, ns.Name, err)
+	}
+	ns.t.Cleanup(func() {
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// Veth links a and b with a veth pair and assigns the CIDR addresses (e.g. "10.1.0.1/24").
+// Interface names are "veth0" in both namespaces.
+func Veth(t testing.TB, a *NS, aAddr string, b *NS, bAddr string) {
+	t.Helper()
+	tmpA, tmpB := fmt.Sprintf("ndA%d", seq.Add(1)), fmt.Sprintf("ndB%d", seq.Add(1))
+	run(t, "ip", "link", "add", tmpA, "type", "veth", "peer", "name", tmpB)
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", tmpA).Run() })
+	run(t, "ip", "link", "set", tmpA, "netns", a.Name)
+	run(t, "ip", "link", "set", tmpB, "netns", b.Name)
+	for _, side := range []struct {
+		ns        *NS
+		tmp, addr string
+	}{{a, tmpA, aAddr}, {b, tmpB, bAddr}} {
+		side.ns.IP("link", "set", side.tmp, "name", "veth0")
+		if side.addr != "" {
+			side.ns.IP("addr", "add", side.addr, "dev", "veth0")
+		}
+		side.ns.IP("link", "set", "veth0", "up")
+	}
+}
+
+// Do runs fn on an OS thread that has joined the namespace, e.g. to open a listener there:
+// sockets stay in the namespace they were created in.
+func (ns *NS) Do(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		// This thread's namespace is changed for good, so it is never given back to the runtime.
+		runtime.LockOSThread()
+		f, err := os.Open(filepath.Join("/run/netns", ns.Name))
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns %s: %w", ns.Name, err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// ListenTCP opens a TCP listener inside the namespace that accepts and holds connections
+// until cleanup.
+func (ns *NS) ListenTCP(addr string) net.Listener {
+	ns.t.Helper()
+	var ln net.Listener
+	if err := ns.Do(func() (err error) { ln, err = net.Listen("tcp", addr); return err }); err != nil {
+		ns.t.Fatalf("listen %s in %s: %v", addr, ns.Name, err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ns.t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Prober builds cmd/netdiff-prober once per test process (static, like the release) and
+// returns the binary's path.
+func Prober(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "netdiff-prober-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "netdiff-prober")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", buildPath, "./cmd/netdiff-prober")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build prober: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// Collect runs the real prober inside the namespace and decodes its report.
+// Extra args go to `collect` (e.g. "--target", "10.1.0.2:80", "--pid", "123").
+func (ns *NS) Collect(args ...string) *report.Report {
+	ns.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := ns.Command(ctx, append([]string{Prober(ns.t), "collect"}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		ns.t.Fatalf("prober in %s: %v\nstderr:\n%s", ns.Name, err, stderr.String())
+	}
+	rep, err := report.Decode(&stdout)
+	if err != nil {
+		ns.t.Fatalf("prober in %s: %v", ns.Name, err)
+	}
+	return rep
+}
+
+// Section decodes a report section, failing the test when it is missing.
+func Section(t testing.TB, rep *report.Report, name string, v any) {
+	t.Helper()
+	ok, err := rep.Section(name, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fatalf("report has no %q section; problems: %s", name, mustJSON(rep.Problems))
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String()
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}

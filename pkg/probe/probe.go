@@ -1,0 +1,87 @@
+// Package probe is the plugin contract of the prober: a probe plugin collects one section
+// of the report and knows how to turn that section into keyed facts for the diff.
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+)
+
+// Env is what a plugin may use while collecting.
+type Env struct {
+	// PID is the target process: its /proc/PID/root, environment and limits are "the app's view".
+	PID int
+	// Proc is the procfs mount point, "/proc" except in tests.
+	Proc string
+	// Targets are the active-probe destinations, already validated.
+	Targets []target.Target
+	// Timeout bounds the active probe window as a whole.
+	Timeout time.Duration
+	// Attempts is how many sequential connects each active probe makes; Burst how many at once.
+	Attempts int
+	Burst    int
+	// Logf writes progress to stderr; never to stdout, which carries the report.
+	Logf func(format string, args ...any)
+}
+
+// Phase says when a plugin runs relative to the active probe window.
+type Phase int
+
+const (
+	// Passive plugins read state; they run after the active window so they see its effects.
+	Passive Phase = iota
+	// Active plugins send traffic; they run concurrently inside the window.
+	Active
+)
+
+// Plugin collects one report section. Collect returns a JSON-marshalable value; an error
+// means the whole section is missing (per-item failures belong inside the section as data).
+type Plugin interface {
+	Name() string
+	Phase() Phase
+	Collect(ctx context.Context, env *Env) (any, error)
+	// Facts flattens the section (as stored in a report) into keyed facts for the diff.
+	Facts(raw json.RawMessage) ([]Fact, error)
+}
+
+// WindowOpener is implemented by plugins that sample something before the active window
+// (counters, netlink events) and report the change in Collect.
+type WindowOpener interface {
+	Begin(ctx context.Context, env *Env) error
+}
+
+// Identifier is implemented by plugins that know values identifying the subject itself
+// (its IPs, MACs, interface names), which the diff normalises to placeholders.
+type Identifier interface {
+	Identity(raw json.RawMessage) (Identity, error)
+}
+
+// Identity lists values unique to one subject.
+type Identity struct {
+	IPs   []string
+	MACs  []string
+	Names []string // hostnames, veth peer names and other strings that are different by nature
+}
+
+// Kind tells the diff how to compare a fact.
+type Kind int
+
+const (
+	// Exact facts differ when their normalised values differ.
+	Exact Kind = iota
+	// Counter facts hold a delta over the probe window; they differ only when one moved and the other did not.
+	Counter
+	// Info facts are shown but never count as a difference (pids, timestamps, latencies).
+	Info
+)
+
+// Fact is one comparable fact of a section. Key lines up the same thing across subjects
+// (a route by table and destination, a sysctl by path, a probe by target and method).
+type Fact struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Kind  Kind   `json:"-"`
+}

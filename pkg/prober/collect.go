@@ -1,0 +1,149 @@
+// Package prober runs the registered probe plugins and assembles one report; it is the
+// engine behind `netdiff-prober collect` and must never import Kubernetes packages.
+package prober
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+	"github.com/netdiff/kubectl-netdiff/pkg/version"
+)
+
+// passiveGrace bounds each passive plugin beyond the active window: reading /proc or
+// netlink should take milliseconds, and a stuck read must not cost the whole report.
+const passiveGrace = 5 * time.Second
+
+// DefaultTargeter is implemented by plugins that know sensible destinations when the
+// user gave none (resolv.conf nameservers, the default gateway).
+type DefaultTargeter interface {
+	DefaultTargets(ctx context.Context, env *probe.Env) []target.Target
+}
+
+// Collect runs every plugin and returns the report. It never fails as a whole: a plugin
+// that errors, panics or overruns becomes a Problem in the report.
+func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *report.Report {
+	start := time.Now()
+	if env.Logf == nil {
+		env.Logf = func(string, ...any) {}
+	}
+	host, _ := os.Hostname()
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		ProberVersion: version.Version,
+		Hostname:      host,
+		Time:          start.UTC(),
+		PID:           env.PID,
+		Sections:      map[string]json.RawMessage{},
+	}
+	if len(env.Targets) == 0 {
+		env.Targets = defaultTargets(ctx, env, plugins)
+	}
+	for _, t := range env.Targets {
+		rep.Targets = append(rep.Targets, t.String())
+	}
+
+	var mu sync.Mutex
+	record := func(name string, v any, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			raw, merr := json.Marshal(v)
+			if merr == nil {
+				rep.Sections[name] = raw
+				return
+			}
+			err = fmt.Errorf("encode section: %w", merr)
+		}
+		rep.Problems = append(rep.Problems, report.Problem{Section: name, Error: report.ErrorOf(err)})
+		env.Logf("%s: %v", name, err)
+	}
+
+	// Window openers sample first, so their deltas cover the active probes.
+	for _, p := range plugins {
+		if w, ok := p.(probe.WindowOpener); ok {
+			if err := w.Begin(ctx, env); err != nil {
+				env.Logf("%s: begin window: %v", p.Name(), err)
+			}
+		}
+	}
+	runPhase(ctx, env, plugins, probe.Active, env.Timeout+time.Second, record)
+	runPhase(ctx, env, plugins, probe.Passive, passiveGrace, record)
+
+	// Plugins finish in any order; keep the report deterministic.
+	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Section < rep.Problems[j].Section })
+	rep.DurationMS = time.Since(start).Milliseconds()
+	return rep
+}
+
+// runPhase runs the plugins of one phase concurrently, each bounded by limit.
+func runPhase(ctx context.Context, env *probe.Env, plugins []probe.Plugin, phase probe.Phase, limit time.Duration, record func(string, any, error)) {
+	var wg sync.WaitGroup
+	for _, p := range plugins {
+		if p.Phase() != phase {
+			continue
+		}
+		wg.Add(1)
+		go func(p probe.Plugin) {
+			defer wg.Done()
+			v, err := runOne(ctx, env, p, limit)
+			record(p.Name(), v, err)
+		}(p)
+	}
+	wg.Wait()
+}
+
+type result struct {
+	v   any
+	err error
+}
+
+// runOne runs a plugin with a deadline and turns panics into errors. A plugin that ignores
+// its context is abandoned at the deadline (its goroutine ends with the process).
+func runOne(ctx context.Context, env *probe.Env, p probe.Plugin, limit time.Duration) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	start := time.Now()
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("plugin panicked: %v", r)}
+			}
+		}()
+		v, err := p.Collect(ctx, env)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		env.Logf("%s: done in %s", p.Name(), time.Since(start).Round(time.Millisecond))
+		return r.v, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("plugin did not finish within %s: %w", limit, ctx.Err())
+	}
+}
+
+func defaultTargets(ctx context.Context, env *probe.Env, plugins []probe.Plugin) []target.Target {
+	var out []target.Target
+	seen := map[string]bool{}
+	for _, p := range plugins {
+		d, ok := p.(DefaultTargeter)
+		if !ok {
+			continue
+		}
+		for _, t := range d.DefaultTargets(ctx, env) {
+			if !seen[t.String()] {
+				seen[t.String()] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}

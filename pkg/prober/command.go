@@ -1,0 +1,140 @@
+package prober
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+	"github.com/netdiff/kubectl-netdiff/pkg/version"
+)
+
+// CollectOptions are the flags of `netdiff-prober collect`.
+type CollectOptions struct {
+	Targets  []string
+	PID      int
+	Timeout  time.Duration
+	Attempts int
+	Burst    int
+	Proc     string
+	Stamp    string
+	Quiet    bool
+
+	Out, ErrOut io.Writer
+}
+
+// NewCommand builds the netdiff-prober command tree.
+func NewCommand(out, errOut io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "netdiff-prober",
+		Short: "Report the network world of this network namespace as JSON",
+		Long: `netdiff-prober reads the network namespace it runs in and the processes it can see,
+runs bounded active probes, and prints one JSON report on stdout. It only reads: it
+changes nothing. kubectl netdiff runs it in an ephemeral container; it also runs under
+'ip netns exec' or on a plain Linux host.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.AddCommand(newCollectCommand(out, errOut), newVersionCommand(out), newIdleCommand(errOut))
+	return root
+}
+
+func newCollectCommand(out, errOut io.Writer) *cobra.Command {
+	o := &CollectOptions{PID: 1, Timeout: 4 * time.Second, Attempts: 5, Burst: 10, Proc: "/proc", Out: out, ErrOut: errOut}
+	cmd := &cobra.Command{
+		Use:   "collect [--target T]...",
+		Short: "Print one JSON report of this network namespace and the target process",
+		Example: `  # Report this namespace, probing the nameservers and the default gateway
+  netdiff-prober collect
+
+  # Probe two services, as PID 1 sees the world (its root, its environment)
+  netdiff-prober collect --target 10.0.0.10:443 --target dns://kubernetes.default.svc
+
+  # Run in a test namespace
+  ip netns exec blue netdiff-prober collect --pid $$ --target udp://[fd00::1]:53`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.Targets, "target", "t", nil, "destination to probe: HOST:PORT, tcp://, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME (repeatable)")
+	f.IntVar(&o.PID, "pid", o.PID, "process whose view (root filesystem, environment, limits) is reported")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the active probe window, all targets together")
+	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
+	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
+	f.StringVar(&o.Proc, "proc", o.Proc, "procfs mount point")
+	f.StringVar(&o.Stamp, "stamp", "", "file to touch so a running 'idle' keeps the container alive (set by kubectl netdiff)")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
+	return cmd
+}
+
+// Validate checks the flags before anything runs.
+func (o *CollectOptions) Validate() ([]target.Target, error) {
+	switch {
+	case o.PID < 1:
+		return nil, fmt.Errorf("--pid must be a process id >= 1, got %d", o.PID)
+	case o.Timeout <= 0 || o.Timeout > 5*time.Minute:
+		return nil, fmt.Errorf("--timeout must be between 0s and 5m, got %s", o.Timeout)
+	case o.Attempts < 0 || o.Attempts > 1000:
+		return nil, fmt.Errorf("--attempts must be between 0 and 1000, got %d", o.Attempts)
+	case o.Burst < 0 || o.Burst > 1000:
+		return nil, fmt.Errorf("--burst must be between 0 and 1000, got %d", o.Burst)
+	}
+	return target.ParseAll(o.Targets)
+}
+
+// Run collects and prints the report. It fails only when no report can be produced.
+func (o *CollectOptions) Run(ctx context.Context) error {
+	targets, err := o.Validate()
+	if err != nil {
+		return err
+	}
+	if o.Stamp != "" {
+		touch(o.Stamp)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: o.Timeout, Attempts: o.Attempts, Burst: o.Burst}
+	if !o.Quiet {
+		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
+	}
+	rep := Collect(ctx, env, probe.New())
+	if ctx.Err() != nil {
+		return fmt.Errorf("collect interrupted: no report written")
+	}
+	enc := json.NewEncoder(o.Out)
+	if err := enc.Encode(rep); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+func newVersionCommand(out io.Writer) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the prober version and the report schema version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if asJSON {
+				return json.NewEncoder(out).Encode(map[string]string{"version": version.Version, "schemaVersion": report.SchemaVersion})
+			}
+			_, err := fmt.Fprintf(out, "netdiff-prober %s (schema %s)\n", version.Version, report.SchemaVersion)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}

@@ -1,0 +1,84 @@
+// Package report is the JSON contract between netdiff-prober and kubectl-netdiff:
+// what the prober prints, what --save writes and what -f reads back.
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// SchemaVersion changes whenever a reader of an older report would misread a newer one.
+const SchemaVersion = "netdiff.report/v1"
+
+// Report is one network world as seen from one place (a pod, a netns, a host).
+type Report struct {
+	SchemaVersion string    `json:"schemaVersion"`
+	ProberVersion string    `json:"proberVersion"`
+	Hostname      string    `json:"hostname"`
+	Time          time.Time `json:"time"`
+	// DurationMS is the wall time of the whole collection.
+	DurationMS int64 `json:"durationMs"`
+	// PID is the process whose view (root, environment, limits) was reported.
+	PID     int      `json:"pid"`
+	Targets []string `json:"targets,omitempty"`
+	// Sections holds one entry per probe plugin, keyed by plugin name; each plugin owns its shape.
+	Sections map[string]json.RawMessage `json:"sections"`
+	// Problems lists sections that could not be collected at all, and why.
+	Problems []Problem `json:"problems,omitempty"`
+	// Subject is filled in by kubectl-netdiff: which pod and container the report is about.
+	Subject *Subject `json:"subject,omitempty"`
+}
+
+// Subject names where a report came from, for display and normalisation.
+type Subject struct {
+	Name      string   `json:"name"` // display name, e.g. "default/pod-a"
+	Namespace string   `json:"namespace,omitempty"`
+	Pod       string   `json:"pod,omitempty"`
+	Container string   `json:"container,omitempty"`
+	Node      string   `json:"node,omitempty"`
+	IPs       []string `json:"ips,omitempty"`
+}
+
+// Problem is a section that failed as a whole.
+type Problem struct {
+	Section string `json:"section"`
+	Error   *Error `json:"error"`
+}
+
+// Section decodes one section into v. It reports whether the section was present.
+func (r *Report) Section(name string, v any) (bool, error) {
+	raw, ok := r.Sections[name]
+	if !ok || len(raw) == 0 || string(raw) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("section %q: %w", name, err)
+	}
+	return true, nil
+}
+
+// ErrSchema is returned by Decode when the report was written by an incompatible prober.
+var ErrSchema = errors.New("unsupported report schema")
+
+// Decode reads one report and checks its schema version. A truncated or malformed
+// document is an error, never a partial report.
+func Decode(r io.Reader) (*Report, error) {
+	dec := json.NewDecoder(r)
+	var rep Report
+	if err := dec.Decode(&rep); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("empty report: %w", io.ErrUnexpectedEOF)
+		}
+		return nil, fmt.Errorf("malformed report: %w", err)
+	}
+	if rep.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%w %q (this build reads %q): use a prober of the same version as the plugin", ErrSchema, rep.SchemaVersion, SchemaVersion)
+	}
+	if rep.Sections == nil {
+		return nil, fmt.Errorf("malformed report: no sections")
+	}
+	return &rep, nil
+}
