@@ -18,6 +18,9 @@ type Env struct {
 	Proc string
 	// Targets are the active-probe destinations, already validated.
 	Targets []target.Target
+	// AddDefaults asks for the default targets (nameservers, gateway) even when Targets is
+	// not empty; without it they are probed only when no target was given.
+	AddDefaults bool
 	// Timeout bounds the active probe window as a whole.
 	Timeout time.Duration
 	// Attempts is how many sequential connects each active probe makes; Burst how many at once.

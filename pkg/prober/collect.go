@@ -43,8 +43,8 @@ func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *repor
 		PID:           env.PID,
 		Sections:      map[string]json.RawMessage{},
 	}
-	if len(env.Targets) == 0 {
-		env.Targets = defaultTargets(ctx, env, plugins)
+	if len(env.Targets) == 0 || env.AddDefaults {
+		env.Targets = append(env.Targets, defaultTargets(ctx, env, plugins)...)
 	}
 	for _, t := range env.Targets {
 		rep.Targets = append(rep.Targets, t.String())
@@ -133,6 +133,9 @@ func runOne(ctx context.Context, env *probe.Env, p probe.Plugin, limit time.Dura
 func defaultTargets(ctx context.Context, env *probe.Env, plugins []probe.Plugin) []target.Target {
 	var out []target.Target
 	seen := map[string]bool{}
+	for _, t := range env.Targets {
+		seen[t.String()] = true
+	}
 	for _, p := range plugins {
 		d, ok := p.(DefaultTargeter)
 		if !ok {

@@ -28,6 +28,7 @@ type CollectOptions struct {
 	Proc     string
 	Stamp    string
 	Quiet    bool
+	Defaults bool
 
 	Out, ErrOut io.Writer
 }
@@ -74,6 +75,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the active probe window, all targets together")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
+	f.BoolVar(&o.Defaults, "defaults", false, "also probe the default targets (nameservers, default gateway) when --target is given")
 	f.StringVar(&o.Proc, "proc", o.Proc, "procfs mount point")
 	f.StringVar(&o.Stamp, "stamp", "", "file to touch so a running 'idle' keeps the container alive (set by kubectl netdiff)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
@@ -106,7 +108,7 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: o.Timeout, Attempts: o.Attempts, Burst: o.Burst}
+	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: o.Timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults}
 	if !o.Quiet {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
 	}

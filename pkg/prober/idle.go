@@ -28,6 +28,7 @@ func newIdleCommand(errOut io.Writer) *cobra.Command {
 				return fmt.Errorf("--timeout must be positive, got %s", timeout)
 			}
 			touch(stamp)
+			last := time.Now()
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 			tick := time.NewTicker(idlePoll(timeout))
@@ -37,7 +38,8 @@ func newIdleCommand(errOut io.Writer) *cobra.Command {
 				case <-sig:
 					return nil
 				case <-tick.C:
-					if last := lastUse(stamp); time.Since(last) >= timeout {
+					last = lastUse(stamp, last)
+					if time.Since(last) >= timeout {
 						fmt.Fprintf(errOut, "netdiff-prober: idle for %s, exiting\n", time.Since(last).Round(time.Second))
 						return nil
 					}
@@ -63,12 +65,11 @@ func touch(path string) {
 	}
 }
 
-func lastUse(path string) time.Time {
-	fi, err := os.Stat(path)
-	if err != nil {
-		// The stamp vanished (or never existed): count from now, rather than exit at once.
-		touch(path)
-		return time.Now()
+// lastUse is the later of prev and the stamp's mtime. An unreadable stamp (no writable
+// /tmp) leaves prev, so the container still exits after the timeout counted from its start.
+func lastUse(path string, prev time.Time) time.Time {
+	if fi, err := os.Stat(path); err == nil && fi.ModTime().After(prev) {
+		return fi.ModTime()
 	}
-	return fi.ModTime()
+	return prev
 }

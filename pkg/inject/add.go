@@ -1,0 +1,136 @@
+package inject
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/watch"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+)
+
+// ErrUnsupported means the API server has no pods/ephemeralcontainers subresource.
+var ErrUnsupported = errors.New("this cluster does not support ephemeral containers (Kubernetes >= 1.25 has them on by default)")
+
+// Add patches the pod's ephemeralcontainers subresource with a new netdiff container and
+// returns its name. Like kubectl debug, it sends a strategic merge patch so it never
+// overwrites containers another client added meanwhile.
+func Add(ctx context.Context, pods corev1client.PodInterface, pod *corev1.Pod, s Spec) (string, error) {
+	withEC, ec, err := Generate(pod, s)
+	if err != nil {
+		return "", err
+	}
+	oldJS, err := json.Marshal(pod)
+	if err != nil {
+		return "", err
+	}
+	newJS, err := json.Marshal(withEC)
+	if err != nil {
+		return "", err
+	}
+	patch, err := strategicpatch.CreateTwoWayMergePatch(oldJS, newJS, pod)
+	if err != nil {
+		return "", fmt.Errorf("build patch: %w", err)
+	}
+	_, err = pods.Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	if err != nil {
+		var serr *apierrors.StatusError
+		// A 404 without a name is the subresource missing, not the pod.
+		if errors.As(err, &serr) && serr.Status().Reason == metav1.StatusReasonNotFound && (serr.ErrStatus.Details == nil || serr.ErrStatus.Details.Name == "") {
+			return "", ErrUnsupported
+		}
+		return "", err
+	}
+	return ec.Name, nil
+}
+
+// WaitError is a container that will not start by itself; Reason is the kubelet's.
+type WaitError struct {
+	Container, Image, Reason, Message string
+}
+
+func (e *WaitError) Error() string {
+	hint := ""
+	switch e.Reason {
+	case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName":
+		hint = fmt.Sprintf(": the node cannot get image %q; mirror it to a registry the node can reach and pass --image, or fix --image-pull-policy", e.Image)
+	case "CreateContainerError", "CreateContainerConfigError", "RunContainerError":
+		hint = fmt.Sprintf(": the runtime could not start image %q; check that it is the netdiff prober image (binary at %s) built for the node's architecture", e.Image, ProberPath)
+	case "Terminated":
+		hint = "; it exited before it could be used (idle timeout, or the image lacks " + ProberPath + ")"
+	}
+	msg := e.Message
+	if msg != "" {
+		msg = " (" + msg + ")"
+	}
+	return fmt.Sprintf("container %s is %s%s%s", e.Container, e.Reason, msg, hint)
+}
+
+// fatalWaiting are Waiting reasons that will not resolve without the user's help.
+var fatalWaiting = map[string]bool{
+	"ErrImagePull": true, "ImagePullBackOff": true, "ErrImageNeverPull": true, "InvalidImageName": true,
+	"CreateContainerError": true, "CreateContainerConfigError": true, "RunContainerError": true,
+}
+
+// ContainerState reports whether the named ephemeral container runs, or why it never will.
+// It is the condition of WaitRunning, kept pure for tests.
+func ContainerState(pod *corev1.Pod, name, image string) (bool, error) {
+	if pod.DeletionTimestamp != nil {
+		return false, fmt.Errorf("pod is being deleted")
+	}
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		if st.Name != name {
+			continue
+		}
+		switch {
+		case st.State.Running != nil:
+			return true, nil
+		case st.State.Terminated != nil:
+			t := st.State.Terminated
+			return false, &WaitError{Container: name, Image: image, Reason: "Terminated", Message: fmt.Sprintf("exit code %d, %s %s", t.ExitCode, t.Reason, t.Message)}
+		case st.State.Waiting != nil && fatalWaiting[st.State.Waiting.Reason]:
+			w := st.State.Waiting
+			return false, &WaitError{Container: name, Image: image, Reason: w.Reason, Message: w.Message}
+		}
+	}
+	return false, nil
+}
+
+// WaitRunning watches the pod until the container runs, fails to start, or ctx ends.
+func WaitRunning(ctx context.Context, pods corev1client.PodInterface, podName, name, image string) error {
+	sel := fields.OneTermEqualSelector("metadata.name", podName).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return pods.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return pods.Watch(ctx, o)
+		},
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
+		if ev.Type == watch.Deleted {
+			return false, fmt.Errorf("pod was deleted")
+		}
+		pod, ok := ev.Object.(*corev1.Pod)
+		if !ok {
+			return false, nil
+		}
+		return ContainerState(pod, name, image)
+	})
+	if errors.Is(err, watchtools.ErrWatchClosed) || errors.Is(err, context.DeadlineExceeded) || (err != nil && ctx.Err() != nil) {
+		return fmt.Errorf("container %s did not start within the timeout (raise --timeout, or check `kubectl describe pod %s`)", name, podName)
+	}
+	return err
+}

@@ -1,0 +1,177 @@
+// Package inject builds, adds, finds and waits for the netdiff ephemeral container that
+// runs the prober inside a pod. The spec builders are pure functions; the client calls
+// live in add.go.
+package inject
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/kubectl/pkg/cmd/debug"
+)
+
+const (
+	// NamePrefix starts every container netdiff adds, so they are easy to spot and reuse.
+	NamePrefix = "netdiff-"
+	// ProberPath is where the prober image keeps the binary.
+	ProberPath = "/netdiff-prober"
+	// StampPath is touched by each collect so the idle main process knows it is in use.
+	StampPath = "/tmp/netdiff-last-use"
+	// EnvVersion and EnvProfile record what a container was made with, for reuse.
+	EnvVersion = "NETDIFF_PROBER_VERSION"
+	EnvProfile = "NETDIFF_PROFILE"
+)
+
+// Profiles are the security profiles netdiff accepts, as in kubectl debug --profile.
+var Profiles = []string{debug.ProfileRestricted, debug.ProfileBaseline, debug.ProfileGeneral, debug.ProfileNetadmin}
+
+// DefaultProfile passes Pod Security Admission "baseline": no added capabilities.
+const DefaultProfile = debug.ProfileBaseline
+
+// Spec is what the ephemeral container should be.
+type Spec struct {
+	Image           string
+	PullPolicy      corev1.PullPolicy
+	Profile         string
+	TargetContainer string
+	Version         string
+	// IdleTimeout is how long the container outlives its last collect before exiting.
+	IdleTimeout time.Duration
+}
+
+// NameSuffix makes the random part of a container name; tests replace it.
+var NameSuffix = func() string { return utilrand.String(5) }
+
+// ValidateProfile rejects profiles netdiff does not offer.
+func ValidateProfile(p string) error {
+	for _, ok := range Profiles {
+		if p == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown --profile %q: use one of %s", p, strings.Join(Profiles, ", "))
+}
+
+// UniqueName returns a container name not yet used in the pod.
+func UniqueName(pod *corev1.Pod) string {
+	used := map[string]bool{}
+	for _, c := range pod.Spec.Containers {
+		used[c.Name] = true
+	}
+	for _, c := range pod.Spec.InitContainers {
+		used[c.Name] = true
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		used[c.Name] = true
+	}
+	for {
+		if n := NamePrefix + NameSuffix(); !used[n] {
+			return n
+		}
+	}
+}
+
+// Generate returns a copy of pod with a new netdiff ephemeral container appended, and that
+// container. The profile's security context is applied by kubectl's own profile code, so
+// netdiff's profiles mean exactly what `kubectl debug --profile` means.
+func Generate(pod *corev1.Pod, s Spec) (*corev1.Pod, *corev1.EphemeralContainer, error) {
+	if err := ValidateProfile(s.Profile); err != nil {
+		return nil, nil, err
+	}
+	name := UniqueName(pod)
+	ec := corev1.EphemeralContainer{
+		TargetContainerName: s.TargetContainer,
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name:            name,
+			Image:           s.Image,
+			ImagePullPolicy: s.PullPolicy,
+			Command: []string{ProberPath, "idle",
+				"--timeout", s.IdleTimeout.String(), "--stamp", StampPath},
+			Env: []corev1.EnvVar{
+				{Name: EnvVersion, Value: s.Version},
+				{Name: EnvProfile, Value: s.Profile},
+			},
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		},
+	}
+	copied := pod.DeepCopy()
+	copied.Spec.EphemeralContainers = append(copied.Spec.EphemeralContainers, ec)
+	applier, err := debug.NewProfileApplier(s.Profile, debug.KeepFlags{})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The same pod object as target means "ephemeral container" style to kubectl's profiles.
+	if err := applier.Apply(copied, name, copied); err != nil {
+		return nil, nil, fmt.Errorf("apply profile %q: %w", s.Profile, err)
+	}
+	if s.Profile == debug.ProfileRestricted {
+		// Restricted demands runAsNonRoot; the image runs as root, so name a user explicitly
+		// or the kubelet refuses to start it.
+		sc := copied.Spec.EphemeralContainers[len(copied.Spec.EphemeralContainers)-1].SecurityContext
+		if sc != nil && sc.RunAsUser == nil {
+			uid := int64(65532)
+			sc.RunAsUser = &uid
+		}
+	}
+	added := copied.Spec.EphemeralContainers[len(copied.Spec.EphemeralContainers)-1]
+	return copied, &added, nil
+}
+
+// FindReusable returns the name of a running netdiff container in pod that was made with
+// the same image, version, profile and target, or "" if there is none.
+func FindReusable(pod *corev1.Pod, s Spec) string {
+	running := map[string]bool{}
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		if st.State.Running != nil {
+			running[st.Name] = true
+		}
+	}
+	for i := len(pod.Spec.EphemeralContainers) - 1; i >= 0; i-- {
+		ec := pod.Spec.EphemeralContainers[i]
+		if !strings.HasPrefix(ec.Name, NamePrefix) || !running[ec.Name] {
+			continue
+		}
+		if ec.Image == s.Image && ec.TargetContainerName == s.TargetContainer &&
+			envValue(ec.Env, EnvVersion) == s.Version && envValue(ec.Env, EnvProfile) == s.Profile {
+			return ec.Name
+		}
+	}
+	return ""
+}
+
+func envValue(env []corev1.EnvVar, name string) string {
+	for _, e := range env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// TargetContainer picks the app container: the explicit one, else the
+// kubectl.kubernetes.io/default-container annotation, else the first container.
+func TargetContainer(pod *corev1.Pod, explicit string) (string, error) {
+	name := explicit
+	if name == "" {
+		name = pod.Annotations["kubectl.kubernetes.io/default-container"]
+	}
+	if name == "" {
+		if len(pod.Spec.Containers) == 0 {
+			return "", fmt.Errorf("pod %s/%s has no containers", pod.Namespace, pod.Name)
+		}
+		return pod.Spec.Containers[0].Name, nil
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == name {
+			return name, nil
+		}
+	}
+	names := make([]string, 0, len(pod.Spec.Containers))
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	return "", fmt.Errorf("pod %s/%s has no container %q: choose one of %s with -c", pod.Namespace, pod.Name, name, strings.Join(names, ", "))
+}

@@ -1,0 +1,57 @@
+// Package kexec runs a command in a container through the API server the way kubectl exec
+// does today: WebSocket first, SPDY when the server or a proxy cannot upgrade.
+package kexec
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+)
+
+// Exec runs command in the container and streams its output; it returns when the command
+// exits or ctx ends. A non-zero exit is an error whose text carries the exit code.
+func Exec(ctx context.Context, config *rest.Config, rc rest.Interface, ns, pod, container string, command []string, stdout, stderr io.Writer) error {
+	req := rc.Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: container,
+			Command:   command,
+			Stdout:    true,
+			Stderr:    true,
+		}, scheme.ParameterCodec)
+	spdy, err := remotecommand.NewSPDYExecutor(config, "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	ws, err := remotecommand.NewWebSocketExecutor(config, "GET", req.URL().String())
+	if err != nil {
+		return err
+	}
+	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return err
+	}
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
+}
+
+// IsNotReady tells whether an exec failed only because the container has not started yet,
+// which is worth a short retry: the kubelet runs a container before the API says so.
+func IsNotReady(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := strings.ToLower(err.Error())
+	for _, m := range []string{"container not found", "is not running", "not valid for pod", "is waiting to start", "unable to upgrade connection: container"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,121 @@
+package podfacts
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func sections(c *diff.Comparison) []*Section {
+	out := make([]*Section, len(c.Reports))
+	for i, r := range c.Reports {
+		var s Section
+		if ok, err := r.Section(SectionName, &s); ok && err == nil {
+			out[i] = &s
+		}
+	}
+	return out
+}
+
+// policyRule: a NetworkPolicy that selects some subjects and not others is a classic reason
+// for "works from one pod, not from the other".
+func policyRule(c *diff.Comparison) []diff.Finding {
+	secs := sections(c)
+	byPolicy := map[string][]int{} // "name|type" -> subjects selected
+	for i, s := range secs {
+		if s == nil || s.NetworkPoliciesError != "" {
+			continue
+		}
+		for _, p := range s.NetworkPolicies {
+			for _, t := range p.Types {
+				byPolicy[p.Name+"|"+t] = append(byPolicy[p.Name+"|"+t], i)
+			}
+		}
+	}
+	var out []diff.Finding
+	for key, idx := range byPolicy {
+		if len(idx) == countKnown(secs) {
+			continue
+		}
+		name, typ := splitPair(key)
+		sev := diff.High
+		if typ == "Ingress" {
+			sev = diff.Medium
+		}
+		out = append(out, diff.Finding{
+			Severity: sev,
+			Rule:     "pod/network-policy",
+			Message:  fmt.Sprintf("NetworkPolicy %s selects only %s for %s: traffic allowed from the others may be dropped there", name, names(c.Subjects, idx), strings.ToLower(typ)),
+			Keys:     []string{SectionName + "/networkPolicies/" + name},
+		})
+	}
+	return out
+}
+
+func hostNetworkRule(c *diff.Comparison) []diff.Finding {
+	secs := sections(c)
+	var host []int
+	for i, s := range secs {
+		if s != nil && s.HostNetwork {
+			host = append(host, i)
+		}
+	}
+	if len(host) == 0 || len(host) == countKnown(secs) {
+		return nil
+	}
+	return []diff.Finding{{
+		Severity: diff.High,
+		Rule:     "pod/host-network",
+		Message:  fmt.Sprintf("%s uses the node's network namespace (hostNetwork) and the others do not: routes, addresses, netfilter and DNS differ by design", names(c.Subjects, host)),
+		Keys:     []string{SectionName + "/hostNetwork"},
+	}}
+}
+
+func dnsPolicyRule(c *diff.Comparison) []diff.Finding {
+	secs := sections(c)
+	vals := map[string][]int{}
+	for i, s := range secs {
+		if s != nil {
+			vals[s.DNSPolicy] = append(vals[s.DNSPolicy], i)
+		}
+	}
+	if len(vals) < 2 {
+		return nil
+	}
+	var parts []string
+	for v, idx := range vals {
+		parts = append(parts, fmt.Sprintf("%s uses %s", names(c.Subjects, idx), v))
+	}
+	sort.Strings(parts)
+	return []diff.Finding{{
+		Severity: diff.Medium,
+		Rule:     "pod/dns-policy",
+		Message:  "dnsPolicy differs: " + strings.Join(parts, ", ") + " (different resolv.conf, nameservers and search domains)",
+		Keys:     []string{SectionName + "/dnsPolicy"},
+	}}
+}
+
+func countKnown(secs []*Section) int {
+	n := 0
+	for _, s := range secs {
+		if s != nil && s.NetworkPoliciesError == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func names(subjects []string, idx []int) string {
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = subjects[j]
+	}
+	return strings.Join(out, ", ")
+}
+
+func splitPair(s string) (string, string) {
+	a, b, _ := strings.Cut(s, "|")
+	return a, b
+}
