@@ -1,0 +1,158 @@
+// Package sysctls reports every readable file under /proc/sys/net as path=value, and
+// explains the differences that change how a connect or a route lookup behaves.
+package sysctls
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// MaxEntries caps the section: a pod has about 1,000 net sysctls, a host with hundreds of
+// veths many more, and those per-interface copies are not what a pod diff is about.
+const MaxEntries = 3000
+
+// maxValueBytes bounds one value; net sysctls are short, a long one is a table dump.
+const maxValueBytes = 512
+
+// Section is the stored shape of sections.sysctls.
+type Section struct {
+	// Values maps the path below /proc/sys ("net/ipv4/ip_forward") to its canonical value.
+	Values map[string]string `json:"values"`
+	// Errors maps unreadable paths to the errno name (write-only files give EACCES).
+	Errors map[string]string `json:"errors,omitempty"`
+	// Total counts the files seen, also those beyond MaxEntries.
+	Total     int  `json:"total"`
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Plugin is the sysctls probe plugin.
+type Plugin struct{}
+
+func init() {
+	probe.Register("sysctls", func() probe.Plugin { return &Plugin{} })
+}
+
+func (*Plugin) Name() string       { return "sysctls" }
+func (*Plugin) Phase() probe.Phase { return probe.Passive }
+
+// Collect walks <proc>/sys/net. A directory or file the kernel refuses is recorded, not fatal.
+func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
+	return Walk(ctx, filepath.Join(env.Proc, "sys"))
+}
+
+// Walk reads every file under sysRoot/net; keys are relative to sysRoot.
+func Walk(ctx context.Context, sysRoot string) (*Section, error) {
+	s := &Section{Values: map[string]string{}, Errors: map[string]string{}}
+	root := filepath.Join(sysRoot, "net")
+	if _, err := os.Stat(root); err != nil {
+		return nil, err
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		rel, _ := filepath.Rel(sysRoot, p)
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			if p != root {
+				s.Errors[rel] = report.ErrorOf(err).Name()
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		s.Total++
+		if len(s.Values)+len(s.Errors) >= MaxEntries {
+			s.Truncated = true
+			return nil
+		}
+		v, err := readValue(p)
+		if err != nil {
+			s.Errors[rel] = report.ErrorOf(err).Name()
+			return nil
+		}
+		if isSecret(rel) {
+			v = Redacted
+		}
+		s.Values[rel] = v
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return s, err
+	}
+	return s, nil
+}
+
+// Redacted replaces values that are keys (TCP Fast Open key, IPv6 stable secret).
+const Redacted = "<redacted>"
+
+func isSecret(key string) bool {
+	return strings.HasSuffix(key, "/tcp_fastopen_key") || strings.HasSuffix(key, "/stable_secret") ||
+		strings.HasSuffix(key, "/netdev_rss_key")
+}
+
+func readValue(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxValueBytes+1))
+	if err != nil {
+		return "", err
+	}
+	return Canonical(b, maxValueBytes), nil
+}
+
+// Canonical turns a sysctl file's content into a single-line value: whitespace runs
+// (tabs in ip_local_port_range, newlines in multi-line files) become one space, and
+// values longer than limit are cut with a marker, so equal settings compare equal.
+func Canonical(b []byte, limit int) string {
+	cut := len(b) > limit
+	if cut {
+		b = b[:limit]
+	}
+	v := strings.Join(strings.Fields(string(b)), " ")
+	if cut {
+		v += " …(truncated)"
+	}
+	return v
+}
+
+// Facts: one Exact fact per sysctl, keyed by path. The conntrack count moves on its own
+// and the redacted keys carry no value, so they are Info.
+func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	var s Section
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	out := make([]probe.Fact, 0, len(s.Values)+len(s.Errors)+1)
+	for k, v := range s.Values {
+		kind := probe.Exact
+		if v == Redacted || isVolatile(k) {
+			kind = probe.Info
+		}
+		out = append(out, probe.Fact{Key: k, Value: v, Kind: kind})
+	}
+	for k, e := range s.Errors {
+		out = append(out, probe.Fact{Key: k, Value: "unreadable: " + e, Kind: probe.Exact})
+	}
+	if s.Truncated {
+		out = append(out, probe.Fact{Key: "truncated", Value: "true", Kind: probe.Info})
+	}
+	return out, nil
+}
+
+func isVolatile(key string) bool {
+	return key == "net/netfilter/nf_conntrack_count"
+}
