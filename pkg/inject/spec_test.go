@@ -1,0 +1,187 @@
+package inject
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func testPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "ha-0", Namespace: "apps"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app"}, {Name: "sidecar"}},
+			EphemeralContainers: []corev1.EphemeralContainer{
+				{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "netdiff-aaaaa"}},
+			},
+		},
+	}
+}
+
+func TestGenerateProfiles(t *testing.T) {
+	suffixes := []string{"aaaaa", "bbbbb"} // the first collides with an existing container
+	NameSuffix = func() string { s := suffixes[0]; suffixes = suffixes[1:]; return s }
+	defer func() { NameSuffix = defaultSuffix }()
+
+	spec := Spec{Image: "netdiff/netdiff-prober:v1", PullPolicy: corev1.PullIfNotPresent, TargetContainer: "app", Version: "v1", IdleTimeout: 15 * time.Minute}
+	tests := []struct {
+		profile string
+		check   func(t *testing.T, sc *corev1.SecurityContext)
+	}{
+		{"baseline", func(t *testing.T, sc *corev1.SecurityContext) {
+			if sc != nil && sc.Capabilities != nil && len(sc.Capabilities.Add) > 0 {
+				t.Errorf("baseline adds capabilities %v: PSA baseline would reject it", sc.Capabilities.Add)
+			}
+			if sc != nil && sc.Privileged != nil && *sc.Privileged {
+				t.Error("baseline is privileged")
+			}
+		}},
+		{"restricted", func(t *testing.T, sc *corev1.SecurityContext) {
+			if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+				t.Errorf("restricted must run as a named non-root user: %+v", sc)
+			}
+			if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+				t.Error("restricted must disallow privilege escalation")
+			}
+			if sc.Capabilities == nil || len(sc.Capabilities.Drop) == 0 || sc.Capabilities.Drop[0] != "ALL" {
+				t.Errorf("restricted must drop ALL capabilities: %+v", sc.Capabilities)
+			}
+			if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Error("restricted must set seccomp RuntimeDefault")
+			}
+		}},
+		{"netadmin", func(t *testing.T, sc *corev1.SecurityContext) {
+			if sc == nil || sc.Capabilities == nil || !hasCap(sc.Capabilities.Add, "NET_ADMIN") {
+				t.Errorf("netadmin must add NET_ADMIN: %+v", sc)
+			}
+		}},
+		{"general", func(t *testing.T, sc *corev1.SecurityContext) {
+			if sc == nil || sc.Capabilities == nil || !hasCap(sc.Capabilities.Add, "SYS_PTRACE") {
+				t.Errorf("general must add SYS_PTRACE (to read the app's /proc entries): %+v", sc)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile, func(t *testing.T) {
+			suffixes = []string{"aaaaa", "bbbbb"}
+			s := spec
+			s.Profile = tt.profile
+			pod := testPod()
+			withEC, ec, err := Generate(pod, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ec.Name != "netdiff-bbbbb" {
+				t.Errorf("name = %s, want netdiff-bbbbb (netdiff-aaaaa is taken)", ec.Name)
+			}
+			if len(pod.Spec.EphemeralContainers) != 1 || len(withEC.Spec.EphemeralContainers) != 2 {
+				t.Error("Generate must not modify its input and must append exactly one container")
+			}
+			if ec.TargetContainerName != "app" || ec.Image != s.Image {
+				t.Errorf("target/image = %s/%s", ec.TargetContainerName, ec.Image)
+			}
+			cmd := strings.Join(ec.Command, " ")
+			if cmd != "/netdiff-prober idle --timeout 15m0s --stamp /tmp/netdiff-last-use" {
+				t.Errorf("command = %q: the container must exit by itself", cmd)
+			}
+			tt.check(t, ec.SecurityContext)
+		})
+	}
+	if _, _, err := Generate(testPod(), Spec{Profile: "sysadmin"}); err == nil {
+		t.Error("sysadmin is not offered for a pod's own namespace and must be refused")
+	}
+}
+
+var defaultSuffix = NameSuffix
+
+func hasCap(caps []corev1.Capability, c string) bool {
+	for _, x := range caps {
+		if string(x) == c {
+			return true
+		}
+	}
+	return false
+}
+
+func TestFindReusable(t *testing.T) {
+	spec := Spec{Image: "img:v1", TargetContainer: "app", Version: "v1", Profile: "baseline"}
+	ec := func(name, image, target, ver, prof string) corev1.EphemeralContainer {
+		return corev1.EphemeralContainer{TargetContainerName: target, EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: name, Image: image, Env: []corev1.EnvVar{{Name: EnvVersion, Value: ver}, {Name: EnvProfile, Value: prof}}}}
+	}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	done := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}
+	tests := []struct {
+		name   string
+		ecs    []corev1.EphemeralContainer
+		states []corev1.ContainerState
+		want   string
+	}{
+		{"none", nil, nil, ""},
+		{"running match", []corev1.EphemeralContainer{ec("netdiff-a", "img:v1", "app", "v1", "baseline")}, []corev1.ContainerState{running}, "netdiff-a"},
+		{"terminated", []corev1.EphemeralContainer{ec("netdiff-a", "img:v1", "app", "v1", "baseline")}, []corev1.ContainerState{done}, ""},
+		{"other version", []corev1.EphemeralContainer{ec("netdiff-a", "img:v1", "app", "v0", "baseline")}, []corev1.ContainerState{running}, ""},
+		{"other profile", []corev1.EphemeralContainer{ec("netdiff-a", "img:v1", "app", "v1", "netadmin")}, []corev1.ContainerState{running}, ""},
+		{"other target", []corev1.EphemeralContainer{ec("netdiff-a", "img:v1", "side", "v1", "baseline")}, []corev1.ContainerState{running}, ""},
+		{"not ours", []corev1.EphemeralContainer{ec("debugger", "img:v1", "app", "v1", "baseline")}, []corev1.ContainerState{running}, ""},
+		{"newest wins", []corev1.EphemeralContainer{ec("netdiff-a", "img:v1", "app", "v1", "baseline"), ec("netdiff-b", "img:v1", "app", "v1", "baseline")}, []corev1.ContainerState{running, running}, "netdiff-b"},
+	}
+	for _, tt := range tests {
+		pod := &corev1.Pod{Spec: corev1.PodSpec{EphemeralContainers: tt.ecs}}
+		for i, st := range tt.states {
+			pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, corev1.ContainerStatus{Name: tt.ecs[i].Name, State: st})
+		}
+		if got := FindReusable(pod, spec); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestContainerState(t *testing.T) {
+	status := func(st corev1.ContainerState) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{EphemeralContainerStatuses: []corev1.ContainerStatus{{Name: "netdiff-x", State: st}}}}
+	}
+	waiting := func(r string) corev1.ContainerState {
+		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: r, Message: "m"}}
+	}
+	tests := []struct {
+		name    string
+		pod     *corev1.Pod
+		running bool
+		errHas  string
+	}{
+		{"no status yet", &corev1.Pod{}, false, ""},
+		{"creating", status(waiting("ContainerCreating")), false, ""},
+		{"running", status(corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}), true, ""},
+		{"pull error", status(waiting("ErrImagePull")), false, "--image"},
+		{"backoff", status(waiting("ImagePullBackOff")), false, `"img:v9"`},
+		{"create error", status(waiting("CreateContainerError")), false, "/netdiff-prober"},
+		{"exited", status(corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 127}}), false, "exit code 127"},
+	}
+	for _, tt := range tests {
+		running, err := ContainerState(tt.pod, "netdiff-x", "img:v9")
+		if running != tt.running || (tt.errHas == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.errHas)) {
+			t.Errorf("%s: running=%v err=%v, want running=%v err containing %q", tt.name, running, err, tt.running, tt.errHas)
+		}
+	}
+}
+
+func TestTargetContainer(t *testing.T) {
+	pod := testPod()
+	if c, _ := TargetContainer(pod, ""); c != "app" {
+		t.Errorf("default = %s, want the first container", c)
+	}
+	pod.Annotations = map[string]string{"kubectl.kubernetes.io/default-container": "sidecar"}
+	if c, _ := TargetContainer(pod, ""); c != "sidecar" {
+		t.Errorf("annotated default = %s, want sidecar", c)
+	}
+	if c, _ := TargetContainer(pod, "app"); c != "app" {
+		t.Errorf("explicit = %s", c)
+	}
+	if _, err := TargetContainer(pod, "nope"); err == nil || !strings.Contains(err.Error(), "app, sidecar") {
+		t.Errorf("unknown container error should list the choices: %v", err)
+	}
+}
