@@ -1,0 +1,275 @@
+package routes
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func registerRules() {
+	diff.RegisterRule("routes/no-default-route", NoDefaultRoute)
+	diff.RegisterRule("routes/default-gateway-differs", DefaultGatewayDiffers)
+	diff.RegisterRule("routes/reject-route", RejectRoute)
+	diff.RegisterRule("routes/mtu-differs", MTUDiffers)
+}
+
+// decode reads the routes section of every subject; nil where it is absent or broken.
+func decode(c *diff.Comparison) []*Section {
+	out := make([]*Section, len(c.Reports))
+	for i, r := range c.Reports {
+		if r == nil {
+			continue
+		}
+		var s Section
+		if ok, err := r.Section(Name, &s); ok && err == nil {
+			out[i] = &s
+		}
+	}
+	return out
+}
+
+// defaultRoute is the subject's usable default route of a family: a unicast default,
+// main table first. Reject-type defaults do not count: they are the absence of a route.
+func defaultRoute(s *Section, family string) *Route {
+	var best *Route
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		if r.Family != family || !r.IsDefault() || r.Type != "unicast" {
+			continue
+		}
+		if best == nil || (r.Table == "main" && best.Table != "main") || (r.Table == best.Table && r.Metric < best.Metric) {
+			best = r
+		}
+	}
+	return best
+}
+
+func describe(r *Route) string {
+	s := "default"
+	if v := r.Value(); v != "" {
+		s += " " + v
+	}
+	if r.Table != "main" {
+		s += " table " + r.Table
+	}
+	return s
+}
+
+// NoDefaultRoute is the case study's cause: without a default route, connects to any
+// address outside the subject's own subnets fail at once with ENETUNREACH.
+func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
+	secs := decode(c)
+	var out []diff.Finding
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		var with []string
+		var without []int
+		var keys []string
+		for i, s := range secs {
+			if s == nil || s.Errors[fam] != nil {
+				continue
+			}
+			if r := defaultRoute(s, fam); r != nil {
+				with = append(with, fmt.Sprintf("%s has %s", c.Subjects[i], describe(r)))
+				keys = appendOnce(keys, Name+"/"+r.Key())
+			} else {
+				without = append(without, i)
+			}
+		}
+		if len(with) == 0 {
+			continue
+		}
+		label := map[string]string{"ipv4": "IPv4", "ipv6": "IPv6"}[fam]
+		for _, i := range without {
+			out = append(out, diff.Finding{
+				Severity: diff.Critical,
+				Rule:     "routes/no-default-route",
+				Message:  fmt.Sprintf("%s has no %s default route (%s): connects to %s addresses outside its own subnets fail with ENETUNREACH", c.Subjects[i], label, strings.Join(with, "; "), label),
+				Keys:     keys,
+			})
+		}
+	}
+	return out
+}
+
+// DefaultGatewayDiffers compares the default routes' gateway and device. Pods on
+// different nodes often have different gateways by design, so that case is only Info.
+func DefaultGatewayDiffers(c *diff.Comparison) []diff.Finding {
+	secs := decode(c)
+	var out []diff.Finding
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		var parts []string
+		var keys []string
+		distinct := map[string]bool{}
+		for i, s := range secs {
+			if s == nil {
+				continue
+			}
+			r := defaultRoute(s, fam)
+			if r == nil {
+				continue
+			}
+			gw := gateway(r)
+			distinct[gw] = true
+			parts = append(parts, c.Subjects[i]+" "+gw)
+			keys = appendOnce(keys, Name+"/"+r.Key())
+		}
+		if len(distinct) < 2 {
+			continue
+		}
+		sev, why := diff.Medium, "traffic leaves through a different next hop"
+		if differentNodes(c) {
+			sev, why = diff.Info, "expected when the subjects run on different nodes"
+		}
+		out = append(out, diff.Finding{
+			Severity: sev,
+			Rule:     "routes/default-gateway-differs",
+			Message:  fmt.Sprintf("the %s default gateway differs (%s): %s", fam, strings.Join(parts, ", "), why),
+			Keys:     keys,
+		})
+	}
+	return out
+}
+
+func gateway(r *Route) string {
+	var p []string
+	if r.Gw != "" {
+		p = append(p, "via "+r.Gw)
+	}
+	for _, nh := range r.Nexthops {
+		p = append(p, "nexthop via "+nh.Gw)
+	}
+	if r.Dev != "" {
+		p = append(p, "dev "+r.Dev)
+	}
+	return strings.Join(p, " ")
+}
+
+func differentNodes(c *diff.Comparison) bool {
+	nodes := map[string]bool{}
+	for _, r := range c.Reports {
+		if r == nil || r.Subject == nil || r.Subject.Node == "" {
+			return false
+		}
+		nodes[r.Subject.Node] = true
+	}
+	return len(nodes) > 1
+}
+
+// RejectRoute flags an unreachable, blackhole or prohibit route that only some subjects
+// have: traffic matching it fails (EHOSTUNREACH, EACCES) or vanishes (blackhole).
+func RejectRoute(c *diff.Comparison) []diff.Finding {
+	secs := decode(c)
+	type seen struct {
+		route *Route
+		in    []string
+	}
+	byKey := map[string]*seen{}
+	present := 0
+	for i, s := range secs {
+		if s == nil {
+			continue
+		}
+		present++
+		for j := range s.Routes {
+			r := &s.Routes[j]
+			if !IsReject(r.Type) {
+				continue
+			}
+			k := r.Key()
+			if byKey[k] == nil {
+				byKey[k] = &seen{route: r}
+			}
+			if n := len(byKey[k].in); n == 0 || byKey[k].in[n-1] != c.Subjects[i] {
+				byKey[k].in = append(byKey[k].in, c.Subjects[i])
+			}
+		}
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []diff.Finding
+	for _, k := range keys {
+		x := byKey[k]
+		if len(x.in) == present {
+			continue
+		}
+		r := x.route
+		sev := diff.High
+		if r.IsDefault() {
+			sev = diff.Critical
+		}
+		effect := map[string]string{
+			"unreachable": "connects fail with EHOSTUNREACH",
+			"prohibit":    "connects fail with EACCES",
+			"blackhole":   "packets are silently dropped (connects fail with EINVAL or time out)",
+		}[r.Type]
+		out = append(out, diff.Finding{
+			Severity: sev,
+			Rule:     "routes/reject-route",
+			Message:  fmt.Sprintf("only %s has a %s route to %s in table %s (%s): %s there", strings.Join(x.in, ", "), r.Type, r.Dst, r.Table, r.Family, effect),
+			Keys:     []string{Name + "/" + k},
+		})
+	}
+	return out
+}
+
+// MTUDiffers compares the mtu metric of routes present in several subjects: a route MTU
+// below the link MTU caps every connection along it.
+func MTUDiffers(c *diff.Comparison) []diff.Finding {
+	secs := decode(c)
+	mtus := map[string][]string{}
+	var order []string
+	for i, s := range secs {
+		if s == nil {
+			continue
+		}
+		for _, r := range s.Routes {
+			k := r.Key()
+			if mtus[k] == nil {
+				mtus[k] = make([]string, len(secs))
+				order = append(order, k)
+			}
+			mtus[k][i] = fmt.Sprint(r.MTU)
+		}
+	}
+	sort.Strings(order)
+	var out []diff.Finding
+	for _, k := range order {
+		vals := mtus[k]
+		var parts []string
+		distinct := map[string]bool{}
+		for i, v := range vals {
+			if v == "" {
+				continue
+			}
+			distinct[v] = true
+			if v == "0" {
+				v = "link MTU"
+			}
+			parts = append(parts, c.Subjects[i]+" "+v)
+		}
+		if len(distinct) < 2 || len(parts) < 2 {
+			continue
+		}
+		out = append(out, diff.Finding{
+			Severity: diff.Medium,
+			Rule:     "routes/mtu-differs",
+			Message:  fmt.Sprintf("the MTU of route %s differs (%s): large packets on that path are dropped or fragmented on one side only", k, strings.Join(parts, ", ")),
+			Keys:     []string{Name + "/" + k},
+		})
+	}
+	return out
+}
+
+func appendOnce(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
