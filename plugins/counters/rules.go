@@ -1,0 +1,149 @@
+package counters
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func init() {
+	diff.RegisterRule("counters/moved", movedRule)
+}
+
+// notable counters get a sentence of their own when they move in some subjects only.
+// The sentence completes "<subject>: … N times during the probe window".
+var notable = map[string]struct {
+	sev  diff.Severity
+	what string
+}{
+	"snmp/Ip/OutNoRoutes":            {diff.Critical, "routing failed %d times during the probe window (Ip OutNoRoutes): connects got ENETUNREACH from the route lookup"},
+	"snmp6/Ip6OutNoRoutes":           {diff.Critical, "IPv6 routing failed %d times during the probe window (Ip6OutNoRoutes): IPv6 connects got ENETUNREACH"},
+	"snmp/Tcp/AttemptFails":          {diff.High, "%d TCP connection attempts failed during the probe window (Tcp AttemptFails: reset or timed out before established)"},
+	"snmp/Icmp/InDestUnreachs":       {diff.High, "%d ICMP destination-unreachable messages arrived during the probe window (Icmp InDestUnreachs): something on the path rejects the traffic"},
+	"snmp6/Icmp6InDestUnreachs":      {diff.High, "%d ICMPv6 destination-unreachable messages arrived during the probe window"},
+	"snmp/Icmp/OutDestUnreachs":      {diff.Medium, "the namespace sent %d ICMP destination-unreachable messages during the probe window (Icmp OutDestUnreachs)"},
+	"snmp6/Icmp6OutDestUnreachs":     {diff.Medium, "the namespace sent %d ICMPv6 destination-unreachable messages during the probe window"},
+	"netstat/TcpExt/ListenDrops":     {diff.High, "%d incoming connections were dropped at a listener during the probe window (TcpExt ListenDrops)"},
+	"netstat/TcpExt/ListenOverflows": {diff.High, "a listen queue overflowed %d times during the probe window (TcpExt ListenOverflows)"},
+	"snmp/Ip/OutDiscards":            {diff.High, "%d outgoing IPv4 packets were discarded during the probe window (Ip OutDiscards: no buffer, or netfilter dropped them)"},
+	"snmp6/Ip6OutDiscards":           {diff.High, "%d outgoing IPv6 packets were discarded during the probe window"},
+	"snmp/Ip/InDiscards":             {diff.Medium, "%d incoming IPv4 packets were discarded during the probe window (Ip InDiscards)"},
+	"snmp/Ip/FragFails":              {diff.High, "%d packets needed fragmenting but could not be fragmented (DF set) during the probe window (Ip FragFails): an MTU problem"},
+	"snmp/Ip/InAddrErrors":           {diff.Medium, "%d packets arrived for an address not on this host during the probe window (Ip InAddrErrors)"},
+	"snmp/Tcp/EstabResets":           {diff.Medium, "%d established TCP connections were reset during the probe window (Tcp EstabResets)"},
+	"snmp/Tcp/OutRsts":               {diff.Low, "the namespace sent %d TCP resets during the probe window (Tcp OutRsts)"},
+	"snmp/Tcp/RetransSegs":           {diff.Medium, "%d TCP segments were retransmitted during the probe window (Tcp RetransSegs): loss on the path"},
+	"snmp/Udp/NoPorts":               {diff.Low, "%d UDP datagrams arrived for a closed port during the probe window (Udp NoPorts)"},
+	"snmp/Udp/RcvbufErrors":          {diff.Medium, "%d UDP datagrams were dropped for a full receive buffer during the probe window (Udp RcvbufErrors)"},
+	"snmp/Udp/SndbufErrors":          {diff.Medium, "%d UDP sends failed for a full send buffer during the probe window (Udp SndbufErrors)"},
+	"netstat/TcpExt/TCPTimeouts":     {diff.Medium, "%d TCP retransmission timeouts fired during the probe window (TcpExt TCPTimeouts)"},
+	"netstat/TcpExt/TCPSynRetrans":   {diff.Medium, "%d SYNs were retransmitted during the probe window (TcpExt TCPSynRetrans): SYNs or SYN-ACKs are lost"},
+}
+
+// failureLike picks the other counters whose moving in one subject only is worth a line.
+var failureLike = regexp.MustCompile(`Fail|Drop|Err|Discard|NoRoute|Overflow|Unreach|Timeout|Rst|Reset|Retrans|Prune|Abort`)
+
+// movedRule reports counters that moved in some subjects and not in others. Counters that
+// moved everywhere are normal traffic; the table shows them with --all.
+func movedRule(c *diff.Comparison) []diff.Finding {
+	windowed := windowedSubjects(c)
+	var out []diff.Finding
+	var other []string
+	for _, r := range c.Rows {
+		if r.Section != "counters" || strings.HasSuffix(r.Key, "/total") || strings.HasPrefix(r.Key, "sockstat/") ||
+			strings.HasPrefix(r.Key, "error/") || gauges[r.Key] {
+			continue
+		}
+		deltas, ok := deltasOf(r)
+		if !ok {
+			continue
+		}
+		var moved, still []string
+		for i, d := range deltas {
+			if !windowed[i] {
+				continue
+			}
+			if d > 0 {
+				moved = append(moved, c.Subjects[i])
+			} else {
+				still = append(still, c.Subjects[i])
+			}
+		}
+		if len(moved) == 0 || len(still) == 0 {
+			continue
+		}
+		n, isNotable := notable[r.Key]
+		if !isNotable {
+			if failureLike.MatchString(r.Key) {
+				other = append(other, r.ID())
+			}
+			continue
+		}
+		for i, d := range deltas {
+			if d <= 0 {
+				continue
+			}
+			out = append(out, diff.Finding{
+				Severity: n.sev,
+				Rule:     "counters/moved",
+				Message:  fmt.Sprintf("%s: %s; it did not move in %s", c.Subjects[i], fmt.Sprintf(n.what, d), strings.Join(still, ", ")),
+				Keys:     []string{r.ID()},
+			})
+		}
+	}
+	if len(other) > 0 {
+		sort.Strings(other)
+		names := make([]string, 0, 8)
+		for i, id := range other {
+			if i == 8 {
+				names = append(names, fmt.Sprintf("and %d more", len(other)-8))
+				break
+			}
+			names = append(names, strings.TrimPrefix(id, "counters/"))
+		}
+		out = append(out, diff.Finding{
+			Severity: diff.Low,
+			Rule:     "counters/moved",
+			Message:  "error counters moved during the probe window in some subjects only: " + strings.Join(names, ", "),
+			Keys:     other,
+		})
+	}
+	return out
+}
+
+// deltasOf reads a row's values as deltas; a subject without the counter counts as 0
+// (IcmpMsg counters only exist once used). ok is false for rows that are not deltas.
+func deltasOf(r diff.Row) ([]int64, bool) {
+	out := make([]int64, len(r.Values))
+	any := false
+	for i, v := range r.Values {
+		if i < len(r.Missing) && r.Missing[i] {
+			continue
+		}
+		d, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		out[i], any = d, true
+	}
+	return out, any
+}
+
+// windowedSubjects tells which subjects have a probe window: without one a counter's
+// absence says nothing about whether it moved.
+func windowedSubjects(c *diff.Comparison) []bool {
+	out := make([]bool, len(c.Subjects))
+	for i := range out {
+		out[i] = true
+		if i < len(c.Reports) && c.Reports[i] != nil {
+			var s Section
+			ok, err := c.Reports[i].Section("counters", &s)
+			out[i] = ok && err == nil && s.Window
+		}
+	}
+	return out
+}
