@@ -1,0 +1,64 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+const good = `{"schemaVersion":"netdiff.report/v1","proberVersion":"v1","hostname":"h","time":"2026-01-01T00:00:00Z","durationMs":3,"pid":1,"sections":{"x":{"a":1}}}`
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, in, errHas string
+	}{
+		{"good", good, ""},
+		{"empty", "", "empty report"},
+		{"truncated", good[:len(good)/2], "malformed report"},
+		{"not json", "error: exec failed", "malformed report"},
+		{"other schema", strings.Replace(good, "netdiff.report/v1", "netdiff.report/v9", 1), "unsupported report schema"},
+		{"no sections", `{"schemaVersion":"netdiff.report/v1"}`, "no sections"},
+	}
+	for _, tt := range tests {
+		rep, err := Decode(strings.NewReader(tt.in))
+		if tt.errHas == "" {
+			if err != nil || rep.Hostname != "h" {
+				t.Errorf("%s: %v %+v", tt.name, err, rep)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.errHas) || rep != nil {
+			t.Errorf("%s: err = %v, want %q and no report", tt.name, err, tt.errHas)
+		}
+	}
+	_, err := Decode(strings.NewReader(strings.Replace(good, "v1\"", "v2\"", 1)))
+	if !errors.Is(err, ErrSchema) {
+		t.Errorf("schema mismatch must wrap ErrSchema: %v", err)
+	}
+}
+
+func TestErrorOf(t *testing.T) {
+	e := ErrorOf(fmt.Errorf("connect 10.0.0.1:80: %w", syscall.ENETUNREACH))
+	if e.Errno != "ENETUNREACH" || e.Code != 101 || !strings.Contains(e.Message, "network is unreachable") {
+		t.Errorf("ErrorOf = %+v", e)
+	}
+	if ErrorOf(nil) != nil || (*Error)(nil).Name() != "" {
+		t.Error("nil must stay nil")
+	}
+	if n := ErrorOf(errors.New("plain")).Name(); n != "plain" {
+		t.Errorf("Name without errno = %q", n)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(good)
+	f.Add(`{"schemaVersion":"netdiff.report/v1","sections":{}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		rep, err := Decode(strings.NewReader(s))
+		if (rep == nil) == (err == nil) {
+			t.Fatalf("exactly one of report and error must be set: %v %v", rep, err)
+		}
+	})
+}
