@@ -1,0 +1,232 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/plugins/routes"
+)
+
+// Name is the section name.
+const Name = "rules"
+
+// MaxRules caps the list; a pod has a handful, a node with per-pod rules may have thousands.
+const MaxRules = 1000
+
+func init() {
+	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
+	diff.RegisterRule("rules/only-in-some", OnlyInSome)
+}
+
+// Section is the JSON shape of sections.rules.
+type Section struct {
+	Rules     []Rule                   `json:"rules"`
+	Total     int                      `json:"total"`
+	Truncated bool                     `json:"truncated,omitempty"`
+	Errors    map[string]*report.Error `json:"errors,omitempty"`
+	// Interrupted: the kernel flagged a dump as inconsistent (rules changed while read).
+	Interrupted bool `json:"interrupted,omitempty"`
+}
+
+// Plugin collects the rules section.
+type Plugin struct{}
+
+func (*Plugin) Name() string       { return Name }
+func (*Plugin) Phase() probe.Phase { return probe.Passive }
+
+// Collect dumps the rules of both families in the current network namespace.
+func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
+	s := &Section{Rules: []Rule{}}
+	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		name := map[int]string{unix.AF_INET: "ipv4", unix.AF_INET6: "ipv6"}[fam]
+		req := nl.NewNetlinkRequest(unix.RTM_GETRULE, unix.NLM_F_DUMP)
+		req.AddData(&nl.RtMsg{RtMsg: unix.RtMsg{Family: uint8(fam)}})
+		msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWRULE)
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			s.Interrupted, err = true, nil
+		}
+		if err != nil {
+			if s.Errors == nil {
+				s.Errors = map[string]*report.Error{}
+			}
+			s.Errors[name] = report.ErrorOf(fmt.Errorf("dump %s rules: %w", name, err))
+			continue
+		}
+		for _, m := range msgs {
+			r, err := ParseRule(m)
+			if err != nil {
+				return nil, fmt.Errorf("decode %s rule: %w", name, err)
+			}
+			s.Rules = append(s.Rules, r)
+		}
+	}
+	finish(s)
+	return s, nil
+}
+
+// finish orders the rules as the kernel evaluates them and applies the cap.
+func finish(s *Section) {
+	sort.SliceStable(s.Rules, func(i, j int) bool {
+		a, b := s.Rules[i], s.Rules[j]
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		return a.Priority < b.Priority
+	})
+	s.Total = len(s.Rules)
+	if len(s.Rules) > MaxRules {
+		s.Rules, s.Truncated = s.Rules[:MaxRules], true
+	}
+}
+
+// Facts flattens the section: one fact per rule, keyed by family, priority and selector.
+func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	var s Section
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("decode rules section: %w", err)
+	}
+	return Facts(&s), nil
+}
+
+// Facts is the pure form of Plugin.Facts; a repeated key (two identical rules) gets "#2".
+func Facts(s *Section) []probe.Fact {
+	var out []probe.Fact
+	seen := map[string]int{}
+	for _, r := range s.Rules {
+		k := r.Key()
+		seen[k]++
+		if n := seen[k]; n > 1 {
+			k = fmt.Sprintf("%s #%d", k, n)
+		}
+		out = append(out, probe.Fact{Key: k, Value: r.Value(), Kind: probe.Exact})
+	}
+	if s.Truncated {
+		out = append(out, probe.Fact{Key: "truncated", Value: fmt.Sprintf("true (%d of %d shown)", len(s.Rules), s.Total), Kind: probe.Exact})
+	}
+	for _, f := range []string{"ipv4", "ipv6"} {
+		if e := s.Errors[f]; e != nil {
+			out = append(out, probe.Fact{Key: "error/" + f, Value: e.Name(), Kind: probe.Exact})
+		}
+	}
+	return out
+}
+
+// OnlyInSome flags a non-default rule that some subjects have and others lack, or that
+// does something different in each. Where the rule sends traffic to a table, the finding
+// says what that table holds in the subject, because a table with only an unreachable
+// default turns matching connects into EHOSTUNREACH.
+func OnlyInSome(c *diff.Comparison) []diff.Finding {
+	type entry struct {
+		rule  Rule
+		value []string // per subject; "" = absent
+	}
+	byKey := map[string]*entry{}
+	present := make([]bool, len(c.Reports))
+	secs := make([]*Section, len(c.Reports))
+	for i, rep := range c.Reports {
+		if rep == nil {
+			continue
+		}
+		var s Section
+		if ok, err := rep.Section(Name, &s); !ok || err != nil {
+			continue
+		}
+		secs[i], present[i] = &s, true
+		for _, r := range s.Rules {
+			if r.IsDefault() {
+				continue
+			}
+			k := r.Key()
+			if byKey[k] == nil {
+				byKey[k] = &entry{rule: r, value: make([]string, len(c.Reports))}
+			}
+			byKey[k].value[i] = r.Value()
+		}
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []diff.Finding
+	for _, k := range keys {
+		e := byKey[k]
+		var has, lacks []string
+		distinct := map[string]bool{}
+		sev := diff.Medium
+		for i, v := range e.value {
+			if !present[i] {
+				continue
+			}
+			if v == "" {
+				lacks = append(lacks, c.Subjects[i])
+				continue
+			}
+			distinct[v] = true
+			desc := fmt.Sprintf("%s: %d: %s %s", c.Subjects[i], e.rule.Priority, e.rule.Selector(), v)
+			if e.rule.Action == "lookup" {
+				if held, reject := tableContents(c.Reports[i], e.rule.Family, e.rule.Table); held != "" {
+					desc += " (table " + e.rule.Table + " holds " + held + ")"
+					if reject {
+						sev = diff.High
+					}
+				}
+			}
+			if e.rule.Action == "unreachable" || e.rule.Action == "prohibit" || e.rule.Action == "blackhole" {
+				sev = diff.High
+			}
+			has = append(has, desc)
+		}
+		if len(has) == 0 || (len(lacks) == 0 && len(distinct) < 2) {
+			continue
+		}
+		msg := "policy rule differs: " + strings.Join(has, "; ")
+		if len(lacks) > 0 {
+			msg = fmt.Sprintf("policy rule only in %s, not in %s: matching traffic is routed differently", strings.Join(has, "; "), strings.Join(lacks, ", "))
+		}
+		out = append(out, diff.Finding{Severity: sev, Rule: "rules/only-in-some", Message: msg, Keys: []string{Name + "/" + k}})
+	}
+	return out
+}
+
+// tableContents summarises a routing table from the same report's routes section, and
+// whether it can only reject (no unicast route at all, or only reject-type defaults).
+func tableContents(rep *report.Report, family, table string) (string, bool) {
+	var s routes.Section
+	if ok, err := rep.Section(routes.Name, &s); !ok || err != nil {
+		return "", false
+	}
+	var parts []string
+	unicast := 0
+	for _, r := range s.Routes {
+		if r.Family != family || r.Table != table {
+			continue
+		}
+		if r.Type == "unicast" {
+			unicast++
+		}
+		if len(parts) < 3 {
+			parts = append(parts, strings.TrimSpace(r.Type+" "+r.Dst))
+		}
+	}
+	if len(parts) == 0 {
+		if s.Truncated {
+			return "", false // the table may be among the routes the cap left out
+		}
+		return "no routes", true
+	}
+	return strings.Join(parts, ", "), unicast == 0
+}
+
+var _ probe.Plugin = (*Plugin)(nil)
