@@ -1,0 +1,116 @@
+package dnsconfig
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func init() {
+	diff.RegisterRule("dnsconfig/resolv", resolvRule)
+	diff.RegisterRule("dnsconfig/hosts", hostsRule)
+	diff.RegisterRule("dnsconfig/lookup-order", lookupOrderRule)
+}
+
+// resolvRule explains resolv.conf differences: other nameservers (or none readable) send
+// queries elsewhere; search and ndots change which names are tried and how many queries
+// a lookup costs.
+func resolvRule(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	for _, r := range c.Rows {
+		if r.Section != "dnsconfig" || r.Equal {
+			continue
+		}
+		switch r.Key {
+		case "resolv/nameservers":
+			out = append(out, finding(diff.High, "dnsconfig/resolv", "the target processes use different nameservers: "+values(c, r), r))
+		case "resolv/error":
+			out = append(out, finding(diff.High, "dnsconfig/resolv", "/etc/resolv.conf could not be read in every subject ("+values(c, r)+"): without it the resolver falls back to 127.0.0.1", r))
+		case "resolv/search", "resolv/ndots":
+			out = append(out, finding(diff.Medium, "dnsconfig/resolv", fmt.Sprintf("%s differs (%s): names with fewer dots than ndots are tried with each search domain first, so lookups differ in what is queried and how long it takes", strings.TrimPrefix(r.Key, "resolv/"), values(c, r)), r))
+		case "resolv/options":
+			out = append(out, finding(diff.Low, "dnsconfig/resolv", "resolver options differ: "+values(c, r), r))
+		}
+	}
+	return out
+}
+
+// hostsRule reports /etc/hosts names that resolve differently. Each pod's own hostname
+// line (kubelet writes "<pod IP> <pod name>") differs by nature and is left out.
+func hostsRule(c *diff.Comparison) []diff.Finding {
+	own := map[string]bool{}
+	for _, rep := range c.Reports {
+		if rep != nil && rep.Hostname != "" {
+			own[strings.ToLower(rep.Hostname)] = true
+		}
+	}
+	var keys, names []string
+	for _, r := range c.Rows {
+		if r.Section != "dnsconfig" || r.Equal || !strings.HasPrefix(r.Key, "hosts/") || r.Key == "hosts/(total)" {
+			continue
+		}
+		name := strings.TrimPrefix(r.Key, "hosts/")
+		if own[name] || own[strings.SplitN(name, ".", 2)[0]] {
+			continue
+		}
+		if r.Key == "hosts/error" {
+			continue
+		}
+		keys = append(keys, r.ID())
+		if len(names) < 5 {
+			names = append(names, fmt.Sprintf("%s (%s)", name, values(c, r)))
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	more := ""
+	if len(keys) > len(names) {
+		more = fmt.Sprintf(" and %d more", len(keys)-len(names))
+	}
+	return []diff.Finding{{
+		Severity: diff.Medium,
+		Rule:     "dnsconfig/hosts",
+		Message:  fmt.Sprintf("/etc/hosts resolves names differently: %s%s; hosts entries win over DNS", strings.Join(names, "; "), more),
+		Keys:     keys,
+	}}
+}
+
+// lookupOrderRule covers nsswitch's hosts line and gai.conf's address order: the same
+// DNS answer can be tried IPv6-first in one pod and IPv4-first in the other.
+func lookupOrderRule(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	for _, r := range c.Rows {
+		if r.Section != "dnsconfig" || r.Equal {
+			continue
+		}
+		switch r.Key {
+		case "gai/prefers":
+			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "getaddrinfo sorts a different family first ("+values(c, r)+", from /etc/gai.conf): a name with A and AAAA records is connected over IPv4 in one and IPv6 in the other (glibc only; musl ignores gai.conf)", r))
+		case "gai/precedence":
+			// Explained by gai/prefers when the family order changes; only shown otherwise.
+		case "nsswitch/hosts":
+			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "nsswitch.conf looks up host names from different sources: "+values(c, r), r))
+		case "nsswitch/error":
+			out = append(out, finding(diff.Low, "dnsconfig/lookup-order", "nsswitch.conf differs in presence ("+values(c, r)+"): glibc then uses its built-in default, musl never reads it", r))
+		}
+	}
+	return out
+}
+
+func finding(sev diff.Severity, rule, msg string, r diff.Row) diff.Finding {
+	return diff.Finding{Severity: sev, Rule: rule, Message: msg, Keys: []string{r.ID()}}
+}
+
+func values(c *diff.Comparison, r diff.Row) string {
+	parts := make([]string, len(c.Subjects))
+	for i, s := range c.Subjects {
+		v := "-"
+		if i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i]) {
+			v = r.Values[i]
+		}
+		parts[i] = fmt.Sprintf("%s: %s", s, v)
+	}
+	return strings.Join(parts, ", ")
+}
