@@ -1,0 +1,98 @@
+package connect
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/plugins/connect/netprobe"
+)
+
+// Fact key builders, shared by Facts and the rules so both name the same rows.
+
+// ResolveKey is the resolver's answer for a name target.
+func ResolveKey(tgt string) string { return "resolve/" + tgt }
+
+// RunKey is a run of a TCP method: "tcp/nonblocking/tcp://10.0.0.1:80/ipv4",
+// burst runs use the method "nonblocking-burst".
+func RunKey(method string, burst bool, tgt, addrKey string) string {
+	if burst {
+		method += "-burst"
+	}
+	return "tcp/" + method + "/" + tgt + "/" + addrKey
+}
+
+// PMTUKey is the path MTU of a TCP target's address.
+func PMTUKey(tgt, addrKey string) string { return "tcp/pmtu/" + tgt + "/" + addrKey }
+
+// UDPKey is the UDP probe of an address.
+func UDPKey(tgt, addrKey string) string { return "udp/" + tgt + "/" + addrKey }
+
+// Facts flattens the section. Outcomes are Exact ("ok 5/5", "ENETUNREACH 5/5 (immediate)"),
+// latencies Info.
+func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	s, err := Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	var out []probe.Fact
+	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	for _, t := range s.Targets {
+		if r := t.Resolve; r != nil && !r.Literal {
+			add(ResolveKey(t.Target), FormatResolution(r), probe.Exact)
+		}
+		for _, a := range t.Addresses {
+			if a.UDP != nil {
+				add(UDPKey(t.Target, a.Key), a.UDP.Format("reply"), probe.Exact)
+				add(UDPKey(t.Target, a.Key)+"/latency", a.UDP.FormatLatency(), probe.Info)
+			}
+			for _, m := range []struct {
+				name string
+				r    *MethodResult
+			}{{Blocking, a.Blocking}, {Nonblocking, a.Nonblocking}} {
+				if m.r == nil {
+					continue
+				}
+				k := RunKey(m.name, false, t.Target, a.Key)
+				add(k, m.r.Sequential.Format("ok"), probe.Exact)
+				add(k+"/latency", m.r.Sequential.FormatLatency(), probe.Info)
+				if m.r.Burst != nil {
+					k := RunKey(m.name, true, t.Target, a.Key)
+					add(k, m.r.Burst.Format("ok"), probe.Exact)
+					add(k+"/latency", m.r.Burst.FormatLatency(), probe.Info)
+				}
+			}
+			if t.Scheme == "tcp" {
+				add(PMTUKey(t.Target, a.Key), FormatPMTU(a), probe.Exact)
+			}
+		}
+	}
+	return out, nil
+}
+
+// FormatResolution is "ipv4 10.0.0.1, ipv6 fd00::1" in resolver order, or the error.
+func FormatResolution(r *netprobe.Resolution) string {
+	if r.Error != nil {
+		return "error " + r.Error.Name()
+	}
+	if len(r.Addresses) == 0 {
+		return "no addresses"
+	}
+	parts := make([]string, 0, len(r.Addresses))
+	for _, a := range (&netprobe.Resolution{Addresses: r.Addresses}).Addrs() {
+		parts = append(parts, a.Family+" "+a.IP.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FormatPMTU is the path MTU in bytes, or why it is unknown.
+func FormatPMTU(a AddrResult) string {
+	if a.PathMTU > 0 {
+		return strconv.Itoa(a.PathMTU)
+	}
+	if a.PathMTUError != nil {
+		return "unknown: " + a.PathMTUError.Name()
+	}
+	return "unknown"
+}

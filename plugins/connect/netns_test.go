@@ -1,0 +1,193 @@
+package connect
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
+)
+
+// world is two client namespaces, A (healthy) and B (broken on purpose), each linked to
+// a server namespace S that listens on :8080 and :8081 and owns the "service" 10.10.9.1.
+type world struct {
+	a, b, s *netnstest.NS
+}
+
+const (
+	svcNoRoute  = "tcp://10.10.9.1:8080" // B has no route at all: ENETUNREACH
+	onLink8080  = "tcp://10.10.2.2:8080" // works in both
+	onLink8081  = "tcp://10.10.2.2:8081" // B: ipproto tcp dport 8081 → table with only an unreachable default
+	noListener  = "tcp://10.10.2.2:9"    // ECONNREFUSED in both
+	rejectRoute = "tcp://10.10.7.1:80"   // A: blackhole route, B: prohibit route
+	udpClosed   = "udp://10.10.2.2:5353" // no UDP listener: port unreachable
+	nameTarget  = "tcp://svc.netdiff.test:8080"
+)
+
+func newWorld(t *testing.T) *world {
+	w := &world{a: netnstest.New(t, "conA"), b: netnstest.New(t, "conB"), s: netnstest.New(t, "conS")}
+	netnstest.Veth(t, w.a, "10.10.1.1/24", w.s, "10.10.1.2/24")
+	// B's link gets its own name in S: Veth always names both ends veth0.
+	w.s.IP("link", "set", "veth0", "name", "vethA")
+	netnstest.Veth(t, w.b, "10.10.2.1/24", w.s, "10.10.2.2/24")
+	w.s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
+	w.a.IP("route", "add", "default", "via", "10.10.1.2")
+	w.a.IP("route", "add", "blackhole", "10.10.7.0/24")
+	// B: no default route, so 10.10.9.1 has no route; a smaller MTU; a reject route; a
+	// policy rule that sends one TCP port to a table whose only route is unreachable.
+	w.b.IP("link", "set", "veth0", "mtu", "1400")
+	w.b.IP("route", "add", "prohibit", "10.10.7.0/24")
+	w.b.IP("rule", "add", "ipproto", "tcp", "dport", "8081", "table", "100", "pref", "100")
+	w.b.IP("route", "add", "unreachable", "default", "table", "100")
+	w.s.ListenTCP(":8080")
+	w.s.ListenTCP(":8081")
+	// ip netns exec bind-mounts /etc/netns/NAME/hosts over /etc/hosts: B's resolver puts
+	// an IPv6 address first that B has no route for.
+	hosts(t, w.a, "10.10.9.1 svc.netdiff.test\n")
+	hosts(t, w.b, "fd00:9::1 svc.netdiff.test\n10.10.9.1 svc.netdiff.test\n")
+	return w
+}
+
+func hosts(t *testing.T, ns *netnstest.NS, content string) {
+	dir := filepath.Join("/etc/netns", ns.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func collect(t *testing.T, ns *netnstest.NS, targets ...string) *report.Report {
+	args := []string{"--quiet", "--timeout", "3s", "--attempts", "5", "--burst", "10"}
+	for _, tg := range targets {
+		args = append(args, "--target", tg)
+	}
+	start := time.Now()
+	rep := ns.Collect(args...)
+	t.Logf("collect in %s with %d targets, attempts 5, burst 10: wall %s, report durationMs %d",
+		ns.Name, len(targets), time.Since(start).Round(time.Millisecond), rep.DurationMS)
+	return rep
+}
+
+func facts(t *testing.T, rep *report.Report) map[string]string {
+	t.Helper()
+	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Key] = f.Value
+	}
+	rs, err := (&routeget.Plugin{}).Facts(rep.Sections[routeget.Name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rs {
+		m["routeget/"+f.Key] = f.Value
+	}
+	return m
+}
+
+func TestConnectPlantedDifferences(t *testing.T) {
+	w := newWorld(t)
+	targets := []string{svcNoRoute, onLink8080, onLink8081, noListener, rejectRoute, udpClosed, nameTarget}
+	ra, rb := collect(t, w.a, targets...), collect(t, w.b, targets...)
+	fa, fb := facts(t, ra), facts(t, rb)
+
+	want := []struct {
+		subject string
+		f       map[string]string
+		key     string
+		value   string
+	}{
+		// The case study's failure, planted: no route, so the kernel refuses at once.
+		{"A", fa, RunKey(Nonblocking, false, svcNoRoute, "ipv4"), "ok 5/5"},
+		{"B", fb, RunKey(Nonblocking, false, svcNoRoute, "ipv4"), "ENETUNREACH 5/5 (immediate)"},
+		{"B", fb, RunKey(Nonblocking, true, svcNoRoute, "ipv4"), "ENETUNREACH 10/10 (immediate)"},
+		{"B", fb, RunKey(Blocking, false, svcNoRoute, "ipv4"), "ENETUNREACH 5/5"},
+		{"B", fb, "routeget/" + svcNoRoute + "/ipv4", "ENETUNREACH"},
+		{"A", fa, "routeget/" + svcNoRoute + "/ipv4", "unicast dev veth0 via 10.10.1.2 src 10.10.1.1 table main"},
+		// The port-selective policy rule: route get with ipproto/dport sees it too.
+		{"B", fb, RunKey(Nonblocking, false, onLink8080, "ipv4"), "ok 5/5"},
+		{"B", fb, RunKey(Nonblocking, false, onLink8081, "ipv4"), "EHOSTUNREACH 5/5 (immediate)"},
+		{"B", fb, RunKey(Blocking, true, onLink8081, "ipv4"), "EHOSTUNREACH 10/10"},
+		{"B", fb, "routeget/" + onLink8081 + "/ipv4", "EHOSTUNREACH"},
+		{"B", fb, "routeget/" + onLink8080 + "/ipv4", "unicast dev veth0 src 10.10.2.1 table main"},
+		{"A", fa, RunKey(Nonblocking, false, onLink8081, "ipv4"), "ok 5/5"},
+		// No listener: the SYN is answered with RST, seen after poll.
+		{"A", fa, RunKey(Nonblocking, false, noListener, "ipv4"), "ECONNREFUSED 5/5 (poll)"},
+		{"B", fb, RunKey(Blocking, false, noListener, "ipv4"), "ECONNREFUSED 5/5"},
+		// Reject route types: blackhole is EINVAL, prohibit EACCES, both at once.
+		{"A", fa, RunKey(Nonblocking, false, rejectRoute, "ipv4"), "EINVAL 5/5 (immediate)"},
+		{"B", fb, RunKey(Nonblocking, false, rejectRoute, "ipv4"), "EACCES 5/5 (immediate)"},
+		{"A", fa, "routeget/" + rejectRoute + "/ipv4", "EINVAL"},
+		{"B", fb, "routeget/" + rejectRoute + "/ipv4", "EACCES"},
+		{"A", fa, UDPKey(udpClosed, "ipv4"), "ECONNREFUSED 5/5 (poll)"},
+		// Path MTU follows B's smaller link MTU.
+		{"A", fa, PMTUKey(onLink8080, "ipv4"), "1500"},
+		{"B", fb, PMTUKey(onLink8080, "ipv4"), "1400"},
+		// Names: resolver order, per family.
+		{"A", fa, ResolveKey(nameTarget), "ipv4 10.10.9.1"},
+		{"B", fb, ResolveKey(nameTarget), "ipv6 fd00:9::1, ipv4 10.10.9.1"},
+		{"B", fb, RunKey(Nonblocking, false, nameTarget, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
+	}
+	for _, tt := range want {
+		if got := tt.f[tt.key]; got != tt.value {
+			t.Errorf("%s: %s = %q, want %q", tt.subject, tt.key, got, tt.value)
+		}
+	}
+	for _, k := range []string{RunKey(Blocking, false, onLink8080, "ipv4") + "/latency"} {
+		if !strings.HasPrefix(fa[k], "min ") {
+			t.Errorf("A: %s = %q, want a latency", k, fa[k])
+		}
+	}
+
+	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	findings := map[string][]diff.Finding{}
+	for name, rule := range map[string]diff.Rule{
+		"fails":    ruleFailsHereWorksThere,
+		"blocking": ruleBlockingVsNonblocking,
+		"routeok":  ruleRouteOKConnectFails,
+		"ipv6":     ruleIPv6FirstNoRoute,
+		"intermit": ruleIntermittent,
+		"burst":    ruleBurstFails,
+		"pmtu":     rulePMTUDiffers,
+		"udp":      ruleUDPDiffers,
+	} {
+		findings[name] = rule(c)
+	}
+	has := func(rule, sub string) bool {
+		for _, f := range findings[rule] {
+			if strings.Contains(f.Message, sub) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("fails", "B: non-blocking and blocking connect to "+svcNoRoute+" (ipv4 10.10.9.1) fails: non-blocking: ENETUNREACH 5/5 (immediate) while A succeeds") {
+		t.Errorf("no fails-here-works-there finding for %s: %+v", svcNoRoute, findings["fails"])
+	}
+	if !has("fails", onLink8081) || has("fails", "A:") {
+		t.Errorf("fails-here-works-there for %s missing or blames A: %+v", onLink8081, findings["fails"])
+	}
+	if !has("pmtu", "1400 in B") {
+		t.Errorf("no pmtu finding: %+v", findings["pmtu"])
+	}
+	if !has("ipv6", "B resolves "+nameTarget+" to IPv6 first (fd00:9::1) but has no IPv6 route (route lookup: ENETUNREACH)") {
+		t.Errorf("no ipv6-first finding: %+v", findings["ipv6"])
+	}
+	// Nothing planted for these: a rule that fires here is a false alarm.
+	for _, quiet := range []string{"blocking", "routeok", "intermit", "burst", "udp"} {
+		if len(findings[quiet]) > 0 {
+			t.Errorf("rule %s fired without a planted cause: %+v", quiet, findings[quiet])
+		}
+	}
+}

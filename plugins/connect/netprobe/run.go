@@ -1,0 +1,75 @@
+package netprobe
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// windowMargin is kept free at the end of the probe window so results are assembled and
+// returned before the prober's own deadline for the phase.
+const windowMargin = 150 * time.Millisecond
+
+// Deadline is when active probing must stop: the probe window (env.Timeout from start),
+// or the context's deadline, whichever is first, less a margin.
+func Deadline(ctx context.Context, start time.Time, window time.Duration) time.Time {
+	d := start.Add(window)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	return d.Add(-windowMargin)
+}
+
+// Slot is the time one attempt may take so that every sequential attempt and the burst
+// fit the window even when each one times out.
+func Slot(start, deadline time.Time, attempts int) time.Duration {
+	s := deadline.Sub(start) / time.Duration(attempts+1)
+	return max(s, 10*time.Millisecond)
+}
+
+// Sequential runs n attempts one after another, each bounded by slot and the deadline.
+// Attempts that find the window closed are recorded as not run rather than dropped,
+// so that "3/5" always means five were asked for.
+func Sequential(ctx context.Context, n int, slot time.Duration, deadline time.Time, fn func(deadline time.Time) Attempt) []Attempt {
+	out := make([]Attempt, 0, n)
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil || time.Until(deadline) <= 0 {
+			out = append(out, notRun())
+			continue
+		}
+		out = append(out, fn(earliest(time.Now().Add(slot), deadline)))
+	}
+	return out
+}
+
+// Burst releases n attempts at the same instant, like ten simultaneous aiohttp connects.
+func Burst(ctx context.Context, n int, slot time.Duration, deadline time.Time, fn func(deadline time.Time) Attempt) []Attempt {
+	out := make([]Attempt, n)
+	if ctx.Err() != nil || time.Until(deadline) <= 0 {
+		for i := range out {
+			out[i] = notRun()
+		}
+		return out
+	}
+	d := earliest(time.Now().Add(slot), deadline)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-gate
+			out[i] = fn(d)
+		}(i)
+	}
+	close(gate)
+	wg.Wait()
+	return out
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,80 @@
+package netprobe
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Loopback only: a listener, a closed port, and a burst, with the fd count checked so a
+// leaked socket fails the test.
+func TestConnectsOnLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	lo := netip.MustParseAddr("127.0.0.1")
+	before := fds(t)
+	deadline := time.Now().Add(2 * time.Second)
+	var mtu int
+	for _, c := range []struct {
+		name string
+		fn   func(netip.Addr, int, time.Time, OnConnected) Attempt
+		want string
+	}{{"blocking", ConnectBlocking, ""}, {"nonblocking", ConnectNonblocking, StagePoll}} {
+		if a := c.fn(lo, port, deadline, func(fd int) { mtu = 1 }); !a.OK {
+			t.Errorf("%s to listener: %+v", c.name, a)
+		}
+		if a := c.fn(lo, closedPort, deadline, nil); a.OK || a.Errno != "ECONNREFUSED" || a.Stage != c.want {
+			t.Errorf("%s to closed port: %+v, want ECONNREFUSED stage %q", c.name, a, c.want)
+		}
+	}
+	if mtu != 1 {
+		t.Error("OnConnected was not called")
+	}
+	fn := func(d time.Time) Attempt { return ConnectNonblocking(lo, port, d, nil) }
+	if r := Summarize(Burst(context.Background(), 20, time.Second, deadline, fn)); r.OK != 20 {
+		t.Errorf("burst: %s", r.Format("ok"))
+	}
+	if r := Summarize(Sequential(context.Background(), 3, time.Second, time.Now().Add(-time.Second), fn)); r.Format("ok") != "ETIMEDOUT 3/3 (not-run)" {
+		t.Errorf("past deadline: %s", r.Format("ok"))
+	}
+	if a := ProbeUDP(lo, closedPort, deadline, 200*time.Millisecond); a.Errno != "ECONNREFUSED" {
+		t.Errorf("UDP to closed port: %+v", a)
+	}
+	if after := fds(t); after != before {
+		t.Errorf("open fds %d before, %d after: a socket leaked", before, after)
+	}
+}
+
+func fds(t *testing.T) int {
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	n := 0
+	for _, e := range es {
+		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
+}

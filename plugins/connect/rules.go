@@ -1,0 +1,425 @@
+package connect
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/plugins/connect/netprobe"
+	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
+)
+
+func registerRules() {
+	diff.RegisterRule("connect/fails-here-works-there", ruleFailsHereWorksThere)
+	diff.RegisterRule("connect/blocking-vs-nonblocking", ruleBlockingVsNonblocking)
+	diff.RegisterRule("connect/route-ok-connect-fails", ruleRouteOKConnectFails)
+	diff.RegisterRule("connect/ipv6-first-no-route", ruleIPv6FirstNoRoute)
+	diff.RegisterRule("connect/intermittent", ruleIntermittent)
+	diff.RegisterRule("connect/burst-fails", ruleBurstFails)
+	diff.RegisterRule("connect/pmtu-differs", rulePMTUDiffers)
+	diff.RegisterRule("connect/udp-differs", ruleUDPDiffers)
+}
+
+// view is one subject's connect section (and its routeget section, which the rules
+// combine with it), nil where the report has none.
+type view struct {
+	name  string
+	sec   *Section
+	route *routeget.Section
+}
+
+func views(c *diff.Comparison) []view {
+	out := make([]view, len(c.Subjects))
+	for i, name := range c.Subjects {
+		out[i].name = name
+		if i >= len(c.Reports) || c.Reports[i] == nil {
+			continue
+		}
+		if raw, ok := c.Reports[i].Sections[Name]; ok {
+			if s, err := Decode(raw); err == nil {
+				out[i].sec = s
+			}
+		}
+		if raw, ok := c.Reports[i].Sections[routeget.Name]; ok {
+			if s, err := routeget.Decode(raw); err == nil {
+				out[i].route = s
+			}
+		}
+	}
+	return out
+}
+
+// slot identifies a probed address across subjects: the target and the address's place
+// ("ipv4", "ipv6#2"), not the address, which may resolve differently.
+type slot struct{ target, key string }
+
+// addrs indexes every subject's address results by slot, in a stable order.
+func addrs(vs []view) ([]slot, map[slot][]*AddrResult) {
+	m := map[slot][]*AddrResult{}
+	var order []slot
+	for i, v := range vs {
+		if v.sec == nil {
+			continue
+		}
+		for ti := range v.sec.Targets {
+			t := &v.sec.Targets[ti]
+			for ai := range t.Addresses {
+				s := slot{t.Target, t.Addresses[ai].Key}
+				if _, ok := m[s]; !ok {
+					m[s] = make([]*AddrResult, len(vs))
+					order = append(order, s)
+				}
+				m[s][i] = &t.Addresses[ai]
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].target != order[j].target {
+			return order[i].target < order[j].target
+		}
+		return order[i].key < order[j].key
+	})
+	return order, m
+}
+
+func methodOf(a *AddrResult, m string) *MethodResult {
+	if a == nil {
+		return nil
+	}
+	if m == Blocking {
+		return a.Blocking
+	}
+	return a.Nonblocking
+}
+
+func human(m string) string {
+	if m == Nonblocking {
+		return "non-blocking"
+	}
+	return m
+}
+
+// ran counts attempts that actually ran: attempts the window had no time for say nothing.
+func ran(r netprobe.Run) int {
+	n := r.Attempts
+	for _, e := range r.Errors {
+		if e.Stage == netprobe.StageNotRun {
+			n -= e.Count
+		}
+	}
+	return n
+}
+
+func failedRan(r netprobe.Run) int { return ran(r) - r.OK }
+
+func allOK(r netprobe.Run) bool  { return ran(r) > 0 && r.OK == ran(r) }
+func allBad(r netprobe.Run) bool { return ran(r) > 0 && r.OK == 0 }
+
+func dominant(r netprobe.Run) string {
+	for _, e := range r.Errors {
+		if e.Stage != netprobe.StageNotRun {
+			return e.Errno
+		}
+	}
+	return ""
+}
+
+func rowID(key string) string { return Name + "/" + key }
+
+// ruleFailsHereWorksThere: a method that fails every time in one subject and works every
+// time in another is the difference the tool exists to find.
+func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		per := m[s]
+		for i, a := range per {
+			var failing []string
+			var keys []string
+			var evidence []string
+			for _, meth := range []string{Nonblocking, Blocking} {
+				mr := methodOf(a, meth)
+				if mr == nil || !allBad(mr.Sequential) {
+					continue
+				}
+				var okIn []string
+				for j, b := range per {
+					if j != i && methodOf(b, meth) != nil && allOK(methodOf(b, meth).Sequential) {
+						okIn = append(okIn, vs[j].name)
+					}
+				}
+				if len(okIn) == 0 {
+					continue
+				}
+				failing = append(failing, human(meth))
+				keys = append(keys, rowID(RunKey(meth, false, s.target, s.key)))
+				evidence = append(evidence, fmt.Sprintf("%s: %s while %s succeed%s", human(meth), mr.Sequential.Format("ok"), strings.Join(okIn, ", "), plural(len(okIn))))
+			}
+			if len(failing) == 0 {
+				continue
+			}
+			out = append(out, diff.Finding{
+				Severity: diff.Critical,
+				Rule:     "connect/fails-here-works-there",
+				Message: fmt.Sprintf("%s: %s connect to %s (%s %s) fails: %s",
+					vs[i].name, strings.Join(failing, " and "), s.target, s.key, a.Address, strings.Join(evidence, "; ")),
+				Keys: keys,
+			})
+		}
+	}
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
+}
+
+// ruleBlockingVsNonblocking: the case study's signature. The same syscall sequence except
+// O_NONBLOCK should not change whether the kernel accepts a connect.
+func ruleBlockingVsNonblocking(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		for i, a := range m[s] {
+			if a == nil || a.Blocking == nil || a.Nonblocking == nil {
+				continue
+			}
+			b, n := a.Blocking.Sequential, a.Nonblocking.Sequential
+			differ := (allOK(b) && allBad(n)) || (allBad(b) && allOK(n)) ||
+				(allBad(b) && allBad(n) && dominant(b) != dominant(n))
+			if !differ {
+				continue
+			}
+			out = append(out, diff.Finding{
+				Severity: diff.Critical,
+				Rule:     "connect/blocking-vs-nonblocking",
+				Message: fmt.Sprintf("%s: connect to %s (%s %s) fails differently between blocking (%s) and non-blocking (%s): the kernel treats the two sockets differently, which points at per-socket state (a BPF program, socket options, a cgroup hook) rather than routing",
+					vs[i].name, s.target, s.key, a.Address, b.Format("ok"), n.Format("ok")),
+				Keys: []string{rowID(RunKey(Blocking, false, s.target, s.key)), rowID(RunKey(Nonblocking, false, s.target, s.key))},
+			})
+		}
+	}
+	return out
+}
+
+// rejectErrnos are failures that routing could explain, so a route that looks fine makes
+// them suspicious.
+var rejectErrnos = []string{"ENETUNREACH", "EHOSTUNREACH", "EPERM", "EACCES"}
+
+// ruleRouteOKConnectFails: `ip route get` (with the same protocol and port) finds a route,
+// yet connect is refused with a routing-like errno, so something else is rejecting it.
+func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	var out []diff.Finding
+	for _, v := range vs {
+		if v.sec == nil || v.route == nil {
+			continue
+		}
+		lookups := map[string]routeget.Lookup{}
+		for _, l := range v.route.Lookups {
+			lookups[l.FactKey()] = l
+		}
+		for _, t := range v.sec.Targets {
+			for _, a := range t.Addresses {
+				l, ok := lookups[t.Target+"/"+a.Key]
+				if !ok || l.Error != nil || l.Route == nil || (l.Route.Type != "unicast" && l.Route.Type != "local") {
+					continue
+				}
+				var bad []string
+				var keys []string
+				for _, meth := range []string{Nonblocking, Blocking} {
+					mr := methodOf(&a, meth)
+					if mr == nil || !mr.Sequential.HasErrno(rejectErrnos...) {
+						continue
+					}
+					bad = append(bad, fmt.Sprintf("%s %s", human(meth), mr.Sequential.Format("ok")))
+					keys = append(keys, rowID(RunKey(meth, false, t.Target, a.Key)))
+				}
+				if len(bad) == 0 {
+					continue
+				}
+				keys = append(keys, routeget.Name+"/"+l.FactKey())
+				out = append(out, diff.Finding{
+					Severity: diff.Critical,
+					Rule:     "connect/route-ok-connect-fails",
+					Message: fmt.Sprintf("%s: route lookup for %s (%s) succeeds (%s) but connect fails (%s): something other than routing rejects the connection (netfilter REJECT/DROP, a BPF program, a policy rule on the source port or mark)",
+						v.name, t.Target, a.Address, l.Format(), strings.Join(bad, "; ")),
+					Keys: keys,
+				})
+			}
+		}
+	}
+	return out
+}
+
+// ruleIPv6FirstNoRoute: the resolver puts IPv6 first but the namespace cannot reach it;
+// clients without a fast IPv4 fallback fail or stall.
+func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	for _, v := range views(c) {
+		if v.sec == nil {
+			continue
+		}
+		for _, t := range v.sec.Targets {
+			r := t.Resolve
+			if r == nil || r.Literal || len(t.Addresses) == 0 || t.Addresses[0].Family != "ipv6" {
+				continue
+			}
+			a := t.Addresses[0]
+			why, keys := "", []string{rowID(ResolveKey(t.Target))}
+			if v.route != nil {
+				for _, l := range v.route.Lookups {
+					if l.FactKey() == t.Target+"/"+a.Key && l.Error != nil && (l.Error.Errno == "ENETUNREACH" || l.Error.Errno == "EHOSTUNREACH") {
+						why = "route lookup: " + l.Error.Errno
+						keys = append(keys, routeget.Name+"/"+l.FactKey())
+					}
+				}
+			}
+			if why == "" {
+				if mr := a.Nonblocking; mr != nil && mr.Sequential.HasErrno("ENETUNREACH", "EHOSTUNREACH", "EADDRNOTAVAIL") {
+					why = "non-blocking connect: " + mr.Sequential.Format("ok")
+					keys = append(keys, rowID(RunKey(Nonblocking, false, t.Target, a.Key)))
+				}
+			}
+			if why == "" {
+				continue
+			}
+			out = append(out, diff.Finding{
+				Severity: diff.High,
+				Rule:     "connect/ipv6-first-no-route",
+				Message: fmt.Sprintf("%s resolves %s to IPv6 first (%s) but has no IPv6 route (%s): clients that do not fall back to IPv4 quickly fail",
+					v.name, t.Target, a.Address, why),
+				Keys: keys,
+			})
+		}
+	}
+	return out
+}
+
+// ruleIntermittent: some attempts fail and some work; a flaky path is a finding even when
+// every subject shows it.
+func ruleIntermittent(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		for i, a := range m[s] {
+			for _, meth := range []string{Nonblocking, Blocking} {
+				mr := methodOf(a, meth)
+				if mr == nil {
+					continue
+				}
+				r := mr.Sequential
+				if f := failedRan(r); f > 0 && r.OK > 0 {
+					out = append(out, diff.Finding{
+						Severity: diff.High,
+						Rule:     "connect/intermittent",
+						Message: fmt.Sprintf("intermittent: %d of %d sequential %s connects to %s (%s %s) failed in %s (%s)",
+							f, ran(r), human(meth), s.target, s.key, a.Address, vs[i].name, r.Format("ok")),
+						Keys: []string{rowID(RunKey(meth, false, s.target, s.key))},
+					})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ruleBurstFails: connects fail only when many start at once, like an app's connection
+// pool at startup, pointing at limits (conntrack, backlog, ports, neighbour queue).
+func ruleBurstFails(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		for i, a := range m[s] {
+			for _, meth := range []string{Nonblocking, Blocking} {
+				mr := methodOf(a, meth)
+				if mr == nil || mr.Burst == nil || !allOK(mr.Sequential) || failedRan(*mr.Burst) == 0 {
+					continue
+				}
+				out = append(out, diff.Finding{
+					Severity: diff.High,
+					Rule:     "connect/burst-fails",
+					Message: fmt.Sprintf("%s: %d simultaneous %s connects to %s (%s %s) give %s while sequential ones work (%s): look at limits hit by concurrency (neighbour queue, conntrack, ports, accept backlog)",
+						vs[i].name, mr.Burst.Attempts, human(meth), s.target, s.key, a.Address, mr.Burst.Format("ok"), mr.Sequential.Format("ok")),
+					Keys: []string{rowID(RunKey(meth, true, s.target, s.key)), rowID(RunKey(meth, false, s.target, s.key))},
+				})
+			}
+		}
+	}
+	return out
+}
+
+// rulePMTUDiffers: the same destination with a different path MTU; large transfers hang
+// where the smaller one is not known to the sender.
+func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		vals := map[int][]string{}
+		for i, a := range m[s] {
+			if a != nil && a.PathMTU > 0 {
+				vals[a.PathMTU] = append(vals[a.PathMTU], vs[i].name)
+			}
+		}
+		if len(vals) < 2 {
+			continue
+		}
+		var parts []string
+		for mtu, names := range vals {
+			parts = append(parts, fmt.Sprintf("%d in %s", mtu, strings.Join(names, ", ")))
+		}
+		sort.Strings(parts)
+		out = append(out, diff.Finding{
+			Severity: diff.Medium,
+			Rule:     "connect/pmtu-differs",
+			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, strings.Join(parts, "; ")),
+			Keys:     []string{rowID(PMTUKey(s.target, s.key))},
+		})
+	}
+	return out
+}
+
+// ruleUDPDiffers: the same datagram gets a port unreachable in one subject and silence or
+// a reply in another.
+func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		outcome := map[string][]string{}
+		for i, a := range m[s] {
+			if a == nil || a.UDP == nil || ran(*a.UDP) == 0 {
+				continue
+			}
+			o := "reply"
+			if d := dominant(*a.UDP); d != "" && a.UDP.OK == 0 {
+				o = d
+			}
+			outcome[o] = append(outcome[o], vs[i].name)
+		}
+		if len(outcome) < 2 {
+			continue
+		}
+		var parts []string
+		for o, names := range outcome {
+			parts = append(parts, fmt.Sprintf("%s in %s", o, strings.Join(names, ", ")))
+		}
+		sort.Strings(parts)
+		out = append(out, diff.Finding{
+			Severity: diff.High,
+			Rule:     "connect/udp-differs",
+			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, strings.Join(parts, "; ")),
+			Keys:     []string{rowID(UDPKey(s.target, s.key))},
+		})
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package routeget
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func registerRules() {
+	diff.RegisterRule("routeget/lookup-fails", ruleLookupFails)
+}
+
+// ruleLookupFails: the kernel has no usable route for a target in one subject but has one
+// in another; every connect there will fail with the same errno.
+func ruleLookupFails(c *diff.Comparison) []diff.Finding {
+	type cell struct {
+		subject int
+		l       Lookup
+	}
+	byKey := map[string][]cell{}
+	for i := range c.Subjects {
+		if i >= len(c.Reports) || c.Reports[i] == nil {
+			continue
+		}
+		raw, ok := c.Reports[i].Sections[Name]
+		if !ok {
+			continue
+		}
+		s, err := Decode(raw)
+		if err != nil {
+			continue
+		}
+		for _, l := range s.Lookups {
+			byKey[l.FactKey()] = append(byKey[l.FactKey()], cell{i, l})
+		}
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []diff.Finding
+	for _, k := range keys {
+		var working []string
+		for _, c2 := range byKey[k] {
+			if c2.l.Error == nil && c2.l.Route != nil {
+				working = append(working, fmt.Sprintf("%s (%s)", c.Subjects[c2.subject], c2.l.Format()))
+			}
+		}
+		if len(working) == 0 {
+			continue
+		}
+		for _, c2 := range byKey[k] {
+			if c2.l.Error == nil || c2.l.Resolve != nil {
+				continue
+			}
+			sel := ""
+			if c2.l.IPProto != "" {
+				sel = " ipproto " + c2.l.IPProto
+				if c2.l.Dport > 0 {
+					sel += fmt.Sprintf(" dport %d", c2.l.Dport)
+				}
+			}
+			out = append(out, diff.Finding{
+				Severity: diff.Critical,
+				Rule:     "routeget/lookup-fails",
+				Message: fmt.Sprintf("%s: route lookup for %s (ip route get %s%s) fails with %s while it works in %s: check the routes and the policy rules of %s",
+					c.Subjects[c2.subject], c2.l.Target, c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", "), c.Subjects[c2.subject]),
+				Keys: []string{Name + "/" + k},
+			})
+		}
+	}
+	return out
+}
