@@ -1,0 +1,286 @@
+package neighbours
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// Name is the section name.
+const Name = "neighbours"
+
+// MaxNeighbours caps the list; gateways are kept first. A pod has a few entries, a node
+// on a large L2 segment thousands.
+const MaxNeighbours = 1000
+
+func init() {
+	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
+	diff.RegisterRule("neighbours/gateway-unresolved", GatewayUnresolved)
+}
+
+// Section is the JSON shape of sections.neighbours.
+type Section struct {
+	Neighbours []Neighbour `json:"neighbours"`
+	Total      int         `json:"total"`
+	Truncated  bool        `json:"truncated,omitempty"`
+	// GatewayError is set when the main table could not be read to mark gateways.
+	GatewayError *report.Error `json:"gatewayError,omitempty"`
+	Interrupted  bool          `json:"interrupted,omitempty"`
+}
+
+// Neighbour is one ARP (IPv4) or NDP (IPv6) entry.
+type Neighbour struct {
+	Family string `json:"family"` // "ipv4" or "ipv6"
+	IP     string `json:"ip"`
+	Dev    string `json:"dev"`
+	LLAddr string `json:"lladdr,omitempty"`
+	// State is the NUD state, e.g. "REACHABLE", "STALE", "FAILED", "PERMANENT";
+	// combined states are joined with "|".
+	State  string `json:"state"`
+	Router bool   `json:"router,omitempty"`
+	// Flags are the other NTF_* flags (proxy, extern_learn, ...).
+	Flags []string `json:"flags,omitempty"`
+	// Gateway marks a next hop of a main-table route: its entry is configuration that
+	// matters, where other learned entries only record who was talked to recently.
+	Gateway bool `json:"gateway,omitempty"`
+}
+
+// Key lines the entry up across subjects: device and address.
+func (n Neighbour) Key() string { return n.Dev + "/" + n.IP }
+
+// Value is the link-layer address and router flag.
+func (n Neighbour) Value() string {
+	v := "lladdr " + n.LLAddr
+	if n.LLAddr == "" {
+		v = "no lladdr"
+	}
+	if n.Router {
+		v += " router"
+	}
+	return v
+}
+
+// Plugin collects the neighbours section.
+type Plugin struct{}
+
+func (*Plugin) Name() string       { return Name }
+func (*Plugin) Phase() probe.Phase { return probe.Passive }
+
+// Collect dumps the neighbour tables of the current network namespace and marks the
+// entries that are next hops of main-table routes.
+func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
+	links, err := netlink.LinkList()
+	interrupted := errors.Is(err, netlink.ErrDumpInterrupted)
+	if err != nil && !interrupted {
+		return nil, fmt.Errorf("list links over netlink (for neighbour device names): %w", err)
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+	}
+	neighs, err := netlink.NeighList(0, netlink.FAMILY_ALL)
+	if errors.Is(err, netlink.ErrDumpInterrupted) {
+		interrupted, err = true, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list neighbours over netlink: %w", err)
+	}
+	rs, rerr := netlink.RouteList(nil, netlink.FAMILY_ALL)
+	if errors.Is(rerr, netlink.ErrDumpInterrupted) {
+		rerr = nil
+	}
+	s := Convert(neighs, names, Gateways(rs, names))
+	s.GatewayError = report.ErrorOf(rerr)
+	s.Interrupted = interrupted
+	return s, nil
+}
+
+// Gateways returns "dev/ip" of every next hop of the given routes.
+func Gateways(rs []netlink.Route, names map[int]string) map[string]bool {
+	out := map[string]bool{}
+	add := func(gw net.IP, idx int) {
+		if len(gw) > 0 {
+			out[names[idx]+"/"+gw.String()] = true
+		}
+	}
+	for _, r := range rs {
+		add(r.Gw, r.LinkIndex)
+		for _, nh := range r.MultiPath {
+			add(nh.Gw, nh.LinkIndex)
+		}
+	}
+	return out
+}
+
+// Convert builds the section from netlink entries, gateways first, then by device and
+// address, capped at MaxNeighbours. Entries of other families (bridge FDB) are skipped.
+func Convert(ns []netlink.Neigh, names map[int]string, gateways map[string]bool) *Section {
+	s := &Section{Neighbours: []Neighbour{}}
+	for _, n := range ns {
+		if (n.Family != unix.AF_INET && n.Family != unix.AF_INET6) || n.IP == nil {
+			continue
+		}
+		out := Neighbour{
+			Family: "ipv4",
+			IP:     n.IP.String(),
+			Dev:    names[n.LinkIndex],
+			State:  StateName(n.State),
+			Router: n.Flags&unix.NTF_ROUTER != 0,
+			Flags:  flagNames(n.Flags),
+		}
+		if n.Family == unix.AF_INET6 {
+			out.Family = "ipv6"
+		}
+		if out.Dev == "" {
+			out.Dev = fmt.Sprintf("if%d", n.LinkIndex)
+		}
+		if len(n.HardwareAddr) > 0 {
+			out.LLAddr = n.HardwareAddr.String()
+		}
+		out.Gateway = gateways[out.Key()]
+		s.Neighbours = append(s.Neighbours, out)
+	}
+	sort.Slice(s.Neighbours, func(i, j int) bool {
+		a, b := s.Neighbours[i], s.Neighbours[j]
+		if a.Gateway != b.Gateway {
+			return a.Gateway
+		}
+		if a.Dev != b.Dev {
+			return a.Dev < b.Dev
+		}
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		return a.IP < b.IP
+	})
+	s.Total = len(s.Neighbours)
+	if len(s.Neighbours) > MaxNeighbours {
+		s.Neighbours, s.Truncated = s.Neighbours[:MaxNeighbours], true
+	}
+	return s
+}
+
+var stateNames = []struct {
+	bit  int
+	name string
+}{
+	{unix.NUD_INCOMPLETE, "INCOMPLETE"}, {unix.NUD_REACHABLE, "REACHABLE"}, {unix.NUD_STALE, "STALE"},
+	{unix.NUD_DELAY, "DELAY"}, {unix.NUD_PROBE, "PROBE"}, {unix.NUD_FAILED, "FAILED"},
+	{unix.NUD_NOARP, "NOARP"}, {unix.NUD_PERMANENT, "PERMANENT"},
+}
+
+// StateName names the NUD_* state bits as ip(8) does ("NONE" for none).
+func StateName(st int) string {
+	var p []string
+	for _, s := range stateNames {
+		if st&s.bit != 0 {
+			p = append(p, s.name)
+		}
+	}
+	if len(p) == 0 {
+		return "NONE"
+	}
+	return strings.Join(p, "|")
+}
+
+func flagNames(f int) []string {
+	var out []string
+	for _, x := range []struct {
+		bit  int
+		name string
+	}{{unix.NTF_PROXY, "proxy"}, {unix.NTF_EXT_LEARNED, "extern_learn"}, {unix.NTF_OFFLOADED, "offload"}} {
+		if f&x.bit != 0 {
+			out = append(out, x.name)
+		}
+	}
+	return out
+}
+
+// Facts flattens the section. The link-layer address of a gateway or a static entry is
+// compared; learned entries of other hosts and every state are Info, because they only
+// record recent traffic.
+func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	var s Section
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("decode neighbours section: %w", err)
+	}
+	return Facts(&s), nil
+}
+
+// Facts is the pure form of Plugin.Facts.
+func Facts(s *Section) []probe.Fact {
+	out := make([]probe.Fact, 0, 2*len(s.Neighbours)+2)
+	for _, n := range s.Neighbours {
+		kind := probe.Info
+		if n.Gateway || strings.Contains(n.State, "PERMANENT") {
+			kind = probe.Exact
+		}
+		out = append(out,
+			probe.Fact{Key: n.Key(), Value: n.Value(), Kind: kind},
+			probe.Fact{Key: n.Key() + "/state", Value: n.State, Kind: probe.Info})
+	}
+	out = append(out, probe.Fact{Key: "count", Value: fmt.Sprint(s.Total), Kind: probe.Info})
+	if s.Truncated {
+		out = append(out, probe.Fact{Key: "truncated", Value: fmt.Sprintf("true (%d of %d shown)", len(s.Neighbours), s.Total), Kind: probe.Exact})
+	}
+	return out
+}
+
+// GatewayUnresolved turns a gateway whose neighbour entry is FAILED or INCOMPLETE into a
+// finding: every packet routed through it is dropped (connects fail with EHOSTUNREACH
+// after the resolution timeout). It reports it when another subject resolves its
+// gateway, or, with lower severity, when no subject does.
+func GatewayUnresolved(c *diff.Comparison) []diff.Finding {
+	type bad struct {
+		subject int
+		n       Neighbour
+	}
+	var bads []bad
+	var ok []string
+	for i, rep := range c.Reports {
+		if rep == nil {
+			continue
+		}
+		var s Section
+		if found, err := rep.Section(Name, &s); !found || err != nil {
+			continue
+		}
+		for _, n := range s.Neighbours {
+			if !n.Gateway {
+				continue
+			}
+			if strings.Contains(n.State, "FAILED") || strings.Contains(n.State, "INCOMPLETE") {
+				bads = append(bads, bad{i, n})
+			} else if n.LLAddr != "" {
+				ok = append(ok, fmt.Sprintf("%s resolves %s on %s to %s (%s)", c.Subjects[i], n.IP, n.Dev, n.LLAddr, n.State))
+			}
+		}
+	}
+	var out []diff.Finding
+	for _, b := range bads {
+		sev, also := diff.Medium, ""
+		if len(ok) > 0 {
+			sev, also = diff.High, "; "+strings.Join(ok, "; ")
+		}
+		out = append(out, diff.Finding{
+			Severity: sev,
+			Rule:     "neighbours/gateway-unresolved",
+			Message:  fmt.Sprintf("%s cannot resolve its gateway %s on %s (neighbour state %s): traffic through it is dropped and connects fail with EHOSTUNREACH%s", c.Subjects[b.subject], b.n.IP, b.n.Dev, b.n.State, also),
+			Keys:     []string{Name + "/" + b.n.Key() + "/state"},
+		})
+	}
+	return out
+}
+
+var _ probe.Plugin = (*Plugin)(nil)
