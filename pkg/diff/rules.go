@@ -1,9 +1,12 @@
 package diff
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -34,6 +37,8 @@ type Comparison struct {
 	Subjects []string
 	Reports  []*report.Report
 	Rows     []Row
+	// Identities are what the diff normalised away, aligned with Subjects.
+	Identities []Identity
 }
 
 // Row is one keyed fact across subjects.
@@ -44,6 +49,8 @@ type Row struct {
 	Equal   bool     `json:"equal"`
 	// Missing marks subjects whose report has no such fact (their value is shown as "-").
 	Missing []bool `json:"-"`
+	// Kind is how the row was compared (from the first subject that has the fact).
+	Kind probe.Kind `json:"-"`
 }
 
 // ID is the row's key across sections: "section/key".
@@ -70,16 +77,99 @@ func RegisterRule(name string, r Rule) {
 
 // registeredRules returns the rules sorted by name, so output order is stable.
 func registeredRules() []Rule {
-	rulesMu.RLock()
-	defer rulesMu.RUnlock()
-	names := make([]string, 0, len(rules))
-	for n := range rules {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]Rule, 0, len(names))
-	for _, n := range names {
-		out = append(out, rules[n])
+	named := registeredNamedRules()
+	out := make([]Rule, 0, len(named))
+	for _, nr := range named {
+		out = append(out, nr.rule)
 	}
 	return out
+}
+
+type namedRule struct {
+	name string
+	rule Rule
+}
+
+func registeredNamedRules() []namedRule {
+	rulesMu.RLock()
+	defer rulesMu.RUnlock()
+	out := make([]namedRule, 0, len(rules))
+	for n, r := range rules {
+		out = append(out, namedRule{n, r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// RuleNames lists the registered rules, sorted.
+func RuleNames() []string {
+	var out []string
+	for _, nr := range registeredNamedRules() {
+		out = append(out, nr.name)
+	}
+	return out
+}
+
+// String is the lowercase name used in JSON and tables: "critical" … "info".
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Low:
+		return "low"
+	case Medium:
+		return "medium"
+	case High:
+		return "high"
+	case Critical:
+		return "critical"
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// ParseSeverity reads the lowercase names String returns.
+func ParseSeverity(s string) (Severity, error) {
+	for v := Info; v <= Critical; v++ {
+		if strings.EqualFold(s, v.String()) {
+			return v, nil
+		}
+	}
+	return Info, fmt.Errorf("unknown severity %q: use critical, high, medium, low or info", s)
+}
+
+// MarshalText makes severities lowercase strings in JSON and YAML.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Row finds the row of section and key; Rows are sorted, so this is a binary search.
+func (c *Comparison) Row(section, key string) (Row, bool) {
+	i := sort.Search(len(c.Rows), func(i int) bool {
+		r := c.Rows[i]
+		return r.Section > section || r.Section == section && r.Key >= key
+	})
+	if i < len(c.Rows) && c.Rows[i].Section == section && c.Rows[i].Key == key {
+		return c.Rows[i], true
+	}
+	return Row{}, false
+}
+
+// Section returns the rows of one section, in key order.
+func (c *Comparison) Section(section string) []Row {
+	lo := sort.Search(len(c.Rows), func(i int) bool { return c.Rows[i].Section >= section })
+	hi := sort.Search(len(c.Rows), func(i int) bool { return c.Rows[i].Section > section })
+	return c.Rows[lo:hi]
+}
+
+// Present reports whether subject i has the fact.
+func (r Row) Present(i int) bool {
+	return i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i])
 }

@@ -1,0 +1,404 @@
+package diff
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// Missing is how a value absent from one subject's report is shown.
+const Missing = "-"
+
+// ReportSection is the engine's own section: report metadata and which sections each
+// report holds. No plugin may be called "report".
+const ReportSection = "report"
+
+// Options tune a comparison.
+type Options struct {
+	// Rules, when set, picks which registered rules run (by name); nil runs them all.
+	Rules func(name string) bool
+}
+
+// Result is a finished comparison. Rows holds every row, equal or not, sorted by section
+// and key; renderers decide what to show.
+type Result struct {
+	Subjects []string  `json:"subjects"`
+	Findings []Finding `json:"findings"`
+	Rows     []Row     `json:"rows"`
+}
+
+// Differs reports whether the subjects differ: any unequal row, or any finding of
+// severity Low or above. It decides the exit status (0 same, 1 different).
+func (r *Result) Differs() bool {
+	for _, f := range r.Findings {
+		if f.Severity >= Low {
+			return true
+		}
+	}
+	for _, row := range r.Rows {
+		if !row.Equal {
+			return true
+		}
+	}
+	return false
+}
+
+// Compare lines up the facts of two or more reports, normalises each subject's identity
+// away, and runs the finding rules. subjects are display names, aligned with reports.
+func Compare(subjects []string, reports []*report.Report, opts Options) (*Result, error) {
+	var named []namedRule
+	for _, nr := range registeredNamedRules() {
+		if opts.Rules == nil || opts.Rules(nr.name) {
+			named = append(named, nr)
+		}
+	}
+	return compare(subjects, reports, named)
+}
+
+func compare(subjects []string, reports []*report.Report, rules []namedRule) (*Result, error) {
+	if len(subjects) < 2 {
+		return nil, fmt.Errorf("compare: need at least 2 subjects, got %d", len(subjects))
+	}
+	if len(subjects) != len(reports) {
+		return nil, fmt.Errorf("compare: %d subjects but %d reports", len(subjects), len(reports))
+	}
+	seen := map[string]bool{}
+	for i, s := range subjects {
+		if s == "" {
+			return nil, fmt.Errorf("compare: subject %d has no name", i+1)
+		}
+		if seen[s] {
+			return nil, fmt.Errorf("compare: subject %q given twice: give each report a distinct display name", s)
+		}
+		seen[s] = true
+		if reports[i] == nil {
+			return nil, fmt.Errorf("compare: subject %q has no report", s)
+		}
+	}
+
+	var notes []Finding
+	ids := make([]Identity, len(reports))
+	for i, r := range reports {
+		id, errs := identityOf(r)
+		ids[i] = id
+		for _, err := range errs {
+			notes = append(notes, Finding{Severity: Info, Rule: "diff/identity",
+				Message: fmt.Sprintf("%s: %v; its own addresses may show up as differences", subjects[i], err)})
+		}
+	}
+
+	b := newBuilder(len(reports))
+	sections := sectionUnion(reports)
+	for i, r := range reports {
+		norm := NewNormaliser(subjects, ids, i)
+		b.add(i, ReportSection, reportFacts(r, sections), norm)
+		for _, name := range sortedKeys(r.Sections) {
+			raw := r.Sections[name]
+			if absent(raw) {
+				continue
+			}
+			facts, err := sectionFacts(name, raw)
+			if err != nil {
+				notes = append(notes, Finding{Severity: Info, Rule: "diff/facts",
+					Message: fmt.Sprintf("%s: section %s could not be read by its plugin (%v); it is compared as plain JSON", subjects[i], name, err),
+					Keys:    []string{ReportSection + "/section/" + name}})
+			}
+			b.add(i, name, facts, norm)
+		}
+	}
+
+	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids}
+	c.Rows = b.rows(subjects)
+	findings := append(notes, runRules(c, rules)...)
+	return &Result{Subjects: subjects, Findings: sortFindings(findings), Rows: c.Rows}, nil
+}
+
+// identityOf gathers one subject's identity from the report and every Identifier plugin.
+func identityOf(r *report.Report) (Identity, []error) {
+	var id Identity
+	var errs []error
+	id.Hostname = r.Hostname
+	if r.Subject != nil {
+		id.IPs = append(id.IPs, r.Subject.IPs...)
+		if r.Subject.Pod != "" && r.Subject.Pod != r.Hostname {
+			id.Names = append(id.Names, r.Subject.Pod)
+		}
+	}
+	for _, name := range sortedKeys(r.Sections) {
+		raw := r.Sections[name]
+		if absent(raw) {
+			continue
+		}
+		p, ok := probe.Lookup(name)
+		if !ok {
+			continue
+		}
+		idf, ok := p.(probe.Identifier)
+		if !ok {
+			continue
+		}
+		pid, err := safeIdentity(idf, raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("identity from section %s: %w", name, err))
+			continue
+		}
+		id.IPs = append(id.IPs, pid.IPs...)
+		id.MACs = append(id.MACs, pid.MACs...)
+		id.Names = append(id.Names, pid.Names...)
+	}
+	return id, errs
+}
+
+func safeIdentity(idf probe.Identifier, raw json.RawMessage) (id probe.Identity, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("plugin panicked: %v", p)
+		}
+	}()
+	return idf.Identity(raw)
+}
+
+// sectionFacts asks the section's plugin for its facts, falling back to flattening the
+// JSON, so a report from a newer prober (or a plugin that fails) still diffs.
+func sectionFacts(name string, raw json.RawMessage) ([]probe.Fact, error) {
+	p, ok := probe.Lookup(name)
+	if !ok {
+		return genericFacts(raw)
+	}
+	facts, err := safeFacts(p, raw)
+	if err == nil {
+		return facts, nil
+	}
+	g, gerr := genericFacts(raw)
+	if gerr != nil {
+		return nil, errors.Join(err, gerr)
+	}
+	return g, err
+}
+
+func safeFacts(p probe.Plugin, raw json.RawMessage) (f []probe.Fact, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("plugin panicked: %v", r)
+		}
+	}()
+	return p.Facts(raw)
+}
+
+func absent(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s == "" || s == "null"
+}
+
+// sectionUnion lists every section any report has or failed to collect.
+func sectionUnion(reports []*report.Report) []string {
+	set := map[string]bool{}
+	for _, r := range reports {
+		for name, raw := range r.Sections {
+			if !absent(raw) {
+				set[name] = true
+			}
+		}
+		for _, p := range r.Problems {
+			set[p.Section] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+// Section states in the report section's "section/NAME" rows.
+const (
+	SectionOK     = "ok"
+	SectionAbsent = "absent"
+	SectionFailed = "failed: " // followed by the errno name or message
+)
+
+// reportFacts are the engine's facts about a report as a whole.
+func reportFacts(r *report.Report, sections []string) []probe.Fact {
+	facts := []probe.Fact{
+		{Key: "proberVersion", Value: r.ProberVersion, Kind: probe.Info},
+		{Key: "schemaVersion", Value: r.SchemaVersion, Kind: probe.Info},
+		{Key: "hostname", Value: r.Hostname, Kind: probe.Info},
+		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.Info},
+		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.Info},
+	}
+	if !r.Time.IsZero() {
+		facts = append(facts, probe.Fact{Key: "time", Value: r.Time.UTC().Format("2006-01-02T15:04:05Z"), Kind: probe.Info})
+	}
+	if s := r.Subject; s != nil {
+		for k, v := range map[string]string{"node": s.Node, "container": s.Container} {
+			if v != "" {
+				facts = append(facts, probe.Fact{Key: "subject/" + k, Value: v, Kind: probe.Info})
+			}
+		}
+	}
+	failed := map[string]string{}
+	for _, p := range r.Problems {
+		failed[p.Section] = p.Error.Name()
+	}
+	for _, name := range sections {
+		v := SectionAbsent
+		if msg, ok := failed[name]; ok {
+			v = SectionFailed + msg
+		} else if !absent(r.Sections[name]) {
+			v = SectionOK
+		}
+		facts = append(facts, probe.Fact{Key: "section/" + name, Value: v})
+	}
+	return facts
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// builder lines facts up by section and key.
+type builder struct {
+	n        int
+	sections map[string]map[string]*cell
+}
+
+type cell struct {
+	values  []string
+	present []bool
+	kind    probe.Kind
+	kindSet bool
+}
+
+func newBuilder(n int) *builder { return &builder{n: n, sections: map[string]map[string]*cell{}} }
+
+func (b *builder) add(i int, section string, facts []probe.Fact, norm *Normaliser) {
+	keys := b.sections[section]
+	if keys == nil {
+		keys = make(map[string]*cell, len(facts))
+		b.sections[section] = keys
+	}
+	for _, f := range facts {
+		k, v := norm.Normalise(f.Key), norm.Normalise(f.Value)
+		c := keys[k]
+		if c == nil {
+			c = &cell{values: make([]string, b.n), present: make([]bool, b.n)}
+			keys[k] = c
+		}
+		if !c.kindSet {
+			c.kind, c.kindSet = f.Kind, true
+		}
+		if c.present[i] {
+			// Two facts of one subject collapsed onto one key (its two IPs both became
+			// <self>): keep both values, as a sorted set.
+			c.values[i] = mergeValues(c.values[i], v)
+			continue
+		}
+		c.values[i], c.present[i] = v, true
+	}
+}
+
+// mergeSep joins the values of facts that normalisation collapsed onto one key.
+const mergeSep = " | "
+
+func mergeValues(a, b string) string {
+	set := map[string]bool{b: true}
+	for _, v := range strings.Split(a, mergeSep) {
+		set[v] = true
+	}
+	return strings.Join(sortedKeys(set), mergeSep)
+}
+
+func (b *builder) rows(subjects []string) []Row {
+	markers := make([][]string, len(subjects))
+	for j := range subjects {
+		markers[j] = peerMarkers(subjects, j)
+	}
+	total := 0
+	for _, keys := range b.sections {
+		total += len(keys)
+	}
+	rows := make([]Row, 0, total)
+	for _, section := range sortedKeys(b.sections) {
+		keys := b.sections[section]
+		for _, k := range sortedKeys(keys) {
+			c := keys[k]
+			row := Row{Section: section, Key: k, Values: c.values, Kind: c.kind, Missing: make([]bool, b.n)}
+			for j := range row.Values {
+				if !c.present[j] {
+					row.Values[j], row.Missing[j] = Missing, true
+				}
+			}
+			row.Equal = equal(row, expectedMissing(k, markers))
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// expectedMissing marks subjects the key is about as a peer ("<peer:b>"): b cannot have
+// a fact about reaching itself as a peer.
+func expectedMissing(key string, markers [][]string) []bool {
+	if !strings.Contains(key, "<peer") {
+		return nil
+	}
+	var out []bool
+	for j, ms := range markers {
+		for _, m := range ms {
+			if strings.Contains(key, m) {
+				if out == nil {
+					out = make([]bool, len(markers))
+				}
+				out[j] = true
+			}
+		}
+	}
+	return out
+}
+
+// equal decides a row: Info never differs, Counter compares whether it moved, Exact
+// compares values; a fact missing in some subjects (and present in others) differs.
+func equal(r Row, skip []bool) bool {
+	if r.Kind == probe.Info {
+		return true
+	}
+	first, have := "", false
+	for j, v := range r.Values {
+		if skip != nil && skip[j] && r.Missing[j] {
+			continue
+		}
+		var cmp string
+		switch {
+		case r.Missing[j]:
+			cmp = "\x00missing"
+		case r.Kind == probe.Counter:
+			cmp = strconv.FormatBool(moved(v))
+		default:
+			cmp = v
+		}
+		if !have {
+			first, have = cmp, true
+		} else if cmp != first {
+			return false
+		}
+	}
+	return true
+}
+
+// moved reports whether a counter delta is non-zero.
+func moved(v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f != 0
+	}
+	return true
+}

@@ -1,0 +1,78 @@
+package diff
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// runRules runs every rule on c. A panicking rule costs only its own findings: it
+// becomes an Info finding naming the rule, so one broken plugin cannot hide the rest.
+func runRules(c *Comparison, rules []namedRule) []Finding {
+	var out []Finding
+	for _, nr := range rules {
+		fs, err := safeRule(nr, c)
+		if err != nil {
+			out = append(out, Finding{Severity: Info, Rule: nr.name,
+				Message: fmt.Sprintf("rule %s failed (%v); its findings are missing: please report this bug", nr.name, err)})
+			continue
+		}
+		for _, f := range fs {
+			if f.Rule == "" {
+				f.Rule = nr.name
+			}
+			if f.Keys == nil {
+				f.Keys = []string{}
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func safeRule(nr namedRule, c *Comparison) (fs []Finding, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+			if debugRules {
+				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			}
+		}
+	}()
+	return nr.rule(c), nil
+}
+
+// debugRules adds stack traces to rule panics; tests of rules may set it.
+var debugRules = false
+
+// sortFindings dedupes and orders findings: most severe first, then by rule and message.
+func sortFindings(fs []Finding) []Finding {
+	seen := map[string]bool{}
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Keys == nil {
+			f.Keys = []string{}
+		}
+		id := fmt.Sprintf("%d\x00%s\x00%s\x00%s", f.Severity, f.Rule, f.Message, strings.Join(f.Keys, "\x00"))
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if a.Message != b.Message {
+			return a.Message < b.Message
+		}
+		return strings.Join(a.Keys, "\x00") < strings.Join(b.Keys, "\x00")
+	})
+	return out
+}

@@ -1,0 +1,340 @@
+package diff
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Identity is what makes one subject itself: values that differ between two healthy
+// replicas by nature and are replaced by placeholders before comparing.
+type Identity struct {
+	IPs      []string // addresses, with or without a /prefix
+	MACs     []string
+	Hostname string
+	Names    []string // pod name, interface alt-names, veth peer names, ...
+}
+
+// Placeholders. A subject's own values become the self forms; another subject's values
+// become the peer forms, which carry the peer's name when more than two subjects are
+// compared so that "a reaches b" and "a reaches c" stay different facts.
+const (
+	SelfIP       = "<self>"
+	SelfMAC      = "<self-mac>"
+	SelfHostname = "<hostname>"
+	SelfName     = "<self-name>"
+	PeerIP       = "<peer>"
+	PeerMAC      = "<peer-mac>"
+	PeerHostname = "<peer-hostname>"
+	PeerName     = "<peer-name>"
+)
+
+// minNameLen keeps short names ("a", "lo") from being replaced all over a report.
+const minNameLen = 3
+
+// Normaliser rewrites the strings of one subject's facts. It replaces whole tokens only:
+// an address is matched when it is not part of a longer number, word or address, so
+// 10.0.0.1 never matches inside 10.0.0.12, and IPv6 addresses match in any spelling.
+type Normaliser struct {
+	ips   map[netip.Addr]string
+	macs  map[string]string
+	names []nameRepl // longest first, so "pod-a.ns" wins over "pod-a"
+}
+
+type nameRepl struct{ name, to string }
+
+// NewNormaliser builds the normaliser for subject self among ids (aligned with subjects).
+// Where a value belongs to several subjects, self wins, then the lowest index.
+func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
+	n := &Normaliser{ips: map[netip.Addr]string{}, macs: map[string]string{}}
+	order := make([]int, 0, len(ids))
+	order = append(order, self)
+	for j := range ids {
+		if j != self {
+			order = append(order, j)
+		}
+	}
+	seenName := map[string]bool{}
+	for _, j := range order {
+		id := ids[j]
+		ph := func(selfForm, peerForm string) string {
+			if j == self {
+				return selfForm
+			}
+			return peerPlaceholder(peerForm, subjects, j)
+		}
+		for _, s := range id.IPs {
+			if a, ok := parseIdentityIP(s); ok {
+				if _, dup := n.ips[a]; !dup {
+					n.ips[a] = ph(SelfIP, PeerIP)
+				}
+			}
+		}
+		for _, m := range id.MACs {
+			m = strings.ToLower(strings.TrimSpace(m))
+			if isMAC(m) {
+				if _, dup := n.macs[m]; !dup {
+					n.macs[m] = ph(SelfMAC, PeerMAC)
+				}
+			}
+		}
+		addName := func(s, to string) {
+			if len(s) < minNameLen || seenName[s] || !hasLetter(s) {
+				return
+			}
+			seenName[s] = true
+			n.names = append(n.names, nameRepl{s, to})
+		}
+		addName(id.Hostname, ph(SelfHostname, PeerHostname))
+		for _, s := range id.Names {
+			addName(s, ph(SelfName, PeerName))
+		}
+	}
+	sort.SliceStable(n.names, func(a, b int) bool { return len(n.names[a].name) > len(n.names[b].name) })
+	return n
+}
+
+// peerPlaceholder gives "<peer>" for two subjects and "<peer:NAME>" for more.
+func peerPlaceholder(form string, subjects []string, j int) string {
+	if len(subjects) <= 2 {
+		return form
+	}
+	return form[:len(form)-1] + ":" + subjects[j] + ">"
+}
+
+// peerMarkers are the placeholders naming subject j; a key holding one is a fact about j
+// that j itself cannot have, so j's missing value there is not a difference.
+func peerMarkers(subjects []string, j int) []string {
+	if len(subjects) <= 2 {
+		return nil
+	}
+	var out []string
+	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName} {
+		out = append(out, peerPlaceholder(f, subjects, j))
+	}
+	return out
+}
+
+func parseIdentityIP(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.WithZone("").Unmap(), true
+}
+
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
+}
+
+// span is one replacement found in the original string; to=="" keeps the text (an
+// address that is not an identity still shields its parts from shorter matches).
+type span struct {
+	start, end int
+	to         string
+}
+
+// Normalise returns s with identity tokens replaced by placeholders. All matches are
+// found on the original string, so placeholders are never matched again.
+func (n *Normaliser) Normalise(s string) string {
+	if n == nil || s == "" || (len(n.ips) == 0 && len(n.macs) == 0 && len(n.names) == 0) {
+		return s
+	}
+	var spans []span
+	if len(n.ips) > 0 || len(n.macs) > 0 {
+		spans = n.addrSpans(s, spans)
+	}
+	for _, nr := range n.names {
+		spans = nameSpans(s, nr, spans)
+	}
+	if len(spans) == 0 {
+		return s
+	}
+	sort.Slice(spans, func(a, b int) bool {
+		if spans[a].start != spans[b].start {
+			return spans[a].start < spans[b].start
+		}
+		return spans[a].end > spans[b].end
+	})
+	var b strings.Builder
+	b.Grow(len(s))
+	pos, changed := 0, false
+	for _, sp := range spans {
+		if sp.start < pos {
+			continue // overlaps an earlier, longer match
+		}
+		b.WriteString(s[pos:sp.start])
+		if sp.to == "" {
+			b.WriteString(s[sp.start:sp.end])
+			pos = sp.end
+			continue
+		}
+		b.WriteString(sp.to)
+		pos, changed = sp.end, true
+	}
+	if !changed {
+		return s
+	}
+	b.WriteString(s[pos:])
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// isWord reports bytes that glue a token to its neighbour: letters, digits, '_'.
+// Non-ASCII bytes count too, so a token is never cut out of a UTF-8 word.
+func isWord(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' || c == '_' || c >= 0x80
+}
+
+// addrSpans finds IPv4, IPv6 and MAC tokens. A candidate is a maximal run of hex digits,
+// ':' and '.', not glued to a word on either side.
+func (n *Normaliser) addrSpans(s string, spans []span) []span {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if !isHex(c) && c != ':' && c != '.' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (isHex(s[j]) || s[j] == ':' || s[j] == '.') {
+			j++
+		}
+		spans = n.runSpans(s, i, j, spans)
+		i = j
+	}
+	return spans
+}
+
+// runSpans interprets s[i:j], a maximal run of [0-9a-fA-F:.].
+func (n *Normaliser) runSpans(s string, i, j int, spans []span) []span {
+	if i > 0 && isWord(s[i-1]) {
+		// Glued to a word on the left ("udp:10.0.0.1", "cafe10.0.0.1"): only what follows
+		// a ':' of the run can still be a token.
+		k := strings.IndexByte(s[i:j], ':')
+		if k < 0 {
+			return spans
+		}
+		i += k
+	}
+	if j < len(s) && isWord(s[j]) {
+		// Glued on the right: only a prefix ending at ':' can be a token ("10.0.0.1:80x").
+		k := strings.LastIndexByte(s[i:j], ':')
+		if k < 0 {
+			return spans
+		}
+		j = i + k
+	}
+	// Leading/trailing punctuation belongs to the sentence, not the address, unless it
+	// is the "::" of an IPv6 address.
+	for i < j && s[i] == '.' {
+		i++
+	}
+	for i < j && s[j-1] == '.' {
+		j--
+	}
+	for i < j && s[i] == ':' && !strings.HasPrefix(s[i:j], "::") {
+		i++
+	}
+	for i < j && s[j-1] == ':' && !strings.HasSuffix(s[i:j], "::") {
+		j--
+	}
+	if i >= j {
+		return spans
+	}
+	tok := s[i:j]
+	colons := strings.Count(tok, ":")
+	if colons >= 2 {
+		if a, err := netip.ParseAddr(tok); err == nil {
+			if a.Is4In6() {
+				// ::ffff:10.0.0.1 keeps its prefix: a v4-mapped socket is not a v4 one.
+				if to, ok := n.ips[a.Unmap()]; ok {
+					if d := strings.LastIndexByte(tok, ':'); strings.IndexByte(tok[d:], '.') > 0 {
+						return append(spans, span{i + d + 1, j, to})
+					}
+					return append(spans, span{i, j, to})
+				}
+			}
+			return append(spans, span{i, j, n.ips[a]})
+		}
+		if colons == 5 && len(tok) == 17 && isMAC(tok) {
+			return append(spans, span{i, j, n.macs[strings.ToLower(tok)]})
+		}
+	}
+	// An IPv4 address, possibly with a ":port" or inside "a:b:10.0.0.1".
+	if strings.IndexByte(tok, '.') < 0 {
+		return spans
+	}
+	for _, part := range splitKeep(tok, ':') {
+		if strings.Count(part.s, ".") != 3 {
+			continue
+		}
+		if a, err := netip.ParseAddr(part.s); err == nil && a.Is4() {
+			spans = append(spans, span{i + part.off, i + part.off + len(part.s), n.ips[a]})
+		}
+	}
+	return spans
+}
+
+type piece struct {
+	s   string
+	off int
+}
+
+func splitKeep(s string, sep byte) []piece {
+	var out []piece
+	start := 0
+	for k := 0; k <= len(s); k++ {
+		if k == len(s) || s[k] == sep {
+			out = append(out, piece{s[start:k], start})
+			start = k + 1
+		}
+	}
+	return out
+}
+
+// isMAC accepts the 6-byte colon form Linux prints ("0a:58:0a:f4:00:05").
+func isMAC(s string) bool {
+	if len(s) != 17 {
+		return false
+	}
+	for k := 0; k < 17; k++ {
+		if k%3 == 2 {
+			if s[k] != ':' {
+				return false
+			}
+		} else if !isHex(s[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isNameChar is a byte that may continue a host or interface name.
+func isNameChar(c byte) bool { return isWord(c) || c == '-' }
+
+func nameSpans(s string, nr nameRepl, spans []span) []span {
+	for off := 0; off < len(s); {
+		k := strings.Index(s[off:], nr.name)
+		if k < 0 {
+			break
+		}
+		start, end := off+k, off+k+len(nr.name)
+		if (start == 0 || !isNameChar(s[start-1])) && (end == len(s) || !isNameChar(s[end])) {
+			spans = append(spans, span{start, end, nr.to})
+		}
+		off = start + 1
+	}
+	return spans
+}
