@@ -1,0 +1,33 @@
+# Shared settings of the local test cluster; sourced by up.sh, down.sh and images.sh.
+# Every value can be overridden from the environment.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUN=${NETDIFF_CLUSTER_DIR:-$repo/_out/cluster}
+NODE_NAME=${NETDIFF_NODE_NAME:-netdiff-node}
+# The whole node (etcd, apiserver, containerd, kubelet, hostNetwork pods) lives in this
+# network namespace: nothing a pod or the prober sends can reach the machine's uplink.
+NODE_NETNS=${NETDIFF_NODE_NETNS:-netdiff-node}
+NODE_IP=10.99.0.1      # the node's address, inside NODE_NETNS
+HOST_IP=10.99.0.2      # the machine's end of the veth to the node
+HOST_VETH=nd-host
+NODE_VETH=nd-node
+POD_CIDR=10.244.0.0/24
+SERVICE_CIDR=10.96.0.0/24
+API_SERVICE_IP=10.96.0.1
+DNS_SERVICE_IP=10.96.0.10
+API_PORT=6443
+ETCD_PORT=2379
+PAUSE_IMAGE=netdiff/pause:v1
+APP_IMAGE=netdiff/busybox:v1
+VERSION=${VERSION:-$(cat "$repo/VERSION")}
+PROBER_IMAGE=${NETDIFF_PROBER_IMAGE:-netdiff/netdiff-prober:$VERSION}
+KUBECONFIG_FILE=$RUN/admin.kubeconfig
+CTR_SOCK=$RUN/containerd/containerd.sock
+# The kubelet and CNI plugins write outside RUN; down.sh removes those it created.
+OUTSIDE_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /run/containerd /var/lib/cni /etc/cni /opt/cni)
+SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+
+log() { echo "cluster: $*" >&2; }
+die() { echo "cluster: $*" >&2; exit 2; }
+innode() { nsenter --net="/run/netns/$NODE_NETNS" -- "$@"; }
+ctr_() { ctr --address "$CTR_SOCK" -n k8s.io "$@"; }
+alive() { local f=$RUN/pids/$1.pid; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the container images the local cluster and the e2e tests use, with hack/mkimage
+# (no docker, no registry), and imports them into the cluster's containerd.
+#   images.sh build   -> docker tarballs for this machine's architecture under $RUN/images
+#   images.sh import  -> build, then `ctr images import` each one
+#   images.sh release -> the multi-arch prober image as an OCI layout + tar under _out/image
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+arch=$(go env GOARCH)
+out=$RUN/images
+work=$RUN/images/rootfs
+
+mkimage() { (cd "$repo" && go run ./hack/mkimage "$@"); }
+
+prober_rootfs() { # arch dir
+  rm -rf "$2"; mkdir -p "$2/tmp"; chmod 1777 "$2/tmp"
+  cp "$repo/bin/linux-$1/netdiff-prober" "$2/netdiff-prober"
+}
+
+build() {
+  mkdir -p "$out" "$work"
+  make -C "$repo" -s prober-cross >&2
+  prober_rootfs "$arch" "$work/prober"
+  mkimage -ref "$PROBER_IMAGE" -entrypoint /netdiff-prober -rootfs "linux/$arch=$work/prober" -docker-tar "$out/prober.tar"
+
+  rm -rf "$work/pause"; mkdir -p "$work/pause"
+  (cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/pause/pause" ./hack/cluster/pause)
+  mkimage -ref "$PAUSE_IMAGE" -entrypoint /pause -rootfs "linux/$arch=$work/pause" -docker-tar "$out/pause.tar"
+
+  # The test app: Debian's static busybox (sh, sleep, ip, nc, wget, ...).
+  if [[ ! -f $out/busybox.tar ]]; then
+    rm -rf "$work/busybox" "$work/deb"; mkdir -p "$work/busybox"/{bin,tmp,etc} "$work/deb"
+    chmod 1777 "$work/busybox/tmp"
+    (cd "$work/deb" && apt-get download busybox-static >/dev/null 2>&1) || die "apt-get download busybox-static failed (run apt-get update?)"
+    dpkg-deb -x "$work"/deb/busybox-static_*.deb "$work/deb/x"
+    cp "$work/deb/x/bin/busybox" "$work/busybox/bin/busybox"
+    for a in $("$work/busybox/bin/busybox" --list); do
+      [[ $a == busybox ]] || ln -sf busybox "$work/busybox/bin/$a"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' > "$work/busybox/etc/passwd"
+    echo 'root:x:0:' > "$work/busybox/etc/group"
+    mkimage -ref "$APP_IMAGE" -cmd /bin/sh -rootfs "linux/$arch=$work/busybox" -docker-tar "$out/busybox.tar"
+  fi
+}
+
+import() {
+  for i in pause busybox prober; do
+    # Without --digests: that flag adds extra references that confuse the kubelet.
+    ctr_ images import "$out/$i.tar" >/dev/null || die "ctr images import $out/$i.tar failed"
+  done
+  log "imported $PAUSE_IMAGE $APP_IMAGE $PROBER_IMAGE"
+}
+
+release() {
+  make -C "$repo" -s prober-cross >&2
+  local rel=$repo/_out/image
+  mkdir -p "$rel"
+  for a in amd64 arm64; do prober_rootfs "$a" "$work/prober-$a"; done
+  mkimage -ref "$PROBER_IMAGE" -entrypoint /netdiff-prober \
+    -rootfs "linux/amd64=$work/prober-amd64" -rootfs "linux/arm64=$work/prober-arm64" \
+    -oci-layout "$rel/netdiff-prober-oci" -docker-tar "$rel/netdiff-prober-$arch.tar" -docker-platform "linux/$arch"
+  tar -C "$rel/netdiff-prober-oci" -cf "$rel/netdiff-prober-oci.tar" .
+  log "wrote $rel/netdiff-prober-oci (multi-arch OCI layout), $rel/netdiff-prober-oci.tar and $rel/netdiff-prober-$arch.tar for $PROBER_IMAGE"
+}
+
+case ${1:-import} in
+  build) build ;;
+  import) build; import ;;
+  release) release ;;
+  *) die "usage: images.sh build|import|release" ;;
+esac
