@@ -1,0 +1,88 @@
+package icmp
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// A may open unprivileged ICMP sockets (ping_group_range covers root's gid), B may not and
+// falls back to raw. B has no route to S's 10.10.9.1 and a policy rule that rejects TCP
+// to port 8081, so ping works where TCP does not.
+func TestEchoInNamespaces(t *testing.T) {
+	a, b, s := netnstest.New(t, "icmpA"), netnstest.New(t, "icmpB"), netnstest.New(t, "icmpS")
+	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
+	s.IP("link", "set", "veth0", "name", "vethA")
+	netnstest.Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
+	s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
+	a.IP("route", "add", "default", "via", "10.10.1.2")
+	b.IP("rule", "add", "ipproto", "tcp", "dport", "8081", "table", "100", "pref", "100")
+	b.IP("route", "add", "unreachable", "default", "table", "100")
+	a.Exec("sh", "-c", "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range")
+	b.Exec("sh", "-c", "echo '1 0' > /proc/sys/net/ipv4/ping_group_range")
+	s.ListenTCP(":8081")
+
+	args := []string{"--quiet", "--timeout", "2s", "--attempts", "3", "--burst", "2",
+		"--target", "icmp://10.10.2.2", "--target", "icmp://10.10.9.1", "--target", "tcp://10.10.2.2:8081"}
+	ra, rb := a.Collect(args...), b.Collect(args...)
+	fa, fb := facts(t, ra), facts(t, rb)
+	for _, tt := range []struct {
+		name string
+		f    map[string]string
+		key  string
+		want string
+	}{
+		{"A", fa, "icmp://10.10.2.2/ipv4/method", MethodDgram},
+		{"B", fb, "icmp://10.10.2.2/ipv4/method", MethodRaw},
+		{"A", fa, "icmp://10.10.2.2/ipv4", "ok 3/3"},
+		{"B", fb, "icmp://10.10.2.2/ipv4", "ok 3/3"},
+		{"A", fa, "icmp://10.10.9.1/ipv4", "ok 3/3"},
+		{"B", fb, "icmp://10.10.9.1/ipv4", "ENETUNREACH 3/3 (immediate)"},
+	} {
+		if got := tt.f[tt.key]; got != tt.want {
+			t.Errorf("%s: %s = %q, want %q", tt.name, tt.key, got, tt.want)
+		}
+	}
+	var sec Section
+	netnstest.Section(t, rb, Name, &sec)
+	if e := sec.Targets[0].Addresses[0].OpenErrors[MethodDgram]; e == nil || e.Errno != "EACCES" {
+		t.Errorf("B: dgram socket error = %+v, want EACCES (ping_group_range)", e)
+	}
+	if !strings.HasPrefix(fa["icmp://10.10.2.2/ipv4/rtt"], "min ") {
+		t.Errorf("A: rtt = %q", fa["icmp://10.10.2.2/ipv4/rtt"])
+	}
+
+	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	got := ruleEchoDiffers(c)
+	if len(got) != 1 || !strings.Contains(got[0].Message, "B: ICMP echo to icmp://10.10.9.1/ipv4 (10.10.9.1) gets ENETUNREACH 3/3 (immediate) while A gets replies") {
+		t.Errorf("echo-differs = %+v", got)
+	}
+	got = rulePingOKTCPFails(c)
+	if len(got) != 1 || !strings.Contains(got[0].Message, "B: ICMP echo to 10.10.2.2 works in every subject, but TCP connect to tcp://10.10.2.2:8081 fails here") {
+		t.Errorf("ping-ok-tcp-fails = %+v", got)
+	}
+}
+
+func facts(t *testing.T, rep *report.Report) map[string]string {
+	t.Helper()
+	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Key] = f.Value
+	}
+	return m
+}
+
+func TestUnavailableSaysWhy(t *testing.T) {
+	a := AddrResult{Method: MethodUnavailable, OpenErrors: map[string]*report.Error{
+		MethodDgram: {Errno: "EACCES"}, MethodRaw: {Errno: "EPERM"}}}
+	if got := openReason(a); got != "dgram EACCES, raw EPERM" {
+		t.Errorf("openReason = %q", got)
+	}
+}

@@ -1,0 +1,168 @@
+package icmp
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/plugins/connect"
+	"github.com/netdiff/kubectl-netdiff/plugins/connect/netprobe"
+)
+
+func registerRules() {
+	diff.RegisterRule("icmp/echo-differs", ruleEchoDiffers)
+	diff.RegisterRule("icmp/ping-ok-tcp-fails", rulePingOKTCPFails)
+}
+
+func sections(c *diff.Comparison) ([]*Section, []*connect.Section) {
+	is, cs := make([]*Section, len(c.Subjects)), make([]*connect.Section, len(c.Subjects))
+	for i := range c.Subjects {
+		if i >= len(c.Reports) || c.Reports[i] == nil {
+			continue
+		}
+		if raw, ok := c.Reports[i].Sections[Name]; ok {
+			is[i], _ = Decode(raw)
+		}
+		if raw, ok := c.Reports[i].Sections[connect.Name]; ok {
+			cs[i], _ = connect.Decode(raw)
+		}
+	}
+	return is, cs
+}
+
+func works(r *netprobe.Run) bool { return r != nil && r.OK > 0 }
+func dead(r *netprobe.Run) bool  { return r != nil && r.OK == 0 && r.Attempts > 0 }
+
+// ruleEchoDiffers: echo replies come back in one subject and never in another.
+func ruleEchoDiffers(c *diff.Comparison) []diff.Finding {
+	is, _ := sections(c)
+	type cell struct {
+		subject int
+		a       AddrResult
+	}
+	by := map[string][]cell{}
+	for i, s := range is {
+		if s == nil {
+			continue
+		}
+		for _, t := range s.Targets {
+			for _, a := range t.Addresses {
+				by[Key(t.Target, a.Key)] = append(by[Key(t.Target, a.Key)], cell{i, a})
+			}
+		}
+	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []diff.Finding
+	for _, k := range keys {
+		var ok []string
+		for _, c2 := range by[k] {
+			if works(c2.a.Echo) {
+				ok = append(ok, c.Subjects[c2.subject])
+			}
+		}
+		if len(ok) == 0 {
+			continue
+		}
+		for _, c2 := range by[k] {
+			if !dead(c2.a.Echo) {
+				continue
+			}
+			out = append(out, diff.Finding{
+				Severity: diff.High,
+				Rule:     "icmp/echo-differs",
+				Message: fmt.Sprintf("%s: ICMP echo to %s (%s) gets %s while %s get%s replies",
+					c.Subjects[c2.subject], k, c2.a.Address, c2.a.Echo.Format("ok"), strings.Join(ok, ", "), sIf(len(ok) == 1)),
+				Keys: []string{Name + "/" + k},
+			})
+		}
+	}
+	return out
+}
+
+func sIf(b bool) string {
+	if b {
+		return "s"
+	}
+	return ""
+}
+
+// rulePingOKTCPFails: every subject reaches an address with ICMP, but TCP to the same
+// address fails in one: layer 3 works, so look at ports, netfilter, BPF or the process.
+func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
+	is, cs := sections(c)
+	pingOK := map[string]int{} // address → subjects with echo replies
+	pingKey := map[string]string{}
+	present := 0
+	for _, s := range is {
+		if s == nil {
+			continue
+		}
+		present++
+		seen := map[string]bool{}
+		for _, t := range s.Targets {
+			for _, a := range t.Addresses {
+				if works(a.Echo) && !seen[a.Address] {
+					seen[a.Address] = true
+					pingOK[a.Address]++
+					pingKey[a.Address] = Name + "/" + Key(t.Target, a.Key)
+				}
+			}
+		}
+	}
+	if present < 2 {
+		return nil
+	}
+	var out []diff.Finding
+	for i, s := range cs {
+		if s == nil {
+			continue
+		}
+		for _, t := range s.Targets {
+			for _, a := range t.Addresses {
+				if pingOK[a.Address] != present || a.Nonblocking == nil || a.Blocking == nil {
+					continue
+				}
+				nb, b := a.Nonblocking.Sequential, a.Blocking.Sequential
+				if nb.OK > 0 && b.OK > 0 {
+					continue
+				}
+				// A refused port fails everywhere for the same reason; only a difference counts.
+				if !worksElsewhere(cs, i, t.Target, a.Key) {
+					continue
+				}
+				out = append(out, diff.Finding{
+					Severity: diff.High,
+					Rule:     "icmp/ping-ok-tcp-fails",
+					Message: fmt.Sprintf("%s: ICMP echo to %s works in every subject, but TCP connect to %s fails here (blocking %s, non-blocking %s): layer 3 is fine, so look at layer 4 (ports, netfilter, BPF, policy rules on ports, the process)",
+						c.Subjects[i], a.Address, t.Target, b.Format("ok"), nb.Format("ok")),
+					Keys: []string{pingKey[a.Address], connect.Name + "/" + connect.RunKey(connect.Nonblocking, false, t.Target, a.Key)},
+				})
+			}
+		}
+	}
+	return out
+}
+
+func worksElsewhere(cs []*connect.Section, self int, tgt, key string) bool {
+	for j, s := range cs {
+		if j == self || s == nil {
+			continue
+		}
+		for _, t := range s.Targets {
+			if t.Target != tgt {
+				continue
+			}
+			for _, a := range t.Addresses {
+				if a.Key == key && a.Nonblocking != nil && a.Blocking != nil && a.Nonblocking.Sequential.OK > 0 && a.Blocking.Sequential.OK > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
