@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -93,23 +94,19 @@ func compare(subjects []string, reports []*report.Report, rules []namedRule) (*R
 		}
 	}
 
-	b := newBuilder(len(reports))
+	// Reading and normalising facts is most of the work and independent per subject.
 	sections := sectionUnion(reports)
-	for i, r := range reports {
-		norm := NewNormaliser(subjects, ids, i)
-		b.add(i, ReportSection, reportFacts(r, sections), norm)
-		for _, name := range sortedKeys(r.Sections) {
-			raw := r.Sections[name]
-			if absent(raw) {
-				continue
-			}
-			facts, err := sectionFacts(name, raw)
-			if err != nil {
-				notes = append(notes, Finding{Severity: Info, Rule: "diff/facts",
-					Message: fmt.Sprintf("%s: section %s could not be read by its plugin (%v); it is compared as plain JSON", subjects[i], name, err),
-					Keys:    []string{ReportSection + "/section/" + name}})
-			}
-			b.add(i, name, facts, norm)
+	per := make([]subjectFacts, len(reports))
+	var wg sync.WaitGroup
+	for i := range reports {
+		wg.Go(func() { per[i] = collectFacts(subjects, ids, reports, sections, i) })
+	}
+	wg.Wait()
+	b := newBuilder(len(reports))
+	for i, sf := range per {
+		notes = append(notes, sf.notes...)
+		for _, s := range sf.sections {
+			b.add(i, s.name, s.facts)
 		}
 	}
 
@@ -117,6 +114,44 @@ func compare(subjects []string, reports []*report.Report, rules []namedRule) (*R
 	c.Rows = b.rows(subjects)
 	findings := append(notes, runRules(c, rules)...)
 	return &Result{Subjects: subjects, Findings: sortFindings(findings), Rows: c.Rows}, nil
+}
+
+type subjectFacts struct {
+	sections []namedFacts
+	notes    []Finding
+}
+
+type namedFacts struct {
+	name  string
+	facts []probe.Fact
+}
+
+// collectFacts reads subject i's facts, section by section, already normalised.
+func collectFacts(subjects []string, ids []Identity, reports []*report.Report, sections []string, i int) subjectFacts {
+	r := reports[i]
+	norm := NewNormaliser(subjects, ids, i)
+	normalise := func(fs []probe.Fact) []probe.Fact {
+		for k := range fs {
+			fs[k].Key, fs[k].Value = norm.Normalise(fs[k].Key), norm.Normalise(fs[k].Value)
+		}
+		return fs
+	}
+	var out subjectFacts
+	out.sections = append(out.sections, namedFacts{ReportSection, normalise(reportFacts(r, sections))})
+	for _, name := range sortedKeys(r.Sections) {
+		raw := r.Sections[name]
+		if absent(raw) {
+			continue
+		}
+		facts, err := sectionFacts(name, raw)
+		if err != nil {
+			out.notes = append(out.notes, Finding{Severity: Info, Rule: "diff/facts",
+				Message: fmt.Sprintf("%s: section %s could not be read by its plugin (%v); it is compared as plain JSON", subjects[i], name, err),
+				Keys:    []string{ReportSection + "/section/" + name}})
+		}
+		out.sections = append(out.sections, namedFacts{name, normalise(facts)})
+	}
+	return out
 }
 
 // identityOf gathers one subject's identity from the report and every Identifier plugin.
@@ -278,14 +313,14 @@ type cell struct {
 
 func newBuilder(n int) *builder { return &builder{n: n, sections: map[string]map[string]*cell{}} }
 
-func (b *builder) add(i int, section string, facts []probe.Fact, norm *Normaliser) {
+func (b *builder) add(i int, section string, facts []probe.Fact) {
 	keys := b.sections[section]
 	if keys == nil {
 		keys = make(map[string]*cell, len(facts))
 		b.sections[section] = keys
 	}
 	for _, f := range facts {
-		k, v := norm.Normalise(f.Key), norm.Normalise(f.Value)
+		k, v := f.Key, f.Value
 		c := keys[k]
 		if c == nil {
 			c = &cell{values: make([]string, b.n), present: make([]bool, b.n)}
