@@ -21,8 +21,8 @@ import (
 const Name = "neighbours"
 
 // MaxNeighbours caps the list; gateways are kept first. A pod has a few entries, a node
-// on a large L2 segment thousands.
-const MaxNeighbours = 1000
+// on a large L2 segment thousands; at about 100 bytes an entry, 256 stay near 25 KiB.
+const MaxNeighbours = 256
 
 func init() {
 	probe.Register(Name, func() probe.Plugin { return &Plugin{} })

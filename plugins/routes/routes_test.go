@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"fmt"
 	"net"
 	"reflect"
 	"strings"
@@ -86,7 +87,7 @@ func TestConvertOrdersMainFirstAndCaps(t *testing.T) {
 	}
 	facts := Facts(s)
 	last := facts[len(facts)-1]
-	if last.Key != "truncated" || last.Value != "true (2000 of 2011 shown)" {
+	if last.Key != "truncated" || last.Value != fmt.Sprintf("true (%d of %d shown)", MaxRoutes, MaxRoutes+11) {
 		t.Errorf("last fact = %+v", last)
 	}
 }
