@@ -37,3 +37,26 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# --- local single-node Kubernetes cluster and e2e tests (docs/cluster.md) -------------------
+.PHONY: cluster-up cluster-down image e2e demo
+
+# Starts (or reuses) the cluster; the last line printed is KUBECONFIG=<path>.
+cluster-up:
+	@hack/cluster/up.sh
+
+# Stops it and restores the machine; `make cluster-down PURGE=1` also deletes _out/cluster.
+cluster-down:
+	@hack/cluster/down.sh $(if $(PURGE),--purge)
+
+# The multi-arch prober image: _out/image/netdiff-prober-oci (OCI layout) and its .tar.
+image:
+	@hack/cluster/images.sh release
+
+# e2e tests against the local cluster (brought up if needed), or against
+# NETDIFF_E2E_KUBECONFIG with NETDIFF_E2E_IMAGE if set.
+e2e:
+	@hack/cluster/e2e.sh
+
+demo:
+	@hack/cluster/demo.sh
