@@ -1,0 +1,111 @@
+package http
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func registerRules() {
+	diff.RegisterRule("http/outcome-differs", ruleOutcomeDiffers)
+	diff.RegisterRule("http/tls-differs", ruleTLSDiffers)
+}
+
+type cell struct {
+	subject int
+	t       TargetResult
+}
+
+func byTarget(c *diff.Comparison) ([]string, map[string][]cell) {
+	m := map[string][]cell{}
+	for i := range c.Subjects {
+		if i >= len(c.Reports) || c.Reports[i] == nil {
+			continue
+		}
+		raw, ok := c.Reports[i].Sections[Name]
+		if !ok {
+			continue
+		}
+		s, err := Decode(raw)
+		if err != nil {
+			continue
+		}
+		for _, t := range s.Targets {
+			m[t.Target] = append(m[t.Target], cell{i, t})
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, m
+}
+
+// group renders "value in a, b; other in c", sorted, and the number of distinct values.
+func group(c *diff.Comparison, cells []cell, value func(TargetResult) string) (string, int) {
+	g := map[string][]string{}
+	for _, x := range cells {
+		if v := value(x.t); v != "" {
+			g[v] = append(g[v], c.Subjects[x.subject])
+		}
+	}
+	var parts []string
+	for v, names := range g {
+		parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; "), len(g)
+}
+
+// ruleOutcomeDiffers: a request fails in one subject and gets an answer in another (High),
+// or gets different status codes (Medium).
+func ruleOutcomeDiffers(c *diff.Comparison) []diff.Finding {
+	keys, m := byTarget(c)
+	var out []diff.Finding
+	for _, k := range keys {
+		desc, n := group(c, m[k], TargetResult.Outcome)
+		if n < 2 {
+			continue
+		}
+		sev := diff.Medium
+		for _, x := range m[k] {
+			if x.t.Error != nil {
+				sev = diff.High
+			}
+		}
+		out = append(out, diff.Finding{Severity: sev, Rule: "http/outcome-differs",
+			Message: fmt.Sprintf("GET %s differs: %s", k, desc), Keys: []string{Name + "/" + k}})
+	}
+	return out
+}
+
+// ruleTLSDiffers: the same server negotiates differently, or verifies in one subject only
+// (a different CA bundle in the image, or a TLS-intercepting middlebox on one path).
+func ruleTLSDiffers(c *diff.Comparison) []diff.Finding {
+	keys, m := byTarget(c)
+	var out []diff.Finding
+	for _, k := range keys {
+		if desc, n := group(c, m[k], func(t TargetResult) string {
+			if t.TLS == nil {
+				return ""
+			}
+			return t.TLS.Verify
+		}); n > 1 {
+			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "http/tls-differs",
+				Message: fmt.Sprintf("certificate verification of %s differs: %s (each subject's own CA bundle)", k, desc), Keys: []string{Name + "/" + k + "/verify"}})
+		}
+		if desc, n := group(c, m[k], func(t TargetResult) string {
+			if t.TLS == nil {
+				return ""
+			}
+			return t.TLS.Version + " " + t.TLS.Cipher
+		}); n > 1 {
+			out = append(out, diff.Finding{Severity: diff.Low, Rule: "http/tls-differs",
+				Message: fmt.Sprintf("TLS parameters for %s differ: %s", k, desc), Keys: []string{Name + "/" + k + "/tls"}})
+		}
+	}
+	return out
+}
