@@ -8,7 +8,7 @@ make -C "$repo" -s plugin
 kc=$("$here/up.sh" | tail -1)
 export KUBECONFIG=${kc#KUBECONFIG=} KUBECACHEDIR=$RUN/kubecache
 kubectl create namespace netdiff-demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl -n netdiff-demo apply -f "$repo/test/e2e/testdata/pair.yaml" >/dev/null
+sed -e "s|\${NODE}|$NODE_NAME|g; s|\${APP_IMAGE}|$APP_IMAGE|g" "$repo/test/e2e/testdata/pair.yaml" | kubectl -n netdiff-demo apply -f - >/dev/null
 kubectl -n netdiff-demo wait --for=condition=Ready pod/web-a pod/web-broken --timeout=120s >/dev/null
 echo "\$ kubectl netdiff -n netdiff-demo web-a web-broken" >&2
 set +e

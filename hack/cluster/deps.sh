@@ -3,7 +3,7 @@
 # machine as root).
 set -euo pipefail
 need=()
-for p in containerd runc containernetworking-plugins etcd-server etcd-client busybox-static openssl iptables iproute2 util-linux; do
+for p in containerd runc containernetworking-plugins etcd-server etcd-client busybox-static openssl iptables iproute2 util-linux jq; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if ((${#need[@]})); then
