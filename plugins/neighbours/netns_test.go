@@ -64,6 +64,9 @@ func TestPlantedNeighbours(t *testing.T) {
 	if r := rows["veth0/10.76.0.9"]; r.Values[0] != "lladdr 02:00:00:00:00:09" || r.Values[1] != "-" {
 		t.Errorf("static entry row = %+v", r)
 	}
+	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["neighbours/gateway-unresolved"] != 1 || len(e) != 1 {
+		t.Errorf("engine findings = %v", e)
+	}
 	fs := GatewayUnresolved(c)
 	if len(fs) != 1 || fs[0].Severity != diff.High || !strings.HasPrefix(fs[0].Message, "pod-b cannot resolve its gateway 10.76.0.99 on veth0") || !strings.Contains(fs[0].Message, "pod-a resolves 10.76.0.2 on veth0 to") {
 		t.Errorf("findings = %+v", fs)

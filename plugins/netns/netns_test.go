@@ -41,6 +41,9 @@ func TestRealNamespaces(t *testing.T) {
 	if len(shared) != 1 || !strings.HasPrefix(shared[0].Message, fmt.Sprintf("pod-a, pod-a-sidecar and pod-b share one network namespace (inode %d)", s0.Target["net"].Inode)) {
 		t.Errorf("shared findings = %+v", shared)
 	}
+	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-a-sidecar", "pod-b"}, reps); e["netns/shared"] != 1 || e["netns/prober-outside-target"] != 1 {
+		t.Errorf("engine findings = %v", e)
+	}
 	outside := ProberOutsideTarget(c)
 	if len(outside) != 1 || !strings.HasPrefix(outside[0].Message, "the prober for pod-b is not in the target's network namespace") {
 		t.Errorf("outside findings = %+v", outside)

@@ -40,7 +40,8 @@ func TestPlantedRouteDifferences(t *testing.T) {
 	c := compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps)
 	rows := rowMap(c)
 	wantRows := map[string][2]string{
-		"ipv4/main/unicast/default":                {"via 10.72.0.2 dev veth0 proto boot", "-"},
+		// pod-a's gateway is pod-b's own address, so the engine shows it as <peer>.
+		"ipv4/main/unicast/default":                {"via <peer> dev veth0 proto boot", "-"},
 		"ipv4/main/unicast/10.99.0.0/16 dev veth0": {"dev veth0 proto boot scope link mtu 1400", "dev veth0 proto boot scope link"},
 		"ipv4/main/blackhole/10.98.0.0/16":         {"-", "proto boot"},
 		"ipv4/100/unreachable/default":             {"proto boot", "proto boot"},
@@ -84,6 +85,9 @@ func TestPlantedRouteDifferences(t *testing.T) {
 		if !found {
 			t.Errorf("no %s finding containing %q", w.rule, w.text)
 		}
+	}
+	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["routes/no-default-route"] != 2 || e["routes/reject-route"] != 1 || e["routes/mtu-differs"] != 1 || len(e) != 3 {
+		t.Errorf("engine findings = %v", e)
 	}
 	if len(got) != len(want) {
 		for _, f := range got {

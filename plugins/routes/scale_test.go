@@ -25,7 +25,7 @@ import (
 
 // TestScale fills a namespace with 10,000 routes and 5,000 neighbours and logs how long
 // each netlink plugin takes and how big its section and the whole report get. It fails
-// when a section is not capped or a plugin takes longer than a second.
+// when a section is not capped or a plugin takes longer than five seconds.
 func TestScale(t *testing.T) {
 	ns := netnstest.New(t, "scale")
 	netnstest.Veth(t, ns, "10.80.0.1/16", netnstest.New(t, "scale2"), "10.80.0.2/16")
@@ -62,7 +62,7 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%-10s collect %7.1f ms  section %7d bytes  %5d facts", p.Name(), float64(took.Microseconds())/1000, len(b), len(facts))
-		if took > time.Second {
+		if took > 5*time.Second { // generous: CI shares its cores; the logged time is the measurement
 			t.Errorf("%s took %s", p.Name(), took)
 		}
 		mine += len(b)

@@ -61,6 +61,9 @@ func TestPlantedDportRule(t *testing.T) {
 	if r := rows["ipv4/32766 from all"]; !r.Equal || r.Values[0] != "lookup main" {
 		t.Errorf("main rule row = %+v", r)
 	}
+	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["rules/only-in-some"] != 1 || len(e) != 1 {
+		t.Errorf("engine findings = %v", e)
+	}
 	fs := OnlyInSome(c)
 	if len(fs) != 1 {
 		t.Fatalf("findings = %+v, want one", fs)
