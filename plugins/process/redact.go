@@ -1,0 +1,159 @@
+package process
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Mask replaces anything that could be a credential. The report is attached to tickets
+// and pasted into chats: when in doubt, a value is masked.
+const Mask = "***"
+
+// maxValue bounds an environment value or argument in the report.
+const maxValue = 512
+
+var (
+	// networkEnv picks the environment variables that change how a process connects,
+	// resolves or verifies: proxies, preloads, runtime network knobs, CA bundles.
+	networkEnv = regexp.MustCompile(`(?i)^(` +
+		`(http|https|ftp|all|no|socks|socks5|grpc|ws|wss|rsync)_proxy` +
+		`|LD_[A-Z_]+|GODEBUG|GOMAXPROCS|GOPROXY|GONOPROXY|GOPRIVATE|GOFLAGS|GOINSECURE` +
+		`|RES_OPTIONS|LOCALDOMAIN|HOSTALIASES|RESOLV_[A-Z_]+|NSS_[A-Z_]+` +
+		`|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|NODE_EXTRA_CA_CERTS|OPENSSL_CONF` +
+		`|NODE_OPTIONS|NODE_TLS_REJECT_UNAUTHORIZED|UV_THREADPOOL_SIZE` +
+		`|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|JAVA_OPTS` +
+		`|PYTHON[A-Z0-9_]*|AIOHTTP_[A-Z_]+|GRPC_[A-Z_]+|DOTNET_SYSTEM_NET_[A-Z_]+` +
+		`|NETRC|GAI_CONF` +
+		`)$`)
+
+	// secretName matches names (of variables, flags, options, query parameters) whose value
+	// could be a credential.
+	secretName = regexp.MustCompile(`(?i)(pass|pwd|token|secret|key|auth|credential|cred|cookie|session|private|signature|\bsig\b|bearer|apikey|access)`)
+
+	// keyValue is a "name=value" or "name:value" pair inside a token
+	// (-Dhttp.proxyPassword=x, ?token=x, password:x); the value runs to the token's end
+	// and is searched again for pairs.
+	keyValue = regexp.MustCompile(`([A-Za-z0-9_.\-]+)([=:])([^ \t\n,]*)`)
+)
+
+// IsNetworkEnv reports whether an environment variable is one this plugin reports.
+func IsNetworkEnv(name string) bool { return networkEnv.MatchString(name) }
+
+// RedactEnv returns the value to print for an environment variable: masked entirely when
+// the name suggests a secret, else with every credential inside it masked.
+func RedactEnv(name, value string) string {
+	if secretName.MatchString(name) {
+		return Mask
+	}
+	return RedactValue(value)
+}
+
+// RedactValue masks credentials inside a free-form value: the user:password part of URLs
+// (with or without a scheme), the value of any name=value pair whose name suggests a
+// secret, and the word after "Bearer", "password:" and the like. Long values are cut.
+func RedactValue(v string) string {
+	var b strings.Builder
+	maskNext := false
+	tok := 0
+	flush := func(end int) {
+		t := v[tok:end]
+		switch {
+		case t == "":
+		case maskNext && bearer.MatchString(t):
+			b.WriteString(t) // "Authorization: Bearer x": the secret is after the scheme word
+		case maskNext:
+			b.WriteString(Mask)
+			maskNext = false
+		default:
+			r := redactToken(t)
+			b.WriteString(r)
+			// "Bearer x", "password: x", "--token x": the secret is the next word.
+			if r == t && (bearer.MatchString(t) || (strings.HasSuffix(t, ":") || strings.HasSuffix(t, "=")) && secretName.MatchString(t)) {
+				maskNext = true
+			}
+		}
+	}
+	for i, r := range v {
+		if r == ' ' || r == '\t' || r == ',' || r == '\n' {
+			flush(i)
+			b.WriteRune(r)
+			tok = i + 1
+		}
+	}
+	flush(len(v))
+	out := b.String()
+	if len(out) > maxValue {
+		out = out[:maxValue] + "…(truncated)"
+	}
+	return out
+}
+
+var bearer = regexp.MustCompile(`(?i)^(bearer|basic|digest|token)$`)
+
+func redactToken(tok string) string {
+	// userinfo: everything between the scheme (if any) and the last '@' before the path.
+	if at := strings.LastIndex(beforePath(tok), "@"); at >= 0 {
+		start := 0
+		if i := strings.Index(tok, "://"); i >= 0 && i < at {
+			start = i + 3
+		}
+		tok = tok[:start] + Mask + tok[at:]
+	}
+	return redactPairs(tok)
+}
+
+func redactPairs(s string) string {
+	return keyValue.ReplaceAllStringFunc(s, func(m string) string {
+		sub := keyValue.FindStringSubmatch(m)
+		// "http://h/p?token=x" matches as name "http", ":", value "//h/p?token=x": not a
+		// pair, but pairs may follow in the rest.
+		if rest, ok := strings.CutPrefix(sub[3], "//"); ok {
+			return sub[1] + sub[2] + "//" + redactPairs(rest)
+		}
+		if sub[3] == "" || sub[3] == Mask {
+			return m
+		}
+		// A secret's value runs to the end of the token: "&" or ";" may be part of it.
+		if secretName.MatchString(sub[1]) {
+			return sub[1] + sub[2] + Mask
+		}
+		return sub[1] + sub[2] + redactPairs(sub[3])
+	})
+}
+
+// beforePath is the part of a URL-like token before its path, query or fragment, where a
+// userinfo '@' can be.
+func beforePath(tok string) string {
+	rest := tok
+	if i := strings.Index(tok, "://"); i >= 0 {
+		rest = tok[i+3:]
+		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+			return tok[:i+3+j]
+		}
+		return tok
+	}
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		return tok[:j]
+	}
+	return tok
+}
+
+// RedactArgs masks credentials in a command line: inside each argument as RedactValue
+// does, and the argument after a flag whose name suggests a secret ("--password x").
+func RedactArgs(args []string) []string {
+	out := make([]string, len(args))
+	maskNext := false
+	for i, a := range args {
+		switch {
+		case maskNext:
+			out[i] = Mask
+			maskNext = false
+		case strings.HasPrefix(a, "-") && !strings.ContainsAny(a, "=:") && secretName.MatchString(a):
+			out[i] = a
+			maskNext = true
+		default:
+			out[i] = RedactValue(a)
+		}
+	}
+	return out
+}

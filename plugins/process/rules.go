@@ -1,0 +1,235 @@
+package process
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func init() {
+	diff.RegisterRule("process/environment", envRule)
+	diff.RegisterRule("process/privileges", privilegeRule)
+	diff.RegisterRule("process/runtime", runtimeRule)
+	diff.RegisterRule("process/list", listRule)
+}
+
+// envRule: a proxy set in one subject only sends its HTTP clients somewhere else
+// entirely; a preload can wrap connect() itself.
+func envRule(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	var other []string
+	for _, r := range c.Rows {
+		if r.Section != "process" || r.Equal {
+			continue
+		}
+		name, isEnv := strings.CutPrefix(r.Key, "target/env/")
+		lower := strings.ToLower(name)
+		switch {
+		case isEnv && strings.HasSuffix(lower, "_proxy") && lower != "no_proxy":
+			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
+				Message: setIn(c, r, name) + ": HTTP clients that honour it connect to the proxy instead of the destination"})
+		case isEnv && lower == "no_proxy":
+			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/environment", Keys: []string{r.ID()},
+				Message: setIn(c, r, name) + ": it decides which destinations bypass the proxy"})
+		case isEnv && (name == "LD_PRELOAD" || name == "LD_LIBRARY_PATH" || name == "LD_AUDIT"):
+			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
+				Message: setIn(c, r, name) + ": a preloaded library can wrap socket calls such as connect()"})
+		case r.Key == "target/ld.so.preload":
+			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
+				Message: "/etc/ld.so.preload differs (" + values(c, r) + "): every dynamically linked program loads it"})
+		case isEnv:
+			other = append(other, r.ID())
+		}
+	}
+	if len(other) > 0 {
+		out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/environment", Keys: other,
+			Message: "network-related environment differs: " + keyNames(other, "process/target/env/")})
+	}
+	return out
+}
+
+// privilegeRule: capabilities decide raw sockets (ping), netlink changes and low ports;
+// seccomp can make a syscall fail with EPERM or ENOSYS; user ids pick uidrange rules.
+func privilegeRule(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	for _, r := range c.Rows {
+		if r.Section != "process" || r.Equal {
+			continue
+		}
+		switch r.Key {
+		case "target/cap/eff":
+			changed := capDiff(r)
+			sev := diff.Low
+			for _, cp := range changed {
+				if cp == "CAP_NET_RAW" || cp == "CAP_NET_ADMIN" || cp == "CAP_NET_BIND_SERVICE" {
+					sev = diff.Medium
+				}
+			}
+			out = append(out, diff.Finding{Severity: sev, Rule: "process/privileges", Keys: []string{r.ID()},
+				Message: "effective capabilities differ in " + strings.Join(changed, ", ") + " (" + capHolders(c, r, changed) + "): NET_RAW decides raw/ICMP sockets, NET_ADMIN routes and netfilter, NET_BIND_SERVICE ports below 1024"})
+		case "target/seccomp":
+			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/privileges", Keys: []string{r.ID()},
+				Message: "seccomp differs (" + values(c, r) + "): a filter can make socket calls fail with EPERM or ENOSYS"})
+		case "target/nonewprivs":
+			out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/privileges", Keys: []string{r.ID()},
+				Message: "no_new_privs differs (" + values(c, r) + ")"})
+		case "target/uid":
+			out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/privileges", Keys: []string{r.ID()},
+				Message: "the target runs as different users (" + values(c, r) + "): policy rules with uidrange and ping_group_range depend on it"})
+		case "target/error":
+			out = append(out, diff.Finding{Severity: diff.Info, Rule: "process/privileges", Keys: []string{r.ID()},
+				Message: "the target process could not be read everywhere (" + values(c, r) + "): its environment and privileges are unknown there"})
+		}
+	}
+	return out
+}
+
+// runtimeRule: the C library decides resolver behaviour (musl ignores gai.conf and
+// nsswitch, queries nameservers in parallel); the fd limit bounds concurrent sockets.
+func runtimeRule(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	for _, r := range c.Rows {
+		if r.Section != "process" || r.Equal {
+			continue
+		}
+		switch r.Key {
+		case "target/libc":
+			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/runtime", Keys: []string{r.ID()},
+				Message: "the target uses a different C library (" + values(c, r) + "): musl and glibc resolve names differently (search/ndots handling, gai.conf, nsswitch, parallel queries)"})
+		case "target/rlimit/nofile":
+			out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/runtime", Keys: []string{r.ID()},
+				Message: "open-file limit (soft/hard) differs (" + values(c, r) + "): it bounds how many sockets the process can hold (EMFILE)"})
+		case "target/exe":
+			out = append(out, diff.Finding{Severity: diff.Info, Rule: "process/runtime", Keys: []string{r.ID()},
+				Message: "the target runs a different program (" + values(c, r) + ")"})
+		}
+	}
+	return out
+}
+
+// listRule names the processes each subject runs that the others do not: in the case
+// study the failing pod ran s6-svscan, homeassistant and go2rtc, the working one sleep.
+func listRule(c *diff.Comparison) []diff.Finding {
+	only := make([][]string, len(c.Subjects))
+	var keys []string
+	for _, r := range c.Rows {
+		if r.Section != "process" || r.Equal || !strings.HasPrefix(r.Key, "processes/") || r.Key == "processes/(total)" {
+			continue
+		}
+		keys = append(keys, r.ID())
+		for i := range c.Subjects {
+			if i < len(r.Missing) && !r.Missing[i] && anyMissing(r) {
+				only[i] = append(only[i], strings.TrimPrefix(r.Key, "processes/"))
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var parts []string
+	for i, s := range c.Subjects {
+		if len(only[i]) > 0 {
+			sort.Strings(only[i])
+			parts = append(parts, s+" runs "+capList(only[i], 8))
+		}
+	}
+	msg := "the visible processes differ"
+	if len(parts) > 0 {
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	return []diff.Finding{{Severity: diff.Low, Rule: "process/list", Keys: keys, Message: msg}}
+}
+
+func capDiff(r diff.Row) []string {
+	count := map[string]int{}
+	present := 0
+	for i, v := range r.Values {
+		if i < len(r.Missing) && r.Missing[i] {
+			continue
+		}
+		present++
+		for _, cp := range strings.Split(v, ",") {
+			count[cp]++
+		}
+	}
+	var out []string
+	for cp, n := range count {
+		if n != present && cp != "(none)" {
+			out = append(out, cp)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func capHolders(c *diff.Comparison, r diff.Row, caps []string) string {
+	var parts []string
+	for i, s := range c.Subjects {
+		var has []string
+		for _, cp := range caps {
+			if i < len(r.Values) && strings.Contains(","+r.Values[i]+",", ","+cp+",") {
+				has = append(has, strings.TrimPrefix(cp, "CAP_"))
+			}
+		}
+		if len(has) == 0 {
+			has = []string{"none of them"}
+		}
+		parts = append(parts, s+" has "+strings.Join(has, ","))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// setIn says which subjects set a variable and to what ("pod-b sets HTTP_PROXY=…; pod-a does not").
+func setIn(c *diff.Comparison, r diff.Row, name string) string {
+	var set, unset []string
+	for i, s := range c.Subjects {
+		if i < len(r.Missing) && r.Missing[i] {
+			unset = append(unset, s)
+		} else if i < len(r.Values) {
+			set = append(set, fmt.Sprintf("%s sets %s=%s", s, name, r.Values[i]))
+		}
+	}
+	msg := strings.Join(set, "; ")
+	if len(unset) > 0 {
+		msg += "; " + strings.Join(unset, ", ") + " does not"
+	}
+	return msg
+}
+
+func values(c *diff.Comparison, r diff.Row) string {
+	parts := make([]string, len(c.Subjects))
+	for i, s := range c.Subjects {
+		v := "-"
+		if i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i]) {
+			v = r.Values[i]
+		}
+		parts[i] = s + ": " + v
+	}
+	return strings.Join(parts, ", ")
+}
+
+func anyMissing(r diff.Row) bool {
+	for _, m := range r.Missing {
+		if m {
+			return true
+		}
+	}
+	return false
+}
+
+func keyNames(ids []string, prefix string) string {
+	n := make([]string, len(ids))
+	for i, id := range ids {
+		n[i] = strings.TrimPrefix(id, prefix)
+	}
+	return capList(n, 8)
+}
+
+func capList(v []string, max int) string {
+	if len(v) <= max {
+		return strings.Join(v, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(v[:max], ", "), len(v)-max)
+}
