@@ -1,0 +1,92 @@
+package render
+
+import (
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+)
+
+// APIVersion names the shape of Document; it changes only when a consumer of the old
+// shape would misread the new one. Adding fields does not change it.
+const APIVersion = "netdiff/v1"
+
+// Document is what -o json and -o yaml print.
+type Document struct {
+	APIVersion string    `json:"apiVersion"`
+	Subjects   []string  `json:"subjects"`
+	Differs    bool      `json:"differs"`
+	Summary    Summary   `json:"summary"`
+	Findings   []Finding `json:"findings"`
+	Rows       []Row     `json:"rows"`
+}
+
+// Summary counts what was compared, whether or not the rows are listed.
+type Summary struct {
+	Rows      int `json:"rows"`
+	Differing int `json:"differing"`
+	Findings  int `json:"findings"`
+}
+
+// Finding is one explained difference.
+type Finding struct {
+	Severity string   `json:"severity"` // critical, high, medium, low, info
+	Rule     string   `json:"rule"`
+	Message  string   `json:"message"`
+	Keys     []string `json:"keys"` // "section/key" of the rows it rests on
+}
+
+// Row is one fact across subjects; Values and Missing are aligned with Subjects.
+type Row struct {
+	Section string   `json:"section"`
+	Key     string   `json:"key"`
+	Kind    string   `json:"kind"` // exact, counter, info
+	Values  []string `json:"values"`
+	Missing []bool   `json:"missing,omitempty"`
+	Equal   bool     `json:"equal"`
+}
+
+// NewDocument converts res; equal rows are kept only when all is set.
+func NewDocument(res *diff.Result, all bool) Document {
+	d := Document{
+		APIVersion: APIVersion,
+		Subjects:   append([]string{}, res.Subjects...),
+		Differs:    res.Differs(),
+		Findings:   make([]Finding, 0, len(res.Findings)),
+		Rows:       []Row{},
+	}
+	for _, f := range res.Findings {
+		keys := append([]string{}, f.Keys...)
+		d.Findings = append(d.Findings, Finding{Severity: f.Severity.String(), Rule: f.Rule, Message: f.Message, Keys: keys})
+	}
+	d.Summary.Rows, d.Summary.Findings = len(res.Rows), len(res.Findings)
+	for _, r := range res.Rows {
+		if !r.Equal {
+			d.Summary.Differing++
+		}
+		if r.Equal && !all {
+			continue
+		}
+		row := Row{Section: r.Section, Key: r.Key, Kind: KindName(r.Kind), Values: r.Values, Equal: r.Equal}
+		for i := range r.Values {
+			if !r.Present(i) {
+				row.Missing = make([]bool, len(r.Values))
+				for j := range r.Values {
+					row.Missing[j] = !r.Present(j)
+				}
+				break
+			}
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	return d
+}
+
+// KindName is the lowercase name of a fact kind, as in JSON and -o wide.
+func KindName(k probe.Kind) string {
+	switch k {
+	case probe.Counter:
+		return "counter"
+	case probe.Info:
+		return "info"
+	}
+	return "exact"
+}

@@ -1,0 +1,63 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+// Formats are the accepted values of -o, the default first.
+var Formats = []string{"table", "wide", "json", "yaml"}
+
+// Options are the choices that change what is printed.
+type Options struct {
+	// All shows equal rows too.
+	All bool
+	// Color adds ANSI colours to table and wide; set it only when writing to a terminal.
+	Color bool
+}
+
+// ValidateFormat rejects an -o value Render cannot print.
+func ValidateFormat(format string) error {
+	for _, f := range Formats {
+		if format == f {
+			return nil
+		}
+	}
+	if format == "" {
+		return nil
+	}
+	return fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(Formats, ", "))
+}
+
+// Render prints res in format ("" means table).
+func Render(w io.Writer, res *diff.Result, format string, opts Options) error {
+	if err := ValidateFormat(format); err != nil {
+		return err
+	}
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(NewDocument(res, opts.All), "", "  ")
+		if err != nil {
+			return fmt.Errorf("render json: %w", err)
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(NewDocument(res, opts.All))
+		if err != nil {
+			return fmt.Errorf("render yaml: %w", err)
+		}
+		_, err = w.Write(b)
+		return err
+	case "wide":
+		return renderTable(w, res, opts, wideLayout)
+	default:
+		return renderTable(w, res, opts, tableLayout)
+	}
+}

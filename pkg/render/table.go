@@ -1,0 +1,283 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+// layout is what differs between -o table and -o wide.
+type layout struct {
+	wide bool
+	// messageWidth wraps finding sentences; keyWidth wraps keys.
+	messageWidth, keyWidth int
+	// A value is wrapped at valueWidth and cut after valueLines lines: the full value
+	// is in -o json.
+	valueWidth, valueLines int
+}
+
+var (
+	tableLayout = layout{messageWidth: 100, keyWidth: 60, valueWidth: 40, valueLines: 3}
+	wideLayout  = layout{wide: true, messageWidth: 160, keyWidth: 100, valueWidth: 80, valueLines: 10}
+)
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+)
+
+var severityColor = map[diff.Severity]string{
+	diff.Critical: ansiBold + ansiRed,
+	diff.High:     ansiRed,
+	diff.Medium:   ansiYellow,
+	diff.Low:      ansiCyan,
+	diff.Info:     ansiDim,
+}
+
+func paint(on bool, color, s string) string {
+	if !on || color == "" || s == "" {
+		return s
+	}
+	// Colour each line: tablewriter lays multi-line cells out line by line.
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = color + l + ansiReset
+	}
+	return strings.Join(lines, "\n")
+}
+
+func renderTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
+	var buf bytes.Buffer
+	if len(res.Findings) > 0 {
+		if err := findingsTable(&buf, res, opts, l); err != nil {
+			return err
+		}
+	}
+	shown, differing := 0, 0
+	for _, r := range res.Rows {
+		if !r.Equal {
+			differing++
+		}
+		if opts.All || !r.Equal {
+			shown++
+		}
+	}
+	if shown > 0 {
+		if buf.Len() > 0 {
+			buf.WriteByte('\n')
+		}
+		if err := rowsTable(&buf, res, opts, l); err != nil {
+			return err
+		}
+	}
+	if buf.Len() > 0 {
+		buf.WriteByte('\n')
+	}
+	buf.WriteString(summary(res, differing))
+	_, err := w.Write(trimLines(buf.Bytes()))
+	return err
+}
+
+func summary(res *diff.Result, differing int) string {
+	names := strings.Join(res.Subjects, ", ")
+	if !res.Differs() {
+		return fmt.Sprintf("No differences between %s (%d %s compared).\n", names, len(res.Rows), plural(len(res.Rows), "fact", "facts"))
+	}
+	return fmt.Sprintf("%d of %d facts differ between %s; %d %s.\n", differing, len(res.Rows), names,
+		len(res.Findings), plural(len(res.Findings), "finding", "findings"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func newTable(w io.Writer) *tablewriter.Table {
+	cell := tw.CellConfig{
+		Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+		Formatting: tw.CellFormatting{AutoFormat: tw.Off, AutoWrap: tw.WrapNone},
+	}
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off, ShowHeader: tw.Off},
+				Lines:      tw.Lines{ShowTop: tw.Off, ShowBottom: tw.Off, ShowHeaderLine: tw.Off, ShowFooterLine: tw.Off},
+			},
+		})),
+		tablewriter.WithConfig(tablewriter.Config{Header: cell, Row: cell}),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "   ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+}
+
+func findingsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
+	t := newTable(w)
+	header := []string{"SEVERITY", "FINDING"}
+	if l.wide {
+		header = []string{"SEVERITY", "RULE", "FINDING", "EVIDENCE"}
+	}
+	t.Header(header)
+	for _, f := range res.Findings {
+		sev := paint(opts.Color, severityColor[f.Severity], strings.ToUpper(f.Severity.String()))
+		msg := wrap(sanitize(f.Message), l.messageWidth, 0)
+		row := []string{sev, msg}
+		if l.wide {
+			row = []string{sev, f.Rule, msg, sanitize(strings.Join(f.Keys, "\n"))}
+		}
+		if err := t.Append(row); err != nil {
+			return fmt.Errorf("render findings: %w", err)
+		}
+	}
+	return t.Render()
+}
+
+func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
+	t := newTable(w)
+	header := []string{"SECTION", "KEY"}
+	if l.wide {
+		header = append(header, "KIND")
+	}
+	header = append(header, res.Subjects...)
+	if opts.All {
+		header = append(header, "DIFFERS")
+	}
+	t.Header(header)
+	last := ""
+	for _, r := range res.Rows {
+		if r.Equal && !opts.All {
+			continue
+		}
+		section := ""
+		if r.Section != last {
+			section, last = r.Section, r.Section
+		}
+		cells := []string{section, wrap(sanitize(r.Key), l.keyWidth, 0)}
+		if l.wide {
+			cells = append(cells, KindName(r.Kind))
+		}
+		for i, v := range r.Values {
+			cell := wrap(sanitize(v), l.valueWidth, l.valueLines)
+			switch {
+			case r.Equal:
+			case !r.Present(i):
+				cell = paint(opts.Color, ansiRed, cell)
+			case v != r.Values[0]:
+				cell = paint(opts.Color, ansiYellow, cell)
+			}
+			cells = append(cells, cell)
+		}
+		if opts.All {
+			mark := ""
+			if !r.Equal {
+				mark = paint(opts.Color, ansiYellow, "yes")
+			}
+			cells = append(cells, mark)
+		}
+		if err := t.Append(cells); err != nil {
+			return fmt.Errorf("render rows: %w", err)
+		}
+	}
+	return t.Render()
+}
+
+// sanitize keeps a report's strings from driving the terminal: control characters
+// (escape sequences included) are shown escaped, and tabs become spaces.
+func sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if r != '\n' && (unicode.IsControl(r) || r == utf8.RuneError) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteByte(' ')
+		case r == utf8.RuneError:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			q := fmt.Sprintf("%+q", string(r))
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// wrap breaks s into lines of at most width runes, at spaces where it can, and keeps
+// at most maxLines lines (0: all), marking the cut.
+func wrap(s string, width, maxLines int) string {
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		lines = append(lines, wrapLine(para, width)...)
+	}
+	if maxLines > 0 && len(lines) > maxLines {
+		rest := 0
+		for _, l := range lines[maxLines-1:] {
+			rest += utf8.RuneCountInString(l)
+		}
+		lines = append(lines[:maxLines-1], fmt.Sprintf("… (%d more chars: -o json)", rest))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func wrapLine(s string, width int) []string {
+	if utf8.RuneCountInString(s) <= width {
+		return []string{s}
+	}
+	var out []string
+	rs := []rune(s)
+	for len(rs) > width {
+		cut := width
+		// Prefer breaking after a space, or after a separator common in keys and lists.
+		for k := width; k > width/2; k-- {
+			if c := rs[k-1]; c == ' ' || c == ',' || c == '/' || c == ';' {
+				cut = k
+				break
+			}
+		}
+		out = append(out, strings.TrimRight(string(rs[:cut]), " "))
+		rs = rs[cut:]
+		for len(rs) > 0 && rs[0] == ' ' {
+			rs = rs[1:]
+		}
+	}
+	if len(rs) > 0 {
+		out = append(out, string(rs))
+	}
+	return out
+}
+
+// trimLines drops the padding tablewriter leaves at line ends.
+func trimLines(b []byte) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimRight(l, " ")
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
