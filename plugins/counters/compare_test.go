@@ -2,63 +2,21 @@ package counters
 
 import (
 	"encoding/json"
-	"sort"
+	"strings"
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
-// compare lines up the facts of real reports the way the diff does (by section and key),
-// without normalisation, so the rules can be tested against real data.
-func compare(t *testing.T, names []string, reps []*report.Report, sections ...string) *diff.Comparison {
+// findings runs the real diff engine on real reports with only this plugin's rules.
+func findings(t *testing.T, names []string, reps []*report.Report) []diff.Finding {
 	t.Helper()
-	c := &diff.Comparison{Subjects: names, Reports: reps}
-	for _, sec := range sections {
-		p, ok := probe.Lookup(sec)
-		if !ok {
-			t.Fatalf("plugin %q not registered", sec)
-		}
-		byKey := map[string][]*string{}
-		for i, rep := range reps {
-			raw, ok := rep.Sections[sec]
-			if !ok {
-				continue
-			}
-			facts, err := p.Facts(raw)
-			if err != nil {
-				t.Fatalf("%s facts: %v", sec, err)
-			}
-			for _, f := range facts {
-				if byKey[f.Key] == nil {
-					byKey[f.Key] = make([]*string, len(reps))
-				}
-				v := f.Value
-				byKey[f.Key][i] = &v
-			}
-		}
-		keys := make([]string, 0, len(byKey))
-		for k := range byKey {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			row := diff.Row{Section: sec, Key: k, Values: make([]string, len(reps)), Missing: make([]bool, len(reps)), Equal: true}
-			for i, v := range byKey[k] {
-				if v == nil {
-					row.Values[i], row.Missing[i] = "-", true
-				} else {
-					row.Values[i] = *v
-				}
-				if row.Values[i] != row.Values[0] || row.Missing[i] != row.Missing[0] {
-					row.Equal = false
-				}
-			}
-			c.Rows = append(c.Rows, row)
-		}
+	res, err := diff.Compare(names, reps, diff.Options{Rules: func(n string) bool { return strings.HasPrefix(n, "counters/") }})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return c
+	return res.Findings
 }
 
 func mustMarshal(t *testing.T, v any) []byte {

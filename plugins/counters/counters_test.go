@@ -201,9 +201,8 @@ func TestProberReportsCounters(t *testing.T) {
 		delete(sb.Unchanged, "snmp/Ip/OutNoRoutes")
 		rb.Sections["counters"] = mustMarshal(t, sb)
 	}
-	c := compare(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, "counters")
 	var hit *diff.Finding
-	for _, f := range movedRule(c) {
+	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		if len(f.Keys) == 1 && f.Keys[0] == "counters/snmp/Ip/OutNoRoutes" {
 			hit = &f
 		}

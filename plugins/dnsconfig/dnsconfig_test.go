@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -212,12 +211,9 @@ func TestPlantedDNSConfig(t *testing.T) {
 	}
 	t.Logf("dnsconfig section: %d bytes", len(rb.Sections["dnsconfig"]))
 
-	c := compare(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, "dnsconfig")
 	var msgs []string
-	for _, rule := range []func(*diff.Comparison) []diff.Finding{resolvRule, hostsRule, lookupOrderRule} {
-		for _, f := range rule(c) {
-			msgs = append(msgs, f.Message)
-		}
+	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
+		msgs = append(msgs, f.Message)
 	}
 	all := strings.Join(msgs, "\n")
 	for _, want := range []string{

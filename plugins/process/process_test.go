@@ -117,11 +117,7 @@ func TestPlantedProcess(t *testing.T) {
 	}
 	t.Logf("process section: %d bytes, %d processes listed of %d", len(rb.Sections["process"]), len(sb.Processes.List), sb.Processes.Total)
 
-	c := compare(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, "process")
-	var fs []diff.Finding
-	for _, rule := range []func(*diff.Comparison) []diff.Finding{envRule, privilegeRule, runtimeRule} {
-		fs = append(fs, rule(c)...)
-	}
+	fs := findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
 	want := map[string]diff.Severity{
 		"pod-b sets HTTP_PROXY=http://***@127.0.0.1:3128; pod-a does not":                          diff.High,
 		"effective capabilities differ in CAP_NET_RAW (pod-a has NET_RAW; pod-b has none of them)": diff.Medium,
