@@ -1,0 +1,191 @@
+package dns
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// S runs a tiny DNS server on :53 (UDP and TCP). It answers by client subnet, as split
+// horizon DNS would: A (10.10.1.0/24) gets svc → 10.10.9.1 and moved → 10.10.9.2; B
+// (10.10.2.0/24) gets svc → 10.10.9.3 and NXDOMAIN for moved, and its UDP queries are
+// silently dropped. Both use nameserver 10.10.2.2 from their own resolv.conf.
+func TestDNSInNamespaces(t *testing.T) {
+	a, b, s := netnstest.New(t, "dnsA"), netnstest.New(t, "dnsB"), netnstest.New(t, "dnsS")
+	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
+	s.IP("link", "set", "veth0", "name", "vethA")
+	netnstest.Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
+	a.IP("route", "add", "default", "via", "10.10.1.2")
+	serveDNS(t, s)
+	resolvConf(t, a, "nameserver 10.10.2.2\nsearch netdiff.test\n")
+	resolvConf(t, b, "nameserver 10.10.2.2\nsearch netdiff.test\n")
+	appA, appB := a.Start("sleep", "60"), b.Start("sleep", "60")
+
+	collect := func(ns *netnstest.NS, pid int) *report.Report {
+		return ns.Collect("--quiet", "--timeout", "1s", "--pid", strconv.Itoa(pid),
+			"--target", "dns://svc.netdiff.test", "--target", "dns://moved.netdiff.test")
+	}
+	ra, rb := collect(a, appA.Process.Pid), collect(b, appB.Process.Pid)
+	fa, fb := facts(t, ra), facts(t, rb)
+	for _, tt := range []struct {
+		name string
+		f    map[string]string
+		key  string
+		want string
+	}{
+		{"A", fa, "ns1", "10.10.2.2"},
+		{"A", fa, "ns1/udp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},
+		{"A", fa, "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},
+		{"A", fa, "ns1/udp/svc.netdiff.test./AAAA", "NOERROR (no answers)"},
+		{"A", fa, "ns1/tcp/moved.netdiff.test./A", "NOERROR A 10.10.9.2"},
+		{"B", fb, "ns1/udp/svc.netdiff.test./A", "error ETIMEDOUT"},
+		{"B", fb, "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.3"},
+		{"B", fb, "ns1/tcp/moved.netdiff.test./A", "NXDOMAIN"},
+	} {
+		if got := tt.f[tt.key]; got != tt.want {
+			t.Errorf("%s: %s = %q, want %q", tt.name, tt.key, got, tt.want)
+		}
+	}
+	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	for _, tt := range []struct {
+		rule diff.Rule
+		want string
+	}{
+		{ruleFailsHereWorksThere, "B: DNS over UDP to 10.10.2.2 (ns1) for moved.netdiff.test. A times out but is answered in A; TCP to the same server works here"},
+		{ruleRCodeDiffers, "DNS ns1/tcp/moved.netdiff.test./A: the answer code differs: NOERROR in A; NXDOMAIN in B"},
+		{ruleAnswersDiffer, "DNS ns1/tcp/svc.netdiff.test./A: the answers differ: A 10.10.9.1 in A; A 10.10.9.3 in B"},
+	} {
+		found := false
+		var msgs []string
+		for _, f := range tt.rule(c) {
+			msgs = append(msgs, f.Message)
+			found = found || strings.Contains(f.Message, tt.want)
+		}
+		if !found {
+			t.Errorf("no finding %q among:\n%s", tt.want, strings.Join(msgs, "\n"))
+		}
+	}
+}
+
+func resolvConf(t *testing.T, ns *netnstest.NS, content string) {
+	dir := filepath.Join("/etc/netns", ns.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fromB(ip net.IP) bool { return ip.To4() != nil && ip.To4()[2] == 2 }
+
+func answer(q []byte, client net.IP) []byte {
+	var p dnsmessage.Parser
+	h, err := p.Start(q)
+	if err != nil {
+		return nil
+	}
+	qs, err := p.AllQuestions()
+	if err != nil || len(qs) != 1 {
+		return nil
+	}
+	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
+	var ip [4]byte
+	name := qs[0].Name.String()
+	switch {
+	case name == "svc.netdiff.test." && !fromB(client):
+		ip = [4]byte{10, 10, 9, 1}
+	case name == "svc.netdiff.test.":
+		ip = [4]byte{10, 10, 9, 3}
+	case name == "moved.netdiff.test." && !fromB(client):
+		ip = [4]byte{10, 10, 9, 2}
+	default:
+		rh.RCode = dnsmessage.RCodeNameError
+	}
+	b := dnsmessage.NewBuilder(nil, rh)
+	b.StartQuestions()
+	b.Question(qs[0])
+	b.StartAnswers()
+	if rh.RCode == dnsmessage.RCodeSuccess && qs[0].Type == dnsmessage.TypeA {
+		b.AResource(dnsmessage.ResourceHeader{Name: qs[0].Name, Class: dnsmessage.ClassINET, TTL: 30}, dnsmessage.AResource{A: ip})
+	}
+	out, _ := b.Finish()
+	return out
+}
+
+func serveDNS(t *testing.T, s *netnstest.NS) {
+	var pc net.PacketConn
+	var ln net.Listener
+	if err := s.Do(func() (err error) {
+		// Bound to the address the clients ask, so replies come from it (a wildcard UDP
+		// socket would answer A from 10.10.1.2, which A's connected socket ignores).
+		if pc, err = net.ListenPacket("udp", "10.10.2.2:53"); err != nil {
+			return err
+		}
+		ln, err = net.Listen("tcp", ":53")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close(); ln.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			client := from.(*net.UDPAddr).IP
+			if fromB(client) {
+				continue // B's UDP vanishes: the planted timeout
+			}
+			pc.WriteTo(answer(buf[:n], client), from)
+		}
+	}()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				var l [2]byte
+				if _, err := io.ReadFull(c, l[:]); err != nil {
+					return
+				}
+				q := make([]byte, binary.BigEndian.Uint16(l[:]))
+				if _, err := io.ReadFull(c, q); err != nil {
+					return
+				}
+				r := answer(q, c.RemoteAddr().(*net.TCPAddr).IP)
+				c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(r))), r...))
+			}(c)
+		}
+	}()
+}
+
+func facts(t *testing.T, rep *report.Report) map[string]string {
+	t.Helper()
+	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Key] = f.Value
+	}
+	return m
+}

@@ -1,0 +1,159 @@
+package dns
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func registerRules() {
+	diff.RegisterRule("dns/fails-here-works-there", ruleFailsHereWorksThere)
+	diff.RegisterRule("dns/rcode-differs", ruleRCodeDiffers)
+	diff.RegisterRule("dns/answers-differ", ruleAnswersDiffer)
+}
+
+type cell struct {
+	subject int
+	q       Query
+}
+
+func byKey(c *diff.Comparison) ([]string, map[string][]cell, []*Section) {
+	m := map[string][]cell{}
+	secs := make([]*Section, len(c.Subjects))
+	for i := range c.Subjects {
+		if i >= len(c.Reports) || c.Reports[i] == nil {
+			continue
+		}
+		raw, ok := c.Reports[i].Sections[Name]
+		if !ok {
+			continue
+		}
+		s, err := Decode(raw)
+		if err != nil {
+			continue
+		}
+		secs[i] = s
+		for _, q := range s.Queries {
+			m[q.Key()] = append(m[q.Key()], cell{i, q})
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, m, secs
+}
+
+func rowID(k string) string { return Name + "/" + k }
+
+// ruleFailsHereWorksThere: a query gets no answer at all (timeout, refused port) in X and
+// an answer in Y, e.g. DNS over UDP timing out in one pod only.
+func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
+	keys, m, secs := byKey(c)
+	var out []diff.Finding
+	for _, k := range keys {
+		var ok []string
+		for _, x := range m[k] {
+			if x.q.Error == nil {
+				ok = append(ok, c.Subjects[x.subject])
+			}
+		}
+		if len(ok) == 0 {
+			continue
+		}
+		for _, x := range m[k] {
+			if x.q.Error == nil {
+				continue
+			}
+			hint := ""
+			if x.q.Transport == "udp" && otherTransportWorks(secs[x.subject], x.q) {
+				hint = "; TCP to the same server works here, so UDP is dropped on the way (netfilter, conntrack, a UDP-only policy)"
+			}
+			what := "times out"
+			if !isTimeout(x.q.Error) {
+				what = "fails with " + x.q.Error.Name()
+			}
+			out = append(out, diff.Finding{
+				Severity: diff.High,
+				Rule:     "dns/fails-here-works-there",
+				Message: fmt.Sprintf("%s: DNS over %s to %s (%s) for %s %s %s but is answered in %s%s",
+					c.Subjects[x.subject], strings.ToUpper(x.q.Transport), x.q.Server, x.q.ServerKey, x.q.Name, x.q.Type, what, strings.Join(ok, ", "), hint),
+				Keys: []string{rowID(k)},
+			})
+		}
+	}
+	return out
+}
+
+func otherTransportWorks(s *Section, q Query) bool {
+	if s == nil {
+		return false
+	}
+	for _, o := range s.Queries {
+		if o.ServerKey == q.ServerKey && o.Name == q.Name && o.Type == q.Type && o.Transport != q.Transport && o.Error == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func group(c *diff.Comparison, cells []cell, value func(Query) string) (string, int) {
+	g := map[string][]string{}
+	for _, x := range cells {
+		if x.q.Error != nil {
+			continue
+		}
+		v := value(x.q)
+		g[v] = append(g[v], c.Subjects[x.subject])
+	}
+	var parts []string
+	for v, names := range g {
+		parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; "), len(g)
+}
+
+// ruleRCodeDiffers: both answered, with different rcodes (NXDOMAIN here, NOERROR there:
+// different search domains, a different server, a stub resolver in the way).
+func ruleRCodeDiffers(c *diff.Comparison) []diff.Finding {
+	keys, m, _ := byKey(c)
+	var out []diff.Finding
+	for _, k := range keys {
+		if desc, n := group(c, m[k], func(q Query) string { return q.RCode }); n > 1 {
+			out = append(out, diff.Finding{Severity: diff.High, Rule: "dns/rcode-differs",
+				Message: fmt.Sprintf("DNS %s: the answer code differs: %s", k, desc), Keys: []string{rowID(k)}})
+		}
+	}
+	return out
+}
+
+// ruleAnswersDiffer: same rcode, different records.
+func ruleAnswersDiffer(c *diff.Comparison) []diff.Finding {
+	keys, m, _ := byKey(c)
+	var out []diff.Finding
+	for _, k := range keys {
+		rcodes := map[string]bool{}
+		for _, x := range m[k] {
+			if x.q.Error == nil {
+				rcodes[x.q.RCode] = true
+			}
+		}
+		if len(rcodes) != 1 {
+			continue
+		}
+		if desc, n := group(c, m[k], func(q Query) string {
+			if len(q.Answers) == 0 {
+				return "(none)"
+			}
+			return strings.Join(q.Answers, ", ")
+		}); n > 1 {
+			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "dns/answers-differ",
+				Message: fmt.Sprintf("DNS %s: the answers differ: %s", k, desc), Keys: []string{rowID(k)}})
+		}
+	}
+	return out
+}
