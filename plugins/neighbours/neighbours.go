@@ -54,6 +54,10 @@ type Neighbour struct {
 	// Gateway marks a next hop of a main-table route: its entry is configuration that
 	// matters, where other learned entries only record who was talked to recently.
 	Gateway bool `json:"gateway,omitempty"`
+	// Veth marks a learned entry on a veth link. Only the peer device can answer there, so the
+	// address is the peer's MAC: per pod by nature (unless the CNI pins it, as Calico's
+	// ee:ee:ee:ee:ee:ee), and compared as "the veth peer" rather than by value.
+	Veth bool `json:"veth,omitempty"`
 }
 
 // Key lines the entry up across subjects: device and address.
@@ -62,8 +66,11 @@ func (n Neighbour) Key() string { return n.Dev + "/" + n.IP }
 // Value is the link-layer address and router flag.
 func (n Neighbour) Value() string {
 	v := "lladdr " + n.LLAddr
-	if n.LLAddr == "" {
+	switch {
+	case n.LLAddr == "":
 		v = "no lladdr"
+	case n.Veth:
+		v = "lladdr of the veth peer"
 	}
 	if n.Router {
 		v += " router"
@@ -86,8 +93,12 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		return nil, fmt.Errorf("list links over netlink (for neighbour device names): %w", err)
 	}
 	names := map[int]string{}
+	veths := map[string]bool{}
 	for _, l := range links {
 		names[l.Attrs().Index] = l.Attrs().Name
+		if l.Type() == "veth" {
+			veths[l.Attrs().Name] = true
+		}
 	}
 	neighs, err := netlink.NeighList(0, netlink.FAMILY_ALL)
 	if errors.Is(err, netlink.ErrDumpInterrupted) {
@@ -101,6 +112,11 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		rerr = nil
 	}
 	s := Convert(neighs, names, Gateways(rs, names))
+	for i := range s.Neighbours {
+		n := &s.Neighbours[i]
+		// A static entry's address was configured, not answered by the peer.
+		n.Veth = veths[n.Dev] && !strings.Contains(n.State, "PERMANENT") && !strings.Contains(n.State, "NOARP")
+	}
 	s.GatewayError = report.ErrorOf(rerr)
 	s.Interrupted = interrupted
 	return s, nil
@@ -229,6 +245,9 @@ func Facts(s *Section) []probe.Fact {
 		out = append(out,
 			probe.Fact{Key: n.Key(), Value: n.Value(), Kind: kind},
 			probe.Fact{Key: n.Key() + "/state", Value: n.State, Kind: probe.Info})
+		if n.Veth && n.LLAddr != "" {
+			out = append(out, probe.Fact{Key: n.Key() + "/lladdr", Value: n.LLAddr, Kind: probe.Info})
+		}
 	}
 	out = append(out, probe.Fact{Key: "count", Value: fmt.Sprint(s.Total), Kind: probe.Info})
 	if s.Truncated {

@@ -54,6 +54,17 @@ func TestConvertMarksGatewaysAndSkipsFDB(t *testing.T) {
 	for _, f := range Facts(s) {
 		kinds[f.Key] = f.Kind
 	}
+	s.Neighbours[0].Veth = true
+	facts := map[string]probe.Fact{}
+	for _, f := range Facts(s) {
+		facts[f.Key] = f
+	}
+	if f := facts["eth0/169.254.1.1"]; f.Value != "lladdr of the veth peer" || f.Kind != probe.Exact {
+		t.Errorf("veth gateway fact = %+v", f)
+	}
+	if f := facts["eth0/169.254.1.1/lladdr"]; f.Value != "ee:ee:ee:ee:ee:ee" || f.Kind != probe.Info {
+		t.Errorf("veth gateway lladdr fact = %+v, want the MAC as Info", f)
+	}
 	if kinds["eth0/169.254.1.1"] != probe.Exact || kinds["eth0/10.1.0.7"] != probe.Info || kinds["eth0/169.254.1.1/state"] != probe.Info {
 		t.Errorf("fact kinds = %v: a gateway's MAC is compared, other learned entries and states are Info", kinds)
 	}
