@@ -140,11 +140,17 @@ func Gateways(rs []netlink.Route, names map[int]string) map[string]bool {
 }
 
 // Convert builds the section from netlink entries, gateways first, then by device and
-// address, capped at MaxNeighbours. Entries of other families (bridge FDB) are skipped.
+// address, capped at MaxNeighbours. Entries of other families (bridge FDB) and multicast
+// entries are skipped.
 func Convert(ns []netlink.Neigh, names map[int]string, gateways map[string]bool) *Section {
 	s := &Section{Neighbours: []Neighbour{}}
 	for _, n := range ns {
 		if (n.Family != unix.AF_INET && n.Family != unix.AF_INET6) || n.IP == nil {
+			continue
+		}
+		if n.IP.IsMulticast() {
+			// Multicast entries (NOARP, MAC computed from the group) say nothing, and
+			// the solicited-node group is derived from the subject's own address.
 			continue
 		}
 		out := Neighbour{

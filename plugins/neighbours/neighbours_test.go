@@ -37,6 +37,7 @@ func TestConvertMarksGatewaysAndSkipsFDB(t *testing.T) {
 		{Family: unix.AF_INET, LinkIndex: 2, IP: net.ParseIP("169.254.1.1"), State: unix.NUD_REACHABLE, HardwareAddr: mac},
 		{Family: unix.AF_INET6, LinkIndex: 2, IP: net.ParseIP("fe80::1"), State: unix.NUD_FAILED, Flags: unix.NTF_ROUTER},
 		{Family: unix.AF_BRIDGE, LinkIndex: 2, HardwareAddr: mac, State: unix.NUD_PERMANENT},
+		{Family: unix.AF_INET6, LinkIndex: 2, IP: net.ParseIP("ff02::1:ff89:e83f"), State: unix.NUD_NOARP, HardwareAddr: mac},
 	}, names, gws)
 	var got []string
 	for _, n := range s.Neighbours {
