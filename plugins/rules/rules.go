@@ -122,82 +122,63 @@ func Facts(s *Section) []probe.Fact {
 	return out
 }
 
-// OnlyInSome flags a non-default rule that some subjects have and others lack, or that
-// does something different in each. Where the rule sends traffic to a table, the finding
-// says what that table holds in the subject, because a table with only an unreachable
-// default turns matching connects into EHOSTUNREACH.
+// OnlyInSome flags a rule that some subjects have and others lack, or that does
+// something different in each. It works on the diffed rows, so rules naming a subject's
+// own address (normalised to <self>) line up. Where a rule sends traffic to a table, the
+// finding says what that table holds in the subject, because a table with only an
+// unreachable default turns matching connects into EHOSTUNREACH.
 func OnlyInSome(c *diff.Comparison) []diff.Finding {
-	type entry struct {
-		rule  Rule
-		value []string // per subject; "" = absent
-	}
-	byKey := map[string]*entry{}
-	present := make([]bool, len(c.Reports))
-	secs := make([]*Section, len(c.Reports))
-	for i, rep := range c.Reports {
-		if rep == nil {
-			continue
-		}
-		var s Section
-		if ok, err := rep.Section(Name, &s); !ok || err != nil {
-			continue
-		}
-		secs[i], present[i] = &s, true
-		for _, r := range s.Rules {
-			if r.IsDefault() {
-				continue
-			}
-			k := r.Key()
-			if byKey[k] == nil {
-				byKey[k] = &entry{rule: r, value: make([]string, len(c.Reports))}
-			}
-			byKey[k].value[i] = r.Value()
-		}
-	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []diff.Finding
-	for _, k := range keys {
-		e := byKey[k]
+	for _, row := range c.Rows {
+		if row.Section != Name || row.Equal || row.Key == "truncated" || strings.HasPrefix(row.Key, "error/") {
+			continue
+		}
+		family, rest, _ := strings.Cut(row.Key, "/")
 		var has, lacks []string
-		distinct := map[string]bool{}
 		sev := diff.Medium
-		for i, v := range e.value {
-			if !present[i] {
+		for i, v := range row.Values {
+			if i >= len(c.Subjects) || !hasSection(c, i) {
 				continue
 			}
-			if v == "" {
+			if !row.Present(i) {
 				lacks = append(lacks, c.Subjects[i])
 				continue
 			}
-			distinct[v] = true
-			desc := fmt.Sprintf("%s: %d: %s %s", c.Subjects[i], e.rule.Priority, e.rule.Selector(), v)
-			if e.rule.Action == "lookup" {
-				if held, reject := tableContents(c.Reports[i], e.rule.Family, e.rule.Table); held != "" {
-					desc += " (table " + e.rule.Table + " holds " + held + ")"
+			desc := fmt.Sprintf("%s: %s %s", c.Subjects[i], strings.Replace(rest, " ", ": ", 1), v)
+			action, _, _ := strings.Cut(v, " ")
+			switch action {
+			case "unreachable", "prohibit", "blackhole":
+				sev = diff.High
+			case "lookup":
+				table, _, _ := strings.Cut(strings.TrimPrefix(v, "lookup "), " ")
+				if held, reject := tableContents(c.Reports[i], family, table); held != "" {
+					desc += " (table " + table + " holds " + held + ")"
 					if reject {
 						sev = diff.High
 					}
 				}
 			}
-			if e.rule.Action == "unreachable" || e.rule.Action == "prohibit" || e.rule.Action == "blackhole" {
-				sev = diff.High
-			}
 			has = append(has, desc)
 		}
-		if len(has) == 0 || (len(lacks) == 0 && len(distinct) < 2) {
+		if len(has) == 0 {
 			continue
 		}
 		msg := "policy rule differs: " + strings.Join(has, "; ")
 		if len(lacks) > 0 {
 			msg = fmt.Sprintf("policy rule only in %s, not in %s: matching traffic is routed differently", strings.Join(has, "; "), strings.Join(lacks, ", "))
 		}
-		out = append(out, diff.Finding{Severity: sev, Rule: "rules/only-in-some", Message: msg, Keys: []string{Name + "/" + k}})
+		out = append(out, diff.Finding{Severity: sev, Rule: "rules/only-in-some", Message: msg, Keys: []string{row.ID()}})
 	}
 	return out
+}
+
+// hasSection: a subject without a rules section lacks no rule, it was not asked.
+func hasSection(c *diff.Comparison, i int) bool {
+	if i >= len(c.Reports) || c.Reports[i] == nil {
+		return false
+	}
+	raw, ok := c.Reports[i].Sections[Name]
+	return ok && len(raw) > 0 && string(raw) != "null"
 }
 
 // tableContents summarises a routing table from the same report's routes section, and
