@@ -110,7 +110,7 @@ func UnknownSectionRule(c *Comparison) []Finding {
 			continue
 		}
 		out = append(out, Finding{Severity: Info, Keys: []string{row.ID()},
-			Message: fmt.Sprintf("section %s has no plugin in this build: it is compared field by field, without normalisation of its own and without its rules; use a kubectl-netdiff as new as the prober", name)})
+			Message: fmt.Sprintf("section %s has no plugin in this build: it is compared field by field (placeholders still apply) without its plugin's keys and rules; use a kubectl-netdiff as new as the prober", name)})
 	}
 	return out
 }

@@ -276,6 +276,9 @@ func reportFacts(r *report.Report, sections []string) []probe.Fact {
 	failed := map[string]string{}
 	for _, p := range r.Problems {
 		failed[p.Section] = p.Error.Name()
+		if failed[p.Section] == "" {
+			failed[p.Section] = "no error recorded"
+		}
 	}
 	for _, name := range sections {
 		v := SectionAbsent

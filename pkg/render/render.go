@@ -40,6 +40,9 @@ func Render(w io.Writer, res *diff.Result, format string, opts Options) error {
 	if err := ValidateFormat(format); err != nil {
 		return err
 	}
+	if res == nil {
+		return fmt.Errorf("render: no comparison result")
+	}
 	switch format {
 	case "json":
 		b, err := json.MarshalIndent(NewDocument(res, opts.All), "", "  ")
