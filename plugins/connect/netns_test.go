@@ -29,7 +29,7 @@ const (
 	nameTarget  = "tcp://svc.netdiff.test:8080"
 )
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{a: netnstest.New(t, "conA"), b: netnstest.New(t, "conB"), s: netnstest.New(t, "conS")}
 	netnstest.Veth(t, w.a, "10.10.1.1/24", w.s, "10.10.1.2/24")
 	// B's link gets its own name in S: Veth always names both ends veth0.
@@ -53,7 +53,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func hosts(t *testing.T, ns *netnstest.NS, content string) {
+func hosts(t testing.TB, ns *netnstest.NS, content string) {
 	dir := filepath.Join("/etc/netns", ns.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func hosts(t *testing.T, ns *netnstest.NS, content string) {
 	}
 }
 
-func collect(t *testing.T, ns *netnstest.NS, targets ...string) *report.Report {
+func collect(t testing.TB, ns *netnstest.NS, targets ...string) *report.Report {
 	args := []string{"--quiet", "--timeout", "3s", "--attempts", "5", "--burst", "10"}
 	for _, tg := range targets {
 		args = append(args, "--target", tg)
@@ -76,7 +76,7 @@ func collect(t *testing.T, ns *netnstest.NS, targets ...string) *report.Report {
 	return rep
 }
 
-func facts(t *testing.T, rep *report.Report) map[string]string {
+func facts(t testing.TB, rep *report.Report) map[string]string {
 	t.Helper()
 	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
 	if err != nil {

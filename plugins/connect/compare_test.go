@@ -1,0 +1,54 @@
+package connect_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // every rule, as kubectl-netdiff runs them
+	"github.com/netdiff/kubectl-netdiff/plugins/connect"
+)
+
+// The whole pipeline: real reports, diff.Compare with every registered rule.
+func TestCompareFindsThePlantedCause(t *testing.T) {
+	a, b := connect.NewWorld(t)
+	targets := []string{connect.SvcNoRoute, connect.OnLink8080}
+	ra, rb := connect.Collect(t, a, targets...), connect.Collect(t, b, targets...)
+	res, err := diff.Compare([]string{"A", "B"}, []*report.Report{ra, rb}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]diff.Severity{}
+	for _, f := range res.Findings {
+		rules[f.Rule] = f.Severity
+		t.Logf("%d %s: %s", f.Severity, f.Rule, f.Message)
+	}
+	for _, r := range []string{"connect/fails-here-works-there", "routeget/lookup-fails"} {
+		if rules[r] != diff.Critical {
+			t.Errorf("no Critical %s finding", r)
+		}
+	}
+	if res.Findings[0].Severity != diff.Critical {
+		t.Errorf("most severe finding first, got %+v", res.Findings[0])
+	}
+}
+
+// Measures the brief's case: 5 targets, 5 attempts, burst 10, run by the real prober. No UDP
+// target: repeated runs exhaust the server's ICMP port-unreachable rate limit (6 burst, 1/s)
+// and then measure udpWait instead of the probes.
+// `go test -run XXX -bench Collect ./plugins/connect/`
+func BenchmarkCollectFiveTargets(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	_, nsB := connect.NewWorld(b)
+	args := []string{"--quiet", "--attempts", "5", "--burst", "10", "--target", connect.SvcNoRoute, "--target", connect.OnLink8080,
+		"--target", connect.OnLink8081, "--target", connect.NoListener, "--target", "icmp://10.10.2.2"}
+	b.ResetTimer()
+	var ms int64
+	for i := 0; i < b.N; i++ {
+		ms += nsB.Collect(args...).DurationMS
+	}
+	b.ReportMetric(float64(ms)/float64(b.N), "report-ms/op")
+}
