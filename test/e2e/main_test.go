@@ -237,9 +237,12 @@ func clip(s string) string {
 
 // diffJSON is the documented -o json shape (docs/): only what the tests rely on.
 type diffJSON struct {
-	Subjects []json.RawMessage `json:"subjects"`
-	Findings []struct {
+	APIVersion string   `json:"apiVersion"`
+	Subjects   []string `json:"subjects"`
+	Differs    bool     `json:"differs"`
+	Findings   []struct {
 		Severity string   `json:"severity"`
+		Rule     string   `json:"rule"`
 		Message  string   `json:"message"`
 		Keys     []string `json:"keys"`
 	} `json:"findings"`
@@ -256,6 +259,12 @@ func parseDiff(t *testing.T, r result) diffJSON {
 	var d diffJSON
 	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
 		t.Fatalf("-o json output is not JSON: %v\n%s", err, clip(r.stdout))
+	}
+	if d.APIVersion != "netdiff/v1" {
+		t.Fatalf("apiVersion = %q, want netdiff/v1", d.APIVersion)
+	}
+	if d.Differs != (r.code == 1) {
+		t.Fatalf("differs = %v but exit status %d", d.Differs, r.code)
 	}
 	if len(d.Subjects) != 2 {
 		t.Fatalf("subjects = %d, want 2\n%s", len(d.Subjects), clip(r.stdout))

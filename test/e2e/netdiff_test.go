@@ -43,8 +43,11 @@ func TestBrokenTwinDiffsWithFindingThatNamesTheCause(t *testing.T) {
 	cause := regexp.MustCompile(`(?i)default route|ENETUNREACH|unreachable`)
 	named := false
 	for _, f := range d.Findings {
-		if cause.MatchString(f.Message) && strings.Contains(f.Message, "web-broken") {
+		if f.Rule == "routes/no-default-route" || cause.MatchString(f.Message) && strings.Contains(f.Message, "web-broken") {
 			named = true
+			if f.Severity != "critical" && f.Severity != "high" {
+				t.Errorf("finding %s is %s, want critical or high: the pod cannot reach anything off its subnet", f.Rule, f.Severity)
+			}
 		}
 	}
 	if !named {
@@ -172,7 +175,7 @@ func TestPodsInTwoNamespaces(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	d := parseDiff(t, r)
-	if !strings.Contains(string(d.Subjects[0]), x.nsA) || !strings.Contains(string(d.Subjects[1]), x.nsB) {
+	if d.Subjects[0] != x.nsA+"/web-a" || d.Subjects[1] != x.nsB+"/web-c" {
 		t.Errorf("subjects do not name both namespaces in order: %s / %s", d.Subjects[0], d.Subjects[1])
 	}
 	if es := x.ephemerals(t, x.nsB, "web-c"); len(es) == 0 {
