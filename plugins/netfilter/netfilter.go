@@ -1,0 +1,186 @@
+// Package netfilter reports what netfilter the network namespace has: which legacy
+// iptables tables exist and which match/target extensions are loaded (readable by anyone),
+// conntrack's presence, and, where CAP_NET_ADMIN allows, the nftables ruleset and the
+// legacy iptables rules, counted by what they do (REJECT, DROP, DNAT …).
+package netfilter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// visibilityFiles are the /proc/net files any process may read.
+var visibilityFiles = []string{
+	"ip_tables_names", "ip6_tables_names", "arp_tables_names",
+	"ip_tables_targets", "ip6_tables_targets", "ip_tables_matches", "ip6_tables_matches",
+}
+
+// maxNames caps a visibility list (matches and targets are about 100 names).
+const maxNames = 200
+
+// List is the content of one /proc/net name list, or why it could not be read.
+type List struct {
+	Names []string      `json:"names"`
+	Error *report.Error `json:"error,omitempty"`
+}
+
+// Section is the stored shape of sections.netfilter.
+type Section struct {
+	// Visibility maps each /proc/net/*_tables_* file to its (sorted, de-duplicated) names.
+	Visibility map[string]List `json:"visibility"`
+	// Conntrack says whether /proc/net/nf_conntrack exists: conntrack is active in this
+	// namespace. Its count and max are in the sysctls section.
+	Conntrack bool `json:"conntrack"`
+	// Nftables is the ruleset over netlink (needs CAP_NET_ADMIN).
+	Nftables *Nft `json:"nftables"`
+	// Iptables holds the legacy tables by family ("ipv4", "ipv6") that exist here.
+	Iptables map[string][]XTable `json:"iptables"`
+	// Note explains a refused read in words, for people reading the raw report.
+	Note string `json:"note,omitempty"`
+}
+
+// Plugin is the netfilter probe plugin.
+type Plugin struct{}
+
+func init() {
+	probe.Register("netfilter", func() probe.Plugin { return &Plugin{} })
+}
+
+func (*Plugin) Name() string       { return "netfilter" }
+func (*Plugin) Phase() probe.Phase { return probe.Passive }
+
+// Collect reads the visibility files from <proc>/net and the rules of the prober's own
+// network namespace.
+func (*Plugin) Collect(_ context.Context, env *probe.Env) (any, error) {
+	s := &Section{Visibility: map[string]List{}, Iptables: map[string][]XTable{}}
+	dir := filepath.Join(env.Proc, "net")
+	for _, f := range visibilityFiles {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			s.Visibility[f] = List{Names: []string{}, Error: report.ErrorOf(err)}
+			continue
+		}
+		s.Visibility[f] = List{Names: ParseNames(b)}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nf_conntrack")); err == nil {
+		s.Conntrack = true
+	}
+	s.Nftables = listNft()
+	for fam, file := range map[string]string{"ipv4": "ip_tables_names", "ipv6": "ip6_tables_names"} {
+		af := unix.AF_INET
+		if fam == "ipv6" {
+			af = unix.AF_INET6
+		}
+		for _, name := range s.Visibility[file].Names {
+			s.Iptables[fam] = append(s.Iptables[fam], readXTable(af, name))
+		}
+	}
+	if s.Nftables.Error != nil && (s.Nftables.Error.Errno == "EPERM" || s.Nftables.Error.Errno == "EACCES") {
+		s.Note = "rules not readable: listing netfilter rules needs CAP_NET_ADMIN, which a pod normally lacks (use the netadmin profile to see them); the table names above are what any process can see"
+	}
+	return s, nil
+}
+
+// ParseNames reads a /proc/net/*_tables_{names,matches,targets} file: one name per line.
+// Matches and targets repeat once per revision and family; the result is sorted and unique.
+func ParseNames(b []byte) []string {
+	set := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if n := strings.TrimSpace(sc.Text()); n != "" && len(set) < maxNames {
+			set[n] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Facts flattens the section; see docs/sections/netfilter.md.
+func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	var s Section
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	var out []probe.Fact
+	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	for f, l := range s.Visibility {
+		kind := probe.Exact
+		if strings.HasSuffix(f, "_matches") || strings.HasSuffix(f, "_targets") {
+			// Loaded extensions are a property of the node's kernel, not of the pod.
+			kind = probe.Info
+		}
+		if l.Error != nil {
+			add("visible/"+f, "unreadable: "+l.Error.Name(), kind)
+		} else {
+			add("visible/"+f, orNone(strings.Join(l.Names, " ")), kind)
+		}
+	}
+	add("conntrack", strconv.FormatBool(s.Conntrack), probe.Exact)
+	if n := s.Nftables; n != nil {
+		if n.Error != nil {
+			add("nft/error", n.Error.Name(), probe.Exact)
+		} else {
+			add("nft/tables", strconv.Itoa(len(n.Tables)), probe.Exact)
+			total := map[string]int{}
+			rules := 0
+			for _, t := range n.Tables {
+				add("nft/table/"+t.Family+"/"+t.Name+"/rules", strconv.Itoa(t.Rules), probe.Exact)
+				rules += t.Rules
+				for a, c := range t.Actions {
+					total[a] += c
+				}
+			}
+			add("nft/rules", strconv.Itoa(rules), probe.Exact)
+			for a, c := range total {
+				add("nft/action/"+a, strconv.Itoa(c), probe.Exact)
+			}
+			for _, c := range n.Chains {
+				if c.Policy != "" {
+					add("nft/chain/"+c.Table+"/"+c.Name+"/policy", c.Hook+" "+c.Policy, probe.Exact)
+				}
+			}
+		}
+	}
+	for fam, tables := range s.Iptables {
+		for _, t := range tables {
+			p := "iptables/" + fam + "/" + t.Name
+			if t.Error != nil {
+				add(p+"/error", t.Error.Name(), probe.Exact)
+				continue
+			}
+			add(p+"/rules", strconv.Itoa(t.Rules), probe.Exact)
+			add(p+"/user-chains", strconv.Itoa(t.UserChains), probe.Exact)
+			for ch, pol := range t.Policies {
+				add(p+"/policy/"+ch, pol, probe.Exact)
+			}
+			for tg, n := range t.Targets {
+				add(p+"/target/"+tg, strconv.Itoa(n), probe.Exact)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
