@@ -27,6 +27,7 @@ const (
 	rejectRoute = "tcp://10.10.7.1:80"   // A: blackhole route, B: prohibit route
 	udpClosed   = "udp://10.10.2.2:5353" // no UDP listener: port unreachable
 	nameTarget  = "tcp://svc.netdiff.test:8080"
+	v6OnLink    = "tcp://[fd00:1::2]:8080" // A: on-link IPv6; B: no IPv6 at all
 )
 
 func newWorld(t testing.TB) *world {
@@ -37,6 +38,8 @@ func newWorld(t testing.TB) *world {
 	netnstest.Veth(t, w.b, "10.10.2.1/24", w.s, "10.10.2.2/24")
 	w.s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
 	w.a.IP("route", "add", "default", "via", "10.10.1.2")
+	w.a.IP("addr", "add", "fd00:1::1/64", "dev", "veth0", "nodad")
+	w.s.IP("addr", "add", "fd00:1::2/64", "dev", "vethA", "nodad")
 	w.a.IP("route", "add", "blackhole", "10.10.7.0/24")
 	// B: no default route, so 10.10.9.1 has no route; a smaller MTU; a reject route; a
 	// policy rule that sends one TCP port to a table whose only route is unreachable.
@@ -98,7 +101,7 @@ func facts(t testing.TB, rep *report.Report) map[string]string {
 
 func TestConnectPlantedDifferences(t *testing.T) {
 	w := newWorld(t)
-	targets := []string{svcNoRoute, onLink8080, onLink8081, noListener, rejectRoute, udpClosed, nameTarget}
+	targets := []string{svcNoRoute, onLink8080, onLink8081, noListener, rejectRoute, udpClosed, nameTarget, v6OnLink}
 	ra, rb := collect(t, w.a, targets...), collect(t, w.b, targets...)
 	fa, fb := facts(t, ra), facts(t, rb)
 
@@ -138,6 +141,13 @@ func TestConnectPlantedDifferences(t *testing.T) {
 		{"A", fa, ResolveKey(nameTarget), "ipv4 10.10.9.1"},
 		{"B", fb, ResolveKey(nameTarget), "ipv6 fd00:9::1, ipv4 10.10.9.1"},
 		{"B", fb, RunKey(Nonblocking, false, nameTarget, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
+		// IPv6 literals: the family is part of the key.
+		{"A", fa, RunKey(Nonblocking, false, v6OnLink, "ipv6"), "ok 5/5"},
+		{"A", fa, RunKey(Blocking, true, v6OnLink, "ipv6"), "ok 10/10"},
+		{"A", fa, PMTUKey(v6OnLink, "ipv6"), "1500"},
+		{"A", fa, "routeget/" + v6OnLink + "/ipv6", "unicast dev veth0 src fd00:1::1 table main"},
+		{"B", fb, RunKey(Nonblocking, false, v6OnLink, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
+		{"B", fb, "routeget/" + v6OnLink + "/ipv6", "ENETUNREACH"},
 	}
 	for _, tt := range want {
 		if got := tt.f[tt.key]; got != tt.value {

@@ -19,6 +19,8 @@ func TestEchoInNamespaces(t *testing.T) {
 	netnstest.Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
 	s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
 	a.IP("route", "add", "default", "via", "10.10.1.2")
+	a.IP("addr", "add", "fd00:1::1/64", "dev", "veth0", "nodad")
+	s.IP("addr", "add", "fd00:1::2/64", "dev", "vethA", "nodad")
 	b.IP("rule", "add", "ipproto", "tcp", "dport", "8081", "table", "100", "pref", "100")
 	b.IP("route", "add", "unreachable", "default", "table", "100")
 	a.Exec("sh", "-c", "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range")
@@ -26,7 +28,8 @@ func TestEchoInNamespaces(t *testing.T) {
 	s.ListenTCP(":8081")
 
 	args := []string{"--quiet", "--timeout", "2s", "--attempts", "3", "--burst", "2",
-		"--target", "icmp://10.10.2.2", "--target", "icmp://10.10.9.1", "--target", "tcp://10.10.2.2:8081"}
+		"--target", "icmp://10.10.2.2", "--target", "icmp://10.10.9.1", "--target", "tcp://10.10.2.2:8081",
+		"--target", "icmp://[fd00:1::2]"}
 	ra, rb := a.Collect(args...), b.Collect(args...)
 	fa, fb := facts(t, ra), facts(t, rb)
 	for _, tt := range []struct {
@@ -41,6 +44,10 @@ func TestEchoInNamespaces(t *testing.T) {
 		{"B", fb, "icmp://10.10.2.2/ipv4", "ok 3/3"},
 		{"A", fa, "icmp://10.10.9.1/ipv4", "ok 3/3"},
 		{"B", fb, "icmp://10.10.9.1/ipv4", "ENETUNREACH 3/3 (immediate)"},
+		{"A", fa, "icmp://fd00:1::2/ipv6/method", MethodDgram},
+		{"A", fa, "icmp://fd00:1::2/ipv6", "ok 3/3"},
+		{"B", fb, "icmp://fd00:1::2/ipv6/method", MethodRaw},
+		{"B", fb, "icmp://fd00:1::2/ipv6", "ENETUNREACH 3/3 (immediate)"},
 	} {
 		if got := tt.f[tt.key]; got != tt.want {
 			t.Errorf("%s: %s = %q, want %q", tt.name, tt.key, got, tt.want)
@@ -57,7 +64,7 @@ func TestEchoInNamespaces(t *testing.T) {
 
 	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
 	got := ruleEchoDiffers(c)
-	if len(got) != 1 || !strings.Contains(got[0].Message, "B: ICMP echo to icmp://10.10.9.1/ipv4 (10.10.9.1) gets ENETUNREACH 3/3 (immediate) while A gets replies") {
+	if len(got) != 2 || !strings.Contains(got[0].Message, "B: ICMP echo to icmp://10.10.9.1/ipv4 (10.10.9.1) gets ENETUNREACH 3/3 (immediate) while A gets replies") {
 		t.Errorf("echo-differs = %+v", got)
 	}
 	got = rulePingOKTCPFails(c)

@@ -37,6 +37,10 @@ func ConnectNonblocking(ip netip.Addr, port int, deadline time.Time, on OnConnec
 	if time.Until(deadline) <= 0 {
 		return notRun()
 	}
+	if !acquire(deadline) {
+		return notRun()
+	}
+	defer release()
 	start := time.Now()
 	af, sa := Sockaddr(ip, port)
 	fd, err := unix.Socket(af, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -64,6 +68,10 @@ func ConnectNonblocking(ip netip.Addr, port int, deadline time.Time, on OnConnec
 // ConnectBlocking is a plain blocking connect, as a blocking Python socket makes it.
 // SO_SNDTIMEO bounds it: the kernel then gives up with EINPROGRESS at the deadline.
 func ConnectBlocking(ip netip.Addr, port int, deadline time.Time, on OnConnected) Attempt {
+	if time.Until(deadline) <= 0 || !acquire(deadline) {
+		return notRun()
+	}
+	defer release()
 	left := time.Until(deadline)
 	if left <= 0 {
 		return notRun()
@@ -157,6 +165,10 @@ func ProbeUDP(ip netip.Addr, port int, deadline time.Time, wait time.Duration) A
 	if time.Until(deadline) <= 0 {
 		return notRun()
 	}
+	if !acquire(deadline) {
+		return notRun()
+	}
+	defer release()
 	start := time.Now()
 	af, sa := Sockaddr(ip, port)
 	fd, err := unix.Socket(af, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)

@@ -60,7 +60,7 @@ func TestConnectsOnLoopback(t *testing.T) {
 	if a := ProbeUDP(lo, closedPort, deadline, 200*time.Millisecond); a.Errno != "ECONNREFUSED" {
 		t.Errorf("UDP to closed port: %+v", a)
 	}
-	if after := fds(t); after != before {
+	if after := settledFds(t, before); after != before {
 		t.Errorf("open fds %d before, %d after: a socket leaked", before, after)
 	}
 }
@@ -75,6 +75,55 @@ func fds(t *testing.T) int {
 		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
 			n++
 		}
+	}
+	return n
+}
+
+// A burst beyond MaxInFlight must neither exhaust threads nor hang: the excess waits for
+// a slot, and what finds none before the deadline is "not run".
+func TestBurstBeyondTheLimitIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	lo := netip.MustParseAddr("127.0.0.1")
+	before := fds(t)
+	start := time.Now()
+	deadline := start.Add(2 * time.Second)
+	r := Summarize(Burst(context.Background(), MaxInFlight+100, time.Second, deadline, func(d time.Time) Attempt {
+		return ConnectBlocking(lo, port, d, nil)
+	}))
+	if r.Attempts != MaxInFlight+100 || r.OK+r.Failed() != r.Attempts || r.OK < MaxInFlight {
+		t.Errorf("burst of %d: %s", MaxInFlight+100, r.Format("ok"))
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("burst took %s", time.Since(start))
+	}
+	if len(inFlight) != 0 {
+		t.Errorf("%d in-flight slots not released", len(inFlight))
+	}
+	if after := settledFds(t, before); after != before {
+		t.Errorf("open sockets %d before, %d after", before, after)
+	}
+}
+
+// settledFds waits briefly for the test's own accept loop to close its ends.
+func settledFds(t *testing.T, want int) int {
+	n := fds(t)
+	for i := 0; i < 50 && n != want; i++ {
+		time.Sleep(20 * time.Millisecond)
+		n = fds(t)
 	}
 	return n
 }
