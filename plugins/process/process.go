@@ -229,15 +229,24 @@ func countFDs(dir string) (*FDs, error) {
 	if len(names) > maxFDs {
 		names, fds.Capped = names[:maxFDs], true
 	}
+	var firstErr error
 	for _, n := range names {
 		link, err := os.Readlink(filepath.Join(dir, n))
 		if err != nil {
-			continue // closed meanwhile
+			// ENOENT: closed meanwhile. EACCES: the directory lists but the links need
+			// ptrace access (a non-dumpable process).
+			if !errors.Is(err, fs.ErrNotExist) && firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		fds.Total++
 		if strings.HasPrefix(link, "socket:[") {
 			fds.Sockets++
 		}
+	}
+	if fds.Total == 0 && firstErr != nil {
+		return nil, firstErr
 	}
 	return fds, nil
 }
