@@ -64,6 +64,19 @@ func same() *diff.Result {
 	}
 }
 
+// three is a Result of three subjects, one of which cannot have the fact about itself.
+func three() *diff.Result {
+	return &diff.Result{
+		Subjects: []string{"web-a", "web-b", "web-c"},
+		Findings: []diff.Finding{{Severity: diff.High, Rule: "connect/fails-one-side", Keys: []string{"connect/tcp://<peer:web-b>:8080"},
+			Message: "web-c cannot connect to web-b:8080 (ENETUNREACH 10/10) while web-a can"}},
+		Rows: []diff.Row{
+			{Section: "connect", Key: "tcp://<peer:web-b>:8080", Values: []string{"ok 10/10", "-", "ENETUNREACH 10/10"}, Missing: []bool{false, true, false}},
+			{Section: "connect", Key: "tcp://<peer:web-c>:8080", Values: []string{"ok 10/10", "ok 10/10", "-"}, Missing: []bool{false, false, true}, Equal: true},
+		},
+	}
+}
+
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		file   string
@@ -80,6 +93,8 @@ func TestGolden(t *testing.T) {
 		{"json-all.json", sortedSample(), "json", Options{All: true}},
 		{"json-same.json", same(), "json", Options{}},
 		{"yaml.yaml", sortedSample(), "yaml", Options{}},
+		{"three-wide-all.txt", three(), "wide", Options{All: true}},
+		{"three.json", three(), "json", Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
