@@ -43,7 +43,7 @@ func BenchmarkCollectFiveTargets(b *testing.B) {
 		b.Skip("needs root")
 	}
 	_, nsB := connect.NewWorld(b)
-	args := []string{"--quiet", "--attempts", "5", "--burst", "10", "--target", connect.SvcNoRoute, "--target", connect.OnLink8080,
+	args := []string{"--quiet", "--attempts", "5", "--burst", "10", "--pid", connect.AppPID(nsB), "--target", connect.SvcNoRoute, "--target", connect.OnLink8080,
 		"--target", connect.OnLink8081, "--target", connect.NoListener, "--target", "icmp://10.10.2.2"}
 	b.ResetTimer()
 	var ms int64

@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
@@ -23,4 +24,9 @@ func NewWorld(t testing.TB) (a, b *netnstest.NS) {
 
 func Collect(t testing.TB, ns *netnstest.NS, targets ...string) *report.Report {
 	return collect(t, ns, targets...)
+}
+
+func AppPID(ns *netnstest.NS) string {
+	pid, _ := apps.Load(ns.Name)
+	return strconv.Itoa(pid.(int))
 }

@@ -3,7 +3,9 @@ package connect
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,11 @@ import (
 type world struct {
 	a, b, s *netnstest.NS
 }
+
+// apps maps a namespace to the target process the prober reports on: a sleep whose
+// resolv.conf (and hosts) come from /etc/netns/NAME, so that the DNS probes ask S
+// and never the host's nameserver.
+var apps sync.Map
 
 const (
 	svcNoRoute  = "tcp://10.10.9.1:8080" // B has no route at all: ENETUNREACH
@@ -53,22 +60,31 @@ func newWorld(t testing.TB) *world {
 	// an IPv6 address first that B has no route for.
 	hosts(t, w.a, "10.10.9.1 svc.netdiff.test\n")
 	hosts(t, w.b, "fd00:9::1 svc.netdiff.test\n10.10.9.1 svc.netdiff.test\n")
+	for _, ns := range []*netnstest.NS{w.a, w.b} {
+		writeEtc(t, ns, "resolv.conf", "nameserver 10.10.2.2\n")
+		apps.Store(ns.Name, ns.Start("sleep", "120").Process.Pid)
+	}
 	return w
 }
 
-func hosts(t testing.TB, ns *netnstest.NS, content string) {
+func hosts(t testing.TB, ns *netnstest.NS, content string) { writeEtc(t, ns, "hosts", content) }
+
+func writeEtc(t testing.TB, ns *netnstest.NS, name, content string) {
 	dir := filepath.Join("/etc/netns", ns.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func collect(t testing.TB, ns *netnstest.NS, targets ...string) *report.Report {
 	args := []string{"--quiet", "--timeout", "3s", "--attempts", "5", "--burst", "10"}
+	if pid, ok := apps.Load(ns.Name); ok {
+		args = append(args, "--pid", strconv.Itoa(pid.(int)))
+	}
 	for _, tg := range targets {
 		args = append(args, "--target", tg)
 	}

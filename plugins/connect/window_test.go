@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,8 @@ func TestBlackholedTargetStaysInsideTheWindow(t *testing.T) {
 	w := newWorld(t)
 	const timeout = 1500 * time.Millisecond
 	start := time.Now()
-	rep := w.a.Collect("--quiet", "--timeout", timeout.String(), "--attempts", "3", "--burst", "5",
+	pid, _ := apps.Load(w.a.Name)
+	rep := w.a.Collect("--quiet", "--timeout", timeout.String(), "--attempts", "3", "--burst", "5", "--pid", strconv.Itoa(pid.(int)),
 		"--target", "tcp://10.10.8.1:80", "--target", onLink8080)
 	wall := time.Since(start)
 	f := facts(t, rep)

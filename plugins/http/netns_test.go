@@ -48,6 +48,17 @@ func TestHTTPInNamespaces(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ca-certificates.crt"), caPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Own resolv.conf for both: the DNS probes ask S, never the host's nameserver.
+	for _, ns := range []*netnstest.NS{a, b} {
+		d := filepath.Join("/etc/netns", ns.Name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		if err := os.WriteFile(filepath.Join(d, "resolv.conf"), []byte("nameserver 10.10.2.2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// The target process: its root (and so its /etc/ssl) is what the prober reads.
 	appA, appB := a.Start("sleep", "60"), b.Start("sleep", "60")
 

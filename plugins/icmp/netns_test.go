@@ -1,6 +1,9 @@
 package icmp
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,11 +29,24 @@ func TestEchoInNamespaces(t *testing.T) {
 	a.Exec("sh", "-c", "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range")
 	b.Exec("sh", "-c", "echo '1 0' > /proc/sys/net/ipv4/ping_group_range")
 	s.ListenTCP(":8081")
+	pids := map[*netnstest.NS]string{}
+	for _, ns := range []*netnstest.NS{a, b} {
+		// Own resolv.conf: the DNS probes ask S, never the host's nameserver.
+		dir := filepath.Join("/etc/netns", ns.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 10.10.2.2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pids[ns] = strconv.Itoa(ns.Start("sleep", "60").Process.Pid)
+	}
 
 	args := []string{"--quiet", "--timeout", "2s", "--attempts", "3", "--burst", "2",
 		"--target", "icmp://10.10.2.2", "--target", "icmp://10.10.9.1", "--target", "tcp://10.10.2.2:8081",
 		"--target", "icmp://[fd00:1::2]"}
-	ra, rb := a.Collect(args...), b.Collect(args...)
+	ra, rb := a.Collect(append(args, "--pid", pids[a])...), b.Collect(append(args, "--pid", pids[b])...)
 	fa, fb := facts(t, ra), facts(t, rb)
 	for _, tt := range []struct {
 		name string

@@ -1,0 +1,88 @@
+package connect
+
+import (
+	"context"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+)
+
+// In-process on loopback: Collect returns within the window and leaves no goroutine or
+// socket behind, also when its context is cancelled before it starts.
+func TestCollectLeavesNothingBehind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	targets, err := target.ParseAll([]string{"127.0.0.1:" + port, "tcp://127.0.0.1:1", "udp://127.0.0.1:1", "icmp://127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probe.Env{Targets: targets, Timeout: time.Second, Attempts: 3, Burst: 5, Logf: t.Logf}
+	g0, s0 := runtime.NumGoroutine(), sockets(t)
+
+	start := time.Now()
+	v, err := (&Plugin{}).Collect(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > env.Timeout {
+		t.Errorf("Collect took %s, window %s", d, env.Timeout)
+	}
+	sec := v.(*Section)
+	if len(sec.Targets) != 3 {
+		t.Fatalf("want the 2 tcp and 1 udp targets, got %d", len(sec.Targets))
+	}
+	if got := sec.Targets[0].Addresses[0].Nonblocking.Sequential.Format("ok"); got != "ok 3/3" {
+		t.Errorf("listener: %s", got)
+	}
+	if got := sec.Targets[1].Addresses[0].Blocking.Burst.Format("ok"); got != "ECONNREFUSED 5/5" {
+		t.Errorf("closed port burst: %s", got)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v, _ = (&Plugin{}).Collect(ctx, env)
+	if got := v.(*Section).Targets[0].Addresses[0].Nonblocking.Sequential.Format("ok"); !strings.Contains(got, "not-run") {
+		t.Errorf("cancelled context still probed: %s", got)
+	}
+
+	for i := 0; i < 50 && (runtime.NumGoroutine() > g0 || sockets(t) != s0); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if g, s := runtime.NumGoroutine(), sockets(t); g > g0 || s != s0 {
+		t.Errorf("goroutines %d → %d, sockets %d → %d", g0, g, s0, s)
+	}
+}
+
+func sockets(t *testing.T) int {
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	n := 0
+	for _, e := range es {
+		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,58 @@
+package routeget
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+)
+
+// With no --target, the gateways of the default routes become icmp:// targets, except an
+// IPv6 link-local one, which a target cannot address without its zone.
+func TestDefaultGatewayTargets(t *testing.T) {
+	a, s := netnstest.New(t, "rgA"), netnstest.New(t, "rgS")
+	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
+	a.IP("addr", "add", "fd00:1::1/64", "dev", "veth0", "nodad")
+	a.IP("route", "add", "default", "via", "10.10.1.2")
+	a.IP("-6", "route", "add", "default", "via", "fd00:1::fe", "dev", "veth0")
+	a.IP("-6", "route", "add", "default", "via", "fe80::1", "dev", "veth0", "metric", "2000")
+	// The target process gets its own resolv.conf, so the default DNS targets stay inside
+	// the test's namespaces whatever the host's resolv.conf says.
+	dir := filepath.Join("/etc/netns", a.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 10.10.1.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := a.Start("sleep", "60")
+	rep := a.Collect("--quiet", "--timeout", "1s", "--attempts", "1", "--burst", "0", "--pid", strconv.Itoa(app.Process.Pid))
+	for _, want := range []string{"icmp://10.10.1.2", "icmp://fd00:1::fe", "tcp://10.10.1.2:53"} {
+		if !slices.Contains(rep.Targets, want) {
+			t.Errorf("default targets %v lack %s", rep.Targets, want)
+		}
+	}
+	for _, tg := range rep.Targets {
+		if tg == "icmp://fe80::1" {
+			t.Errorf("link-local gateway offered as a target: %v", rep.Targets)
+		}
+	}
+	var sec Section
+	netnstest.Section(t, rep, Name, &sec)
+	found := false
+	for _, l := range sec.Lookups {
+		if l.Target == "icmp://10.10.1.2" {
+			found = true
+			if l.Format() != "unicast dev veth0 src 10.10.1.1 table main" || l.IPProto != "" {
+				t.Errorf("gateway lookup = %q (ipproto %q)", l.Format(), l.IPProto)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no lookup for the gateway target: %+v", sec.Lookups)
+	}
+}
