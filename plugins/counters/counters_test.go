@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,19 +155,22 @@ func TestWindowSeesRoutingFailure(t *testing.T) {
 	}
 }
 
-// TestProberReportsCounters plants routing failures in one namespace before running the
-// real prober, and checks both the totals and the rule on a hand-made comparison.
+// TestProberReportsCounters: pod-a reaches a server in a third namespace, pod-b has no
+// routes at all. Both probe the server; the real prober's connect probes fail in pod-b's
+// route lookup, so OutNoRoutes moves in pod-b's window only.
 func TestProberReportsCounters(t *testing.T) {
-	a, b := netnstest.New(t, "cnta"), netnstest.New(t, "cntb")
+	a, b, srv := netnstest.New(t, "cnta"), netnstest.New(t, "cntb"), netnstest.New(t, "cnts")
+	netnstest.Veth(t, a, "10.199.5.1/24", srv, "10.199.5.2/24")
+	srv.ListenTCP("10.199.5.2:8080")
 	if err := b.Do(func() error {
 		for i := 0; i < 4; i++ {
-			_, _ = net.Dial("tcp4", "10.199.0.1:80")
+			_, _ = net.Dial("tcp4", "10.199.5.2:8080")
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ra, rb := a.Collect("--target", "10.199.0.1:80"), b.Collect("--target", "10.199.0.1:80")
+	ra, rb := a.Collect("--quiet", "--target", "10.199.5.2:8080"), b.Collect("--quiet", "--target", "10.199.5.2:8080")
 	var sa, sb Section
 	netnstest.Section(t, ra, "counters", &sa)
 	netnstest.Section(t, rb, "counters", &sb)
@@ -175,40 +179,38 @@ func TestProberReportsCounters(t *testing.T) {
 	}
 	endB := sb.Unchanged["snmp/Ip/OutNoRoutes"] + sb.Moved["snmp/Ip/OutNoRoutes"].End
 	if endB < 4 {
-		t.Errorf("b OutNoRoutes total %d, want >= 4", endB)
+		t.Errorf("b OutNoRoutes total %d, want >= 4 (planted before the prober ran)", endB)
+	}
+	if sa.Moved["snmp/Ip/OutNoRoutes"].Delta != 0 {
+		t.Errorf("a has a route to the target, yet OutNoRoutes moved: %+v", sa.Moved["snmp/Ip/OutNoRoutes"])
 	}
 	if len(sb.Sockstat) < 5 || len(sb.Errors) != 0 {
 		t.Errorf("b sockstat %v errors %v", sb.Sockstat, sb.Errors)
 	}
 	t.Logf("counters section: %d bytes, %d moved in a %d ms window", len(rb.Sections["counters"]), len(sb.Moved), sb.WindowMS)
 
-	// When an active TCP probe plugin is registered, its connects to the unroutable target
-	// moved OutNoRoutes inside the window in both namespaces. Otherwise plant one moved
-	// counter into b's real section: a prober run's window is too short to inject from outside.
-	want := "pod-b: routing failed 7 times during the probe window"
-	if d := sb.Moved["snmp/Ip/OutNoRoutes"].Delta; d > 0 {
-		t.Logf("active probes moved OutNoRoutes by %d in the window", d)
-		if sa.Moved["snmp/Ip/OutNoRoutes"].Delta == 0 {
-			t.Errorf("same target, same (missing) routes: OutNoRoutes moved in b only")
-		}
-		// Same failure in both: not a difference. Make a's quiet to test the sentence.
-		sa.Unchanged["snmp/Ip/OutNoRoutes"] = sa.Moved["snmp/Ip/OutNoRoutes"].End
-		delete(sa.Moved, "snmp/Ip/OutNoRoutes")
-		ra.Sections["counters"] = mustMarshal(t, sa)
-		want = "pod-b: routing failed " + strconv.FormatInt(d, 10) + " times during the probe window"
+	want := "pod-b: routing failed %d times during the probe window (Ip OutNoRoutes): connects got ENETUNREACH from the route lookup; it did not move in pod-a"
+	d := sb.Moved["snmp/Ip/OutNoRoutes"].Delta
+	if d > 0 {
+		t.Logf("the active probes moved OutNoRoutes by %d in pod-b's window", d)
 	} else {
-		sb.Moved["snmp/Ip/OutNoRoutes"] = Moved{Start: endB, End: endB + 7, Delta: 7}
+		// No active probe plugin is registered: plant one moved counter into b's real
+		// section, since a prober run's window is too short to inject traffic from outside.
+		t.Log("no active probe moved OutNoRoutes; planting a moved counter into the section")
+		d = 7
+		sb.Moved["snmp/Ip/OutNoRoutes"] = Moved{Start: endB, End: endB + d, Delta: d}
 		delete(sb.Unchanged, "snmp/Ip/OutNoRoutes")
 		rb.Sections["counters"] = mustMarshal(t, sb)
 	}
+	want = fmt.Sprintf(want, d)
 	var hit *diff.Finding
 	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
-		if len(f.Keys) == 1 && f.Keys[0] == "counters/snmp/Ip/OutNoRoutes" {
+		if slices.Contains(f.Keys, "counters/snmp/Ip/OutNoRoutes") {
 			hit = &f
 		}
 	}
-	if hit == nil || hit.Severity != diff.Critical || !strings.Contains(hit.Message, want) {
-		t.Errorf("OutNoRoutes finding = %+v", hit)
+	if hit == nil || hit.Severity != diff.Critical || hit.Message != want {
+		t.Errorf("OutNoRoutes finding = %+v\nwant message %q", hit, want)
 	}
 }
 
