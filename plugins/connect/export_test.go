@@ -15,6 +15,7 @@ const (
 	OnLink8080 = onLink8080
 	OnLink8081 = onLink8081
 	NoListener = noListener
+	UDPClosed  = udpClosed
 )
 
 func NewWorld(t testing.TB) (a, b *netnstest.NS) {

@@ -54,14 +54,19 @@ func newWorld(t testing.TB) *world {
 	w.b.IP("route", "add", "prohibit", "10.10.7.0/24")
 	w.b.IP("rule", "add", "ipproto", "tcp", "dport", "8081", "table", "100", "pref", "100")
 	w.b.IP("route", "add", "unreachable", "default", "table", "100")
+	// S answers every closed UDP port with a port unreachable, however often it is asked
+	// (the default per-destination limit is a burst of 6, then 1/s).
+	w.s.Exec("sh", "-c", "echo 0 > /proc/sys/net/ipv4/icmp_ratelimit")
 	w.s.ListenTCP(":8080")
 	w.s.ListenTCP(":8081")
 	// ip netns exec bind-mounts /etc/netns/NAME/hosts over /etc/hosts: B's resolver puts
 	// an IPv6 address first that B has no route for.
 	hosts(t, w.a, "10.10.9.1 svc.netdiff.test\n")
 	hosts(t, w.b, "fd00:9::1 svc.netdiff.test\n10.10.9.1 svc.netdiff.test\n")
+	// The nameserver sits behind A's blackhole and B's prohibit route: the DNS probes fail
+	// at once, send nothing, and cost no ICMP tokens the UDP assertions depend on.
 	for _, ns := range []*netnstest.NS{w.a, w.b} {
-		writeEtc(t, ns, "resolv.conf", "nameserver 10.10.2.2\n")
+		writeEtc(t, ns, "resolv.conf", "nameserver 10.10.7.53\n")
 		apps.Store(ns.Name, ns.Start("sleep", "120").Process.Pid)
 	}
 	return w
