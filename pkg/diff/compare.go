@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,8 +228,8 @@ func safeFacts(p probe.Plugin, raw json.RawMessage) (f []probe.Fact, err error) 
 }
 
 func absent(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
+	s := bytes.TrimSpace(raw) // no string(raw): sections run to megabytes
+	return len(s) == 0 || string(s) == "null"
 }
 
 // sectionUnion lists every section any report has or failed to collect.
@@ -301,44 +302,41 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// builder lines facts up by section and key.
+// builder lines facts up by section and key. Cells live in flat slabs (n values per
+// cell) so that a 100,000-route table costs a few allocations, not a few per route.
 type builder struct {
 	n        int
-	sections map[string]map[string]*cell
+	sections map[string]map[string]int // section -> key -> cell index
+	values   []string                  // cell c's values are values[c*n : c*n+n]
+	present  []bool
+	kinds    []probe.Kind
 }
 
-type cell struct {
-	values  []string
-	present []bool
-	kind    probe.Kind
-	kindSet bool
-}
-
-func newBuilder(n int) *builder { return &builder{n: n, sections: map[string]map[string]*cell{}} }
+func newBuilder(n int) *builder { return &builder{n: n, sections: map[string]map[string]int{}} }
 
 func (b *builder) add(i int, section string, facts []probe.Fact) {
 	keys := b.sections[section]
 	if keys == nil {
-		keys = make(map[string]*cell, len(facts))
+		keys = make(map[string]int, len(facts))
 		b.sections[section] = keys
 	}
 	for _, f := range facts {
-		k, v := f.Key, f.Value
-		c := keys[k]
-		if c == nil {
-			c = &cell{values: make([]string, b.n), present: make([]bool, b.n)}
-			keys[k] = c
+		c, ok := keys[f.Key]
+		if !ok {
+			c = len(b.kinds)
+			keys[f.Key] = c
+			b.kinds = append(b.kinds, f.Kind)
+			b.values = append(b.values, make([]string, b.n)...)
+			b.present = append(b.present, make([]bool, b.n)...)
 		}
-		if !c.kindSet {
-			c.kind, c.kindSet = f.Kind, true
-		}
-		if c.present[i] {
+		at := c*b.n + i
+		if b.present[at] {
 			// Two facts of one subject collapsed onto one key (its two IPs both became
 			// <self>): keep both values, as a sorted set.
-			c.values[i] = mergeValues(c.values[i], v)
+			b.values[at] = mergeValues(b.values[at], f.Value)
 			continue
 		}
-		c.values[i], c.present[i] = v, true
+		b.values[at], b.present[at] = f.Value, true
 	}
 }
 
@@ -358,19 +356,20 @@ func (b *builder) rows(subjects []string) []Row {
 	for j := range subjects {
 		markers[j] = peerMarkers(subjects, j)
 	}
-	total := 0
-	for _, keys := range b.sections {
-		total += len(keys)
+	missing := make([]bool, len(b.present))
+	for k, p := range b.present {
+		missing[k] = !p
 	}
-	rows := make([]Row, 0, total)
+	rows := make([]Row, 0, len(b.kinds))
 	for _, section := range sortedKeys(b.sections) {
 		keys := b.sections[section]
 		for _, k := range sortedKeys(keys) {
 			c := keys[k]
-			row := Row{Section: section, Key: k, Values: c.values, Kind: c.kind, Missing: make([]bool, b.n)}
+			lo, hi := c*b.n, c*b.n+b.n
+			row := Row{Section: section, Key: k, Values: b.values[lo:hi:hi], Kind: b.kinds[c], Missing: missing[lo:hi:hi]}
 			for j := range row.Values {
-				if !c.present[j] {
-					row.Values[j], row.Missing[j] = Missing, true
+				if row.Missing[j] {
+					row.Values[j] = Missing
 				}
 			}
 			row.Equal = equal(row, expectedMissing(k, markers))

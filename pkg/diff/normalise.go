@@ -2,6 +2,7 @@ package diff
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -149,7 +150,8 @@ func (n *Normaliser) Normalise(s string) string {
 	if n == nil || s == "" || (len(n.ips) == 0 && len(n.macs) == 0 && len(n.names) == 0) {
 		return s
 	}
-	var spans []span
+	var buf [8]span
+	spans := buf[:0]
 	if len(n.ips) > 0 || len(n.macs) > 0 {
 		spans = n.addrSpans(s, spans)
 	}
@@ -159,11 +161,11 @@ func (n *Normaliser) Normalise(s string) string {
 	if len(spans) == 0 {
 		return s
 	}
-	sort.Slice(spans, func(a, b int) bool {
-		if spans[a].start != spans[b].start {
-			return spans[a].start < spans[b].start
+	slices.SortFunc(spans, func(a, b span) int {
+		if a.start != b.start {
+			return a.start - b.start
 		}
-		return spans[a].end > spans[b].end
+		return b.end - a.end
 	})
 	var b strings.Builder
 	b.Grow(len(s))
@@ -276,32 +278,19 @@ func (n *Normaliser) runSpans(s string, i, j int, spans []span) []span {
 	if strings.IndexByte(tok, '.') < 0 {
 		return spans
 	}
-	for _, part := range splitKeep(tok, ':') {
-		if strings.Count(part.s, ".") != 3 {
+	for start, k := 0, 0; k <= len(tok); k++ {
+		if k < len(tok) && tok[k] != ':' {
 			continue
 		}
-		if a, err := netip.ParseAddr(part.s); err == nil && a.Is4() {
-			spans = append(spans, span{i + part.off, i + part.off + len(part.s), n.ips[a]})
+		part := tok[start:k]
+		if strings.Count(part, ".") == 3 {
+			if a, err := netip.ParseAddr(part); err == nil && a.Is4() {
+				spans = append(spans, span{i + start, i + k, n.ips[a]})
+			}
 		}
+		start = k + 1
 	}
 	return spans
-}
-
-type piece struct {
-	s   string
-	off int
-}
-
-func splitKeep(s string, sep byte) []piece {
-	var out []piece
-	start := 0
-	for k := 0; k <= len(s); k++ {
-		if k == len(s) || s[k] == sep {
-			out = append(out, piece{s[start:k], start})
-			start = k + 1
-		}
-	}
-	return out
 }
 
 // isMAC accepts the 6-byte colon form Linux prints ("0a:58:0a:f4:00:05").
