@@ -264,6 +264,11 @@ func reportFacts(r *report.Report, sections []string) []probe.Fact {
 		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.Info},
 		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.Info},
 	}
+	if len(r.Targets) > 0 {
+		ts := append([]string{}, r.Targets...)
+		sort.Strings(ts)
+		facts = append(facts, probe.Fact{Key: "targets", Value: strings.Join(ts, " "), Kind: probe.Info})
+	}
 	if !r.Time.IsZero() {
 		facts = append(facts, probe.Fact{Key: "time", Value: r.Time.UTC().Format("2006-01-02T15:04:05Z"), Kind: probe.Info})
 	}
