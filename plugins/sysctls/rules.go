@@ -73,7 +73,7 @@ func differs(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
 	var rest []string
 	for _, r := range c.Rows {
-		if r.Section != "sysctls" || r.Equal || anyMissing(r) || isVolatile(r.Key) || r.Key == "truncated" {
+		if r.Section != "sysctls" || r.Equal || anyMissing(r) || isVolatile(r.Key) || r.Key == "truncated" || r.Key == "skipped-interfaces" {
 			continue
 		}
 		if why, ok := whyCritical(r.Key); ok {

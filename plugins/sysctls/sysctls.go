@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -19,6 +20,11 @@ import (
 // MaxEntries caps the section: a pod has about 1,000 net sysctls, a host with hundreds of
 // veths many more, and those per-interface copies are not what a pod diff is about.
 const MaxEntries = 3000
+
+// MaxInterfaces caps how many interfaces get their per-interface sysctls reported
+// (conf/<if>/…, neigh/<if>/…, about 160 files each), besides all, default and lo. A pod
+// has one or two; a host-network pod on a node sees a veth per pod.
+const MaxInterfaces = 8
 
 // maxValueBytes bounds one value; net sysctls are short, a long one is a table dump.
 const maxValueBytes = 512
@@ -32,6 +38,8 @@ type Section struct {
 	// Total counts the files seen, also those beyond MaxEntries.
 	Total     int  `json:"total"`
 	Truncated bool `json:"truncated,omitempty"`
+	// SkippedInterfaces names interfaces beyond MaxInterfaces whose sysctls were not read.
+	SkippedInterfaces []string `json:"skippedInterfaces,omitempty"`
 }
 
 // Plugin is the sysctls probe plugin.
@@ -52,6 +60,21 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 // Walk reads every file under sysRoot/net; keys are relative to sysRoot.
 func Walk(ctx context.Context, sysRoot string) (*Section, error) {
 	s := &Section{Values: map[string]string{}, Errors: map[string]string{}}
+	admitted, skipped := map[string]bool{}, map[string]bool{}
+	admit := func(ifc string) bool {
+		switch {
+		case ifc == "all" || ifc == "default" || ifc == "lo" || admitted[ifc]:
+			return true
+		case len(admitted) < MaxInterfaces && !skipped[ifc]:
+			admitted[ifc] = true
+			return true
+		}
+		if !skipped[ifc] {
+			skipped[ifc] = true
+			s.SkippedInterfaces = append(s.SkippedInterfaces, ifc)
+		}
+		return false
+	}
 	root := filepath.Join(sysRoot, "net")
 	if _, err := os.Stat(root); err != nil {
 		return nil, err
@@ -69,6 +92,9 @@ func Walk(ctx context.Context, sysRoot string) (*Section, error) {
 			return nil
 		}
 		if d.IsDir() {
+			if ifc, ok := interfaceDir(rel); ok && !admit(ifc) {
+				return fs.SkipDir
+			}
 			return nil
 		}
 		s.Total++
@@ -91,6 +117,15 @@ func Walk(ctx context.Context, sysRoot string) (*Section, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// interfaceDir tells whether rel is a per-interface directory, and of which interface.
+func interfaceDir(rel string) (string, bool) {
+	parts := strings.Split(rel, "/")
+	if len(parts) != 4 || parts[0] != "net" || (parts[1] != "ipv4" && parts[1] != "ipv6") || (parts[2] != "conf" && parts[2] != "neigh") {
+		return "", false
+	}
+	return parts[3], true
 }
 
 // Redacted replaces values that are keys (TCP Fast Open key, IPv6 stable secret).
@@ -149,6 +184,9 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	}
 	if s.Truncated {
 		out = append(out, probe.Fact{Key: "truncated", Value: "true", Kind: probe.Info})
+	}
+	if len(s.SkippedInterfaces) > 0 {
+		out = append(out, probe.Fact{Key: "skipped-interfaces", Value: strconv.Itoa(len(s.SkippedInterfaces)), Kind: probe.Info})
 	}
 	return out, nil
 }

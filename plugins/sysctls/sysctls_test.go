@@ -3,6 +3,7 @@ package sysctls
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,5 +152,37 @@ func TestConntrackFull(t *testing.T) {
 	c.Rows = c.Rows[:1]
 	if got := conntrackFull(c); got != nil {
 		t.Errorf("without max: %+v", got)
+	}
+}
+
+func TestWalkCapsInterfaces(t *testing.T) {
+	root := t.TempDir()
+	var names []string
+	for i := 0; i < MaxInterfaces+3; i++ {
+		names = append(names, fmt.Sprintf("veth%02d", i))
+	}
+	names = append(names, "all", "lo")
+	for _, ifc := range names {
+		for _, dir := range []string{"net/ipv4/conf/" + ifc, "net/ipv6/neigh/" + ifc} {
+			if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, dir, "mtu"), []byte("1500\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := Walk(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.SkippedInterfaces) != 3 || s.SkippedInterfaces[0] != fmt.Sprintf("veth%02d", MaxInterfaces) {
+		t.Errorf("skipped %v", s.SkippedInterfaces)
+	}
+	if want := 2 * (MaxInterfaces + 2); len(s.Values) != want {
+		t.Errorf("%d values, want %d", len(s.Values), want)
+	}
+	if _, ok := s.Values["net/ipv6/neigh/lo/mtu"]; !ok {
+		t.Error("lo must always be read")
 	}
 }
