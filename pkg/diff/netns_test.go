@@ -11,6 +11,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
 )
@@ -109,12 +110,12 @@ func TestRealReplicasDiffClean(t *testing.T) {
 	if !ok || row.Equal || !row.Missing[1] {
 		t.Errorf("default route row = %+v (found %v)", row, ok)
 	}
-	for _, r := range res.Rows {
-		if !r.Equal {
-			t.Logf("%s = %s", r.ID(), strings.Join(r.Values, " | "))
-		}
+	var out strings.Builder
+	if err := render.Render(&out, res, "table", render.Options{}); err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range res.Findings {
-		t.Logf("%s %s: %s %v", f.Severity, f.Rule, f.Message, f.Keys)
+	t.Logf("kubectl netdiff would print:\n%s", out.String())
+	if !strings.Contains(out.String(), "CRITICAL") {
+		t.Error("no critical finding for a pod without a default route")
 	}
 }
