@@ -192,6 +192,7 @@ func TestConnectPlantedDifferences(t *testing.T) {
 		"burst":    ruleBurstFails,
 		"pmtu":     rulePMTUDiffers,
 		"udp":      ruleUDPDiffers,
+		"errno":    ruleErrnoDiffers,
 	} {
 		findings[name] = rule(c)
 	}
@@ -214,6 +215,12 @@ func TestConnectPlantedDifferences(t *testing.T) {
 	}
 	if !has("ipv6", "B resolves "+nameTarget+" to IPv6 first (fd00:9::1) but has no IPv6 route (route lookup: ENETUNREACH)") {
 		t.Errorf("no ipv6-first finding: %+v", findings["ipv6"])
+	}
+	if !has("errno", "non-blocking connect to "+rejectRoute+" (ipv4) fails everywhere, for different reasons: EACCES 5/5 (immediate) in B; EINVAL 5/5 (immediate) in A") {
+		t.Errorf("no errno-differs finding for the reject routes: %+v", findings["errno"])
+	}
+	if has("errno", noListener) {
+		t.Errorf("ECONNREFUSED in both is not a difference: %+v", findings["errno"])
 	}
 	// Nothing planted for these: a rule that fires here is a false alarm.
 	for _, quiet := range []string{"blocking", "routeok", "intermit", "burst", "udp"} {

@@ -12,6 +12,7 @@ import (
 
 func registerRules() {
 	diff.RegisterRule("connect/fails-here-works-there", ruleFailsHereWorksThere)
+	diff.RegisterRule("connect/errno-differs", ruleErrnoDiffers)
 	diff.RegisterRule("connect/blocking-vs-nonblocking", ruleBlockingVsNonblocking)
 	diff.RegisterRule("connect/route-ok-connect-fails", ruleRouteOKConnectFails)
 	diff.RegisterRule("connect/ipv6-first-no-route", ruleIPv6FirstNoRoute)
@@ -177,6 +178,55 @@ func plural(n int) string {
 		return "s"
 	}
 	return ""
+}
+
+// ruleErrnoDiffers: a method fails every time everywhere, but not for the same reason
+// (ECONNREFUSED here, ETIMEDOUT there): the paths differ even though neither works.
+func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
+	vs := views(c)
+	order, m := addrs(vs)
+	var out []diff.Finding
+	for _, s := range order {
+		for _, meth := range []string{Nonblocking, Blocking} {
+			byErrno := map[string][]string{}
+			all := true
+			for i, a := range m[s] {
+				mr := methodOf(a, meth)
+				if mr == nil {
+					continue
+				}
+				if !allBad(mr.Sequential) {
+					all = false
+					break
+				}
+				byErrno[mr.Sequential.Format("ok")] = append(byErrno[mr.Sequential.Format("ok")], vs[i].name)
+			}
+			if !all || len(byErrno) < 2 {
+				continue
+			}
+			errnos := map[string]bool{}
+			for _, a := range m[s] {
+				if mr := methodOf(a, meth); mr != nil {
+					errnos[dominant(mr.Sequential)] = true
+				}
+			}
+			if len(errnos) < 2 {
+				continue
+			}
+			var parts []string
+			for v, names := range byErrno {
+				parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
+			}
+			sort.Strings(parts)
+			out = append(out, diff.Finding{
+				Severity: diff.High,
+				Rule:     "connect/errno-differs",
+				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, strings.Join(parts, "; ")),
+				Keys:     []string{rowID(RunKey(meth, false, s.target, s.key))},
+			})
+		}
+	}
+	return out
 }
 
 // ruleBlockingVsNonblocking: the case study's signature. The same syscall sequence except

@@ -169,13 +169,13 @@ func parseRoute(m []byte) (*Route, *report.Error) {
 		return nil, &report.Error{Message: "route get: short answer"}
 	}
 	msg := nl.DeserializeRtMsg(m)
-	attrs, err := nl.ParseRouteAttr(m[unix.SizeofRtMsg:])
+	attrs, err := parseAttrs(m[unix.SizeofRtMsg:])
 	if err != nil {
 		return nil, report.ErrorOf(fmt.Errorf("route get: parse answer: %w", err))
 	}
 	r := &Route{Type: TypeName(msg.Type), Table: TableName(uint32(msg.Table))}
 	for _, a := range attrs {
-		switch a.Attr.Type {
+		switch a.Type {
 		case unix.RTA_TABLE:
 			if len(a.Value) >= 4 {
 				r.Table = TableName(nl.NativeEndian().Uint32(a.Value))
@@ -195,9 +195,9 @@ func parseRoute(m []byte) (*Route, *report.Error) {
 				}
 			}
 		case unix.RTA_METRICS:
-			if sub, err := nl.ParseRouteAttr(a.Value); err == nil {
+			if sub, err := parseAttrs(a.Value); err == nil {
 				for _, s := range sub {
-					if s.Attr.Type == unix.RTAX_MTU && len(s.Value) >= 4 {
+					if s.Type == unix.RTAX_MTU && len(s.Value) >= 4 {
 						r.MTU = int(nl.NativeEndian().Uint32(s.Value))
 					}
 				}
@@ -205,6 +205,31 @@ func parseRoute(m []byte) (*Route, *report.Error) {
 		}
 	}
 	return r, nil
+}
+
+type rtAttr struct {
+	Type  uint16
+	Value []byte
+}
+
+// parseAttrs splits route attributes, refusing lengths that overrun the buffer
+// (netlink's own parser panics on them, which its fuzz test found).
+func parseAttrs(b []byte) ([]rtAttr, error) {
+	var out []rtAttr
+	for len(b) >= unix.SizeofRtAttr {
+		l := int(nl.NativeEndian().Uint16(b[0:2]))
+		typ := nl.NativeEndian().Uint16(b[2:4]) &^ unix.NLA_F_NESTED
+		if l < unix.SizeofRtAttr || l > len(b) {
+			return nil, fmt.Errorf("route attribute of length %d in %d bytes", l, len(b))
+		}
+		out = append(out, rtAttr{Type: typ, Value: b[unix.SizeofRtAttr:l]})
+		next := (l + unix.RTA_ALIGNTO - 1) &^ (unix.RTA_ALIGNTO - 1)
+		if next > len(b) {
+			next = len(b)
+		}
+		b = b[next:]
+	}
+	return out, nil
 }
 
 func ipString(b []byte) string {

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -61,4 +64,52 @@ func TestRuleLookupFails(t *testing.T) {
 	if got := ruleLookupFails(c); len(got) != 0 {
 		t.Errorf("failing everywhere is not a difference: %+v", got)
 	}
+}
+
+// rtAnswer builds an RTM_NEWROUTE payload the way the kernel lays it out.
+func rtAnswer(typ uint8, table uint32, attrs ...[]byte) []byte {
+	msg := nl.RtMsg{RtMsg: unix.RtMsg{Family: unix.AF_INET, Dst_len: 32, Table: uint8(table), Type: typ}}
+	b := msg.Serialize()
+	for _, a := range attrs {
+		b = append(b, a...)
+	}
+	return b
+}
+
+func attr(typ int, v []byte) []byte { return nl.NewRtAttr(typ, v).Serialize() }
+
+func TestParseRoute(t *testing.T) {
+	tbl := make([]byte, 4)
+	nl.NativeEndian().PutUint32(tbl, 100)
+	mtu := nl.NewRtAttr(unix.RTA_METRICS, nil)
+	v := make([]byte, 4)
+	nl.NativeEndian().PutUint32(v, 1450)
+	mtu.AddRtAttr(unix.RTAX_MTU, v)
+	m := rtAnswer(unix.RTN_UNICAST, 252, attr(unix.RTA_TABLE, tbl), attr(unix.RTA_DST, []byte{10, 0, 0, 1}),
+		attr(unix.RTA_GATEWAY, []byte{169, 254, 1, 1}), attr(unix.RTA_PREFSRC, []byte{10, 1, 63, 136}), mtu.Serialize())
+	r, err := parseRoute(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Route{Type: "unicast", Table: "100", Dst: "10.0.0.1", Gateway: "169.254.1.1", Src: "10.1.63.136", MTU: 1450}
+	if *r != want {
+		t.Errorf("parseRoute = %+v, want %+v", *r, want)
+	}
+	if _, err := parseRoute(m[:5]); err == nil {
+		t.Error("short answer accepted")
+	}
+	// An attribute claiming more bytes than there are (found by FuzzParseRoute: netlink's
+	// parser panics on it).
+	if _, err := parseRoute(append(rtAnswer(unix.RTN_UNICAST, 254), 8, 0, 1, 0, 0, 0)); err == nil {
+		t.Error("overlong attribute accepted")
+	}
+}
+
+func FuzzParseRoute(f *testing.F) {
+	f.Add(rtAnswer(unix.RTN_UNICAST, 254, attr(unix.RTA_DST, []byte{10, 0, 0, 1}), attr(unix.RTA_OIF, []byte{1, 0, 0, 0})))
+	f.Add(rtAnswer(unix.RTN_LOCAL, 255))
+	f.Add(append(rtAnswer(unix.RTN_UNICAST, 254), 8, 0, 1, 0, 0, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = parseRoute(b)
+	})
 }
