@@ -107,9 +107,16 @@ func TestRedact(t *testing.T) {
 	if RedactEnv("PROXY_PASSWORD", "x") != Mask || RedactEnv("GRPC_AUTH_TOKEN", "x") != Mask {
 		t.Error("secret-named variables must be masked whole")
 	}
-	args := RedactArgs([]string{"app", "--token", "abc", "--db=postgres://u:pw@db/x", "-p", "8080"})
-	if strings.Join(args, " ") != "app --token *** --db=postgres://***@db/x -p 8080" {
-		t.Errorf("RedactArgs = %v", args)
+	for in, want := range map[string]string{
+		"app --token abc --db=postgres://u:pw@db/x -p 8080":   "app --token *** --db=postgres://***@db/x -p 8080",
+		"curl -u alice:hunter2 http://h/":                     "curl -u *** http://h/",
+		"curl --proxy-user=alice:hunter2 --addr 0.0.0.0:8080": "curl --proxy-user=*** --addr 0.0.0.0:8080",
+		"redis-cli -a hunter2 -h localhost:6379":              "redis-cli -a *** -h localhost:6379",
+		"app alice:hunter2 /config":                           "app *** /config",
+	} {
+		if got := strings.Join(RedactArgs(strings.Fields(in)), " "); got != want {
+			t.Errorf("RedactArgs(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -148,6 +155,14 @@ func FuzzRedactEnviron(f *testing.F) {
 		for _, v := range []string{"http://user:" + secret + "@proxy:3128/", "user:" + secret + "@proxy:3128", "--password=" + secret} {
 			if out := RedactValue(v); strings.Contains(out, secret) {
 				t.Fatalf("RedactValue(%q) = %q keeps the secret", v, out)
+			}
+		}
+		if isDigits(secret) {
+			return // host:port, not user:password
+		}
+		for _, args := range [][]string{{"app", "-u", "user:" + secret}, {"app", "--password", secret}, {"app", "user:" + secret}, {"app", "--db=http://u:" + secret + "@h/"}} {
+			if out := strings.Join(RedactArgs(args), " "); strings.Contains(out, secret) {
+				t.Fatalf("RedactArgs(%q) = %q keeps the secret", args, out)
 			}
 		}
 	})

@@ -138,8 +138,16 @@ func beforePath(tok string) string {
 	return tok
 }
 
+// credentialFlags take a credential as their next argument although their name does not
+// say so: curl -u user:pw, redis-cli -a pw.
+var credentialFlags = map[string]bool{"-u": true, "--user": true, "--proxy-user": true, "-U": true, "-a": true}
+
+// userPass matches "user:password" (not "host:port", not a path or URL).
+var userPass = regexp.MustCompile(`^[^/:@]+:([^/@]+)$`)
+
 // RedactArgs masks credentials in a command line: inside each argument as RedactValue
-// does, and the argument after a flag whose name suggests a secret ("--password x").
+// does, the argument after a flag that carries a credential ("--password x", "-u u:pw"),
+// and anything shaped like user:password.
 func RedactArgs(args []string) []string {
 	out := make([]string, len(args))
 	maskNext := false
@@ -148,12 +156,36 @@ func RedactArgs(args []string) []string {
 		case maskNext:
 			out[i] = Mask
 			maskNext = false
-		case strings.HasPrefix(a, "-") && !strings.ContainsAny(a, "=:") && secretName.MatchString(a):
+		case strings.HasPrefix(a, "-") && !strings.ContainsAny(a, "=:") && (secretName.MatchString(a) || credentialFlags[a]):
 			out[i] = a
 			maskNext = true
 		default:
-			out[i] = RedactValue(a)
+			out[i] = maskUserPass(RedactValue(a))
 		}
 	}
 	return out
+}
+
+// maskUserPass masks an argument (or a --flag=value's value) shaped like user:password.
+func maskUserPass(a string) string {
+	prefix, v := "", a
+	if strings.HasPrefix(a, "-") {
+		if k, val, ok := strings.Cut(a, "="); ok {
+			prefix, v = k+"=", val
+		}
+	}
+	m := userPass.FindStringSubmatch(v)
+	if m == nil || isDigits(m[1]) || m[1] == Mask {
+		return a
+	}
+	return prefix + Mask
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
