@@ -84,3 +84,18 @@ func TestBrokenPluginFallsBack(t *testing.T) {
 		}
 	}
 }
+
+func FuzzGenericFacts(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":null}],"c":"10.0.0.1"}`, `[]`, `"x"`, `{"":{"":[]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		facts, err := genericFacts(raw)
+		if err != nil {
+			return
+		}
+		if json.Valid(raw) && len(facts) == 0 {
+			t.Errorf("valid JSON %q gave no facts", raw)
+		}
+	})
+}
