@@ -8,10 +8,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -342,10 +344,14 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 		add("target/uid", ints(t.Uid), probe.Exact)
 		add("target/gid", ints(t.Gid), probe.Exact)
 		if t.CapEff != nil {
-			add("target/cap/eff", names(t.CapEff), probe.Exact)
-			add("target/cap/prm", names(t.CapPrm), probe.Exact)
-			add("target/cap/bnd", names(t.CapBnd), probe.Exact)
-			add("target/cap/amb", names(t.CapAmb), probe.Exact)
+			// One fact per capability, so the table shows which one differs; the
+			// mask, as /proc prints it, for reference.
+			for set, caps := range map[string][]string{"eff": t.CapEff, "prm": t.CapPrm, "bnd": t.CapBnd, "amb": t.CapAmb} {
+				add("target/cap/"+set, fmt.Sprintf("%016x", capMask(caps)), probe.Info)
+				for _, c := range caps {
+					add("target/cap/"+set+"/"+c, "yes", probe.Exact)
+				}
+			}
 		}
 		if t.Seccomp != "" {
 			add("target/seccomp", t.Seccomp, probe.Exact)
@@ -408,7 +414,18 @@ func ints(v []int) string {
 	return strings.Join(s, " ")
 }
 
-func names(v []string) string { return orNone(strings.Join(v, ",")) }
+// capMask turns capability names back into the mask /proc prints.
+func capMask(caps []string) uint64 {
+	var m uint64
+	for _, c := range caps {
+		if i := slices.Index(capNames, c); i >= 0 {
+			m |= 1 << i
+		} else if n, err := strconv.Atoi(strings.TrimPrefix(c, "CAP_")); err == nil && n >= 0 && n < 64 {
+			m |= 1 << n
+		}
+	}
+	return m
+}
 
 func orNone(s string) string {
 	if s == "" {

@@ -54,21 +54,14 @@ func envRule(c *diff.Comparison) []diff.Finding {
 // seccomp can make a syscall fail with EPERM or ENOSYS; user ids pick uidrange rules.
 func privilegeRule(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
+	if f, ok := capFinding(c); ok {
+		out = append(out, f)
+	}
 	for _, r := range c.Rows {
 		if r.Section != "process" || r.Equal {
 			continue
 		}
 		switch r.Key {
-		case "target/cap/eff":
-			changed := capDiff(r)
-			sev := diff.Low
-			for _, cp := range changed {
-				if cp == "CAP_NET_RAW" || cp == "CAP_NET_ADMIN" || cp == "CAP_NET_BIND_SERVICE" {
-					sev = diff.Medium
-				}
-			}
-			out = append(out, diff.Finding{Severity: sev, Rule: "process/privileges", Keys: []string{r.ID()},
-				Message: "effective capabilities differ in " + strings.Join(changed, ", ") + " (" + capHolders(c, r, changed) + "): NET_RAW decides raw/ICMP sockets, NET_ADMIN routes and netfilter, NET_BIND_SERVICE ports below 1024"})
 		case "target/seccomp":
 			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/privileges", Keys: []string{r.ID()},
 				Message: "seccomp differs (" + values(c, r) + "): a filter can make socket calls fail with EPERM or ENOSYS"})
@@ -142,43 +135,60 @@ func listRule(c *diff.Comparison) []diff.Finding {
 	return []diff.Finding{{Severity: diff.Low, Rule: "process/list", Keys: keys, Message: msg}}
 }
 
-func capDiff(r diff.Row) []string {
-	count := map[string]int{}
-	present := 0
-	for i, v := range r.Values {
-		if i < len(r.Missing) && r.Missing[i] {
+// capFinding compares effective capabilities among the subjects whose target could be
+// read (they have the mask fact): one row per capability, present as "yes" or missing.
+func capFinding(c *diff.Comparison) (diff.Finding, bool) {
+	mask, ok := c.Row("process", "target/cap/eff")
+	if !ok {
+		return diff.Finding{}, false
+	}
+	var changed, keys []string
+	holders := make([][]string, len(c.Subjects))
+	sev := diff.Low
+	for _, r := range c.Section("process") {
+		cp, isCap := strings.CutPrefix(r.Key, "target/cap/eff/")
+		if !isCap {
 			continue
 		}
-		present++
-		for _, cp := range strings.Split(v, ",") {
-			count[cp]++
-		}
-	}
-	var out []string
-	for cp, n := range count {
-		if n != present && cp != "(none)" {
-			out = append(out, cp)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func capHolders(c *diff.Comparison, r diff.Row, caps []string) string {
-	var parts []string
-	for i, s := range c.Subjects {
-		var has []string
-		for _, cp := range caps {
-			if i < len(r.Values) && strings.Contains(","+r.Values[i]+",", ","+cp+",") {
-				has = append(has, strings.TrimPrefix(cp, "CAP_"))
+		has, lacks := 0, 0
+		for i := range c.Subjects {
+			switch {
+			case !mask.Present(i):
+			case r.Present(i):
+				has++
+			default:
+				lacks++
 			}
 		}
-		if len(has) == 0 {
-			has = []string{"none of them"}
+		if has == 0 || lacks == 0 {
+			continue
 		}
-		parts = append(parts, s+" has "+strings.Join(has, ","))
+		for i := range c.Subjects {
+			if mask.Present(i) && r.Present(i) {
+				holders[i] = append(holders[i], strings.TrimPrefix(cp, "CAP_"))
+			}
+		}
+		changed = append(changed, cp)
+		keys = append(keys, r.ID())
+		if cp == "CAP_NET_RAW" || cp == "CAP_NET_ADMIN" || cp == "CAP_NET_BIND_SERVICE" {
+			sev = diff.Medium
+		}
 	}
-	return strings.Join(parts, "; ")
+	if len(changed) == 0 {
+		return diff.Finding{}, false
+	}
+	var parts []string
+	for i, s := range c.Subjects {
+		if !mask.Present(i) {
+			continue
+		}
+		if len(holders[i]) == 0 {
+			holders[i] = []string{"none of them"}
+		}
+		parts = append(parts, s+" has "+strings.Join(holders[i], ","))
+	}
+	return diff.Finding{Severity: sev, Rule: "process/privileges", Keys: keys,
+		Message: "effective capabilities differ in " + capList(changed, 8) + " (" + strings.Join(parts, "; ") + "): NET_RAW decides raw/ICMP sockets, NET_ADMIN routes and netfilter, NET_BIND_SERVICE ports below 1024"}, true
 }
 
 // setIn says which subjects set a variable and to what ("pod-b sets HTTP_PROXY=…; pod-a does not").
