@@ -71,8 +71,10 @@ func decodeFixture(b []byte) (blobFixture, bool) {
 
 // readFilter reads the raw filter table of the calling thread's namespace (which creates
 // it there: this is test-only, the prober reads only tables that already exist).
-func readFilter() (getinfo, []byte, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+func readFilter() (getinfo, []byte, error) { return readFilterOf(unix.AF_INET, unix.IPPROTO_IP) }
+
+func readFilterOf(family, level int) (getinfo, []byte, error) {
+	fd, err := unix.Socket(family, unix.SOCK_RAW, unix.IPPROTO_RAW)
 	if err != nil {
 		return getinfo{}, nil, err
 	}
@@ -80,14 +82,14 @@ func readFilter() (getinfo, []byte, error) {
 	var info getinfo
 	copy(info.Name[:], "filter")
 	size := uint32(unsafe.Sizeof(info))
-	if err := getsockopt(fd, unix.IPPROTO_IP, soGetInfo, unsafe.Pointer(&info), &size); err != nil {
+	if err := getsockopt(fd, level, soGetInfo, unsafe.Pointer(&info), &size); err != nil {
 		return info, nil, err
 	}
 	buf := make([]byte, 40+int(info.Size))
 	copy(buf, "filter")
 	binary.NativeEndian.PutUint32(buf[32:], info.Size)
 	blen := uint32(len(buf))
-	if err := getsockopt(fd, unix.IPPROTO_IP, soGetEntries, unsafe.Pointer(&buf[0]), &blen); err != nil {
+	if err := getsockopt(fd, level, soGetEntries, unsafe.Pointer(&buf[0]), &blen); err != nil {
 		return info, nil, err
 	}
 	return info, buf[40:], nil
@@ -175,6 +177,10 @@ func TestPlantedNetfilter(t *testing.T) {
 	if err := b.Do(plantLegacyReject); err != nil {
 		t.Fatalf("plant iptables REJECT: %v", err)
 	}
+	// An empty ip6tables filter table, to check the IPv6 entry layout against the kernel.
+	if err := b.Do(func() error { _, _, err := readFilterOf(unix.AF_INET6, unix.IPPROTO_IPV6); return err }); err != nil {
+		t.Fatalf("create ip6tables filter: %v", err)
+	}
 	// The kernel's own view of the planted table is the fixture for the parser.
 	var info getinfo
 	var blob []byte
@@ -207,10 +213,14 @@ func TestPlantedNetfilter(t *testing.T) {
 	if x := sb.Iptables["ipv4"]; len(x) != 1 || x[0].Error != nil || x[0].Rules != 1 || x[0].Targets["REJECT"] != 1 || x[0].Policies["OUTPUT"] != "ACCEPT" {
 		t.Errorf("b iptables: %+v", x)
 	}
+	if x := sb.Iptables["ipv6"]; len(x) != 1 || x[0].Error != nil || x[0].Entries != 4 || x[0].Rules != 0 || x[0].Policies["FORWARD"] != "ACCEPT" {
+		t.Errorf("b ip6tables: %+v", x)
+	}
 	t.Logf("netfilter section: a %d bytes, b %d bytes", len(ra.Sections["netfilter"]), len(rb.Sections["netfilter"]))
 
 	fs := findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
 	want := map[string]diff.Severity{
+		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)": diff.Medium,
 		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0": diff.High,
 		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                      diff.Medium,
 	}
