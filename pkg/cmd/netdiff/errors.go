@@ -1,0 +1,76 @@
+package netdiff
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+)
+
+// Exit codes follow kubectl diff.
+const (
+	ExitSame  = 0
+	ExitDiffs = 1
+	ExitError = 2
+)
+
+// ExitError carries an exit status through cobra.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// ExitCode maps the error returned by the command to the process exit status.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitSame
+	}
+	var c exitCode
+	if errors.As(err, &c) {
+		return int(c)
+	}
+	return ExitError
+}
+
+// IsSilent tells whether err only carries an exit status and needs no message.
+func IsSilent(err error) bool {
+	var c exitCode
+	return errors.As(err, &c)
+}
+
+// rbacHint names the permission a Forbidden error at a step is about.
+var rbacHint = map[string]string{
+	"get pod":                 `"get" on "pods"`,
+	"add ephemeral container": `"patch" on "pods/ephemeralcontainers"`,
+	"wait for container":      `"list" and "watch" on "pods"`,
+	"exec prober":             `"create" (and "get") on "pods/exec"`,
+}
+
+// Explain turns an error into the message the user sees: which pod, which step, and what
+// to do about it. It is the one place where errors get their user-facing words.
+func Explain(err error, profile string) string {
+	var se *podprobe.StepError
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	switch {
+	case strings.Contains(se.Err.Error(), "violates PodSecurity"):
+		return fmt.Sprintf("%s\n  Pod Security Admission rejected the prober container with profile %q; --profile=restricted passes every level (it runs as a non-root user, so some facts of a root app may be unreadable)", se.Error(), profile)
+	case apierrors.IsForbidden(se.Err):
+		perm := rbacHint[se.Step]
+		if perm == "" {
+			perm = "the permission this step needs"
+		}
+		return fmt.Sprintf("%s\n  netdiff needs %s in the pod's namespace; see docs/rbac.md for a least-privilege ClusterRole", se.Error(), perm)
+	case apierrors.IsNotFound(se.Err) && se.Step == "get pod":
+		return fmt.Sprintf("pod %s not found (check the name, -n/--namespace and --context)", se.Pod)
+	case errors.Is(se.Err, inject.ErrUnsupported):
+		return se.Error()
+	case apierrors.IsInvalid(se.Err) && se.Step == "add ephemeral container":
+		return fmt.Sprintf("%s\n  the API server rejected the container; if Pod Security Admission is enforced, try --profile=restricted", se.Error())
+	}
+	return se.Error()
+}

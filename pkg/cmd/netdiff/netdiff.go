@@ -1,0 +1,512 @@
+// Package netdiff is the `kubectl netdiff` command: options, flags, and the
+// Complete/Validate/Run flow that resolves pods, probes them and renders the diff.
+package netdiff
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+	"github.com/netdiff/kubectl-netdiff/pkg/version"
+)
+
+// DefaultImageRepo is the prober image repository; the release may set it with -ldflags
+// "-X github.com/netdiff/kubectl-netdiff/pkg/cmd/netdiff.DefaultImageRepo=…". The tag is
+// always this build's version, so the plugin injects the prober it was released with.
+var DefaultImageRepo = "netdiff/netdiff-prober"
+
+// DefaultImage is the prober image this build injects unless --image says otherwise.
+func DefaultImage() string { return DefaultImageRepo + ":" + version.Version }
+
+var (
+	netdiffLong = templates.LongDesc(`
+		Compare the network world of two pods and show what differs, most suspicious first.
+
+		netdiff adds a small prober to each pod as an ephemeral container (sharing the app
+		container's process namespace), runs it over exec, and diffs the two JSON reports:
+		interfaces, routes, policy rules, neighbours, sysctls, DNS configuration, the app
+		process's capabilities and environment, counters over the probe window, and active
+		probes (route lookup, blocking and non-blocking TCP connects, DNS, ICMP, HTTP) against
+		each pod's nameservers, gateway, the Kubernetes API service and each other.
+
+		Ephemeral containers cannot be removed: the prober container exits by itself after
+		--idle-timeout and stays in the pod spec, terminated, until the pod is deleted. A
+		running one of the same version is reused.
+
+		Exit status: 0 no differences, 1 differences found, 2 or more an error.`)
+
+	netdiffExample = templates.Examples(`
+		# Compare two pods in the current namespace
+		kubectl netdiff ha-0 netshoot
+
+		# Pods in different namespaces, with an extra target
+		kubectl netdiff apps/ha-0 debug/netshoot --target 10.0.0.159:80
+
+		# Only the findings, as JSON
+		kubectl netdiff ha-0 netshoot -o json | jq '.findings[]'
+
+		# Save both reports and diff them again later, offline
+		kubectl netdiff ha-0 netshoot --save ./reports
+		kubectl netdiff -f ./reports/default_ha-0.json -f ./reports/default_netshoot.json
+
+		# Show what would be added to the pods, and add nothing
+		kubectl netdiff ha-0 netshoot --dry-run`)
+)
+
+// Options holds the flags, the IO streams and the clients of one run.
+type Options struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	Files           []string
+	Container       string
+	ContainerA      string
+	ContainerB      string
+	Targets         []string
+	Output          string
+	All             bool
+	SaveDir         string
+	Image           string
+	ImagePullPolicy string
+	Profile         string
+	Timeout         time.Duration
+	ProbeTimeout    time.Duration
+	IdleTimeout     time.Duration
+	DryRun          bool
+	Attempts        int
+	Burst           int
+	Timings         bool
+	NoColor         bool
+
+	// Filled by Complete.
+	pods       []PodRef
+	namespace  string
+	client     kubernetes.Interface
+	restConfig *rest.Config
+	isTerminal func(any) bool
+}
+
+// NewOptions returns Options with the defaults.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{
+		ConfigFlags:     genericclioptions.NewConfigFlags(true),
+		IOStreams:       streams,
+		Output:          "table",
+		ImagePullPolicy: string(corev1.PullIfNotPresent),
+		Profile:         inject.DefaultProfile,
+		Timeout:         90 * time.Second,
+		ProbeTimeout:    4 * time.Second,
+		IdleTimeout:     15 * time.Minute,
+		Attempts:        5,
+		Burst:           10,
+		isTerminal:      isTerminal,
+	}
+}
+
+// NewCmdNetdiff builds the command.
+func NewCmdNetdiff(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
+	cmd := &cobra.Command{
+		Use:           "kubectl-netdiff POD_A POD_B [flags]",
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl netdiff"},
+		Short:         "Show what differs between the network worlds of two pods",
+		Long:          netdiffLong,
+		Example:       netdiffExample,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := o.Complete(args)
+			if err == nil {
+				err = o.Validate()
+			}
+			if err == nil {
+				err = o.Run(cmd.Context())
+			}
+			if err != nil && !IsSilent(err) {
+				fmt.Fprintf(o.ErrOut, "error: %s\n", Explain(err, o.Profile))
+				return exitCode(ExitError)
+			}
+			return err
+		},
+	}
+	o.AddFlags(cmd)
+	cmd.ValidArgsFunction = o.completePods
+	cmd.AddCommand(newVersionCmd(streams))
+	return cmd
+}
+
+// AddFlags registers the flags, including every kubectl connection flag.
+func (o *Options) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
+	f.StringArrayVarP(&o.Files, "filename", "f", nil, "a saved report (from --save or netdiff-prober collect) to diff instead of a pod; give two, or one and a pod")
+	f.StringVarP(&o.Container, "container", "c", "", "target container in both pods (default: the kubectl.kubernetes.io/default-container annotation, else the first container)")
+	f.StringVar(&o.ContainerA, "container-a", "", "target container in the first pod (overrides -c)")
+	f.StringVar(&o.ContainerB, "container-b", "", "target container in the second pod (overrides -c)")
+	f.StringArrayVarP(&o.Targets, "target", "t", nil, "extra destination to probe from both pods: HOST:PORT, tcp://, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME (repeatable)")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
+	f.BoolVar(&o.All, "all", false, "show equal rows too")
+	f.StringVar(&o.SaveDir, "save", "", "directory to write each pod's raw report to (NAMESPACE_POD.json), for later -f")
+	f.StringVar(&o.Image, "image", "", "prober image (default "+DefaultImage()+"); for mirrors and air-gapped clusters")
+	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "image pull policy of the prober container: Always, IfNotPresent or Never")
+	f.StringVar(&o.Profile, "profile", o.Profile, "security profile of the prober container, as in kubectl debug: "+strings.Join(inject.Profiles, ", "))
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for each pod's prober, from adding the container to the end of its report")
+	f.DurationVar(&o.ProbeTimeout, "probe-timeout", o.ProbeTimeout, "length of the active probe window inside each pod")
+	f.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "the prober container exits after this long without use")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the ephemeral container(s) that would be added, as YAML, and change nothing")
+	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
+	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
+	f.BoolVar(&o.Timings, "timings", false, "print where the time went, per pod and phase, on stderr")
+	f.BoolVar(&o.NoColor, "no-color", false, "never colour the table")
+}
+
+// Complete parses the arguments and builds the clients when pods are involved.
+func (o *Options) Complete(args []string) error {
+	o.pods = nil
+	for _, a := range args {
+		ref, err := ParsePodRef(a)
+		if err != nil {
+			return err
+		}
+		o.pods = append(o.pods, ref)
+	}
+	if o.Image == "" {
+		o.Image = DefaultImage()
+	}
+	if len(o.pods) == 0 {
+		return nil
+	}
+	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("read kubeconfig: %w", err)
+	}
+	o.namespace = ns
+	for i := range o.pods {
+		if o.pods[i].Namespace == "" {
+			o.pods[i].Namespace = ns
+		}
+	}
+	cfg, err := o.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("read kubeconfig: %w", err)
+	}
+	// Two pods, a handful of calls each: lift client-go's conservative default rate limit so
+	// the concurrent sides never queue behind each other.
+	cfg.QPS, cfg.Burst = 50, 100
+	o.restConfig = cfg
+	if o.client == nil {
+		if o.client, err = kubernetes.NewForConfig(cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks the flags and arguments before anything touches the cluster.
+func (o *Options) Validate() error {
+	if n := len(o.pods) + len(o.Files); n != 2 {
+		return fmt.Errorf("need two subjects to compare, got %d: give two pods, two -f reports, or one of each (see --help)", n)
+	}
+	if err := render.ValidateFormat(o.Output); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	if err := inject.ValidateProfile(o.Profile); err != nil {
+		return err
+	}
+	switch corev1.PullPolicy(o.ImagePullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return fmt.Errorf("unknown --image-pull-policy %q: use Always, IfNotPresent or Never", o.ImagePullPolicy)
+	}
+	if _, err := target.ParseAll(o.Targets); err != nil {
+		return err
+	}
+	if o.Timeout <= 0 || o.ProbeTimeout <= 0 || o.IdleTimeout <= 0 {
+		return fmt.Errorf("--timeout, --probe-timeout and --idle-timeout must be positive")
+	}
+	if o.ProbeTimeout+5*time.Second > o.Timeout {
+		return fmt.Errorf("--timeout (%s) must exceed --probe-timeout (%s) by at least 5s", o.Timeout, o.ProbeTimeout)
+	}
+	if o.Attempts < 0 || o.Attempts > 1000 || o.Burst < 0 || o.Burst > 1000 {
+		return fmt.Errorf("--attempts and --burst must be between 0 and 1000")
+	}
+	if o.DryRun && len(o.pods) == 0 {
+		return fmt.Errorf("--dry-run needs at least one pod")
+	}
+	if len(o.pods) == 2 && o.pods[0] == o.pods[1] && o.ContainerA == o.ContainerB {
+		return fmt.Errorf("both subjects are pod %s: compare two pods (or two containers with --container-a/--container-b)", o.pods[0])
+	}
+	return nil
+}
+
+// subject is one side of the comparison while it is being gathered.
+type subject struct {
+	name      string
+	ref       *PodRef
+	file      string
+	container string
+	pod       *corev1.Pod
+	report    *report.Report
+	err       error
+	timings   podprobe.Timings
+}
+
+// Run gathers both reports (files and pods, concurrently), then diffs and renders.
+func (o *Options) Run(ctx context.Context) error {
+	subjects := o.subjects()
+	for _, s := range subjects {
+		if s.file != "" {
+			s.report, s.err = readReportFile(s.file)
+		}
+	}
+	if len(o.pods) > 0 {
+		if err := o.probePods(ctx, subjects); err != nil {
+			return err
+		}
+		if o.DryRun {
+			return nil
+		}
+	}
+	if o.SaveDir != "" {
+		if err := o.save(subjects); err != nil {
+			return err
+		}
+	}
+	var errs []string
+	for _, s := range subjects {
+		if s.err != nil {
+			errs = append(errs, Explain(s.err, o.Profile))
+		}
+	}
+	if o.Timings {
+		o.printTimings(subjects)
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(o.ErrOut, "error: %s\n", e)
+		}
+		return exitCode(ExitError)
+	}
+	names := make([]string, len(subjects))
+	reports := make([]*report.Report, len(subjects))
+	for i, s := range subjects {
+		names[i], reports[i] = s.name, s.report
+	}
+	start := time.Now()
+	res, err := diff.Compare(names, reports, diff.Options{})
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
+	}
+	color := !o.NoColor && o.isTerminal(o.Out) && os.Getenv("NO_COLOR") == ""
+	if err := render.Render(o.Out, res, o.Output, render.Options{All: o.All, Color: color}); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if o.Timings {
+		fmt.Fprintf(o.ErrOut, "timing: diff+render %s\n", time.Since(start).Round(time.Millisecond))
+	}
+	if res.Differs() {
+		return exitCode(ExitDiffs)
+	}
+	return nil
+}
+
+func (o *Options) subjects() []*subject {
+	var out []*subject
+	for _, f := range o.Files {
+		out = append(out, &subject{name: strings.TrimSuffix(filepath.Base(f), ".json"), file: f})
+	}
+	for i := range o.pods {
+		ref := o.pods[i]
+		c := o.Container
+		if i == 0 && o.ContainerA != "" && len(o.Files) == 0 {
+			c = o.ContainerA
+		} else if (i == 1 || len(o.Files) == 1) && o.ContainerB != "" {
+			c = o.ContainerB
+		}
+		name := ref.Name
+		if ref.Namespace != o.namespace || (len(o.pods) == 2 && o.pods[0].Name == o.pods[1].Name) {
+			name = ref.String()
+		}
+		out = append(out, &subject{name: name, ref: &ref, container: c})
+	}
+	if len(out) == 2 && out[0].name == out[1].name {
+		out[0].name, out[1].name = out[0].name+" (a)", out[1].name+" (b)"
+	}
+	return out
+}
+
+func readReportFile(path string) (*report.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, err)
+	}
+	defer f.Close()
+	rep, err := report.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, err)
+	}
+	return rep, nil
+}
+
+// save writes every report that was gathered, also when the other side failed.
+func (o *Options) save(subjects []*subject) error {
+	if err := os.MkdirAll(o.SaveDir, 0o755); err != nil {
+		return fmt.Errorf("--save: %w", err)
+	}
+	for _, s := range subjects {
+		if s.report == nil || s.ref == nil {
+			continue
+		}
+		path := filepath.Join(o.SaveDir, s.ref.Namespace+"_"+s.ref.Name+".json")
+		if err := writeJSON(path, s.report); err != nil {
+			return fmt.Errorf("--save: %w", err)
+		}
+		fmt.Fprintf(o.ErrOut, "saved %s\n", path)
+	}
+	return nil
+}
+
+func (o *Options) printTimings(subjects []*subject) {
+	for _, s := range subjects {
+		for _, p := range s.timings.Phases {
+			fmt.Fprintf(o.ErrOut, "timing: %s %s %s\n", s.name, p.Name, p.Duration.Round(time.Millisecond))
+		}
+	}
+}
+
+// probePods resolves the pods, then probes them concurrently. Per-pod failures are stored
+// in the subject so the other side still finishes (and is saved).
+func (o *Options) probePods(ctx context.Context, subjects []*subject) error {
+	var wg sync.WaitGroup
+	for _, s := range subjects {
+		if s.ref == nil {
+			continue
+		}
+		wg.Add(1)
+		go func(s *subject) {
+			defer wg.Done()
+			start := time.Now()
+			s.pod, s.err = o.resolve(ctx, *s.ref)
+			s.timings.Add("resolve", start)
+			if s.err == nil {
+				s.container, s.err = inject.TargetContainer(s.pod, s.container)
+				if s.err != nil {
+					s.err = &podprobe.StepError{Pod: s.ref.String(), Step: "choose target container", Err: s.err}
+				}
+			}
+		}(s)
+	}
+	wg.Wait()
+	for _, s := range subjects {
+		if s.ref != nil && s.err != nil {
+			return s.err
+		}
+	}
+	if o.DryRun {
+		return o.printDryRun(subjects)
+	}
+	apiTargets := o.apiServiceTargets(ctx)
+	runner := &podprobe.Runner{
+		Client: o.client,
+		Config: o.restConfig,
+		Spec: inject.Spec{
+			Image:       o.Image,
+			PullPolicy:  corev1.PullPolicy(o.ImagePullPolicy),
+			Profile:     o.Profile,
+			Version:     version.Version,
+			IdleTimeout: o.IdleTimeout,
+		},
+	}
+	if o.isTerminal(o.ErrOut) {
+		var mu sync.Mutex
+		runner.Progress = func(pod, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(o.ErrOut, "%s: %s\n", pod, msg)
+		}
+	}
+	for _, s := range subjects {
+		if s.ref == nil {
+			continue
+		}
+		wg.Add(1)
+		go func(s *subject) {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+			args := o.collectArgs(s, subjects, apiTargets)
+			s.report, s.err = runner.Probe(pctx, s.pod, s.container, args, &s.timings)
+			if s.err == nil {
+				attach(s)
+				s.err = attachPodFacts(pctx, o.client, s)
+			}
+		}(s)
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return nil
+}
+
+// resolve gets the pod and refuses the ones netdiff cannot probe.
+func (o *Options) resolve(ctx context.Context, ref PodRef) (*corev1.Pod, error) {
+	pod, err := o.client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, &podprobe.StepError{Pod: ref.String(), Step: "get pod", Err: err}
+	}
+	if pod.Status.Phase != corev1.PodRunning {
+		return nil, &podprobe.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod is %s, not Running: ephemeral containers only start in running pods", pod.Status.Phase)}
+	}
+	if pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows {
+		return nil, &podprobe.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows: the prober is Linux only")}
+	}
+	if pod.Spec.NodeName != "" {
+		// The node's OS label decides when the pod spec is silent; a refused read is no reason to stop.
+		if node, err := o.client.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{}); err == nil && node.Labels[corev1.LabelOSStable] == string(corev1.Windows) {
+			return nil, &podprobe.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows node %s: the prober is Linux only", node.Name)}
+		}
+	}
+	return pod, nil
+}
+
+func (o *Options) printDryRun(subjects []*subject) error {
+	spec := inject.Spec{Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Profile: o.Profile, Version: version.Version, IdleTimeout: o.IdleTimeout}
+	for _, s := range subjects {
+		if s.pod == nil {
+			continue
+		}
+		spec.TargetContainer = s.container
+		if name := inject.FindReusable(s.pod, spec); name != "" {
+			fmt.Fprintf(o.Out, "# pod %s: would reuse running container %s\n", s.ref, name)
+			continue
+		}
+		_, ec, err := inject.Generate(s.pod, spec)
+		if err != nil {
+			return err
+		}
+		if err := printYAML(o.Out, fmt.Sprintf("pod %s: would add this ephemeral container", s.ref), ec); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package netdiff
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+)
+
+func TestParsePodRef(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    PodRef
+		wantErr bool
+	}{
+		{in: "ha-0", want: PodRef{Name: "ha-0"}},
+		{in: "pod/ha-0", want: PodRef{Name: "ha-0"}},
+		{in: "pods/ha-0", want: PodRef{Name: "ha-0"}},
+		{in: "po/ha-0", want: PodRef{Name: "ha-0"}},
+		{in: "apps/ha-0", want: PodRef{Namespace: "apps", Name: "ha-0"}},
+		{in: "", wantErr: true},
+		{in: "a/b/c", wantErr: true},
+		{in: "apps/", wantErr: true},
+		{in: "/ha-0", wantErr: true},
+		{in: "Ha-0", wantErr: true},
+		{in: "ha-0:app", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := ParsePodRef(tt.in)
+		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
+			t.Errorf("ParsePodRef(%q) = %+v, %v; want %+v, err=%v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// newTestOptions returns Options wired to a fake clientset and a kubeconfig that points
+// nowhere, so nothing leaves the process.
+func newTestOptions(t *testing.T, objs ...runtime.Object) (*Options, *fake.Clientset, *strings.Builder, *strings.Builder) {
+	t.Helper()
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, namespace: apps, user: u}}]
+current-context: c
+users: [{name: u, user: {token: t}}]
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := &strings.Builder{}, &strings.Builder{}
+	o := NewOptions(genericiooptions.IOStreams{Out: out, ErrOut: errOut})
+	o.ConfigFlags.KubeConfig = &kubeconfig
+	cs := fake.NewClientset(objs...)
+	o.client = cs
+	o.isTerminal = func(any) bool { return false }
+	return o, cs, out, errOut
+}
+
+func runningPod(ns, name string, phase corev1.PodPhase) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "app", Ports: []corev1.ContainerPort{{ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}}}},
+		Status:     corev1.PodStatus{Phase: phase, PodIPs: []corev1.PodIP{{IP: "10.244.0." + map[string]string{"a": "5", "b": "6"}[name]}}},
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		mod    func(o *Options)
+		errHas string
+	}{
+		{name: "two pods", args: []string{"a", "b"}},
+		{name: "one pod", args: []string{"a"}, errHas: "need two subjects"},
+		{name: "three pods", args: []string{"a", "b", "c"}, errHas: "need two subjects"},
+		{name: "file and pod", args: []string{"a"}, mod: func(o *Options) { o.Files = []string{"x.json"} }},
+		{name: "two files", mod: func(o *Options) { o.Files = []string{"x.json", "y.json"} }},
+		{name: "same pod twice", args: []string{"a", "apps/a"}, errHas: "both subjects are pod apps/a"},
+		{name: "bad output", args: []string{"a", "b"}, mod: func(o *Options) { o.Output = "xml" }, errHas: "unknown output format"},
+		{name: "bad profile", args: []string{"a", "b"}, mod: func(o *Options) { o.Profile = "sysadmin" }, errHas: "unknown --profile"},
+		{name: "bad pull policy", args: []string{"a", "b"}, mod: func(o *Options) { o.ImagePullPolicy = "Sometimes" }, errHas: "--image-pull-policy"},
+		{name: "bad target", args: []string{"a", "b"}, mod: func(o *Options) { o.Targets = []string{"nope"} }, errHas: "invalid target"},
+		{name: "timeouts", args: []string{"a", "b"}, mod: func(o *Options) { o.Timeout = o.ProbeTimeout }, errHas: "--timeout"},
+		{name: "dry-run offline", mod: func(o *Options) { o.Files = []string{"x", "y"}; o.DryRun = true }, errHas: "--dry-run needs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _, _, _ := newTestOptions(t)
+			if tt.mod != nil {
+				tt.mod(o)
+			}
+			err := o.Complete(tt.args)
+			if err == nil {
+				err = o.Validate()
+			}
+			if (tt.errHas == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.errHas)) {
+				t.Fatalf("err = %v, want %q", err, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestCompleteUsesKubeconfigNamespace(t *testing.T) {
+	o, _, _, _ := newTestOptions(t)
+	if err := o.Complete([]string{"a", "other/b"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.pods[0] != (PodRef{"apps", "a"}) || o.pods[1] != (PodRef{"other", "b"}) {
+		t.Errorf("pods = %+v", o.pods)
+	}
+	if o.Image != DefaultImage() || !strings.HasSuffix(o.Image, ":"+strings.TrimPrefix(DefaultImage(), DefaultImageRepo+":")) {
+		t.Errorf("default image = %q", o.Image)
+	}
+	names := o.subjects()
+	if names[0].name != "a" || names[1].name != "other/b" {
+		t.Errorf("subject names = %q, %q: a pod outside the default namespace shows its namespace", names[0].name, names[1].name)
+	}
+}
+
+func run(t *testing.T, o *Options, args ...string) error {
+	t.Helper()
+	err := o.Complete(args)
+	if err == nil {
+		err = o.Validate()
+	}
+	if err == nil {
+		err = o.Run(context.Background())
+	}
+	return err
+}
+
+func TestRunRefusesPodsItCannotProbe(t *testing.T) {
+	tests := []struct {
+		name   string
+		objs   []runtime.Object
+		errHas string
+	}{
+		{"not found", []runtime.Object{runningPod("apps", "a", corev1.PodRunning)}, "pod apps/b not found"},
+		{"pending", []runtime.Object{runningPod("apps", "a", corev1.PodRunning), runningPod("apps", "b", corev1.PodPending)}, "pod is Pending, not Running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, cs, _, _ := newTestOptions(t, tt.objs...)
+			err := run(t, o, "a", "b")
+			if err == nil || !strings.Contains(Explain(err, o.Profile), tt.errHas) {
+				t.Fatalf("err = %v, want %q", err, tt.errHas)
+			}
+			for _, a := range cs.Actions() {
+				if a.GetVerb() == "patch" {
+					t.Errorf("a pod was patched although a subject was refused: %v", a)
+				}
+			}
+		})
+	}
+}
+
+func TestDryRunPrintsSpecAndChangesNothing(t *testing.T) {
+	inject.NameSuffix = func() string { return "fixed" }
+	o, cs, out, _ := newTestOptions(t, runningPod("apps", "a", corev1.PodRunning), runningPod("apps", "b", corev1.PodRunning))
+	o.DryRun = true
+	if err := run(t, o, "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"# pod apps/a: would add", "# pod apps/b: would add", "name: netdiff-fixed", "targetContainerName: app", "image: " + DefaultImage(), "- idle"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, got)
+		}
+	}
+	for _, a := range cs.Actions() {
+		if a.GetVerb() != "get" {
+			t.Errorf("dry-run made a %s call", a.GetVerb())
+		}
+	}
+}
+
+func TestPeerTargets(t *testing.T) {
+	p := runningPod("apps", "a", corev1.PodRunning)
+	p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "fd00::5"})
+	p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, corev1.ContainerPort{ContainerPort: 53, Protocol: corev1.ProtocolUDP})
+	got := strings.Join(PeerTargets(p), " ")
+	want := "icmp://10.244.0.5 tcp://10.244.0.5:8080 udp://10.244.0.5:53 icmp://fd00::5 tcp://[fd00::5]:8080 udp://[fd00::5]:53"
+	if got != want {
+		t.Errorf("PeerTargets = %q\nwant %q", got, want)
+	}
+}

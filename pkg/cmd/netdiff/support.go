@@ -1,0 +1,218 @@
+package netdiff
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+	"github.com/netdiff/kubectl-netdiff/pkg/version"
+)
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Write then rename, so an interrupted save never leaves a half report under the real name.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func printYAML(w io.Writer, comment string, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "# %s\n%s---\n", comment, b)
+	return err
+}
+
+// attach records which pod a report is about; the diff uses the IPs for <self>/<peer>.
+func attach(s *subject) {
+	ips := []string{}
+	for _, ip := range s.pod.Status.PodIPs {
+		ips = append(ips, ip.IP)
+	}
+	s.report.Subject = &report.Subject{
+		Name:      s.name,
+		Namespace: s.pod.Namespace,
+		Pod:       s.pod.Name,
+		Container: s.container,
+		Node:      s.pod.Spec.NodeName,
+		IPs:       ips,
+	}
+}
+
+// attachPodFacts adds the "pod" section from the API. NetworkPolicies that cannot be
+// listed are noted in the section, not fatal.
+func attachPodFacts(ctx context.Context, client kubernetes.Interface, s *subject) error {
+	list := func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+		l, err := client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return l.Items, nil
+	}
+	nps, npErr := podfacts.ListPolicies(ctx, list, s.pod.Namespace)
+	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
+	sec.NetworkPoliciesError = npErr
+	raw, err := json.Marshal(sec)
+	if err != nil {
+		return err
+	}
+	s.report.Sections[podfacts.SectionName] = raw
+	return nil
+}
+
+// apiServiceTargets returns the Kubernetes API service as a TCP target, when readable.
+func (o *Options) apiServiceTargets(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	svc, err := o.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		return nil
+	}
+	port := 443
+	for _, p := range svc.Spec.Ports {
+		if p.Name == "https" {
+			port = int(p.Port)
+		}
+	}
+	return []string{target.Target{Scheme: target.TCP, Host: svc.Spec.ClusterIP, Port: port}.String()}
+}
+
+// collectArgs are the prober flags for one pod: the user's targets, the API service, the
+// other pods' IPs and declared ports, plus the prober's own defaults (nameservers, gateway).
+func (o *Options) collectArgs(self *subject, all []*subject, apiTargets []string) []string {
+	args := []string{"--defaults",
+		"--timeout", o.ProbeTimeout.String(),
+		"--attempts", strconv.Itoa(o.Attempts),
+		"--burst", strconv.Itoa(o.Burst)}
+	targets := append(append([]string{}, o.Targets...), apiTargets...)
+	for _, peer := range all {
+		if peer == self || peer.pod == nil {
+			continue
+		}
+		targets = append(targets, PeerTargets(peer.pod)...)
+	}
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if !seen[t] {
+			seen[t] = true
+			args = append(args, "--target", t)
+		}
+	}
+	return args
+}
+
+// PeerTargets are a pod's IPs (ICMP) and declared container ports, as another pod would
+// reach them.
+func PeerTargets(pod *corev1.Pod) []string {
+	var out []string
+	for _, ip := range pod.Status.PodIPs {
+		if net.ParseIP(ip.IP) == nil {
+			continue
+		}
+		out = append(out, target.Target{Scheme: target.ICMP, Host: ip.IP}.String())
+		for _, c := range pod.Spec.Containers {
+			for _, p := range c.Ports {
+				scheme := target.TCP
+				switch p.Protocol {
+				case corev1.ProtocolUDP:
+					scheme = target.UDP
+				case corev1.ProtocolSCTP:
+					continue
+				}
+				out = append(out, target.Target{Scheme: scheme, Host: ip.IP, Port: int(p.ContainerPort)}.String())
+			}
+		}
+	}
+	return out
+}
+
+func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the plugin version and the prober image it injects",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			v := struct {
+				Version       string `json:"version"`
+				ProberImage   string `json:"proberImage"`
+				SchemaVersion string `json:"schemaVersion"`
+			}{version.Version, DefaultImage(), report.SchemaVersion}
+			switch output {
+			case "json":
+				return json.NewEncoder(streams.Out).Encode(v)
+			case "":
+				_, err := fmt.Fprintf(streams.Out, "kubectl-netdiff %s\nprober image: %s\nreport schema: %s\n", v.Version, v.ProberImage, v.SchemaVersion)
+				return err
+			default:
+				return fmt.Errorf("unknown --output %q for version: use json", output)
+			}
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json for machine-readable output")
+	return cmd
+}
+
+// completePods offers the names of running pods for `kubectl netdiff <TAB>` (through the
+// kubectl_complete-netdiff script krew installs next to the plugin).
+func (o *Options) completePods(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args)+len(o.Files) >= 2 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	cfg, err := o.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+	defer cancel()
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "status.phase=Running"})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, p := range pods.Items {
+		if strings.HasPrefix(p.Name, toComplete) {
+			out = append(out, p.Name)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
