@@ -221,8 +221,8 @@ func TestPlantedNetfilter(t *testing.T) {
 	fs := findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
 	want := map[string]diff.Severity{
 		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)": diff.Medium,
-		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0": diff.High,
-		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                      diff.Medium,
+		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0":         diff.High,
+		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                              diff.Medium,
 	}
 	for prefix, sev := range want {
 		if !slices.ContainsFunc(fs, func(f diff.Finding) bool { return strings.HasPrefix(f.Message, prefix) && f.Severity == sev }) {
