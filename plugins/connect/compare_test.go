@@ -2,6 +2,7 @@ package connect_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -49,4 +50,23 @@ func BenchmarkCollectFiveTargets(b *testing.B) {
 		ms += nsB.Collect(args...).DurationMS
 	}
 	b.ReportMetric(float64(ms)/float64(b.N), "report-ms/op")
+}
+
+// Two namespaces that differ only by their addresses must not make the active probes'
+// rules speak: a rule that fires here fires on every pair of healthy replicas.
+func TestHealthyPairGivesNoActiveFindings(t *testing.T) {
+	a, b := connect.NewHealthyPair(t)
+	targets := []string{"tcp://10.20.9.1:8080", "tcp://10.20.9.1:9", "udp://10.20.9.1:5353", "icmp://10.20.9.1", "tcp://10.20.7.1:80"}
+	ra, rb := connect.Collect(t, a, targets...), connect.Collect(t, b, targets...)
+	res, err := diff.Compare([]string{"A", "B"}, []*report.Report{ra, rb}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		for _, p := range []string{"connect/", "routeget/", "icmp/", "dns/", "http/"} {
+			if strings.HasPrefix(f.Rule, p) {
+				t.Errorf("finding on a healthy pair: %s: %s", f.Rule, f.Message)
+			}
+		}
+	}
 }
