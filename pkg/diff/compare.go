@@ -36,15 +36,17 @@ type Result struct {
 }
 
 // Differs reports whether the subjects differ: any unequal row, or any finding of
-// severity Low or above. It decides the exit status (0 same, 1 different).
+// severity Low or above that names no row. A finding whose rows are all equal describes
+// what the subjects share (one network namespace, a tentative address in both): it is
+// printed, but it is not a difference. Differs decides the exit status.
 func (r *Result) Differs() bool {
-	for _, f := range r.Findings {
-		if f.Severity >= Low {
+	for _, row := range r.Rows {
+		if !row.Equal {
 			return true
 		}
 	}
-	for _, row := range r.Rows {
-		if !row.Equal {
+	for _, f := range r.Findings {
+		if f.Severity >= Low && len(f.Keys) == 0 {
 			return true
 		}
 	}

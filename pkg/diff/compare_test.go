@@ -404,3 +404,21 @@ func TestSeverityText(t *testing.T) {
 		t.Errorf("finding JSON %s", b)
 	}
 }
+
+func TestDiffersIgnoresSharedFindings(t *testing.T) {
+	rows := []Row{{Section: "interfaces", Key: "eth0/mtu", Values: []string{"1500", "1500"}, Equal: true}}
+	shared := Finding{Severity: Medium, Rule: "x", Keys: []string{"interfaces/eth0/mtu"}}
+	if (&Result{Rows: rows, Findings: []Finding{shared}}).Differs() {
+		t.Error("a finding that rests only on equal rows describes what both share, not a difference")
+	}
+	if !(&Result{Rows: rows, Findings: []Finding{{Severity: Low, Rule: "y"}}}).Differs() {
+		t.Error("a finding that names no row must count as a difference")
+	}
+	if (&Result{Rows: rows, Findings: []Finding{{Severity: Info, Rule: "z"}}}).Differs() {
+		t.Error("an info finding is never a difference")
+	}
+	rows[0].Equal = false
+	if !(&Result{Rows: rows}).Differs() {
+		t.Error("an unequal row is a difference")
+	}
+}
