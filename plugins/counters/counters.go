@@ -152,7 +152,14 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			return
 		}
 		if s.Window {
-			out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(delta, 10), Kind: probe.Counter})
+			// Only failure counters compare: traffic counters (InSegs, OutRequests…) move
+			// with whoever happened to talk to the pod during the window, which is noise
+			// between healthy replicas. They are still shown.
+			kind := probe.Info
+			if _, ok := notable[k]; ok || failureLike.MatchString(k) {
+				kind = probe.Counter
+			}
+			out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(delta, 10), Kind: kind})
 		}
 		if _, ok := notable[k]; ok || !s.Window {
 			out = append(out, probe.Fact{Key: k + "/total", Value: strconv.FormatInt(end, 10), Kind: probe.Info})
