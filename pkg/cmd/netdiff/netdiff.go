@@ -133,6 +133,8 @@ func NewCmdNetdiff(streams genericiooptions.IOStreams) *cobra.Command {
 		Example:       netdiffExample,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Pods are positional; a pod named like a subcommand is given as pod/NAME.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := o.Complete(args)
 			if err == nil {
