@@ -18,6 +18,10 @@ type Env struct {
 	Proc string
 	// Targets are the active-probe destinations, already validated.
 	Targets []target.Target
+	// Gentle holds targets (by canonical string) to probe lightly: one attempt per method
+	// and no burst. kubectl netdiff passes the other pods' application ports this way, so
+	// the probe neither loads the peer's app nor measures its accept backlog.
+	Gentle map[string]bool
 	// AddDefaults asks for the default targets (nameservers, gateway) even when Targets is
 	// not empty; without it they are probed only when no target was given.
 	AddDefaults bool
@@ -87,4 +91,12 @@ type Fact struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 	Kind  Kind   `json:"-"`
+}
+
+// Effort returns how many sequential attempts and burst connects a target gets.
+func (e *Env) Effort(t target.Target) (attempts, burst int) {
+	if e.Gentle[t.String()] {
+		return min(e.Attempts, 1), 0
+	}
+	return e.Attempts, e.Burst
 }

@@ -21,6 +21,7 @@ import (
 // CollectOptions are the flags of `netdiff-prober collect`.
 type CollectOptions struct {
 	Targets  []string
+	Gentle   []string
 	PID      int
 	Timeout  time.Duration
 	Attempts int
@@ -71,6 +72,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Targets, "target", "t", nil, "destination to probe: HOST:PORT, tcp://, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME (repeatable)")
+	f.StringArrayVar(&o.Gentle, "gentle-target", nil, "like --target, but probed lightly (one attempt per method, no burst): for other pods' application ports (repeatable)")
 	f.IntVar(&o.PID, "pid", o.PID, "process whose view (root filesystem, environment, limits) is reported")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the active probe window, all targets together")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
@@ -94,7 +96,12 @@ func (o *CollectOptions) Validate() ([]target.Target, error) {
 	case o.Burst < 0 || o.Burst > 1000:
 		return nil, fmt.Errorf("--burst must be between 0 and 1000, got %d", o.Burst)
 	}
-	return target.ParseAll(o.Targets)
+	targets, err := target.ParseAll(o.Targets)
+	if err != nil {
+		return nil, err
+	}
+	gentle, err := target.ParseAll(o.Gentle)
+	return append(targets, gentle...), err
 }
 
 // Run collects and prints the report. It fails only when no report can be produced.
@@ -108,7 +115,10 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: o.Timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults}
+	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: o.Timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults, Gentle: map[string]bool{}}
+	for _, t := range targets[len(targets)-len(o.Gentle):] {
+		env.Gentle[t.String()] = true
+	}
 	if !o.Quiet {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
 	}

@@ -118,7 +118,8 @@ func probeTarget(ctx context.Context, env *probe.Env, tr *TargetResult, deadline
 	tr.Addresses = make([]AddrResult, len(addrs))
 	// The slot is computed after resolution so that a slow resolver shrinks the attempts
 	// rather than pushing them past the window.
-	slot := netprobe.Slot(time.Now(), deadline, env.Attempts)
+	attempts, burst := env.Effort(t)
+	slot := netprobe.Slot(time.Now(), deadline, attempts)
 	var wg sync.WaitGroup
 	for i, a := range addrs {
 		ar := &tr.Addresses[i]
@@ -128,7 +129,7 @@ func probeTarget(ctx context.Context, env *probe.Env, tr *TargetResult, deadline
 			go func(a netprobe.Addr) {
 				defer wg.Done()
 				wait := min(slot, udpWait)
-				run := netprobe.Summarize(netprobe.Sequential(ctx, env.Attempts, slot, deadline, func(d time.Time) netprobe.Attempt {
+				run := netprobe.Summarize(netprobe.Sequential(ctx, attempts, slot, deadline, func(d time.Time) netprobe.Attempt {
 					return netprobe.ProbeUDP(a.IP, t.Port, d, wait)
 				}))
 				ar.UDP = &run
@@ -153,9 +154,9 @@ func probeTarget(ctx context.Context, env *probe.Env, tr *TargetResult, deadline
 			go func(a netprobe.Addr) {
 				defer wg.Done()
 				fn := func(d time.Time) netprobe.Attempt { return m.fn(a, d) }
-				mr := &MethodResult{Sequential: netprobe.Summarize(netprobe.Sequential(ctx, env.Attempts, slot, deadline, fn))}
-				if env.Burst > 0 {
-					b := netprobe.Summarize(netprobe.Burst(ctx, env.Burst, slot, deadline, fn))
+				mr := &MethodResult{Sequential: netprobe.Summarize(netprobe.Sequential(ctx, attempts, slot, deadline, fn))}
+				if burst > 0 {
+					b := netprobe.Summarize(netprobe.Burst(ctx, burst, deadline, fn))
 					mr.Burst = &b
 				}
 				*m.dst = mr

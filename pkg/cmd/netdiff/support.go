@@ -109,24 +109,31 @@ func (o *Options) apiServiceTargets(ctx context.Context) []string {
 }
 
 // collectArgs are the prober flags for one pod: the user's targets, the API service, the
-// other pods' IPs and declared ports, plus the prober's own defaults (nameservers, gateway).
+// other pods' IPs and declared ports (gently: they are somebody's application), plus the
+// prober's own defaults (nameservers, gateway).
 func (o *Options) collectArgs(self *subject, all []*subject, apiTargets []string) []string {
 	args := []string{"--defaults",
 		"--timeout", o.ProbeTimeout.String(),
 		"--attempts", strconv.Itoa(o.Attempts),
 		"--burst", strconv.Itoa(o.Burst)}
-	targets := append(append([]string{}, o.Targets...), apiTargets...)
-	for _, peer := range all {
-		if peer == self || peer.pod == nil {
-			continue
-		}
-		targets = append(targets, PeerTargets(peer.pod)...)
-	}
 	seen := map[string]bool{}
-	for _, t := range targets {
-		if !seen[t] {
-			seen[t] = true
-			args = append(args, "--target", t)
+	add := func(flag string, ts []string) {
+		for _, t := range ts {
+			// Canonical spelling, so 10.0.0.1:80 and tcp://10.0.0.1:80 are one target.
+			if tg, err := target.Parse(t); err == nil {
+				t = tg.String()
+			}
+			if !seen[t] {
+				seen[t] = true
+				args = append(args, flag, t)
+			}
+		}
+	}
+	add("--target", o.Targets)
+	add("--target", apiTargets)
+	for _, peer := range all {
+		if peer != self && peer.pod != nil {
+			add("--gentle-target", PeerTargets(peer.pod))
 		}
 	}
 	return args

@@ -43,7 +43,10 @@ func Sequential(ctx context.Context, n int, slot time.Duration, deadline time.Ti
 }
 
 // Burst releases n attempts at the same instant, like ten simultaneous aiohttp connects.
-func Burst(ctx context.Context, n int, slot time.Duration, deadline time.Time, fn func(deadline time.Time) Attempt) []Attempt {
+// It runs last, so each attempt may use the rest of the window: a burst overflows a small
+// accept backlog, and the kernel's SYN retransmit (after 1 s, then 3 s) is part of a
+// connect, not a failure of it.
+func Burst(ctx context.Context, n int, deadline time.Time, fn func(deadline time.Time) Attempt) []Attempt {
 	out := make([]Attempt, n)
 	if ctx.Err() != nil || time.Until(deadline) <= 0 {
 		for i := range out {
@@ -51,7 +54,6 @@ func Burst(ctx context.Context, n int, slot time.Duration, deadline time.Time, f
 		}
 		return out
 	}
-	d := earliest(time.Now().Add(slot), deadline)
 	gate := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range out {
@@ -59,7 +61,7 @@ func Burst(ctx context.Context, n int, slot time.Duration, deadline time.Time, f
 		go func(i int) {
 			defer wg.Done()
 			<-gate
-			out[i] = fn(d)
+			out[i] = fn(deadline)
 		}(i)
 	}
 	close(gate)

@@ -51,7 +51,7 @@ func TestConnectsOnLoopback(t *testing.T) {
 		t.Error("OnConnected was not called")
 	}
 	fn := func(d time.Time) Attempt { return ConnectNonblocking(lo, port, d, nil) }
-	if r := Summarize(Burst(context.Background(), 20, time.Second, deadline, fn)); r.OK != 20 {
+	if r := Summarize(Burst(context.Background(), 20, deadline, fn)); r.OK != 20 {
 		t.Errorf("burst: %s", r.Format("ok"))
 	}
 	if r := Summarize(Sequential(context.Background(), 3, time.Second, time.Now().Add(-time.Second), fn)); r.Format("ok") != "ETIMEDOUT 3/3 (not-run)" {
@@ -101,7 +101,7 @@ func TestBurstBeyondTheLimitIsBounded(t *testing.T) {
 	before := fds(t)
 	start := time.Now()
 	deadline := start.Add(2 * time.Second)
-	r := Summarize(Burst(context.Background(), MaxInFlight+100, time.Second, deadline, func(d time.Time) Attempt {
+	r := Summarize(Burst(context.Background(), MaxInFlight+100, deadline, func(d time.Time) Attempt {
 		return ConnectBlocking(lo, port, d, nil)
 	}))
 	if r.Attempts != MaxInFlight+100 || r.OK+r.Failed() != r.Attempts || r.OK < MaxInFlight {
