@@ -28,20 +28,25 @@ build() {
   (cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/pause/pause" ./hack/cluster/pause)
   mkimage -ref "$PAUSE_IMAGE" -entrypoint /pause -rootfs "linux/$arch=$work/pause" -docker-tar "$out/pause.tar"
 
-  # The test app: Debian's static busybox (sh, sleep, ip, nc, wget, ...).
-  if [[ ! -f $out/busybox.tar ]]; then
-    rm -rf "$work/busybox" "$work/deb"; mkdir -p "$work/busybox"/{bin,tmp,etc} "$work/deb"
-    chmod 1777 "$work/busybox/tmp"
+  # The test app image: Debian's static busybox (sh, sleep, ip, nc, wget, ...) and
+  # testapp, an HTTP server that copes with the prober's connect bursts.
+  if [[ ! -x $work/busybox-static/bin/busybox ]]; then
+    rm -rf "$work/deb"; mkdir -p "$work/deb" "$work/busybox-static/bin"
     (cd "$work/deb" && apt-get download busybox-static >/dev/null 2>&1) || die "apt-get download busybox-static failed (run apt-get update?)"
     dpkg-deb -x "$work"/deb/busybox-static_*.deb "$work/deb/x"
-    cp "$work/deb/x/bin/busybox" "$work/busybox/bin/busybox"
-    for a in $("$work/busybox/bin/busybox" --list); do
-      [[ $a == busybox ]] || ln -sf busybox "$work/busybox/bin/$a"
-    done
-    echo 'root:x:0:0:root:/root:/bin/sh' > "$work/busybox/etc/passwd"
-    echo 'root:x:0:' > "$work/busybox/etc/group"
-    mkimage -ref "$APP_IMAGE" -cmd /bin/sh -rootfs "linux/$arch=$work/busybox" -docker-tar "$out/busybox.tar"
+    cp "$work/deb/x/bin/busybox" "$work/busybox-static/bin/busybox"
+    rm -rf "$work/deb"
   fi
+  rm -rf "$work/busybox"; mkdir -p "$work/busybox"/{bin,tmp,etc}
+  chmod 1777 "$work/busybox/tmp"
+  cp "$work/busybox-static/bin/busybox" "$work/busybox/bin/busybox"
+  for a in $("$work/busybox/bin/busybox" --list); do
+    [[ $a == busybox ]] || ln -sf busybox "$work/busybox/bin/$a"
+  done
+  (cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/busybox/bin/testapp" ./hack/cluster/testapp)
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$work/busybox/etc/passwd"
+  echo 'root:x:0:' > "$work/busybox/etc/group"
+  mkimage -ref "$APP_IMAGE" -cmd /bin/sh -rootfs "linux/$arch=$work/busybox" -docker-tar "$out/busybox.tar"
 }
 
 import() {
