@@ -34,6 +34,8 @@ if alive containerd; then
   done
 fi
 stop containerd
+# Killed sandboxes never got a CNI DEL: free their addresses, or the /24 runs out.
+rm -rf "$RUN/cni/ipam"
 stop kube-apiserver
 stop etcd
 

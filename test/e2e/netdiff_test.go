@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,27 @@ func TestSaveThenOfflineDiffRoundTrip(t *testing.T) {
 	}
 	if a == "" || b == "" {
 		t.Fatalf("saved report names do not say which pod they are: %v", files)
+	}
+	// The prober shared the app container's process namespace: PID 1 it saw is testapp.
+	raw, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Sections struct {
+			Process struct {
+				Target struct {
+					PID  int    `json:"pid"`
+					Comm string `json:"comm"`
+				} `json:"target"`
+			} `json:"process"`
+		} `json:"sections"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatalf("saved report %s: %v", a, err)
+	}
+	if tg := rep.Sections.Process.Target; tg.PID != 1 || tg.Comm != "testapp" {
+		t.Errorf("saved report's target process = pid %d %q, want pid 1 testapp: the ephemeral container does not share the app's PID namespace", tg.PID, tg.Comm)
 	}
 	// Offline: no cluster at all.
 	saved := *x
