@@ -12,6 +12,8 @@ if [[ -z ${NETDIFF_E2E_KUBECONFIG:-} ]]; then
   export NETDIFF_E2E_KUBECONFIG=${kc#KUBECONFIG=}
   export NETDIFF_E2E_LOCAL=1
 fi
+mkdir -p "$RUN"
 cd "$repo"
-go test -tags e2e -count=1 -timeout 20m ${NETDIFF_E2E_RUN:+-run "$NETDIFF_E2E_RUN"} -v ./test/e2e/... 2>&1 | tee "$RUN/e2e.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' || true
+# Quiet by default (failures in full, then the ok/FAIL line); NETDIFF_E2E_VERBOSE=1 for -v.
+go test -tags e2e -count=1 -timeout 20m ${NETDIFF_E2E_VERBOSE:+-v} ${NETDIFF_E2E_RUN:+-run "$NETDIFF_E2E_RUN"} ./test/e2e/... 2>&1 | tee "$RUN/e2e.log"
 exit "${PIPESTATUS[0]}"
