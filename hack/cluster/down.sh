@@ -8,14 +8,14 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 
-stop() { # name: TERM, then KILL after 10s, only the recorded PID
+stop() { # name: TERM, then KILL after 10s, only the recorded process (same PID and start time)
   local f=$RUN/pids/$1.pid pid
   [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  read -r pid _ < "$f"
+  if alive "$1"; then
     kill "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null
+    for _ in $(seq 50); do alive "$1" || break; sleep 0.2; done
+    alive "$1" && kill -9 "$pid" 2>/dev/null
     log "stopped $1 (pid $pid)"
   fi
   rm -f "$f"

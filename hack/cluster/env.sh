@@ -30,4 +30,13 @@ log() { echo "cluster: $*" >&2; }
 die() { echo "cluster: $*" >&2; exit 2; }
 innode() { nsenter --net="/run/netns/$NODE_NETNS" -- "$@"; }
 ctr_() { ctr --address "$CTR_SOCK" -n k8s.io "$@"; }
-alive() { local f=$RUN/pids/$1.pid; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
+# A pid file holds "PID STARTTIME" (field 22 of /proc/PID/stat): a recycled PID or a
+# zombie (killed, not yet reaped by PID 1) does not count as our daemon alive.
+proc_start() { [[ -r /proc/$1/stat ]] && sed 's/.*) //' "/proc/$1/stat" | awk '$1 != "Z" {print $20}'; }
+alive() {
+  local f=$RUN/pids/$1.pid pid start
+  [[ -f $f ]] || return 1
+  read -r pid start < "$f"
+  [[ -n $pid && -n $start && $(proc_start "$pid") == "$start" ]]
+}
+record_pid() { echo "$2 $(proc_start "$2")" > "$RUN/pids/$1.pid"; }

@@ -105,7 +105,7 @@ start() { # name command...: start in the node namespace, in the background, PID
   local n=$1; shift
   if alive "$n"; then return 0; fi
   nsenter --net="/run/netns/$NODE_NETNS" -- "$@" > "$RUN/logs/$n.log" 2>&1 &
-  echo $! > "$RUN/pids/$n.pid"
+  record_pid "$n" $!
   log "started $n (pid $!)"
 }
 wait_for() { # what seconds command...
