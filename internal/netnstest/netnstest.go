@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,7 +94,7 @@ func (ns *NS) Start(args ...string) *exec.Cmd {
 // Interface names are "veth0" in both namespaces.
 func Veth(t testing.TB, a *NS, aAddr string, b *NS, bAddr string) {
 	t.Helper()
-	tmpA, tmpB := fmt.Sprintf("ndA%d", seq.Add(1)), fmt.Sprintf("ndB%d", seq.Add(1))
+	tmpA, tmpB := vethTempNames(os.Getpid(), seq.Add(1))
 	run(t, "ip", "link", "add", tmpA, "type", "veth", "peer", "name", tmpB)
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", tmpA).Run() })
 	run(t, "ip", "link", "set", tmpA, "netns", a.Name)
@@ -108,6 +109,15 @@ func Veth(t testing.TB, a *NS, aAddr string, b *NS, bAddr string) {
 		}
 		side.ns.IP("link", "set", "veth0", "up")
 	}
+}
+
+// vethTempNames names a veth pair while it still sits in the host namespace. Test packages
+// run as parallel processes, each counting from 1, so the pid is part of the name; base 36
+// keeps "ndA" + pid + "-" + n within the kernel's 15 characters (IFNAMSIZ-1) for any pid
+// (at most 4194304, 5 digits) and over two billion pairs per process.
+func vethTempNames(pid int, n int32) (string, string) {
+	id := strconv.FormatInt(int64(pid), 36) + "-" + strconv.FormatInt(int64(n), 36)
+	return "ndA" + id, "ndB" + id
 }
 
 // Do runs fn on an OS thread that has joined the namespace, e.g. to open a listener there:
