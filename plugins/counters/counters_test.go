@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -200,11 +201,11 @@ func TestProberReportsCounters(t *testing.T) {
 		d = 7
 		sb.Moved["snmp/Ip/OutNoRoutes"] = Moved{Start: endB, End: endB + d, Delta: d}
 		delete(sb.Unchanged, "snmp/Ip/OutNoRoutes")
-		rb.Sections["counters"] = mustMarshal(t, sb)
+		rb.Sections["counters"] = plugintest.MustMarshal(t, sb)
 	}
 	want = fmt.Sprintf(want, d)
 	var hit *diff.Finding
-	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
+	for _, f := range plugintest.Findings(t, "counters", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		if slices.Contains(f.Keys, "counters/snmp/Ip/OutNoRoutes") {
 			hit = &f
 		}

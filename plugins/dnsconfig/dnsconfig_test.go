@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -212,7 +213,7 @@ func TestPlantedDNSConfig(t *testing.T) {
 	t.Logf("dnsconfig section: %d bytes", len(rb.Sections["dnsconfig"]))
 
 	var msgs []string
-	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
+	for _, f := range plugintest.Findings(t, "dnsconfig", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		msgs = append(msgs, f.Message)
 	}
 	all := strings.Join(msgs, "\n")

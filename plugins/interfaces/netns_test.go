@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -45,7 +46,7 @@ func TestPlantedInterfaceDifferences(t *testing.T) {
 		t.Errorf("b side0 = %+v, want a down veth with a tentative address", in)
 	}
 
-	c := compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps)
+	c := plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)
 	rows := map[string]diff.Row{}
 	for _, r := range c.Rows {
 		rows[r.Key] = r
@@ -82,7 +83,7 @@ func TestPlantedInterfaceDifferences(t *testing.T) {
 			t.Errorf("no %s finding containing %q; findings: %+v", rule, text, findings)
 		}
 	}
-	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["interfaces/mtu-differs"] != 1 || e["interfaces/down"] != 2 || e["interfaces/ipv6-one-only"] != 1 || e["interfaces/dad"] != 1 {
+	if e := plugintest.EngineFindings(t, Name, []string{"pod-a", "pod-b"}, reps); e["interfaces/mtu-differs"] != 1 || e["interfaces/down"] != 2 || e["interfaces/ipv6-one-only"] != 1 || e["interfaces/dad"] != 1 {
 		t.Errorf("engine findings = %v", e)
 	}
 	// side1 is down in pod-b as well: one finding per link.
@@ -105,7 +106,7 @@ func TestDADFailedOnDuplicateAddress(t *testing.T) {
 	}
 	reps := []*report.Report{a.Collect("--quiet"), b.Collect("--quiet")}
 	var found bool
-	for _, f := range DAD(compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps)) {
+	for _, f := range DAD(plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)) {
 		if f.Severity == diff.High && strings.Contains(f.Message, "pod-b: address fd73::7/64 on veth0 failed duplicate address detection") {
 			found = true
 		}

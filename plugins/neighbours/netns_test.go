@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -59,12 +60,12 @@ func TestPlantedNeighbours(t *testing.T) {
 		t.Errorf("pod-b gateway entry = %+v, want INCOMPLETE or FAILED", n)
 	}
 
-	c := compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps)
-	rows := rowMap(c)
+	c := plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)
+	rows := plugintest.RowMap(c)
 	if r := rows["veth0/10.76.0.9"]; r.Values[0] != "lladdr 02:00:00:00:00:09" || r.Values[1] != "-" {
 		t.Errorf("static entry row = %+v", r)
 	}
-	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["neighbours/gateway-unresolved"] != 1 || len(e) != 1 {
+	if e := plugintest.EngineFindings(t, Name, []string{"pod-a", "pod-b"}, reps); e["neighbours/gateway-unresolved"] != 1 || len(e) != 1 {
 		t.Errorf("engine findings = %v", e)
 	}
 	fs := GatewayUnresolved(c)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -142,7 +144,8 @@ func plantLegacyReject() error {
 	defer unix.Close(fd)
 	const iptSoSetReplace = 64
 	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.IPPROTO_IP, iptSoSetReplace, uintptr(unsafe.Pointer(&rep[0])), uintptr(len(rep)), 0)
-	runtimeKeepAlive(counters)
+	// The kernel reads counters through a pointer inside rep: keep it alive until here.
+	runtime.KeepAlive(counters)
 	if e != 0 {
 		return e
 	}
@@ -218,7 +221,7 @@ func TestPlantedNetfilter(t *testing.T) {
 	}
 	t.Logf("netfilter section: a %d bytes, b %d bytes", len(ra.Sections["netfilter"]), len(rb.Sections["netfilter"]))
 
-	fs := findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
+	fs := plugintest.Findings(t, "netfilter", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
 	want := map[string]diff.Severity{
 		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)": diff.Medium,
 		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0":         diff.High,

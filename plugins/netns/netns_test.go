@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -31,8 +32,8 @@ func TestRealNamespaces(t *testing.T) {
 		t.Fatalf("prober in b, target in a: %+v", s2)
 	}
 
-	c := compare(t, &Plugin{}, []string{"pod-a", "pod-a-sidecar", "pod-b"}, reps)
-	rows := rowMap(c)
+	c := plugintest.Compare(t, Name, []string{"pod-a", "pod-a-sidecar", "pod-b"}, reps)
+	rows := plugintest.RowMap(c)
 	if r := rows["prober-in-target-netns"]; r.Equal || strings.Join(r.Values, ",") != "true,true,false" {
 		t.Errorf("prober-in-target-netns row = %+v", r)
 	}
@@ -41,7 +42,7 @@ func TestRealNamespaces(t *testing.T) {
 	if len(shared) != 1 || !strings.HasPrefix(shared[0].Message, fmt.Sprintf("pod-a, pod-a-sidecar and pod-b share one network namespace (inode %d)", s0.Target["net"].Inode)) {
 		t.Errorf("shared findings = %+v", shared)
 	}
-	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-a-sidecar", "pod-b"}, reps); e["netns/shared"] != 1 || e["netns/prober-outside-target"] != 1 {
+	if e := plugintest.EngineFindings(t, Name, []string{"pod-a", "pod-a-sidecar", "pod-b"}, reps); e["netns/shared"] != 1 || e["netns/prober-outside-target"] != 1 {
 		t.Errorf("engine findings = %v", e)
 	}
 	outside := ProberOutsideTarget(c)
@@ -50,7 +51,7 @@ func TestRealNamespaces(t *testing.T) {
 	}
 
 	// Two namespaces, each probed from inside: nothing shared.
-	c2 := compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, []*report.Report{reps[0], b.Collect("--quiet", "--pid", fmt.Sprint(pidB))})
+	c2 := plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, []*report.Report{reps[0], b.Collect("--quiet", "--pid", fmt.Sprint(pidB))})
 	if fs := append(Shared(c2), ProberOutsideTarget(c2)...); len(fs) != 0 {
 		t.Errorf("findings for two separate namespaces: %+v", fs)
 	}

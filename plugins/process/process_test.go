@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -117,7 +118,7 @@ func TestPlantedProcess(t *testing.T) {
 	}
 	t.Logf("process section: %d bytes, %d processes listed of %d", len(rb.Sections["process"]), len(sb.Processes.List), sb.Processes.Total)
 
-	fs := findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
+	fs := plugintest.Findings(t, "process", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
 	want := map[string]diff.Severity{
 		"pod-b sets HTTP_PROXY=http://***@127.0.0.1:3128; pod-a does not":                          diff.High,
 		"effective capabilities differ in CAP_NET_RAW (pod-a has NET_RAW; pod-b has none of them)": diff.Medium,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -19,7 +20,7 @@ func TestTwinsHaveNoFindings(t *testing.T) {
 		return ns.Collect("--quiet", "--target", "10.199.7.1:80", "--pid", strconv.Itoa(pid))
 	}
 	ra, rb := collect(a), collect(b)
-	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
+	for _, f := range plugintest.Findings(t, "process", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		if f.Rule != "process/list" {
 			t.Errorf("finding between identical namespaces: %+v", f)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -37,8 +38,8 @@ func TestPlantedRouteDifferences(t *testing.T) {
 		t.Errorf("every table must be listed, counts = %v", sa.Counts)
 	}
 
-	c := compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps)
-	rows := rowMap(c)
+	c := plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)
+	rows := plugintest.RowMap(c)
 	wantRows := map[string][2]string{
 		// pod-a's gateway is pod-b's own address, so the engine shows it as <peer>.
 		"ipv4/main/unicast/default":                {"via <peer> dev veth0 proto boot", "-"},
@@ -86,7 +87,7 @@ func TestPlantedRouteDifferences(t *testing.T) {
 			t.Errorf("no %s finding containing %q", w.rule, w.text)
 		}
 	}
-	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["routes/no-default-route"] != 2 || e["routes/reject-route"] != 1 || e["routes/mtu-differs"] != 1 || len(e) != 3 {
+	if e := plugintest.EngineFindings(t, Name, []string{"pod-a", "pod-b"}, reps); e["routes/no-default-route"] != 2 || e["routes/reject-route"] != 1 || e["routes/mtu-differs"] != 1 || len(e) != 3 {
 		t.Errorf("engine findings = %v", e)
 	}
 	if len(got) != len(want) {

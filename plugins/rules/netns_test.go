@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -53,15 +54,15 @@ func TestPlantedDportRule(t *testing.T) {
 		t.Errorf("pod-b has %d rules (total %d), want 3 IPv4 defaults, the planted one and 2 IPv6 defaults: %+v", len(sb.Rules), sb.Total, sb.Rules)
 	}
 
-	c := compare(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps)
-	rows := rowMap(c)
+	c := plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)
+	rows := plugintest.RowMap(c)
 	if r := rows["ipv4/1000 from all ipproto tcp dport 8081"]; r.Equal || r.Values[0] != "-" || r.Values[1] != "lookup 100" {
 		t.Errorf("planted rule row = %+v", r)
 	}
 	if r := rows["ipv4/32766 from all"]; !r.Equal || r.Values[0] != "lookup main" {
 		t.Errorf("main rule row = %+v", r)
 	}
-	if e := engineFindings(t, &Plugin{}, []string{"pod-a", "pod-b"}, reps); e["rules/only-in-some"] != 1 || len(e) != 1 {
+	if e := plugintest.EngineFindings(t, Name, []string{"pod-a", "pod-b"}, reps); e["rules/only-in-some"] != 1 || len(e) != 1 {
 		t.Errorf("engine findings = %v", e)
 	}
 	fs := OnlyInSome(c)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -119,7 +120,7 @@ func TestPlantedSysctls(t *testing.T) {
 	}
 
 	found := map[string]diff.Finding{}
-	for _, f := range findings(t, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
+	for _, f := range plugintest.Findings(t, "sysctls", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		for _, k := range f.Keys {
 			found[k] = f
 		}

@@ -1,0 +1,70 @@
+package plugintest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// Compare runs the real diff engine (no rules) and returns the Comparison the section's
+// rules see: its rows, normalised (own addresses <self>, the other's <peer>).
+func Compare(t testing.TB, section string, subjects []string, reps []*report.Report) *diff.Comparison {
+	t.Helper()
+	res, err := diff.Compare(subjects, reps, diff.Options{Rules: func(string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &diff.Comparison{Subjects: subjects, Reports: reps}
+	for _, r := range res.Rows {
+		if r.Section == section {
+			c.Rows = append(c.Rows, r)
+		}
+	}
+	return c
+}
+
+// Findings runs the real diff engine on real reports with only the section's rules, so a
+// test proves the rules are registered and survive the engine.
+func Findings(t testing.TB, section string, subjects []string, reps []*report.Report) []diff.Finding {
+	t.Helper()
+	prefix := section + "/"
+	res, err := diff.Compare(subjects, reps, diff.Options{Rules: func(name string) bool { return strings.HasPrefix(name, prefix) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Findings
+}
+
+// EngineFindings is Findings counted by rule name: how often each of the section's rules fired.
+func EngineFindings(t testing.TB, section string, subjects []string, reps []*report.Report) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, f := range Findings(t, section, subjects, reps) {
+		if strings.HasPrefix(f.Rule, section+"/") {
+			out[f.Rule]++
+		}
+	}
+	return out
+}
+
+// RowMap indexes a Comparison's rows by key.
+func RowMap(c *diff.Comparison) map[string]diff.Row {
+	m := map[string]diff.Row{}
+	for _, r := range c.Rows {
+		m[r.Key] = r
+	}
+	return m
+}
+
+// MustMarshal is json.Marshal for test fixtures that cannot fail to encode.
+func MustMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
