@@ -101,14 +101,19 @@ func ParseDiagReplies(b []byte, table string) (done bool, socks []Socket, marks 
 		body := b[unix.SizeofNlMsghdr:l]
 		b = b[min(nlAlign(l), len(b)):]
 		switch typ {
-		case unix.NLMSG_DONE:
-			return true, socks, marks, nil
-		case unix.NLMSG_ERROR:
-			if len(body) < 4 {
+		case unix.NLMSG_DONE, unix.NLMSG_ERROR:
+			// A dump that fails to start (no raw_diag in this kernel) ends with a DONE
+			// carrying the errno rather than with an error message.
+			errno := int32(0)
+			if len(body) >= 4 {
+				errno = -int32(binary.NativeEndian.Uint32(body))
+			} else if typ == unix.NLMSG_ERROR {
 				return true, socks, marks, errors.New("short netlink error message")
 			}
-			errno := -int32(binary.NativeEndian.Uint32(body))
-			if errno == 0 {
+			if errno <= 0 {
+				if typ == unix.NLMSG_DONE {
+					return true, socks, marks, nil
+				}
 				continue
 			}
 			if unix.Errno(errno) == unix.ENOENT {
