@@ -3,6 +3,7 @@ package connect
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -128,19 +129,60 @@ func dominant(r netprobe.Run) string {
 
 func rowID(key string) string { return Name + "/" + key }
 
-// ruleFailsHereWorksThere: a method that fails every time in one subject and works every
-// time in another is the difference the tool exists to find.
-func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
+// methods are the connect methods in the order findings name them.
+var methods = []string{Nonblocking, Blocking}
+
+// perSlot runs fn on every probed address slot in a stable order (per holds each
+// subject's result there, nil where it has none) and collects the findings.
+func perSlot(c *diff.Comparison, fn func(vs []view, s slot, per []*AddrResult) []diff.Finding) []diff.Finding {
 	vs := views(c)
 	order, m := addrs(vs)
 	var out []diff.Finding
 	for _, s := range order {
-		per := m[s]
+		out = append(out, fn(vs, s, m[s])...)
+	}
+	return out
+}
+
+// perMethod runs fn on every subject's result for every method at every slot, where the
+// subject has one, and collects the findings it returns.
+func perMethod(c *diff.Comparison, fn func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *diff.Finding) []diff.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+		var out []diff.Finding
+		for i, a := range per {
+			for _, meth := range methods {
+				if mr := methodOf(a, meth); mr != nil {
+					if f := fn(vs[i], s, a, meth, mr); f != nil {
+						out = append(out, *f)
+					}
+				}
+			}
+		}
+		return out
+	})
+}
+
+// grouped says which subjects saw which value ("ETIMEDOUT in A; ECONNREFUSED in B, C"),
+// sorted so that a message does not depend on map order.
+func grouped(byValue map[string][]string) string {
+	var parts []string
+	for v, names := range byValue {
+		parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}
+
+// ruleFailsHereWorksThere: a method that fails every time in one subject and works every
+// time in another is the difference the tool exists to find.
+func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+		var out []diff.Finding
 		for i, a := range per {
 			var failing []string
 			var keys []string
 			var evidence []string
-			for _, meth := range []string{Nonblocking, Blocking} {
+			for _, meth := range methods {
 				mr := methodOf(a, meth)
 				if mr == nil || !allBad(mr.Sequential) {
 					continue
@@ -169,8 +211,8 @@ func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
 				Keys: keys,
 			})
 		}
-	}
-	return out
+		return out
+	})
 }
 
 func plural(n int) string {
@@ -183,14 +225,12 @@ func plural(n int) string {
 // ruleErrnoDiffers: a method fails every time everywhere, but not for the same reason
 // (ECONNREFUSED here, ETIMEDOUT there): the paths differ even though neither works.
 func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
-	vs := views(c)
-	order, m := addrs(vs)
-	var out []diff.Finding
-	for _, s := range order {
-		for _, meth := range []string{Nonblocking, Blocking} {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+		var out []diff.Finding
+		for _, meth := range methods {
 			byErrno := map[string][]string{}
 			all := true
-			for i, a := range m[s] {
+			for i, a := range per {
 				mr := methodOf(a, meth)
 				if mr == nil {
 					continue
@@ -205,7 +245,7 @@ func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
 				continue
 			}
 			errnos := map[string]bool{}
-			for _, a := range m[s] {
+			for _, a := range per {
 				if mr := methodOf(a, meth); mr != nil {
 					errnos[dominant(mr.Sequential)] = true
 				}
@@ -213,30 +253,23 @@ func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
 			if len(errnos) < 2 {
 				continue
 			}
-			var parts []string
-			for v, names := range byErrno {
-				parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
-			}
-			sort.Strings(parts)
 			out = append(out, diff.Finding{
 				Severity: diff.High,
 				Rule:     "connect/errno-differs",
-				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, strings.Join(parts, "; ")),
+				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, grouped(byErrno)),
 				Keys:     []string{rowID(RunKey(meth, false, s.target, s.key))},
 			})
 		}
-	}
-	return out
+		return out
+	})
 }
 
 // ruleBlockingVsNonblocking: the case study's signature. The same syscall sequence except
 // O_NONBLOCK should not change whether the kernel accepts a connect.
 func ruleBlockingVsNonblocking(c *diff.Comparison) []diff.Finding {
-	vs := views(c)
-	order, m := addrs(vs)
-	var out []diff.Finding
-	for _, s := range order {
-		for i, a := range m[s] {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+		var out []diff.Finding
+		for i, a := range per {
 			if a == nil || a.Blocking == nil || a.Nonblocking == nil {
 				continue
 			}
@@ -254,8 +287,8 @@ func ruleBlockingVsNonblocking(c *diff.Comparison) []diff.Finding {
 				Keys: []string{rowID(RunKey(Blocking, false, s.target, s.key)), rowID(RunKey(Nonblocking, false, s.target, s.key))},
 			})
 		}
-	}
-	return out
+		return out
+	})
 }
 
 // rejectErrnos are failures that routing could explain, so a route that looks fine makes
@@ -283,7 +316,7 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 				}
 				var bad []string
 				var keys []string
-				for _, meth := range []string{Nonblocking, Blocking} {
+				for _, meth := range methods {
 					mr := methodOf(&a, meth)
 					if mr == nil || !mr.Sequential.HasErrno(rejectErrnos...) {
 						continue
@@ -355,98 +388,68 @@ func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
 // ruleIntermittent: some attempts fail and some work; a flaky path is a finding even when
 // every subject shows it.
 func ruleIntermittent(c *diff.Comparison) []diff.Finding {
-	vs := views(c)
-	order, m := addrs(vs)
-	var out []diff.Finding
-	for _, s := range order {
-		for i, a := range m[s] {
-			for _, meth := range []string{Nonblocking, Blocking} {
-				mr := methodOf(a, meth)
-				if mr == nil {
-					continue
-				}
-				r := mr.Sequential
-				if f := failedRan(r); f > 0 && r.OK > 0 {
-					out = append(out, diff.Finding{
-						Severity: diff.High,
-						Rule:     "connect/intermittent",
-						Message: fmt.Sprintf("intermittent: %d of %d sequential %s connects to %s (%s %s) failed in %s (%s)",
-							f, ran(r), human(meth), s.target, s.key, a.Address, vs[i].name, r.Format("ok")),
-						Keys: []string{rowID(RunKey(meth, false, s.target, s.key))},
-					})
-				}
-			}
+	return perMethod(c, func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *diff.Finding {
+		r := mr.Sequential
+		f := failedRan(r)
+		if f <= 0 || r.OK <= 0 {
+			return nil
 		}
-	}
-	return out
+		return &diff.Finding{
+			Severity: diff.High,
+			Rule:     "connect/intermittent",
+			Message: fmt.Sprintf("intermittent: %d of %d sequential %s connects to %s (%s %s) failed in %s (%s)",
+				f, ran(r), human(meth), s.target, s.key, a.Address, v.name, r.Format("ok")),
+			Keys: []string{rowID(RunKey(meth, false, s.target, s.key))},
+		}
+	})
 }
 
 // ruleBurstFails: connects fail only when many start at once, like an app's connection
 // pool at startup, pointing at limits (conntrack, backlog, ports, neighbour queue).
 func ruleBurstFails(c *diff.Comparison) []diff.Finding {
-	vs := views(c)
-	order, m := addrs(vs)
-	var out []diff.Finding
-	for _, s := range order {
-		for i, a := range m[s] {
-			for _, meth := range []string{Nonblocking, Blocking} {
-				mr := methodOf(a, meth)
-				if mr == nil || mr.Burst == nil || !allOK(mr.Sequential) || failedRan(*mr.Burst) == 0 {
-					continue
-				}
-				out = append(out, diff.Finding{
-					Severity: diff.High,
-					Rule:     "connect/burst-fails",
-					Message: fmt.Sprintf("%s: %d simultaneous %s connects to %s (%s %s) give %s while sequential ones work (%s): look at limits hit by concurrency (neighbour queue, conntrack, ports, accept backlog)",
-						vs[i].name, mr.Burst.Attempts, human(meth), s.target, s.key, a.Address, mr.Burst.Format("ok"), mr.Sequential.Format("ok")),
-					Keys: []string{rowID(RunKey(meth, true, s.target, s.key)), rowID(RunKey(meth, false, s.target, s.key))},
-				})
-			}
+	return perMethod(c, func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *diff.Finding {
+		if mr.Burst == nil || !allOK(mr.Sequential) || failedRan(*mr.Burst) == 0 {
+			return nil
 		}
-	}
-	return out
+		return &diff.Finding{
+			Severity: diff.High,
+			Rule:     "connect/burst-fails",
+			Message: fmt.Sprintf("%s: %d simultaneous %s connects to %s (%s %s) give %s while sequential ones work (%s): look at limits hit by concurrency (neighbour queue, conntrack, ports, accept backlog)",
+				v.name, mr.Burst.Attempts, human(meth), s.target, s.key, a.Address, mr.Burst.Format("ok"), mr.Sequential.Format("ok")),
+			Keys: []string{rowID(RunKey(meth, true, s.target, s.key)), rowID(RunKey(meth, false, s.target, s.key))},
+		}
+	})
 }
 
 // rulePMTUDiffers: the same destination with a different path MTU; large transfers hang
 // where the smaller one is not known to the sender.
 func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
-	vs := views(c)
-	order, m := addrs(vs)
-	var out []diff.Finding
-	for _, s := range order {
-		vals := map[int][]string{}
-		for i, a := range m[s] {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+		vals := map[string][]string{}
+		for i, a := range per {
 			if a != nil && a.PathMTU > 0 {
-				vals[a.PathMTU] = append(vals[a.PathMTU], vs[i].name)
+				mtu := strconv.Itoa(a.PathMTU)
+				vals[mtu] = append(vals[mtu], vs[i].name)
 			}
 		}
 		if len(vals) < 2 {
-			continue
+			return nil
 		}
-		var parts []string
-		for mtu, names := range vals {
-			parts = append(parts, fmt.Sprintf("%d in %s", mtu, strings.Join(names, ", ")))
-		}
-		sort.Strings(parts)
-		out = append(out, diff.Finding{
+		return []diff.Finding{{
 			Severity: diff.Medium,
 			Rule:     "connect/pmtu-differs",
-			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, strings.Join(parts, "; ")),
+			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, grouped(vals)),
 			Keys:     []string{rowID(PMTUKey(s.target, s.key))},
-		})
-	}
-	return out
+		}}
+	})
 }
 
 // ruleUDPDiffers: the same datagram gets a port unreachable in one subject and silence or
 // a reply in another.
 func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
-	vs := views(c)
-	order, m := addrs(vs)
-	var out []diff.Finding
-	for _, s := range order {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
 		outcome := map[string][]string{}
-		for i, a := range m[s] {
+		for i, a := range per {
 			if a == nil || a.UDP == nil || ran(*a.UDP) == 0 {
 				continue
 			}
@@ -457,19 +460,13 @@ func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
 			outcome[o] = append(outcome[o], vs[i].name)
 		}
 		if len(outcome) < 2 {
-			continue
+			return nil
 		}
-		var parts []string
-		for o, names := range outcome {
-			parts = append(parts, fmt.Sprintf("%s in %s", o, strings.Join(names, ", ")))
-		}
-		sort.Strings(parts)
-		out = append(out, diff.Finding{
+		return []diff.Finding{{
 			Severity: diff.High,
 			Rule:     "connect/udp-differs",
-			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, strings.Join(parts, "; ")),
+			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, grouped(outcome)),
 			Keys:     []string{rowID(UDPKey(s.target, s.key))},
-		})
-	}
-	return out
+		}}
+	})
 }
