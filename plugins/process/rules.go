@@ -57,46 +57,42 @@ func privilegeRule(c *diff.Comparison) []diff.Finding {
 	if f, ok := capFinding(c); ok {
 		out = append(out, f)
 	}
-	for _, r := range c.Rows {
-		if r.Section != "process" || r.Equal {
-			continue
-		}
-		switch r.Key {
-		case "target/seccomp":
-			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/privileges", Keys: []string{r.ID()},
-				Message: "seccomp differs (" + values(c, r) + "): a filter can make socket calls fail with EPERM or ENOSYS"})
-		case "target/nonewprivs":
-			out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/privileges", Keys: []string{r.ID()},
-				Message: "no_new_privs differs (" + values(c, r) + ")"})
-		case "target/uid":
-			out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/privileges", Keys: []string{r.ID()},
-				Message: "the target runs as different users (" + values(c, r) + "): policy rules with uidrange and ping_group_range depend on it"})
-		case "target/error":
-			out = append(out, diff.Finding{Severity: diff.Info, Rule: "process/privileges", Keys: []string{r.ID()},
-				Message: "the target process could not be read everywhere (" + values(c, r) + "): its environment and privileges are unknown there"})
-		}
-	}
-	return out
+	return append(out, rowFindings(c, "process/privileges", map[string]rowFinding{
+		"target/seccomp":    {diff.Medium, "seccomp differs (", "): a filter can make socket calls fail with EPERM or ENOSYS"},
+		"target/nonewprivs": {diff.Low, "no_new_privs differs (", ")"},
+		"target/uid":        {diff.Low, "the target runs as different users (", "): policy rules with uidrange and ping_group_range depend on it"},
+		"target/error":      {diff.Info, "the target process could not be read everywhere (", "): its environment and privileges are unknown there"},
+	})...)
 }
 
 // runtimeRule: the C library decides resolver behaviour (musl ignores gai.conf and
 // nsswitch, queries nameservers in parallel); the fd limit bounds concurrent sockets.
 func runtimeRule(c *diff.Comparison) []diff.Finding {
+	return rowFindings(c, "process/runtime", map[string]rowFinding{
+		"target/libc":          {diff.Medium, "the target uses a different C library (", "): musl and glibc resolve names differently (search/ndots handling, gai.conf, nsswitch, parallel queries)"},
+		"target/rlimit/nofile": {diff.Low, "open-file limit (soft/hard) differs (", "): it bounds how many sockets the process can hold (EMFILE)"},
+		"target/exe":           {diff.Info, "the target runs a different program (", ")"},
+	})
+}
+
+// rowFinding is the finding one differing row gives: its severity and the message around
+// the row's values.
+type rowFinding struct {
+	severity      diff.Severity
+	before, after string
+}
+
+// rowFindings gives, in row order, a finding of rule for every differing process row whose
+// key has an entry in byKey.
+func rowFindings(c *diff.Comparison, rule string, byKey map[string]rowFinding) []diff.Finding {
 	var out []diff.Finding
 	for _, r := range c.Rows {
 		if r.Section != "process" || r.Equal {
 			continue
 		}
-		switch r.Key {
-		case "target/libc":
-			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/runtime", Keys: []string{r.ID()},
-				Message: "the target uses a different C library (" + values(c, r) + "): musl and glibc resolve names differently (search/ndots handling, gai.conf, nsswitch, parallel queries)"})
-		case "target/rlimit/nofile":
-			out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/runtime", Keys: []string{r.ID()},
-				Message: "open-file limit (soft/hard) differs (" + values(c, r) + "): it bounds how many sockets the process can hold (EMFILE)"})
-		case "target/exe":
-			out = append(out, diff.Finding{Severity: diff.Info, Rule: "process/runtime", Keys: []string{r.ID()},
-				Message: "the target runs a different program (" + values(c, r) + ")"})
+		if f, ok := byKey[r.Key]; ok {
+			out = append(out, diff.Finding{Severity: f.severity, Rule: rule, Keys: []string{r.ID()},
+				Message: f.before + values(c, r) + f.after})
 		}
 	}
 	return out
