@@ -101,4 +101,3 @@ func FuzzParseProcNet(f *testing.F) {
 		}
 	})
 }
-
