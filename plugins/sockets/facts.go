@@ -133,7 +133,7 @@ func listenFacts(s Section) map[string]string {
 			addr += "%" + l.Dev
 		}
 		e.addrs[addr] = true
-		e.comms[l.Comm] = true
+		e.comms[safe(l.Comm)] = true
 	}
 	out := map[string]string{}
 	for k, e := range ports {

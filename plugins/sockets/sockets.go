@@ -170,10 +170,13 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	return s, nil
 }
 
+// dumpTable is dumpDiag; tests replace it to see the /proc/net fallback.
+var dumpTable = dumpDiag
+
 // readTable prefers sock_diag, which also gives the bound device, mark, v6only and TCP
 // info; /proc/net is the fallback when netlink is refused (seccomp, no module).
 func readTable(proc, table string) ([]Socket, Source) {
-	socks, marks, err := dumpDiag(table)
+	socks, marks, err := dumpTable(table)
 	if err == nil {
 		return socks, Source{Via: "netlink", Marks: marks}
 	}
@@ -334,14 +337,14 @@ func summarise(s *Section, all []Socket) {
 		s.States[k.Table][k.State]++
 		if k.Comm == "" {
 			s.Unowned++
-			continue
+		} else {
+			o := owners[k.PID]
+			if o == nil {
+				o = &Owner{PID: k.PID, Comm: k.Comm, Counts: map[string]int{}}
+				owners[k.PID] = o
+			}
+			o.Counts[k.Table+"/"+k.State]++
 		}
-		o := owners[k.PID]
-		if o == nil {
-			o = &Owner{PID: k.PID, Comm: k.Comm, Counts: map[string]int{}}
-			owners[k.PID] = o
-		}
-		o.Counts[k.Table+"/"+k.State]++
 		if isListener(k) {
 			s.Listeners = append(s.Listeners, Listener{Table: k.Table, Local: k.Local, V6Only: k.V6Only, Dev: k.Dev, Comm: k.Comm})
 		}
