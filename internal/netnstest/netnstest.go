@@ -111,6 +111,41 @@ func Veth(t testing.TB, a *NS, aAddr string, b *NS, bAddr string) {
 	}
 }
 
+// TwoClients builds the usual client/server layout: client namespaces A and B, each
+// veth-linked to a server namespace S, with A routed through S.
+//
+//	A veth0 10.10.1.1/24 — S vethA 10.10.1.2/24   (A: default via 10.10.1.2)
+//	B veth0 10.10.2.1/24 — S veth0 10.10.2.2/24   (B: no default route)
+//
+// The namespaces are labelled label+"A", label+"B" and label+"S".
+func TwoClients(t testing.TB, label string) (a, b, s *NS) {
+	t.Helper()
+	a, b, s = New(t, label+"A"), New(t, label+"B"), New(t, label+"S")
+	Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
+	// A's link gets its own name in S: Veth always names both ends veth0.
+	s.IP("link", "set", "veth0", "name", "vethA")
+	Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
+	a.IP("route", "add", "default", "via", "10.10.1.2")
+	return a, b, s
+}
+
+// WriteEtc writes /etc/netns/NAME/<name> (name may hold directories, e.g.
+// "ssl/certs/ca-certificates.crt"), which `ip netns exec` bind-mounts over /etc/<name> for
+// the programs it runs in the namespace, such as its own resolv.conf so that DNS probes
+// never ask the host's nameserver. /etc/netns/NAME is removed at cleanup.
+func (ns *NS) WriteEtc(name, content string) {
+	ns.t.Helper()
+	root := filepath.Join("/etc/netns", ns.Name)
+	path := filepath.Join(root, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		ns.t.Fatal(err)
+	}
+	ns.t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		ns.t.Fatal(err)
+	}
+}
+
 // vethTempNames names a veth pair while it still sits in the host namespace. Test packages
 // run as parallel processes, each counting from 1, so the pid is part of the name; base 36
 // keeps "ndA" + pid + "-" + n within the kernel's 15 characters (IFNAMSIZ-1) for any pid

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -67,4 +68,18 @@ func MustMarshal(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Facts flattens the plugin's section of rep into key → value.
+func Facts(t testing.TB, p probe.Plugin, rep *report.Report) map[string]string {
+	t.Helper()
+	fs, err := p.Facts(rep.Sections[p.Name()])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Key] = f.Value
+	}
+	return m
 }

@@ -44,7 +44,7 @@ func NewHealthyPair(t testing.TB) (a, b *netnstest.NS) {
 		s.IP("link", "set", "veth0", "name", "veth"+n)
 		ns.IP("route", "add", "default", "via", "10.20."+n+".2")
 		ns.IP("route", "add", "blackhole", "10.20.7.0/24")
-		writeEtc(t, ns, "resolv.conf", "nameserver 10.20.7.53\n")
+		ns.WriteEtc("resolv.conf", "nameserver 10.20.7.53\n")
 		apps.Store(ns.Name, ns.Start("sleep", "120").Process.Pid)
 	}
 	s.IP("addr", "add", "10.20.9.1/32", "dev", "lo")

@@ -1,8 +1,6 @@
 package connect
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
@@ -38,13 +37,9 @@ const (
 )
 
 func newWorld(t testing.TB) *world {
-	w := &world{a: netnstest.New(t, "conA"), b: netnstest.New(t, "conB"), s: netnstest.New(t, "conS")}
-	netnstest.Veth(t, w.a, "10.10.1.1/24", w.s, "10.10.1.2/24")
-	// B's link gets its own name in S: Veth always names both ends veth0.
-	w.s.IP("link", "set", "veth0", "name", "vethA")
-	netnstest.Veth(t, w.b, "10.10.2.1/24", w.s, "10.10.2.2/24")
+	w := &world{}
+	w.a, w.b, w.s = netnstest.TwoClients(t, "con")
 	w.s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
-	w.a.IP("route", "add", "default", "via", "10.10.1.2")
 	w.a.IP("addr", "add", "fd00:1::1/64", "dev", "veth0", "nodad")
 	w.s.IP("addr", "add", "fd00:1::2/64", "dev", "vethA", "nodad")
 	w.a.IP("route", "add", "blackhole", "10.10.7.0/24")
@@ -61,28 +56,15 @@ func newWorld(t testing.TB) *world {
 	w.s.ListenTCP(":8081")
 	// ip netns exec bind-mounts /etc/netns/NAME/hosts over /etc/hosts: B's resolver puts
 	// an IPv6 address first that B has no route for.
-	hosts(t, w.a, "10.10.9.1 svc.netdiff.test\n")
-	hosts(t, w.b, "fd00:9::1 svc.netdiff.test\n10.10.9.1 svc.netdiff.test\n")
+	w.a.WriteEtc("hosts", "10.10.9.1 svc.netdiff.test\n")
+	w.b.WriteEtc("hosts", "fd00:9::1 svc.netdiff.test\n10.10.9.1 svc.netdiff.test\n")
 	// The nameserver sits behind A's blackhole and B's prohibit route: the DNS probes fail
 	// at once, send nothing, and cost no ICMP tokens the UDP assertions depend on.
 	for _, ns := range []*netnstest.NS{w.a, w.b} {
-		writeEtc(t, ns, "resolv.conf", "nameserver 10.10.7.53\n")
+		ns.WriteEtc("resolv.conf", "nameserver 10.10.7.53\n")
 		apps.Store(ns.Name, ns.Start("sleep", "120").Process.Pid)
 	}
 	return w
-}
-
-func hosts(t testing.TB, ns *netnstest.NS, content string) { writeEtc(t, ns, "hosts", content) }
-
-func writeEtc(t testing.TB, ns *netnstest.NS, name, content string) {
-	dir := filepath.Join("/etc/netns", ns.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func collect(t testing.TB, ns *netnstest.NS, targets ...string) *report.Report {
@@ -102,20 +84,9 @@ func collect(t testing.TB, ns *netnstest.NS, targets ...string) *report.Report {
 
 func facts(t testing.TB, rep *report.Report) map[string]string {
 	t.Helper()
-	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, f := range fs {
-		m[f.Key] = f.Value
-	}
-	rs, err := (&routeget.Plugin{}).Facts(rep.Sections[routeget.Name])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range rs {
-		m["routeget/"+f.Key] = f.Value
+	m := plugintest.Facts(t, &Plugin{}, rep)
+	for k, v := range plugintest.Facts(t, &routeget.Plugin{}, rep) {
+		m["routeget/"+k] = v
 	}
 	return m
 }

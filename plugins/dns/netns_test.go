@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -22,14 +21,10 @@ import (
 // (10.10.2.0/24) gets svc → 10.10.9.3 and NXDOMAIN for moved, and its UDP queries are
 // silently dropped. Both use nameserver 10.10.2.2 from their own resolv.conf.
 func TestDNSInNamespaces(t *testing.T) {
-	a, b, s := netnstest.New(t, "dnsA"), netnstest.New(t, "dnsB"), netnstest.New(t, "dnsS")
-	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
-	s.IP("link", "set", "veth0", "name", "vethA")
-	netnstest.Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
-	a.IP("route", "add", "default", "via", "10.10.1.2")
+	a, b, s := netnstest.TwoClients(t, "dns")
 	serveDNS(t, s)
-	resolvConf(t, a, "nameserver 10.10.2.2\nsearch netdiff.test\n")
-	resolvConf(t, b, "nameserver 10.10.2.2\nsearch netdiff.test\n")
+	a.WriteEtc("resolv.conf", "nameserver 10.10.2.2\nsearch netdiff.test\n")
+	b.WriteEtc("resolv.conf", "nameserver 10.10.2.2\nsearch netdiff.test\n")
 	appA, appB := a.Start("sleep", "60"), b.Start("sleep", "60")
 
 	collect := func(ns *netnstest.NS, pid int) *report.Report {
@@ -37,7 +32,7 @@ func TestDNSInNamespaces(t *testing.T) {
 			"--target", "dns://svc.netdiff.test", "--target", "dns://moved.netdiff.test")
 	}
 	ra, rb := collect(a, appA.Process.Pid), collect(b, appB.Process.Pid)
-	fa, fb := facts(t, ra), facts(t, rb)
+	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
 	for _, tt := range []struct {
 		name string
 		f    map[string]string
@@ -75,17 +70,6 @@ func TestDNSInNamespaces(t *testing.T) {
 		if !found {
 			t.Errorf("no finding %q among:\n%s", tt.want, strings.Join(msgs, "\n"))
 		}
-	}
-}
-
-func resolvConf(t *testing.T, ns *netnstest.NS, content string) {
-	dir := filepath.Join("/etc/netns", ns.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -175,17 +159,4 @@ func serveDNS(t *testing.T, s *netnstest.NS) {
 			}(c)
 		}
 	}()
-}
-
-func facts(t *testing.T, rep *report.Report) map[string]string {
-	t.Helper()
-	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, f := range fs {
-		m[f.Key] = f.Value
-	}
-	return m
 }

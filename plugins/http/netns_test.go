@@ -11,14 +11,13 @@ import (
 	"math/big"
 	"net"
 	nethttp "net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -27,12 +26,8 @@ import (
 // A trusts that CA (its /etc/ssl, as the target process sees it, holds the CA) and has a
 // route to everything; B has the host's CA bundle and no route to 10.10.9.1.
 func TestHTTPInNamespaces(t *testing.T) {
-	a, b, s := netnstest.New(t, "httpA"), netnstest.New(t, "httpB"), netnstest.New(t, "httpS")
-	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
-	s.IP("link", "set", "veth0", "name", "vethA")
-	netnstest.Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
+	a, b, s := netnstest.TwoClients(t, "http")
 	s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
-	a.IP("route", "add", "default", "via", "10.10.1.2")
 
 	caPEM, cert := testCA(t, "10.10.2.2")
 	mux := nethttp.NewServeMux()
@@ -40,24 +35,10 @@ func TestHTTPInNamespaces(t *testing.T) {
 	serve(t, s, ":8080", mux, nil)
 	serve(t, s, ":8443", mux, &tls.Config{Certificates: []tls.Certificate{cert}})
 
-	dir := filepath.Join("/etc/netns", a.Name, "ssl", "certs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Join("/etc/netns", a.Name)) })
-	if err := os.WriteFile(filepath.Join(dir, "ca-certificates.crt"), caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	a.WriteEtc("ssl/certs/ca-certificates.crt", string(caPEM))
 	// Own resolv.conf for both: the DNS probes ask S, never the host's nameserver.
 	for _, ns := range []*netnstest.NS{a, b} {
-		d := filepath.Join("/etc/netns", ns.Name)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(d) })
-		if err := os.WriteFile(filepath.Join(d, "resolv.conf"), []byte("nameserver 10.10.2.2\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		ns.WriteEtc("resolv.conf", "nameserver 10.10.2.2\n")
 	}
 	// The target process: its root (and so its /etc/ssl) is what the prober reads.
 	appA, appB := a.Start("sleep", "60"), b.Start("sleep", "60")
@@ -71,7 +52,7 @@ func TestHTTPInNamespaces(t *testing.T) {
 		return out
 	}
 	ra, rb := a.Collect(args(appA.Process.Pid)...), b.Collect(args(appB.Process.Pid)...)
-	fa, fb := facts(t, ra), facts(t, rb)
+	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
 	for _, tt := range []struct {
 		name string
 		f    map[string]string
@@ -149,19 +130,6 @@ func testCA(t *testing.T, ip string) ([]byte, tls.Certificate) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
-}
-
-func facts(t *testing.T, rep *report.Report) map[string]string {
-	t.Helper()
-	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, f := range fs {
-		m[f.Key] = f.Value
-	}
-	return m
 }
 
 func TestVerifyResult(t *testing.T) {

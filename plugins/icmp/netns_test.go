@@ -1,13 +1,12 @@
 package icmp
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -16,12 +15,8 @@ import (
 // falls back to raw. B has no route to S's 10.10.9.1 and a policy rule that rejects TCP
 // to port 8081, so ping works where TCP does not.
 func TestEchoInNamespaces(t *testing.T) {
-	a, b, s := netnstest.New(t, "icmpA"), netnstest.New(t, "icmpB"), netnstest.New(t, "icmpS")
-	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
-	s.IP("link", "set", "veth0", "name", "vethA")
-	netnstest.Veth(t, b, "10.10.2.1/24", s, "10.10.2.2/24")
+	a, b, s := netnstest.TwoClients(t, "icmp")
 	s.IP("addr", "add", "10.10.9.1/32", "dev", "lo")
-	a.IP("route", "add", "default", "via", "10.10.1.2")
 	a.IP("addr", "add", "fd00:1::1/64", "dev", "veth0", "nodad")
 	s.IP("addr", "add", "fd00:1::2/64", "dev", "vethA", "nodad")
 	b.IP("rule", "add", "ipproto", "tcp", "dport", "8081", "table", "100", "pref", "100")
@@ -32,14 +27,7 @@ func TestEchoInNamespaces(t *testing.T) {
 	pids := map[*netnstest.NS]string{}
 	for _, ns := range []*netnstest.NS{a, b} {
 		// Own resolv.conf: the DNS probes ask S, never the host's nameserver.
-		dir := filepath.Join("/etc/netns", ns.Name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 10.10.2.2\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		ns.WriteEtc("resolv.conf", "nameserver 10.10.2.2\n")
 		pids[ns] = strconv.Itoa(ns.Start("sleep", "60").Process.Pid)
 	}
 
@@ -47,7 +35,7 @@ func TestEchoInNamespaces(t *testing.T) {
 		"--target", "icmp://10.10.2.2", "--target", "icmp://10.10.9.1", "--target", "tcp://10.10.2.2:8081",
 		"--target", "icmp://[fd00:1::2]"}
 	ra, rb := a.Collect(append(args, "--pid", pids[a])...), b.Collect(append(args, "--pid", pids[b])...)
-	fa, fb := facts(t, ra), facts(t, rb)
+	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
 	for _, tt := range []struct {
 		name string
 		f    map[string]string
@@ -87,19 +75,6 @@ func TestEchoInNamespaces(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0].Message, "B: ICMP echo to 10.10.2.2 works in every subject, but TCP connect to tcp://10.10.2.2:8081 fails here") {
 		t.Errorf("ping-ok-tcp-fails = %+v", got)
 	}
-}
-
-func facts(t *testing.T, rep *report.Report) map[string]string {
-	t.Helper()
-	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, f := range fs {
-		m[f.Key] = f.Value
-	}
-	return m
 }
 
 func TestUnavailableSaysWhy(t *testing.T) {

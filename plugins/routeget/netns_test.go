@@ -1,8 +1,6 @@
 package routeget
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -21,14 +19,7 @@ func TestDefaultGatewayTargets(t *testing.T) {
 	a.IP("-6", "route", "add", "default", "via", "fe80::1", "dev", "veth0", "metric", "2000")
 	// The target process gets its own resolv.conf, so the default DNS targets stay inside
 	// the test's namespaces whatever the host's resolv.conf says.
-	dir := filepath.Join("/etc/netns", a.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 10.10.1.2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	a.WriteEtc("resolv.conf", "nameserver 10.10.1.2\n")
 	app := a.Start("sleep", "60")
 	rep := a.Collect("--quiet", "--timeout", "1s", "--attempts", "1", "--burst", "0", "--pid", strconv.Itoa(app.Process.Pid))
 	for _, want := range []string{"icmp://10.10.1.2", "icmp://fd00:1::fe", "tcp://10.10.1.2:53"} {
