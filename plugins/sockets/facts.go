@@ -49,6 +49,18 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			add("state/"+table+"/"+st, strconv.Itoa(n), probe.Info)
 		}
 	}
+	// The kernel sends a mark with every socket to CAP_NET_ADMIN and with none otherwise,
+	// so an empty netlink table says nothing either way.
+	marks := "unknown (no socket read over netlink)"
+	for table, src := range s.Sources {
+		switch {
+		case src.Marks:
+			marks = "visible"
+		case src.Via == "netlink" && len(s.States[table]) > 0 && marks != "visible":
+			marks = "not visible (needs CAP_NET_ADMIN)"
+		}
+	}
+	add("marks", marks, probe.Info)
 	add("total", strconv.Itoa(s.Total), probe.Info)
 	add("unowned", strconv.Itoa(s.Unowned), probe.Info)
 	if s.OwnersError != nil {

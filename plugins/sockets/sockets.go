@@ -42,7 +42,7 @@ type Socket struct {
 	Ifindex int    `json:"ifi,omitempty"`
 	// Dev is the interface the socket is bound to (SO_BINDTODEVICE), by name where it resolves.
 	Dev   string `json:"dev,omitempty"`
-	UID   uint32 `json:"uid"`
+	UID   uint32 `json:"uid,omitempty"`
 	Inode uint64 `json:"ino,omitempty"`
 	Mark  uint32 `json:"mark,omitempty"`
 	// V6Only is IPV6_V6ONLY of IPv6 sockets (netlink only): false means a [::] listener
@@ -324,7 +324,8 @@ func SocketInodes(fdDir string) ([]uint64, error) {
 }
 
 // summarise fills the counts, listeners and groups from every socket, then keeps the
-// first MaxSockets in a stable order (owned sockets first, by process, table, state).
+// first MaxSockets in a stable order: the sockets facts are about (listening, bound,
+// marked, SYN-SENT) first, then owned ones, each by process, table, state.
 func summarise(s *Section, all []Socket) {
 	s.States = map[string]map[string]int{}
 	owners := map[int]*Owner{}
@@ -402,6 +403,9 @@ func summarise(s *Section, all []Socket) {
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		a, b := all[i], all[j]
+		if ia, ib := interesting(a), interesting(b); ia != ib {
+			return ia
+		}
 		if (a.Comm == "") != (b.Comm == "") {
 			return a.Comm != ""
 		}
@@ -424,6 +428,10 @@ func summarise(s *Section, all []Socket) {
 	if s.Sockets == nil {
 		s.Sockets = []Socket{}
 	}
+}
+
+func interesting(k Socket) bool {
+	return isListener(k) || k.Dev != "" || k.Mark != 0 || k.State == "SYN-SENT" || boundAddr(k) != ""
 }
 
 // isListener: a TCP socket in LISTEN, or a UDP socket bound to a port and not connected.
