@@ -1,6 +1,6 @@
 // Module kube builds the Kubernetes server binaries (kube-apiserver, kubelet,
 // kube-controller-manager) for the local test cluster. It is its own module so the
-// product's go.mod never depends on k8s.io/kubernetes. Regenerate with gen-gomod.sh.
+// product's go.mod never depends on k8s.io/kubernetes. Regenerate with ../gen-gomod.sh.
 module github.com/netdiff/kubectl-netdiff/hack/cluster/kube
 
 go 1.24.0
