@@ -60,3 +60,29 @@ e2e:
 
 demo:
 	@hack/cluster/demo.sh
+
+# --- release: goreleaser snapshot and the krew manifest (docs/install.md) -------------------
+# The tools are built from hack/release/tools (a Go module of its own) on first use and
+# cached under ~/.cache/netdiff-tools/<version>/; a cold build of goreleaser takes minutes.
+.PHONY: release-tools release-snapshot krew-validate release-test
+
+release-tools:
+	@set -e; for t in goreleaser validate-krew-manifest krew; do hack/release/tools.sh $$t; done
+
+# Every archive of a release into dist/ (plugin: linux/darwin/windows x amd64/arm64, prober:
+# linux amd64/arm64) with checksums.txt, versioned from VERSION, nothing published.
+release-snapshot:
+	@set -e; goreleaser=$$(hack/release/tools.sh goreleaser); \
+	  NETDIFF_SNAPSHOT_VERSION=$(patsubst v%,%,$(VERSION)) $$goreleaser release --snapshot --skip=publish --clean
+
+# Renders krew-manifest.yaml from dist/ (running release-snapshot if there is none) and
+# checks it with krew's validate-krew-manifest, including a krew install of every platform
+# from a loopback server and `kubectl krew install --archive` of this machine's archive.
+krew-validate:
+	@set -e; [[ -f dist/checksums.txt ]] || $(MAKE) -s release-snapshot; \
+	  validator=$$(hack/release/tools.sh validate-krew-manifest); krew=$$(hack/release/tools.sh krew); \
+	  $(GO) run ./hack/release/krewmanifest check -dist dist -validator "$$validator" -krew "$$krew"
+
+# The release tests (build tag release): release-snapshot, krew-validate, archive contents.
+release-test:
+	$(GO) test -tags release -count=1 -timeout 40m -v ./test/release/...
