@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$here/kube/go.mod")
 [[ -n "$version" ]] || { echo "build-kube: no 'require k8s.io/kubernetes vX' line in $here/kube/go.mod" >&2; exit 2; }
-cache=${NETDIFF_CLUSTER_CACHE:-$HOME/.cache/netdiff-cluster}
+cache=${NETDIFF_CLUSTER_CACHE:-${HOME:-/root}/.cache/netdiff-cluster}
 out="$cache/bin/$version"
 cmds=(kube-apiserver kubelet kube-controller-manager)
 
