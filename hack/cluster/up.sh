@@ -33,9 +33,13 @@ if ! innode ip link show nd-void >/dev/null 2>&1; then
   innode ip link set lo up
   innode ip addr add "$NODE_IP" peer "$HOST_IP" dev "$NODE_VETH"
   innode ip link set "$NODE_VETH" up
-  # Anything not local goes into a device that drops it (ifb: no ARP, transmits nothing):
-  # a pod's default route works, like a real node's, but no packet ever leaves.
-  innode ip link add nd-void type ifb
+  # Anything not local goes into a device that drops it (ifb or dummy: no ARP, transmits
+  # nothing; else a veth whose silent peer never answers ARP): a pod's default route
+  # works, like a real node's, but no packet ever leaves.
+  innode ip link add nd-void type ifb 2>/dev/null || innode ip link add nd-void type dummy 2>/dev/null || {
+    innode ip link add nd-void type veth peer name nd-void-peer
+    innode ip link set nd-void-peer up
+  }
   innode ip link set nd-void up
   innode ip route add default dev nd-void
   innode sysctl -qw net.ipv4.ip_forward=1
