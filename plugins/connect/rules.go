@@ -162,17 +162,6 @@ func perMethod(c *diff.Comparison, fn func(v view, s slot, a *AddrResult, meth s
 	})
 }
 
-// grouped says which subjects saw which value ("ETIMEDOUT in A; ECONNREFUSED in B, C"),
-// sorted so that a message does not depend on map order.
-func grouped(byValue map[string][]string) string {
-	var parts []string
-	for v, names := range byValue {
-		parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "; ")
-}
-
 // ruleFailsHereWorksThere: a method that fails every time in one subject and works every
 // time in another is the difference the tool exists to find.
 func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
@@ -256,7 +245,7 @@ func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
 			out = append(out, diff.Finding{
 				Severity: diff.High,
 				Rule:     "connect/errno-differs",
-				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, grouped(byErrno)),
+				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, diff.Grouped(byErrno)),
 				Keys:     []string{rowID(RunKey(meth, false, s.target, s.key))},
 			})
 		}
@@ -438,7 +427,7 @@ func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
 		return []diff.Finding{{
 			Severity: diff.Medium,
 			Rule:     "connect/pmtu-differs",
-			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, grouped(vals)),
+			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, diff.Grouped(vals)),
 			Keys:     []string{rowID(PMTUKey(s.target, s.key))},
 		}}
 	})
@@ -465,7 +454,7 @@ func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
 		return []diff.Finding{{
 			Severity: diff.High,
 			Rule:     "connect/udp-differs",
-			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, grouped(outcome)),
+			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, diff.Grouped(outcome)),
 			Keys:     []string{rowID(UDPKey(s.target, s.key))},
 		}}
 	})

@@ -109,12 +109,7 @@ func group(c *diff.Comparison, cells []cell, value func(Query) string) (string, 
 		v := value(x.q)
 		g[v] = append(g[v], c.Subjects[x.subject])
 	}
-	var parts []string
-	for v, names := range g {
-		parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "; "), len(g)
+	return diff.Grouped(g), len(g)
 }
 
 // ruleRCodeDiffers: both answered, with different rcodes (NXDOMAIN here, NOERROR there:

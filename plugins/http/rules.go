@@ -3,7 +3,6 @@ package http
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
@@ -52,12 +51,7 @@ func group(c *diff.Comparison, cells []cell, value func(TargetResult) string) (s
 			g[v] = append(g[v], c.Subjects[x.subject])
 		}
 	}
-	var parts []string
-	for v, names := range g {
-		parts = append(parts, fmt.Sprintf("%s in %s", v, strings.Join(names, ", ")))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "; "), len(g)
+	return diff.Grouped(g), len(g)
 }
 
 // ruleOutcomeDiffers: a request fails in one subject and gets an answer in another (High),

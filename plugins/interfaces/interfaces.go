@@ -12,7 +12,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -364,18 +363,3 @@ var (
 	_ probe.Plugin     = (*Plugin)(nil)
 	_ probe.Identifier = (*Plugin)(nil)
 )
-
-// decode reads the interfaces section of every subject; nil where it is absent.
-func decode(c *diff.Comparison) []*Section {
-	out := make([]*Section, len(c.Reports))
-	for i, r := range c.Reports {
-		if r == nil {
-			continue
-		}
-		var s Section
-		if ok, err := r.Section(Name, &s); ok && err == nil {
-			out[i] = &s
-		}
-	}
-	return out
-}

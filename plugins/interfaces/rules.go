@@ -37,7 +37,7 @@ func MTUDiffers(c *diff.Comparison) []diff.Finding {
 // Down flags an interface that is up in one subject and down (administratively or
 // without carrier) in another.
 func Down(c *diff.Comparison) []diff.Finding {
-	secs := decode(c)
+	secs := diff.Sections[Section](c, Name)
 	names := map[string]bool{}
 	for _, s := range secs {
 		if s == nil {
@@ -99,7 +99,7 @@ func downReason(in *Interface) string {
 // IPv6OneOnly flags subjects that have usable global IPv6 addresses while others have none:
 // names resolving to AAAA records then behave differently.
 func IPv6OneOnly(c *diff.Comparison) []diff.Finding {
-	secs := decode(c)
+	secs := diff.Sections[Section](c, Name)
 	var with, without []string
 	var keys []string
 	for i, s := range secs {
@@ -136,7 +136,7 @@ func IPv6OneOnly(c *diff.Comparison) []diff.Finding {
 // address cannot be bound or used as a source yet (EADDRNOTAVAIL), a dadfailed one never.
 func DAD(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
-	for i, s := range decode(c) {
+	for i, s := range diff.Sections[Section](c, Name) {
 		if s == nil {
 			continue
 		}

@@ -138,20 +138,6 @@ func Facts(s *Section) []probe.Fact {
 	return out
 }
 
-func decode(c *diff.Comparison) []*Section {
-	out := make([]*Section, len(c.Reports))
-	for i, r := range c.Reports {
-		if r == nil {
-			continue
-		}
-		var s Section
-		if ok, err := r.Section(Name, &s); ok && err == nil {
-			out[i] = &s
-		}
-	}
-	return out
-}
-
 // world is the network namespace a subject's facts describe: the target's where
 // readable, else the prober's own. ok is false when neither is known, or when nothing
 // tells the kernels apart (no boot ID): equal inodes on two nodes mean nothing.
@@ -173,7 +159,7 @@ func Shared(c *diff.Comparison) []diff.Finding {
 	groups := map[string][]int{}
 	inodes := map[string]uint64{}
 	var order []string
-	for i, s := range decode(c) {
+	for i, s := range diff.Sections[Section](c, Name) {
 		if s == nil {
 			continue
 		}
@@ -211,7 +197,7 @@ func Shared(c *diff.Comparison) []diff.Finding {
 // the report then describes the prober's world, not the app's.
 func ProberOutsideTarget(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
-	for i, s := range decode(c) {
+	for i, s := range diff.Sections[Section](c, Name) {
 		if s == nil || s.SameNetns == nil || *s.SameNetns {
 			continue
 		}

@@ -15,21 +15,6 @@ func registerRules() {
 	diff.RegisterRule("routes/mtu-differs", MTUDiffers)
 }
 
-// decode reads the routes section of every subject; nil where it is absent or broken.
-func decode(c *diff.Comparison) []*Section {
-	out := make([]*Section, len(c.Reports))
-	for i, r := range c.Reports {
-		if r == nil {
-			continue
-		}
-		var s Section
-		if ok, err := r.Section(Name, &s); ok && err == nil {
-			out[i] = &s
-		}
-	}
-	return out
-}
-
 // defaultRoute is the subject's usable default route of a family: a unicast default,
 // main table first. Reject-type defaults do not count: they are the absence of a route.
 func defaultRoute(s *Section, family string) *Route {
@@ -60,7 +45,7 @@ func describe(r *Route) string {
 // NoDefaultRoute is the case study's cause: without a default route, connects to any
 // address outside the subject's own subnets fail at once with ENETUNREACH.
 func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
-	secs := decode(c)
+	secs := diff.Sections[Section](c, Name)
 	var out []diff.Finding
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		var with []string
@@ -96,7 +81,7 @@ func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
 // DefaultGatewayDiffers compares the default routes' gateway and device. Pods on
 // different nodes often have different gateways by design, so that case is only Info.
 func DefaultGatewayDiffers(c *diff.Comparison) []diff.Finding {
-	secs := decode(c)
+	secs := diff.Sections[Section](c, Name)
 	var out []diff.Finding
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		var parts []string
@@ -160,7 +145,7 @@ func differentNodes(c *diff.Comparison) bool {
 // RejectRoute flags an unreachable, blackhole or prohibit route that only some subjects
 // have: traffic matching it fails (EHOSTUNREACH, EACCES) or vanishes (blackhole).
 func RejectRoute(c *diff.Comparison) []diff.Finding {
-	secs := decode(c)
+	secs := diff.Sections[Section](c, Name)
 	type seen struct {
 		route *Route
 		in    []string
@@ -220,7 +205,7 @@ func RejectRoute(c *diff.Comparison) []diff.Finding {
 // MTUDiffers compares the mtu metric of routes present in several subjects: a route MTU
 // below the link MTU caps every connection along it.
 func MTUDiffers(c *diff.Comparison) []diff.Finding {
-	secs := decode(c)
+	secs := diff.Sections[Section](c, Name)
 	mtus := map[string][]string{}
 	var order []string
 	for i, s := range secs {
