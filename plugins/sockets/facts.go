@@ -114,7 +114,7 @@ func listenFacts(s Section) map[string]string {
 		}
 		proto := strings.TrimSuffix(l.Table, "6")
 		p := strconv.Itoa(int(ap.Port()))
-		if lo, hi := s.EphemeralPorts[0], s.EphemeralPorts[1]; lo > 0 && int(ap.Port()) >= lo && int(ap.Port()) <= hi {
+		if inRange(int(ap.Port()), s.EphemeralPorts) {
 			if proto == "udp" {
 				continue
 			}

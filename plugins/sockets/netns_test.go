@@ -16,6 +16,8 @@ import (
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	// The diff learns each namespace's own addresses from the interfaces section.
+	_ "github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )
 
 var (
@@ -120,13 +122,16 @@ func TestNetnsSocketsAndDiff(t *testing.T) {
 	markPID := hold(t, bad, "markapp", "-mark", "42", "-connect", "10.61.0.2:80")
 	webPID := hold(t, bad, "webapp", "-listen6", "[::]:8080")
 	synPID := hold(t, bad, "synapp", "-connect", "10.62.0.9:443", "-n", "4")
+	udpPID := hold(t, bad, "udpapp", "-udp", "10.61.0.1:0")
 	// The clean twin runs the same programs without the socket options.
 	hold(t, clean, "devapp", "-connect", "10.61.0.2:80")
 	hold(t, clean, "markapp", "-connect", "10.61.0.2:80")
 	hold(t, clean, "webapp", "-listen", "[::]:8080")
+	hold(t, clean, "udpapp", "-udp", "0.0.0.0:0")
 	hold(t, twin, "devapp", "-connect", "10.61.0.2:80")
 	hold(t, twin, "markapp", "-connect", "10.61.0.2:80")
 	hold(t, twin, "webapp", "-listen", "[::]:8080")
+	hold(t, twin, "udpapp", "-udp", "0.0.0.0:0")
 
 	start := time.Now()
 	repBad, sb := collect(t, bad)
@@ -161,6 +166,9 @@ func TestNetnsSocketsAndDiff(t *testing.T) {
 	if got := find(func(k Socket) bool { return k.State == "SYN-SENT" && k.Remote == "10.62.0.9:443" }); len(got) != 4 || got[0].PID != synPID || got[0].Comm != "synapp" {
 		t.Errorf("SYN-SENT to 10.62.0.9:443: %+v, want 4 held by synapp pid %d", got, synPID)
 	}
+	if got := find(func(k Socket) bool { return k.Table == "udp" && strings.HasPrefix(k.Local, "10.61.0.1:") }); len(got) != 1 || got[0].PID != udpPID || got[0].State != "UNCONN" {
+		t.Errorf("UDP sockets bound to 10.61.0.1: %+v, want one UNCONN held by udpapp pid %d", got, udpPID)
+	}
 	if got := find(func(k Socket) bool { return k.State == "ESTAB" && k.TCP != nil && k.TCP.RTTUs > 0 }); len(got) == 0 {
 		t.Errorf("no ESTAB socket has tcp_info RTT: %+v", sb.Sockets)
 	}
@@ -182,6 +190,8 @@ func TestNetnsSocketsAndDiff(t *testing.T) {
 		"syn-sent/synapp/tcp/10.62.0.9:443": {"-", "4"},
 		"listen/tcp/8080":                   {"ipv4+ipv6 [::] (webapp)", "ipv6-only [::] (webapp)"},
 		"owner/devapp/tcp/ESTAB":            {"1", "1"},
+		"addr/udpapp/udp/<self>":            {"-", "1"},
+		"owner/udpapp/udp/UNCONN":           {"1", "1"},
 		"owner/synapp/tcp/SYN-SENT":         {"-", "4"},
 	} {
 		r, ok := rows[key]
@@ -203,13 +213,16 @@ func TestNetnsSocketsAndDiff(t *testing.T) {
 	wantFindings := map[string]string{
 		"sockets/syn-sent":      "pod-b's synapp has 4 tcp socket(s) stuck in SYN-SENT to 10.62.0.9:443",
 		"sockets/bound":         "pod-b's devapp binds 1 tcp socket(s) to device veth0",
+		"sockets/bound/addr":    "pod-b's udpapp binds 1 outgoing udp socket(s) to source address <self>",
 		"sockets/mark":          "pod-b has 1 tcp socket(s) with fwmark 0x2a (held by markapp)",
 		"sockets/listen-family": "pod-b listens on tcp :8080 only on IPv6",
 	}
 	for _, f := range res.Findings {
 		t.Logf("%s %s: %s", f.Severity, f.Rule, f.Message)
-		if want, ok := wantFindings[f.Rule]; ok && strings.Contains(f.Message, want) {
-			delete(wantFindings, f.Rule)
+		for rule, want := range wantFindings {
+			if strings.HasPrefix(rule, f.Rule) && strings.Contains(f.Message, want) {
+				delete(wantFindings, rule)
+			}
 		}
 		if strings.Contains(f.Message, "pod-a") {
 			t.Errorf("finding blames the clean subject: %s", f.Message)

@@ -352,7 +352,7 @@ func summarise(s *Section, all []Socket) {
 		if k.Dev != "" {
 			groups[gkey{"dev", k.Comm, k.Table, k.Dev}]++
 		}
-		if a := boundAddr(k); a != "" {
+		if a := boundAddr(k, s.EphemeralPorts); a != "" {
 			groups[gkey{"addr", k.Comm, k.Table, a}]++
 		}
 		if k.Mark != 0 {
@@ -403,7 +403,7 @@ func summarise(s *Section, all []Socket) {
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		a, b := all[i], all[j]
-		if ia, ib := interesting(a), interesting(b); ia != ib {
+		if ia, ib := interesting(a, s.EphemeralPorts), interesting(b, s.EphemeralPorts); ia != ib {
 			return ia
 		}
 		if (a.Comm == "") != (b.Comm == "") {
@@ -430,8 +430,8 @@ func summarise(s *Section, all []Socket) {
 	}
 }
 
-func interesting(k Socket) bool {
-	return isListener(k) || k.Dev != "" || k.Mark != 0 || k.State == "SYN-SENT" || boundAddr(k) != ""
+func interesting(k Socket, ephemeral [2]int) bool {
+	return isListener(k) || k.Dev != "" || k.Mark != 0 || k.State == "SYN-SENT" || boundAddr(k, ephemeral) != ""
 }
 
 // isListener: a TCP socket in LISTEN, or a UDP socket bound to a port and not connected.
@@ -446,17 +446,24 @@ func isListener(k Socket) bool {
 }
 
 // boundAddr is the source address a socket that sends was bound to: an unconnected UDP
-// or raw socket on a specific address, or any socket that chose its source address
-// before connect (IP_BIND_ADDRESS_NO_PORT). A connected socket's local address is always
-// specific, so without that flag it says nothing about an explicit bind; a listener's
-// address is in the listener facts.
-func boundAddr(k Socket) string {
-	if !(k.State == "UNCONN" && !strings.HasPrefix(k.Table, "tcp")) && !k.BindNoPort {
-		return ""
-	}
+// socket on a specific address and an ephemeral port (a server binds a port of its own;
+// that is a listener), an unconnected raw socket on a specific address, or any socket
+// that chose its source address before connect (IP_BIND_ADDRESS_NO_PORT). A connected
+// socket's local address is always specific, so without that flag it says nothing about
+// an explicit bind.
+func boundAddr(k Socket, ephemeral [2]int) string {
 	ap, err := netip.ParseAddrPort(k.Local)
 	if err != nil || ap.Addr().IsUnspecified() || ap.Addr().IsLoopback() {
 		return ""
 	}
+	switch {
+	case k.BindNoPort:
+	case k.State == "UNCONN" && strings.HasPrefix(k.Table, "raw"):
+	case k.State == "UNCONN" && strings.HasPrefix(k.Table, "udp") && inRange(int(ap.Port()), ephemeral):
+	default:
+		return ""
+	}
 	return ap.Addr().String()
 }
+
+func inRange(port int, r [2]int) bool { return r[0] > 0 && port >= r[0] && port <= r[1] }

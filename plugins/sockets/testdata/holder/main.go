@@ -27,7 +27,7 @@ func main() {
 		n       = flag.Int("n", 1, "how many connects; they do not wait for an answer")
 		listen6 = flag.String("listen6", "", "IPv6-only TCP listen address, e.g. [::]:8080")
 		listen  = flag.String("listen", "", "dual-stack TCP listen address, e.g. [::]:8080")
-		udp     = flag.String("udp", "", "UDP address to bind, unconnected")
+		udp     = flag.String("udp", "", "IPv4 UDP address to bind, unconnected")
 		udp6    = flag.String("udp6", "", "UDP address to bind, IPv6 only")
 		raw     = flag.Bool("raw", false, "open a raw ICMP and a raw ICMPv6 socket")
 	)
@@ -58,7 +58,7 @@ func main() {
 		keep = append(keep, ln)
 	}
 	if *udp != "" {
-		pc, err := net.ListenPacket("udp", *udp)
+		pc, err := net.ListenPacket("udp4", *udp)
 		check(err)
 		keep = append(keep, pc)
 	}
