@@ -19,15 +19,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseFixtures(t *testing.T) {
 	for _, tt := range []struct {
 		file string
@@ -41,7 +32,7 @@ func TestParseFixtures(t *testing.T) {
 		{"sockstat6", map[string]int64{"TCP6/inuse": 0, "FRAG6/memory": 0}, 5},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
-			m, err := parseBytes(tt.file, fixture(t, tt.file))
+			m, err := parseBytes(tt.file, plugintest.Fixture(t, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,24 +57,18 @@ func TestParseRejectsMismatchedLines(t *testing.T) {
 	}
 }
 
-func fuzzSeed(f *testing.F, files ...string) {
-	for _, n := range files {
-		f.Add(fixture(f, n))
-	}
-}
-
 func FuzzParseSNMP(f *testing.F) {
-	fuzzSeed(f, "snmp", "netstat")
+	plugintest.Seed(f, "snmp", "netstat")
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseSNMP(bytes.NewReader(b)) })
 }
 
 func FuzzParseFlat(f *testing.F) {
-	fuzzSeed(f, "snmp6")
+	plugintest.Seed(f, "snmp6")
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseFlat(bytes.NewReader(b)) })
 }
 
 func FuzzParseSockstat(f *testing.F) {
-	fuzzSeed(f, "sockstat", "sockstat6")
+	plugintest.Seed(f, "sockstat", "sockstat6")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseSockstat(bytes.NewReader(b))
 		if err == nil {

@@ -18,17 +18,8 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseHosts(t *testing.T) {
-	es, err := ParseHosts(bytes.NewReader(fixture(t, "hosts-k8s")))
+	es, err := ParseHosts(bytes.NewReader(plugintest.Fixture(t, "hosts-k8s")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,14 +40,14 @@ func TestParseHosts(t *testing.T) {
 	if len(es) != 10 {
 		t.Errorf("%d names, want 10", len(es))
 	}
-	es, _ = ParseHosts(bytes.NewReader(fixture(t, "hosts-host")))
+	es, _ = ParseHosts(bytes.NewReader(plugintest.Fixture(t, "hosts-host")))
 	if len(es) != 3 || es[1].Name != "runsc" {
 		t.Errorf("host fixture: %+v", es)
 	}
 }
 
 func TestParseNsswitch(t *testing.T) {
-	m, err := ParseNsswitch(bytes.NewReader(fixture(t, "nsswitch-debian.conf")))
+	m, err := ParseNsswitch(bytes.NewReader(plugintest.Fixture(t, "nsswitch-debian.conf")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +57,14 @@ func TestParseNsswitch(t *testing.T) {
 }
 
 func TestParseGai(t *testing.T) {
-	g, err := ParseGai(bytes.NewReader(fixture(t, "gai-debian.conf")))
+	g, err := ParseGai(bytes.NewReader(plugintest.Fixture(t, "gai-debian.conf")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g.Prefers() != "ipv6" || g.PrecedenceString() != "default" {
 		t.Errorf("debian gai.conf (all comments): prefers %s, precedence %s", g.Prefers(), g.PrecedenceString())
 	}
-	g, _ = ParseGai(bytes.NewReader(fixture(t, "gai-ipv4first.conf")))
+	g, _ = ParseGai(bytes.NewReader(plugintest.Fixture(t, "gai-ipv4first.conf")))
 	if g.Prefers() != "ipv4" || g.PrecedenceString() != "::ffff:0.0.0.0/96=100" {
 		t.Errorf("ipv4-first gai.conf: prefers %s, precedence %s", g.Prefers(), g.PrecedenceString())
 	}
@@ -128,7 +119,7 @@ func TestReadRecordsMissingFilesAndProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	for dst, src := range map[string]string{"resolv.conf": "resolv-host.conf", "hosts": "hosts-k8s"} {
-		if err := os.WriteFile(filepath.Join(etc, dst), fixture(t, src), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(etc, dst), plugintest.Fixture(t, src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,25 +2,16 @@ package process
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 )
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseStatus(t *testing.T) {
-	s, err := ParseStatus(bytes.NewReader(fixture(t, "status-root")))
+	s, err := ParseStatus(bytes.NewReader(plugintest.Fixture(t, "status-root")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +31,7 @@ func TestParseStatus(t *testing.T) {
 }
 
 func TestParseLimits(t *testing.T) {
-	l, err := ParseLimits(bytes.NewReader(fixture(t, "limits")))
+	l, err := ParseLimits(bytes.NewReader(plugintest.Fixture(t, "limits")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +45,7 @@ func TestParseLimits(t *testing.T) {
 
 func TestLibcFromMaps(t *testing.T) {
 	for file, want := range map[string]string{"maps-glibc": "glibc", "maps-musl": "musl", "maps-static": ""} {
-		fl, ev, err := LibcFromMaps(bytes.NewReader(fixture(t, file)))
+		fl, ev, err := LibcFromMaps(bytes.NewReader(plugintest.Fixture(t, file)))
 		if err != nil || fl != want {
 			t.Errorf("%s: %q (%s), %v; want %q", file, fl, ev, err, want)
 		}
@@ -62,7 +53,7 @@ func TestLibcFromMaps(t *testing.T) {
 }
 
 func TestParseEnvironAndRedact(t *testing.T) {
-	env := ParseEnviron(fixture(t, "environ-planted"))
+	env := ParseEnviron(plugintest.Fixture(t, "environ-planted"))
 	got := map[string]string{}
 	for _, kv := range env {
 		if IsNetworkEnv(kv[0]) {
@@ -120,30 +111,24 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-func seed(f *testing.F, names ...string) {
-	for _, n := range names {
-		f.Add(fixture(f, n))
-	}
-}
-
 func FuzzParseStatus(f *testing.F) {
-	seed(f, "status-root", "status-sleep")
+	plugintest.Seed(f, "status-root", "status-sleep")
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseStatus(bytes.NewReader(b)) })
 }
 
 func FuzzParseLimits(f *testing.F) {
-	seed(f, "limits")
+	plugintest.Seed(f, "limits")
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseLimits(bytes.NewReader(b)) })
 }
 
 func FuzzLibcFromMaps(f *testing.F) {
-	seed(f, "maps-glibc", "maps-musl", "maps-static")
+	plugintest.Seed(f, "maps-glibc", "maps-musl", "maps-static")
 	f.Fuzz(func(t *testing.T, b []byte) { _, _, _ = LibcFromMaps(bytes.NewReader(b)) })
 }
 
 // FuzzRedactEnviron: whatever the environment, a password inside a proxy URL never survives.
 func FuzzRedactEnviron(f *testing.F) {
-	seed(f, "environ-planted")
+	plugintest.Seed(f, "environ-planted")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, kv := range ParseEnviron(b) {
 			_ = RedactEnv(kv[0], kv[1])
