@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -51,13 +52,20 @@ func Build(o Options) error {
 	if err != nil {
 		return err
 	}
-	imgs := map[string]v1.Image{}
+	// Docker media types for the docker-archive (what `docker load` expects), OCI ones
+	// for the OCI layout.
+	imgs, ociImgs := map[string]v1.Image{}, map[string]v1.Image{}
 	for _, pr := range o.Platforms {
-		img, err := platformImage(pr, o.Entrypoint, o.Cmd)
+		img, err := platformImage(pr, o.Entrypoint, o.Cmd, false)
 		if err != nil {
 			return err
 		}
 		imgs[pr.Platform] = img
+		if o.OCILayout != "" {
+			if ociImgs[pr.Platform], err = platformImage(pr, o.Entrypoint, o.Cmd, true); err != nil {
+				return err
+			}
+		}
 	}
 	if o.DockerTar != "" {
 		p := o.DockerPlatform
@@ -76,7 +84,7 @@ func Build(o Options) error {
 		}
 	}
 	if o.OCILayout != "" {
-		if err := writeOCILayout(o.OCILayout, tag, o.Platforms, imgs); err != nil {
+		if err := writeOCILayout(o.OCILayout, tag, o.Platforms, ociImgs); err != nil {
 			return err
 		}
 	}
@@ -97,7 +105,7 @@ func parseTag(ref string) (name.Tag, error) {
 	return t, nil
 }
 
-func platformImage(pr PlatformRoot, entrypoint, cmd []string) (v1.Image, error) {
+func platformImage(pr PlatformRoot, entrypoint, cmd []string, oci bool) (v1.Image, error) {
 	osName, arch, ok := strings.Cut(pr.Platform, "/")
 	if !ok || osName == "" || arch == "" {
 		return nil, fmt.Errorf("platform %q: want OS/ARCH", pr.Platform)
@@ -106,13 +114,18 @@ func platformImage(pr PlatformRoot, entrypoint, cmd []string) (v1.Image, error) 
 	if err != nil {
 		return nil, err
 	}
+	base, layerType := empty.Image, types.DockerLayer
+	if oci {
+		base = mutate.ConfigMediaType(mutate.MediaType(base, types.OCIManifestSchema1), types.OCIConfigJSON)
+		layerType = types.OCILayer
+	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
-	}, tarball.WithMediaType(types.DockerLayer))
+	}, tarball.WithMediaType(layerType), tarball.WithCompressionLevel(gzip.BestCompression))
 	if err != nil {
 		return nil, fmt.Errorf("layer of %s: %w", pr.Dir, err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.AppendLayers(base, layer)
 	if err != nil {
 		return nil, err
 	}

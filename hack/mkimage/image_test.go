@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func rootfs(t *testing.T, body string) string {
@@ -113,6 +114,9 @@ func TestOCILayoutIndexesEveryPlatformAndIsReproducible(t *testing.T) {
 	}
 	var archs []string
 	for _, d := range im.Manifests {
+		if d.MediaType != types.OCIManifestSchema1 {
+			t.Errorf("%s manifest media type %s, want OCI", d.Platform.Architecture, d.MediaType)
+		}
 		archs = append(archs, d.Platform.OS+"/"+d.Platform.Architecture)
 	}
 	if len(archs) != 2 || archs[0] != "linux/amd64" || archs[1] != "linux/arm64" {
