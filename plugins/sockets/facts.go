@@ -12,7 +12,7 @@ import (
 
 // Fact key prefixes; rules.go reads them back.
 const (
-	keyOwner   = "owner/"    // owner/COMM/TABLE/STATE = count
+	keyOwner   = "owner/"    // owner/COMM/TABLE = yes; owner/COMM/TABLE/STATE = count
 	keyListen  = "listen/"   // listen/PROTO/PORT = reach addresses (comms)
 	keyDev     = "dev/"      // dev/COMM/TABLE/DEVICE = count
 	keyAddr    = "addr/"     // addr/COMM/TABLE/ADDRESS = count
@@ -66,12 +66,24 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	if s.OwnersError != nil {
 		add("owners/error", s.OwnersError.Name(), probe.Exact)
 	}
-	counts := map[string]int{}
+	// Counts per state move with timing between healthy replicas (a peer's probe just
+	// closed: CLOSE-WAIT 8 against none), so they are shown, not compared; which socket
+	// families a process uses at all is compared.
+	counts, held := map[string]int{}, map[string]bool{}
 	for _, o := range s.Owners {
 		for ts, n := range o.Counts {
 			counts[keyOwner+safe(o.Comm)+"/"+ts] += n
+			table, _, _ := strings.Cut(ts, "/")
+			held[keyOwner+safe(o.Comm)+"/"+table] = true
 		}
 	}
+	for k, n := range counts {
+		add(k, strconv.Itoa(n), probe.Info)
+	}
+	for k := range held {
+		add(k, "yes", probe.Exact)
+	}
+	counts = map[string]int{}
 	for _, g := range s.Groups {
 		var p string
 		switch g.Kind {
