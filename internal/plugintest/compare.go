@@ -83,3 +83,19 @@ func Facts(t testing.TB, p probe.Plugin, rep *report.Report) map[string]string {
 	}
 	return m
 }
+
+// CheckFacts reports every expected fact that has another value, or none. Each want is
+// {subject, key, value}; facts holds each subject's facts (from Facts) by name.
+func CheckFacts(t testing.TB, facts map[string]map[string]string, wants [][3]string) {
+	t.Helper()
+	for _, w := range wants {
+		subject, key, want := w[0], w[1], w[2]
+		f, ok := facts[subject]
+		if !ok {
+			t.Fatalf("CheckFacts: no facts for subject %q", subject)
+		}
+		if got := f[key]; got != want {
+			t.Errorf("%s: %s = %q, want %q", subject, key, got, want)
+		}
+	}
+}

@@ -97,55 +97,45 @@ func TestConnectPlantedDifferences(t *testing.T) {
 	ra, rb := collect(t, w.a, targets...), collect(t, w.b, targets...)
 	fa, fb := facts(t, ra), facts(t, rb)
 
-	want := []struct {
-		subject string
-		f       map[string]string
-		key     string
-		value   string
-	}{
+	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
 		// The case study's failure, planted: no route, so the kernel refuses at once.
-		{"A", fa, RunKey(Nonblocking, false, svcNoRoute, "ipv4"), "ok 5/5"},
-		{"B", fb, RunKey(Nonblocking, false, svcNoRoute, "ipv4"), "ENETUNREACH 5/5 (immediate)"},
-		{"B", fb, RunKey(Nonblocking, true, svcNoRoute, "ipv4"), "ENETUNREACH 10/10 (immediate)"},
-		{"B", fb, RunKey(Blocking, false, svcNoRoute, "ipv4"), "ENETUNREACH 5/5"},
-		{"B", fb, "routeget/" + svcNoRoute + "/ipv4", "ENETUNREACH"},
-		{"A", fa, "routeget/" + svcNoRoute + "/ipv4", "unicast dev veth0 via 10.10.1.2 src 10.10.1.1 table main"},
+		{"A", RunKey(Nonblocking, false, svcNoRoute, "ipv4"), "ok 5/5"},
+		{"B", RunKey(Nonblocking, false, svcNoRoute, "ipv4"), "ENETUNREACH 5/5 (immediate)"},
+		{"B", RunKey(Nonblocking, true, svcNoRoute, "ipv4"), "ENETUNREACH 10/10 (immediate)"},
+		{"B", RunKey(Blocking, false, svcNoRoute, "ipv4"), "ENETUNREACH 5/5"},
+		{"B", "routeget/" + svcNoRoute + "/ipv4", "ENETUNREACH"},
+		{"A", "routeget/" + svcNoRoute + "/ipv4", "unicast dev veth0 via 10.10.1.2 src 10.10.1.1 table main"},
 		// The port-selective policy rule: route get with ipproto/dport sees it too.
-		{"B", fb, RunKey(Nonblocking, false, onLink8080, "ipv4"), "ok 5/5"},
-		{"B", fb, RunKey(Nonblocking, false, onLink8081, "ipv4"), "EHOSTUNREACH 5/5 (immediate)"},
-		{"B", fb, RunKey(Blocking, true, onLink8081, "ipv4"), "EHOSTUNREACH 10/10"},
-		{"B", fb, "routeget/" + onLink8081 + "/ipv4", "EHOSTUNREACH"},
-		{"B", fb, "routeget/" + onLink8080 + "/ipv4", "unicast dev veth0 src 10.10.2.1 table main"},
-		{"A", fa, RunKey(Nonblocking, false, onLink8081, "ipv4"), "ok 5/5"},
+		{"B", RunKey(Nonblocking, false, onLink8080, "ipv4"), "ok 5/5"},
+		{"B", RunKey(Nonblocking, false, onLink8081, "ipv4"), "EHOSTUNREACH 5/5 (immediate)"},
+		{"B", RunKey(Blocking, true, onLink8081, "ipv4"), "EHOSTUNREACH 10/10"},
+		{"B", "routeget/" + onLink8081 + "/ipv4", "EHOSTUNREACH"},
+		{"B", "routeget/" + onLink8080 + "/ipv4", "unicast dev veth0 src 10.10.2.1 table main"},
+		{"A", RunKey(Nonblocking, false, onLink8081, "ipv4"), "ok 5/5"},
 		// No listener: the SYN is answered with RST, seen after poll.
-		{"A", fa, RunKey(Nonblocking, false, noListener, "ipv4"), "ECONNREFUSED 5/5 (poll)"},
-		{"B", fb, RunKey(Blocking, false, noListener, "ipv4"), "ECONNREFUSED 5/5"},
+		{"A", RunKey(Nonblocking, false, noListener, "ipv4"), "ECONNREFUSED 5/5 (poll)"},
+		{"B", RunKey(Blocking, false, noListener, "ipv4"), "ECONNREFUSED 5/5"},
 		// Reject route types: blackhole is EINVAL, prohibit EACCES, both at once.
-		{"A", fa, RunKey(Nonblocking, false, rejectRoute, "ipv4"), "EINVAL 5/5 (immediate)"},
-		{"B", fb, RunKey(Nonblocking, false, rejectRoute, "ipv4"), "EACCES 5/5 (immediate)"},
-		{"A", fa, "routeget/" + rejectRoute + "/ipv4", "EINVAL"},
-		{"B", fb, "routeget/" + rejectRoute + "/ipv4", "EACCES"},
-		{"A", fa, UDPKey(udpClosed, "ipv4"), "ECONNREFUSED 5/5 (poll)"},
+		{"A", RunKey(Nonblocking, false, rejectRoute, "ipv4"), "EINVAL 5/5 (immediate)"},
+		{"B", RunKey(Nonblocking, false, rejectRoute, "ipv4"), "EACCES 5/5 (immediate)"},
+		{"A", "routeget/" + rejectRoute + "/ipv4", "EINVAL"},
+		{"B", "routeget/" + rejectRoute + "/ipv4", "EACCES"},
+		{"A", UDPKey(udpClosed, "ipv4"), "ECONNREFUSED 5/5 (poll)"},
 		// Path MTU follows B's smaller link MTU.
-		{"A", fa, PMTUKey(onLink8080, "ipv4"), "1500"},
-		{"B", fb, PMTUKey(onLink8080, "ipv4"), "1400"},
+		{"A", PMTUKey(onLink8080, "ipv4"), "1500"},
+		{"B", PMTUKey(onLink8080, "ipv4"), "1400"},
 		// Names: resolver order, per family.
-		{"A", fa, ResolveKey(nameTarget), "ipv4 10.10.9.1"},
-		{"B", fb, ResolveKey(nameTarget), "ipv6 fd00:9::1, ipv4 10.10.9.1"},
-		{"B", fb, RunKey(Nonblocking, false, nameTarget, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
+		{"A", ResolveKey(nameTarget), "ipv4 10.10.9.1"},
+		{"B", ResolveKey(nameTarget), "ipv6 fd00:9::1, ipv4 10.10.9.1"},
+		{"B", RunKey(Nonblocking, false, nameTarget, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
 		// IPv6 literals: the family is part of the key.
-		{"A", fa, RunKey(Nonblocking, false, v6OnLink, "ipv6"), "ok 5/5"},
-		{"A", fa, RunKey(Blocking, true, v6OnLink, "ipv6"), "ok 10/10"},
-		{"A", fa, PMTUKey(v6OnLink, "ipv6"), "1500"},
-		{"A", fa, "routeget/" + v6OnLink + "/ipv6", "unicast dev veth0 src fd00:1::1 table main"},
-		{"B", fb, RunKey(Nonblocking, false, v6OnLink, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
-		{"B", fb, "routeget/" + v6OnLink + "/ipv6", "ENETUNREACH"},
-	}
-	for _, tt := range want {
-		if got := tt.f[tt.key]; got != tt.value {
-			t.Errorf("%s: %s = %q, want %q", tt.subject, tt.key, got, tt.value)
-		}
-	}
+		{"A", RunKey(Nonblocking, false, v6OnLink, "ipv6"), "ok 5/5"},
+		{"A", RunKey(Blocking, true, v6OnLink, "ipv6"), "ok 10/10"},
+		{"A", PMTUKey(v6OnLink, "ipv6"), "1500"},
+		{"A", "routeget/" + v6OnLink + "/ipv6", "unicast dev veth0 src fd00:1::1 table main"},
+		{"B", RunKey(Nonblocking, false, v6OnLink, "ipv6"), "ENETUNREACH 5/5 (immediate)"},
+		{"B", "routeget/" + v6OnLink + "/ipv6", "ENETUNREACH"},
+	})
 	for _, k := range []string{RunKey(Blocking, false, onLink8080, "ipv4") + "/latency"} {
 		if !strings.HasPrefix(fa[k], "min ") {
 			t.Errorf("A: %s = %q, want a latency", k, fa[k])

@@ -33,25 +33,16 @@ func TestDNSInNamespaces(t *testing.T) {
 	}
 	ra, rb := collect(a, appA.Process.Pid), collect(b, appB.Process.Pid)
 	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
-	for _, tt := range []struct {
-		name string
-		f    map[string]string
-		key  string
-		want string
-	}{
-		{"A", fa, "ns1", "10.10.2.2"},
-		{"A", fa, "ns1/udp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},
-		{"A", fa, "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},
-		{"A", fa, "ns1/udp/svc.netdiff.test./AAAA", "NOERROR (no answers)"},
-		{"A", fa, "ns1/tcp/moved.netdiff.test./A", "NOERROR A 10.10.9.2"},
-		{"B", fb, "ns1/udp/svc.netdiff.test./A", "error ETIMEDOUT"},
-		{"B", fb, "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.3"},
-		{"B", fb, "ns1/tcp/moved.netdiff.test./A", "NXDOMAIN"},
-	} {
-		if got := tt.f[tt.key]; got != tt.want {
-			t.Errorf("%s: %s = %q, want %q", tt.name, tt.key, got, tt.want)
-		}
-	}
+	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
+		{"A", "ns1", "10.10.2.2"},
+		{"A", "ns1/udp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},
+		{"A", "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},
+		{"A", "ns1/udp/svc.netdiff.test./AAAA", "NOERROR (no answers)"},
+		{"A", "ns1/tcp/moved.netdiff.test./A", "NOERROR A 10.10.9.2"},
+		{"B", "ns1/udp/svc.netdiff.test./A", "error ETIMEDOUT"},
+		{"B", "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.3"},
+		{"B", "ns1/tcp/moved.netdiff.test./A", "NXDOMAIN"},
+	})
 	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
 	for _, tt := range []struct {
 		rule diff.Rule

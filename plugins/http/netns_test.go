@@ -53,26 +53,17 @@ func TestHTTPInNamespaces(t *testing.T) {
 	}
 	ra, rb := a.Collect(args(appA.Process.Pid)...), b.Collect(args(appB.Process.Pid)...)
 	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
-	for _, tt := range []struct {
-		name string
-		f    map[string]string
-		key  string
-		want string
-	}{
-		{"A", fa, "http://10.10.9.1:8080/ok", "status 200"},
-		{"B", fb, "http://10.10.9.1:8080/ok", "error ENETUNREACH"},
-		{"A", fa, "http://10.10.2.2:8080/missing", "status 404"},
-		{"B", fb, "http://10.10.2.2:8080/missing", "status 404"},
-		{"A", fa, "https://10.10.2.2:8443/ok", "status 200"},
-		{"B", fb, "https://10.10.2.2:8443/ok", "status 200"},
-		{"A", fa, "https://10.10.2.2:8443/ok/tls", "TLS 1.3 TLS_AES_128_GCM_SHA256 h2"},
-		{"A", fa, "https://10.10.2.2:8443/ok/verify", "ok"},
-		{"B", fb, "https://10.10.2.2:8443/ok/verify", "unknown authority"},
-	} {
-		if got := tt.f[tt.key]; got != tt.want {
-			t.Errorf("%s: %s = %q, want %q", tt.name, tt.key, got, tt.want)
-		}
-	}
+	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
+		{"A", "http://10.10.9.1:8080/ok", "status 200"},
+		{"B", "http://10.10.9.1:8080/ok", "error ENETUNREACH"},
+		{"A", "http://10.10.2.2:8080/missing", "status 404"},
+		{"B", "http://10.10.2.2:8080/missing", "status 404"},
+		{"A", "https://10.10.2.2:8443/ok", "status 200"},
+		{"B", "https://10.10.2.2:8443/ok", "status 200"},
+		{"A", "https://10.10.2.2:8443/ok/tls", "TLS 1.3 TLS_AES_128_GCM_SHA256 h2"},
+		{"A", "https://10.10.2.2:8443/ok/verify", "ok"},
+		{"B", "https://10.10.2.2:8443/ok/verify", "unknown authority"},
+	})
 	var sec Section
 	netnstest.Section(t, ra, Name, &sec)
 	if sec.VerifyRoots != "/etc/ssl/certs/ca-certificates.crt" {

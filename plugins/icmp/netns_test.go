@@ -36,27 +36,18 @@ func TestEchoInNamespaces(t *testing.T) {
 		"--target", "icmp://[fd00:1::2]"}
 	ra, rb := a.Collect(append(args, "--pid", pids[a])...), b.Collect(append(args, "--pid", pids[b])...)
 	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
-	for _, tt := range []struct {
-		name string
-		f    map[string]string
-		key  string
-		want string
-	}{
-		{"A", fa, "icmp://10.10.2.2/ipv4/method", MethodDgram},
-		{"B", fb, "icmp://10.10.2.2/ipv4/method", MethodRaw},
-		{"A", fa, "icmp://10.10.2.2/ipv4", "ok 3/3"},
-		{"B", fb, "icmp://10.10.2.2/ipv4", "ok 3/3"},
-		{"A", fa, "icmp://10.10.9.1/ipv4", "ok 3/3"},
-		{"B", fb, "icmp://10.10.9.1/ipv4", "ENETUNREACH 3/3 (immediate)"},
-		{"A", fa, "icmp://fd00:1::2/ipv6/method", MethodDgram},
-		{"A", fa, "icmp://fd00:1::2/ipv6", "ok 3/3"},
-		{"B", fb, "icmp://fd00:1::2/ipv6/method", MethodRaw},
-		{"B", fb, "icmp://fd00:1::2/ipv6", "ENETUNREACH 3/3 (immediate)"},
-	} {
-		if got := tt.f[tt.key]; got != tt.want {
-			t.Errorf("%s: %s = %q, want %q", tt.name, tt.key, got, tt.want)
-		}
-	}
+	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
+		{"A", "icmp://10.10.2.2/ipv4/method", MethodDgram},
+		{"B", "icmp://10.10.2.2/ipv4/method", MethodRaw},
+		{"A", "icmp://10.10.2.2/ipv4", "ok 3/3"},
+		{"B", "icmp://10.10.2.2/ipv4", "ok 3/3"},
+		{"A", "icmp://10.10.9.1/ipv4", "ok 3/3"},
+		{"B", "icmp://10.10.9.1/ipv4", "ENETUNREACH 3/3 (immediate)"},
+		{"A", "icmp://fd00:1::2/ipv6/method", MethodDgram},
+		{"A", "icmp://fd00:1::2/ipv6", "ok 3/3"},
+		{"B", "icmp://fd00:1::2/ipv6/method", MethodRaw},
+		{"B", "icmp://fd00:1::2/ipv6", "ENETUNREACH 3/3 (immediate)"},
+	})
 	var sec Section
 	netnstest.Section(t, rb, Name, &sec)
 	if e := sec.Targets[0].Addresses[0].OpenErrors[MethodDgram]; e == nil || e.Errno != "EACCES" {
