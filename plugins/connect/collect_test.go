@@ -2,7 +2,6 @@ package connect
 
 import (
 	"context"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
@@ -17,21 +17,7 @@ import (
 // In-process on loopback: Collect returns within the window and leaves no goroutine or
 // socket behind, also when its context is cancelled before it starts.
 func TestCollectLeavesNothingBehind(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := strconv.Itoa(plugintest.LoopbackPort(t))
 	targets, err := target.ParseAll([]string{"127.0.0.1:" + port, "tcp://127.0.0.1:1", "udp://127.0.0.1:1", "icmp://127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,26 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 )
 
 // Loopback only: a listener, a closed port, and a burst, with the fd count checked so a
 // leaked socket fails the test.
 func TestConnectsOnLoopback(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := plugintest.LoopbackPort(t)
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	closedPort := closed.Addr().(*net.TCPAddr).Port
 	closed.Close()
@@ -82,21 +70,7 @@ func fds(t *testing.T) int {
 // A burst beyond MaxInFlight must neither exhaust threads nor hang: the excess waits for
 // a slot, and what finds none before the deadline is "not run".
 func TestBurstBeyondTheLimitIsBounded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := plugintest.LoopbackPort(t)
 	lo := netip.MustParseAddr("127.0.0.1")
 	before := fds(t)
 	start := time.Now()
