@@ -27,6 +27,14 @@ var (
 	holderErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if holderDir != "" {
+		os.RemoveAll(holderDir)
+	}
+	os.Exit(code)
+}
+
 // holder builds testdata/holder once and returns a link to it called name: the kernel
 // takes a process's comm from the name it was executed by, so each role gets its own owner.
 func holder(t *testing.T, name string) string {
