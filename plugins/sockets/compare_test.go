@@ -97,3 +97,22 @@ func keysOf(m map[string]diff.Row) []string {
 	}
 	return out
 }
+
+// TestLinkLocalScopeIsNoDeviceBind: the kernel records the scope of an IPv6 link-local
+// connection as the bound device; that is not SO_BINDTODEVICE and gives no fact.
+func TestLinkLocalScopeIsNoDeviceBind(t *testing.T) {
+	s := &Section{}
+	summarise(s, []Socket{
+		{Table: "tcp6", State: "ESTAB", Local: "[fe80::1]:40000", Remote: "[fe80::2]:22", Ifindex: 2, Dev: "eth0", Comm: "ssh", PID: 5, Inode: 1},
+		{Table: "tcp", State: "ESTAB", Local: "10.0.0.1:40001", Remote: "10.0.0.2:22", Ifindex: 2, Dev: "eth0", Comm: "ssh", PID: 5, Inode: 2},
+	})
+	var devs []Group
+	for _, g := range s.Groups {
+		if g.Kind == "dev" {
+			devs = append(devs, g)
+		}
+	}
+	if len(devs) != 1 || devs[0].Table != "tcp" {
+		t.Errorf("device groups %+v, want only the IPv4 socket", devs)
+	}
+}

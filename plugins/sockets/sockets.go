@@ -349,7 +349,7 @@ func summarise(s *Section, all []Socket) {
 		if isListener(k) {
 			s.Listeners = append(s.Listeners, Listener{Table: k.Table, Local: k.Local, V6Only: k.V6Only, Dev: k.Dev, Comm: k.Comm})
 		}
-		if k.Dev != "" {
+		if k.Dev != "" && !linkScoped(k) {
 			groups[gkey{"dev", k.Comm, k.Table, k.Dev}]++
 		}
 		if a := boundAddr(k, s.EphemeralPorts); a != "" {
@@ -428,6 +428,17 @@ func summarise(s *Section, all []Socket) {
 	if s.Sockets == nil {
 		s.Sockets = []Socket{}
 	}
+}
+
+// linkScoped: a socket on an IPv6 link-local address gets the scope's interface as its
+// bound device from the kernel, without SO_BINDTODEVICE.
+func linkScoped(k Socket) bool {
+	for _, a := range []string{k.Local, k.Remote} {
+		if ap, err := netip.ParseAddrPort(a); err == nil && (ap.Addr().IsLinkLocalUnicast() || ap.Addr().IsLinkLocalMulticast()) && ap.Addr().Is6() {
+			return true
+		}
+	}
+	return false
 }
 
 func interesting(k Socket, ephemeral [2]int) bool {
