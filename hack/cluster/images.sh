@@ -44,6 +44,18 @@ build() {
     [[ $a == busybox ]] || ln -sf busybox "$work/busybox/bin/$a"
   done
   (cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/busybox/bin/testapp" ./hack/cluster/testapp)
+  # iptables (nft) from this machine with its libraries, for the fixture whose init
+  # container plants an OUTPUT REJECT rule (route lookup fine, connect refused).
+  local ipt; ipt=$(readlink -f "$(command -v iptables)")
+  mkdir -p "$work/busybox/usr/sbin" "$work/busybox/run"
+  cp "$ipt" "$work/busybox/usr/sbin/"
+  ln -sf "$(basename "$ipt")" "$work/busybox/usr/sbin/iptables"
+  for lib in $(ldd "$ipt" | grep -o '/[^ ]*'); do
+    mkdir -p "$work/busybox$(dirname "$lib")"; cp -L "$lib" "$work/busybox$lib"
+  done
+  local xt; for xt in /usr/lib/*-linux-gnu/xtables; do
+    mkdir -p "$work/busybox$xt"; cp -L "$xt"/*.so "$work/busybox$xt/"
+  done
   echo 'root:x:0:0:root:/root:/bin/sh' > "$work/busybox/etc/passwd"
   echo 'root:x:0:' > "$work/busybox/etc/group"
   mkimage -ref "$APP_IMAGE" -cmd /bin/sh -rootfs "linux/$arch=$work/busybox" -docker-tar "$out/busybox.tar"

@@ -115,12 +115,12 @@ func setup(kc string) (*env, error) {
 			}
 		}
 	}
-	for _, f := range []struct{ ns, file string }{{x.nsA, "pair.yaml"}, {x.nsA, "hostnet.yaml"}, {x.nsB, "other-ns.yaml"}} {
+	for _, f := range []struct{ ns, file string }{{x.nsA, "pair.yaml"}, {x.nsA, "reject.yaml"}, {x.nsA, "hostnet.yaml"}, {x.nsB, "other-ns.yaml"}} {
 		if err := x.apply(ctx, f.ns, f.file); err != nil {
 			return nil, err
 		}
 	}
-	for _, w := range []struct{ ns, pods string }{{x.nsA, "pod/web-a pod/web-b pod/web-broken pod/hostnet"}, {x.nsB, "pod/web-c"}} {
+	for _, w := range []struct{ ns, pods string }{{x.nsA, "pod/web-a pod/web-b pod/web-broken pod/web-rejected pod/hostnet"}, {x.nsB, "pod/web-c"}} {
 		args := append([]string{"wait", "-n", w.ns, "--for=condition=Ready", "--timeout=150s"}, strings.Fields(w.pods)...)
 		if out, err := x.kubectlOut(ctx, args...); err != nil {
 			desc, _ := x.kubectlOut(ctx, "get", "pods", "-n", w.ns, "-o", "wide")

@@ -71,6 +71,30 @@ func TestBrokenTwinDiffsWithFindingThatNamesTheCause(t *testing.T) {
 	}
 }
 
+// The case study's other cause: routes fine, an OUTPUT REJECT rule refuses the connect.
+// The default profile cannot list netfilter rules (no NET_ADMIN) but still sees that
+// routing is not the cause; the netadmin profile also names the rule.
+func TestRejectRuleIsNotARoutingProblem(t *testing.T) {
+	x := need(t)
+	rules := func(d diffJSON) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range d.Findings {
+			m[f.Rule] = true
+		}
+		return m
+	}
+	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-rejected", "-o", "json")
+	r.want(t, 1)
+	if got := rules(parseDiff(t, r)); !got["connect/route-ok-connect-fails"] || got["routes/no-default-route"] {
+		t.Errorf("findings %v: want connect/route-ok-connect-fails and no routes/no-default-route\n%s", got, clip(r.stdout))
+	}
+	r = x.netdiff(t, "-n", x.nsA, "web-a", "web-rejected", "-o", "json", "--profile", "netadmin")
+	r.want(t, 1)
+	if got := rules(parseDiff(t, r)); !got["netfilter/rules"] {
+		t.Errorf("with --profile netadmin, findings %v: want netfilter/rules naming the REJECT rule\n%s", got, clip(r.stdout))
+	}
+}
+
 func TestJSONPipesIntoJq(t *testing.T) {
 	x := need(t)
 	if _, err := exec.LookPath("jq"); err != nil {
