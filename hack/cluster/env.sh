@@ -1,5 +1,6 @@
 # Shared settings of the local test cluster; sourced by up.sh, down.sh and images.sh.
 # Every value can be overridden from the environment.
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN=${NETDIFF_CLUSTER_DIR:-$repo/_out/cluster}
 NODE_NAME=${NETDIFF_NODE_NAME:-netdiff-node}
