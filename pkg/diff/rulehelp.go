@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,6 +19,26 @@ func Sections[T any](c *Comparison, name string) []*T {
 		var s T
 		if ok, err := r.Section(name, &s); ok && err == nil {
 			out[i] = &s
+		}
+	}
+	return out
+}
+
+// DecodeSections decodes one section from every subject's report with the plugin's own
+// decoder, aligned with c.Subjects: nil where a report is missing, has no such section,
+// or the section does not decode.
+func DecodeSections[T any](c *Comparison, name string, decode func(json.RawMessage) (*T, error)) []*T {
+	out := make([]*T, len(c.Subjects))
+	for i := range c.Subjects {
+		if i >= len(c.Reports) || c.Reports[i] == nil {
+			continue
+		}
+		raw, ok := c.Reports[i].Sections[name]
+		if !ok {
+			continue
+		}
+		if s, err := decode(raw); err == nil {
+			out[i] = s
 		}
 	}
 	return out

@@ -30,3 +30,24 @@ func TestGrouped(t *testing.T) {
 		t.Errorf("Grouped(nil) = %q", got)
 	}
 }
+
+func TestDecodeSections(t *testing.T) {
+	type sec struct{ N int }
+	decode := func(raw json.RawMessage) (*sec, error) {
+		var s sec
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return &s, nil
+	}
+	// Four subjects, three reports: the last subject has none.
+	c := &Comparison{Subjects: []string{"a", "b", "c", "d"}, Reports: []*report.Report{
+		{Sections: map[string]json.RawMessage{"x": json.RawMessage(`{"N":1}`)}},
+		nil,
+		{Sections: map[string]json.RawMessage{"x": json.RawMessage(`{"N":"not a number"}`)}},
+	}}
+	got := DecodeSections(c, "x", decode)
+	if len(got) != 4 || got[0] == nil || got[0].N != 1 || got[1] != nil || got[2] != nil || got[3] != nil {
+		t.Errorf("DecodeSections = %+v, want only the first decoded", got)
+	}
+}

@@ -32,22 +32,11 @@ type view struct {
 }
 
 func views(c *diff.Comparison) []view {
+	secs := diff.DecodeSections(c, Name, Decode)
+	routes := diff.DecodeSections(c, routeget.Name, routeget.Decode)
 	out := make([]view, len(c.Subjects))
 	for i, name := range c.Subjects {
-		out[i].name = name
-		if i >= len(c.Reports) || c.Reports[i] == nil {
-			continue
-		}
-		if raw, ok := c.Reports[i].Sections[Name]; ok {
-			if s, err := Decode(raw); err == nil {
-				out[i].sec = s
-			}
-		}
-		if raw, ok := c.Reports[i].Sections[routeget.Name]; ok {
-			if s, err := routeget.Decode(raw); err == nil {
-				out[i].route = s
-			}
-		}
+		out[i] = view{name: name, sec: secs[i], route: routes[i]}
 	}
 	return out
 }

@@ -21,20 +21,11 @@ type cell struct {
 
 func byKey(c *diff.Comparison) ([]string, map[string][]cell, []*Section) {
 	m := map[string][]cell{}
-	secs := make([]*Section, len(c.Subjects))
-	for i := range c.Subjects {
-		if i >= len(c.Reports) || c.Reports[i] == nil {
+	secs := diff.DecodeSections(c, Name, Decode)
+	for i, s := range secs {
+		if s == nil {
 			continue
 		}
-		raw, ok := c.Reports[i].Sections[Name]
-		if !ok {
-			continue
-		}
-		s, err := Decode(raw)
-		if err != nil {
-			continue
-		}
-		secs[i] = s
 		for _, q := range s.Queries {
 			m[q.Key()] = append(m[q.Key()], cell{i, q})
 		}

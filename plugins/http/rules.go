@@ -19,16 +19,8 @@ type cell struct {
 
 func byTarget(c *diff.Comparison) ([]string, map[string][]cell) {
 	m := map[string][]cell{}
-	for i := range c.Subjects {
-		if i >= len(c.Reports) || c.Reports[i] == nil {
-			continue
-		}
-		raw, ok := c.Reports[i].Sections[Name]
-		if !ok {
-			continue
-		}
-		s, err := Decode(raw)
-		if err != nil {
+	for i, s := range diff.DecodeSections(c, Name, Decode) {
+		if s == nil {
 			continue
 		}
 		for _, t := range s.Targets {

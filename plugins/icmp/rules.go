@@ -16,19 +16,7 @@ func registerRules() {
 }
 
 func sections(c *diff.Comparison) ([]*Section, []*connect.Section) {
-	is, cs := make([]*Section, len(c.Subjects)), make([]*connect.Section, len(c.Subjects))
-	for i := range c.Subjects {
-		if i >= len(c.Reports) || c.Reports[i] == nil {
-			continue
-		}
-		if raw, ok := c.Reports[i].Sections[Name]; ok {
-			is[i], _ = Decode(raw)
-		}
-		if raw, ok := c.Reports[i].Sections[connect.Name]; ok {
-			cs[i], _ = connect.Decode(raw)
-		}
-	}
-	return is, cs
+	return diff.DecodeSections(c, Name, Decode), diff.DecodeSections(c, connect.Name, connect.Decode)
 }
 
 func works(r *netprobe.Run) bool { return r != nil && r.OK > 0 }

@@ -20,16 +20,8 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 		l       Lookup
 	}
 	byKey := map[string][]cell{}
-	for i := range c.Subjects {
-		if i >= len(c.Reports) || c.Reports[i] == nil {
-			continue
-		}
-		raw, ok := c.Reports[i].Sections[Name]
-		if !ok {
-			continue
-		}
-		s, err := Decode(raw)
-		if err != nil {
+	for i, s := range diff.DecodeSections(c, Name, Decode) {
+		if s == nil {
 			continue
 		}
 		for _, l := range s.Lookups {
