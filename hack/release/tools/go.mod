@@ -1,5 +1,9 @@
 module github.com/netdiff/kubectl-netdiff/hack/release/tools
 
+// The release tools (the tool block at the end): goreleaser, krew and krew's manifest
+// validator. A module of their own so that their dependencies never reach the product's
+// go.mod; hack/release/tools.sh builds them into ~/.cache/netdiff-tools/<version>/.
+
 go 1.26.8
 
 require (
@@ -354,4 +358,10 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.3.0 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 	software.sslmate.com/src/go-pkcs12 v0.6.0 // indirect
+)
+
+tool (
+	github.com/goreleaser/goreleaser/v2
+	sigs.k8s.io/krew/cmd/krew
+	sigs.k8s.io/krew/cmd/validate-krew-manifest
 )
