@@ -328,6 +328,7 @@ func SocketInodes(fdDir string) ([]uint64, error) {
 // marked, SYN-SENT) first, then owned ones, each by process, table, state.
 func summarise(s *Section, all []Socket) {
 	s.States = map[string]map[string]int{}
+	s.Owners, s.Listeners, s.Groups = []Owner{}, []Listener{}, []Group{}
 	owners := map[int]*Owner{}
 	type gkey struct{ kind, comm, table, value string }
 	groups := map[gkey]int{}
