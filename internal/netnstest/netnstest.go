@@ -250,9 +250,43 @@ func Prober(t testing.TB) string {
 // Extra args go to `collect` (e.g. "--target", "10.1.0.2:80", "--pid", "123").
 func (ns *NS) Collect(args ...string) *report.Report {
 	ns.t.Helper()
+	return ns.collect(nil, Prober(ns.t), args)
+}
+
+// CollectAs is Collect behind a wrapper command that runs the prober with fewer
+// privileges, e.g. {"setpriv", "--inh-caps", "-net_admin", "--bounding-set", "-net_admin"}.
+func (ns *NS) CollectAs(wrapper []string, args ...string) *report.Report {
+	ns.t.Helper()
+	return ns.collect(wrapper, Prober(ns.t), args)
+}
+
+// CollectAsNobody is Collect as uid 65534 with no groups and no capabilities, the way a
+// restricted ephemeral container runs the prober. It runs a copy of the prober in a
+// directory uid 65534 may read.
+func (ns *NS) CollectAsNobody(args ...string) *report.Report {
+	ns.t.Helper()
+	dir := ns.t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		ns.t.Fatal(err)
+	}
+	bin, err := os.ReadFile(Prober(ns.t))
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	prober := filepath.Join(dir, "netdiff-prober")
+	if err := os.WriteFile(prober, bin, 0o755); err != nil {
+		ns.t.Fatal(err)
+	}
+	return ns.collect([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"--inh-caps=-all", "--bounding-set=-all"}, prober, args)
+}
+
+func (ns *NS) collect(wrapper []string, prober string, args []string) *report.Report {
+	ns.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := ns.Command(ctx, append([]string{Prober(ns.t), "collect"}, args...)...)
+	argv := append(append(append([]string{}, wrapper...), prober, "collect"), args...)
+	cmd := ns.Command(ctx, argv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

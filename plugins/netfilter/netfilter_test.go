@@ -1,8 +1,6 @@
 package netfilter
 
 import (
-	"bytes"
-	"context"
 	"encoding/binary"
 	"flag"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/google/nftables"
@@ -234,18 +231,7 @@ func TestPlantedNetfilter(t *testing.T) {
 	}
 
 	// Without CAP_NET_ADMIN (a normal pod) the rules are refused, and the report says so.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := b.Command(ctx, "setpriv", "--inh-caps", "-net_admin", "--bounding-set", "-net_admin", netnstest.Prober(t), "collect", "--quiet")
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := report.Decode(&out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := b.CollectAs([]string{"setpriv", "--inh-caps", "-net_admin", "--bounding-set", "-net_admin"}, "--quiet")
 	var s Section
 	netnstest.Section(t, rep, "netfilter", &s)
 	if s.Nftables.Error.Name() != "EPERM" || !strings.Contains(s.Note, "CAP_NET_ADMIN") {
