@@ -2,6 +2,8 @@ package plugintest
 
 import (
 	"net"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -24,4 +26,21 @@ func LoopbackPort(t testing.TB) int {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// OpenSockets counts this process's open sockets, so that a test can prove it leaked none.
+// It skips the test where /proc/self/fd cannot be read.
+func OpenSockets(t testing.TB) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	n := 0
+	for _, e := range es {
+		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }

@@ -2,7 +2,6 @@ package connect
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ func TestCollectLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &probe.Env{Targets: targets, Timeout: time.Second, Attempts: 3, Burst: 5, Logf: t.Logf}
-	g0, s0 := runtime.NumGoroutine(), sockets(t)
+	g0, s0 := runtime.NumGoroutine(), plugintest.OpenSockets(t)
 
 	start := time.Now()
 	v, err := (&Plugin{}).Collect(context.Background(), env)
@@ -52,24 +51,10 @@ func TestCollectLeavesNothingBehind(t *testing.T) {
 	}
 
 	// Accepted connections close asynchronously; on a loaded machine that takes a while.
-	for i := 0; i < 250 && (runtime.NumGoroutine() > g0 || sockets(t) != s0); i++ {
+	for i := 0; i < 250 && (runtime.NumGoroutine() > g0 || plugintest.OpenSockets(t) != s0); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if g, s := runtime.NumGoroutine(), sockets(t); g > g0 || s != s0 {
+	if g, s := runtime.NumGoroutine(), plugintest.OpenSockets(t); g > g0 || s != s0 {
 		t.Errorf("goroutines %d → %d, sockets %d → %d", g0, g, s0, s)
 	}
-}
-
-func sockets(t *testing.T) int {
-	es, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	n := 0
-	for _, e := range es {
-		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
-			n++
-		}
-	}
-	return n
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +18,7 @@ func TestConnectsOnLoopback(t *testing.T) {
 	closedPort := closed.Addr().(*net.TCPAddr).Port
 	closed.Close()
 	lo := netip.MustParseAddr("127.0.0.1")
-	before := fds(t)
+	before := plugintest.OpenSockets(t)
 	deadline := time.Now().Add(2 * time.Second)
 	var mtu int
 	for _, c := range []struct {
@@ -53,26 +51,12 @@ func TestConnectsOnLoopback(t *testing.T) {
 	}
 }
 
-func fds(t *testing.T) int {
-	es, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	n := 0
-	for _, e := range es {
-		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
-			n++
-		}
-	}
-	return n
-}
-
 // A burst beyond MaxInFlight must neither exhaust threads nor hang: the excess waits for
 // a slot, and what finds none before the deadline is "not run".
 func TestBurstBeyondTheLimitIsBounded(t *testing.T) {
 	port := plugintest.LoopbackPort(t)
 	lo := netip.MustParseAddr("127.0.0.1")
-	before := fds(t)
+	before := plugintest.OpenSockets(t)
 	start := time.Now()
 	deadline := start.Add(2 * time.Second)
 	r := Summarize(Burst(context.Background(), MaxInFlight+100, deadline, func(d time.Time) Attempt {
@@ -94,10 +78,10 @@ func TestBurstBeyondTheLimitIsBounded(t *testing.T) {
 
 // settledFds waits briefly for the test's own accept loop to close its ends.
 func settledFds(t *testing.T, want int) int {
-	n := fds(t)
+	n := plugintest.OpenSockets(t)
 	for i := 0; i < 50 && n != want; i++ {
 		time.Sleep(20 * time.Millisecond)
-		n = fds(t)
+		n = plugintest.OpenSockets(t)
 	}
 	return n
 }
