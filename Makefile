@@ -25,8 +25,12 @@ prober-cross:
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-$$arch/netdiff-prober ./cmd/netdiff-prober || exit 1; \
 	done
 
-# test: unit tests, then the network-namespace tests (need root), then the e2e suite.
-test: unit
+# test: the one command that runs every test, as root: unit and network-namespace tests,
+# then the e2e suite on a local cluster that it builds, starts and stops again
+# (KEEP_CLUSTER=1 leaves it running).
+test:
+	$(MAKE) unit
+	$(MAKE) e2e; rc=$$?; [ -n "$(KEEP_CLUSTER)" ] || $(MAKE) cluster-down PURGE=1; exit $$rc
 
 unit:
 	$(GO) vet ./...
