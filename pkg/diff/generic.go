@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -37,12 +36,7 @@ func flatten(path string, v any, out *[]probe.Fact) {
 			*out = append(*out, probe.Fact{Key: rootKey(path), Value: "{}"})
 			return
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(t) {
 			flatten(join(k), t[k], out)
 		}
 	case []any:

@@ -2,7 +2,8 @@ package dns
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -30,11 +31,7 @@ func byKey(c *diff.Comparison) ([]string, map[string][]cell, []*Section) {
 			m[q.Key()] = append(m[q.Key()], cell{i, q})
 		}
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	return keys, m, secs
 }
 

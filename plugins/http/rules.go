@@ -2,7 +2,8 @@ package http
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
@@ -27,11 +28,7 @@ func byTarget(c *diff.Comparison) ([]string, map[string][]cell) {
 			m[t.Target] = append(m[t.Target], cell{i, t})
 		}
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	return keys, m
 }
 

@@ -2,7 +2,8 @@ package icmp
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -40,11 +41,7 @@ func ruleEchoDiffers(c *diff.Comparison) []diff.Finding {
 			}
 		}
 	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(by))
 	var out []diff.Finding
 	for _, k := range keys {
 		var ok []string

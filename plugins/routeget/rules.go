@@ -2,7 +2,8 @@ package routeget
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -28,11 +29,7 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 			byKey[l.FactKey()] = append(byKey[l.FactKey()], cell{i, l})
 		}
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(byKey))
 	var out []diff.Finding
 	for _, k := range keys {
 		var working []string

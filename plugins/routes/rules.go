@@ -2,6 +2,8 @@ package routes
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -171,11 +173,7 @@ func RejectRoute(c *diff.Comparison) []diff.Finding {
 			}
 		}
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(byKey))
 	var out []diff.Finding
 	for _, k := range keys {
 		x := byKey[k]
