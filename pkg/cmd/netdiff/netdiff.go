@@ -89,7 +89,7 @@ type Options struct {
 	ImagePullPolicy string
 	Profile         string
 	Timeout         time.Duration
-	ProbeTimeout    time.Duration
+	Window          time.Duration
 	IdleTimeout     time.Duration
 	DryRun          bool
 	Attempts        int
@@ -114,7 +114,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Profile:         inject.DefaultProfile,
 		Timeout:         90 * time.Second,
-		ProbeTimeout:    4 * time.Second,
+		Window:          4 * time.Second,
 		IdleTimeout:     15 * time.Minute,
 		Attempts:        5,
 		Burst:           10,
@@ -172,7 +172,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "image pull policy of the prober container: Always, IfNotPresent or Never")
 	f.StringVar(&o.Profile, "profile", o.Profile, "security profile of the prober container, as in kubectl debug: "+strings.Join(inject.Profiles, ", "))
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for each pod's prober, from adding the container to the end of its report")
-	f.DurationVar(&o.ProbeTimeout, "probe-timeout", o.ProbeTimeout, "length of the active probe window inside each pod")
+	f.DurationVar(&o.Window, "window", o.Window, "length of the probe window inside each pod: active probes, counters and the netlink watch")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "the prober container exits after this long without use")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the ephemeral container(s) that would be added, as YAML, and change nothing")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
@@ -242,11 +242,11 @@ func (o *Options) Validate() error {
 	if _, err := target.ParseAll(o.Targets); err != nil {
 		return err
 	}
-	if o.Timeout <= 0 || o.ProbeTimeout <= 0 || o.IdleTimeout <= 0 {
-		return fmt.Errorf("--timeout, --probe-timeout and --idle-timeout must be positive")
+	if o.Timeout <= 0 || o.Window <= 0 || o.IdleTimeout <= 0 {
+		return fmt.Errorf("--timeout, --window and --idle-timeout must be positive")
 	}
-	if o.ProbeTimeout+5*time.Second > o.Timeout {
-		return fmt.Errorf("--timeout (%s) must exceed --probe-timeout (%s) by at least 5s", o.Timeout, o.ProbeTimeout)
+	if o.Window+5*time.Second > o.Timeout {
+		return fmt.Errorf("--timeout (%s) must exceed --window (%s) by at least 5s", o.Timeout, o.Window)
 	}
 	if o.Attempts < 0 || o.Attempts > 1000 || o.Burst < 0 || o.Burst > 1000 {
 		return fmt.Errorf("--attempts and --burst must be between 0 and 1000")

@@ -91,7 +91,7 @@ func TestValidate(t *testing.T) {
 		{name: "bad profile", args: []string{"a", "b"}, mod: func(o *Options) { o.Profile = "sysadmin" }, errHas: "unknown --profile"},
 		{name: "bad pull policy", args: []string{"a", "b"}, mod: func(o *Options) { o.ImagePullPolicy = "Sometimes" }, errHas: "--image-pull-policy"},
 		{name: "bad target", args: []string{"a", "b"}, mod: func(o *Options) { o.Targets = []string{"nope"} }, errHas: "invalid target"},
-		{name: "timeouts", args: []string{"a", "b"}, mod: func(o *Options) { o.Timeout = o.ProbeTimeout }, errHas: "--timeout"},
+		{name: "timeouts", args: []string{"a", "b"}, mod: func(o *Options) { o.Timeout = o.Window }, errHas: "--timeout"},
 		{name: "dry-run offline", mod: func(o *Options) { o.Files = []string{"x", "y"}; o.DryRun = true }, errHas: "--dry-run needs"},
 	}
 	for _, tt := range tests {

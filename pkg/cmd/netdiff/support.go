@@ -113,7 +113,7 @@ func (o *Options) apiServiceTargets(ctx context.Context) []string {
 // prober's own defaults (nameservers, gateway).
 func (o *Options) collectArgs(self *subject, all []*subject, apiTargets []string) []string {
 	args := []string{"--defaults",
-		"--timeout", o.ProbeTimeout.String(),
+		"--timeout", o.Window.String(),
 		"--attempts", strconv.Itoa(o.Attempts),
 		"--burst", strconv.Itoa(o.Burst)}
 	seen := map[string]bool{}
