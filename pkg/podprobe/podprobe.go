@@ -106,6 +106,16 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 		}()
 	}
 
+	return r.collect(ctx, pod, name, args, waitErr, tm)
+}
+
+// ProbeRunning collects in a container that already runs the prober (a reference pod).
+func (r *Runner) ProbeRunning(ctx context.Context, pod *corev1.Pod, container string, args []string, tm *Timings) (*report.Report, error) {
+	return r.collect(ctx, pod, container, args, nil, tm)
+}
+
+func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args []string, waitErr chan error, tm *Timings) (*report.Report, error) {
+	id := pod.Namespace + "/" + pod.Name
 	cmd := append([]string{inject.ProberPath, "collect", "--stamp", inject.StampPath}, args...)
 	start := time.Now()
 	r.progress(id, "collecting in %s", name)
