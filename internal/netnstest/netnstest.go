@@ -250,6 +250,14 @@ func Prober(t testing.TB) string {
 // Extra args go to `collect` (e.g. "--target", "10.1.0.2:80", "--pid", "123").
 func (ns *NS) Collect(args ...string) *report.Report {
 	ns.t.Helper()
+	_, _, rep := ns.collect(nil, Prober(ns.t), args)
+	return rep
+}
+
+// CollectOutput is Collect that also returns the prober's stdout and stderr as they were
+// written, e.g. to search every byte the user would see.
+func (ns *NS) CollectOutput(args ...string) (stdout, stderr []byte, rep *report.Report) {
+	ns.t.Helper()
 	return ns.collect(nil, Prober(ns.t), args)
 }
 
@@ -257,7 +265,8 @@ func (ns *NS) Collect(args ...string) *report.Report {
 // privileges, e.g. {"setpriv", "--inh-caps", "-net_admin", "--bounding-set", "-net_admin"}.
 func (ns *NS) CollectAs(wrapper []string, args ...string) *report.Report {
 	ns.t.Helper()
-	return ns.collect(wrapper, Prober(ns.t), args)
+	_, _, rep := ns.collect(wrapper, Prober(ns.t), args)
+	return rep
 }
 
 // CollectAsNobody is Collect as uid 65534 with no groups and no capabilities, the way a
@@ -277,11 +286,12 @@ func (ns *NS) CollectAsNobody(args ...string) *report.Report {
 	if err := os.WriteFile(prober, bin, 0o755); err != nil {
 		ns.t.Fatal(err)
 	}
-	return ns.collect([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+	_, _, rep := ns.collect([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 		"--inh-caps=-all", "--bounding-set=-all"}, prober, args)
+	return rep
 }
 
-func (ns *NS) collect(wrapper []string, prober string, args []string) *report.Report {
+func (ns *NS) collect(wrapper []string, prober string, args []string) ([]byte, []byte, *report.Report) {
 	ns.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -292,11 +302,11 @@ func (ns *NS) collect(wrapper []string, prober string, args []string) *report.Re
 	if err := cmd.Run(); err != nil {
 		ns.t.Fatalf("prober in %s: %v\nstderr:\n%s", ns.Name, err, stderr.String())
 	}
-	rep, err := report.Decode(&stdout)
+	rep, err := report.Decode(bytes.NewReader(stdout.Bytes()))
 	if err != nil {
 		ns.t.Fatalf("prober in %s: %v", ns.Name, err)
 	}
-	return rep
+	return stdout.Bytes(), stderr.Bytes(), rep
 }
 
 // Section decodes a report section, failing the test when it is missing.

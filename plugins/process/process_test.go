@@ -2,7 +2,6 @@ package process
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"slices"
 	"strconv"
@@ -32,25 +31,6 @@ func waitExec(t *testing.T, pid int, comm string) {
 	t.Fatalf("pid %d never became %s", pid, comm)
 }
 
-// collectRaw runs the real prober in ns and returns its stdout and stderr unparsed, so a
-// secret can be searched for in every byte the user would see.
-func collectRaw(t *testing.T, ns *netnstest.NS, args ...string) ([]byte, []byte, *report.Report) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := ns.Command(ctx, append([]string{netnstest.Prober(t), "collect"}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("prober: %v\n%s", err, stderr.String())
-	}
-	rep, err := report.Decode(bytes.NewReader(stdout.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.Bytes(), stderr.Bytes(), rep
-}
-
 // TestPlantedProcess: pod-b's app has a proxy with a password, a password variable, a
 // preload, no NET_RAW and no_new_privs; pod-a's app is a plain sleep.
 func TestPlantedProcess(t *testing.T) {
@@ -65,8 +45,8 @@ func TestPlantedProcess(t *testing.T) {
 	waitExec(t, pa, "sleep")
 	waitExec(t, pb, "sleep")
 
-	_, _, ra := collectRaw(t, a, "--pid", strconv.Itoa(pa))
-	out, errOut, rb := collectRaw(t, b, "--pid", strconv.Itoa(pb))
+	ra := a.Collect("--pid", strconv.Itoa(pa))
+	out, errOut, rb := b.CollectOutput("--pid", strconv.Itoa(pb))
 	for _, secret := range []string{proxyPassword, envPassword} {
 		if bytes.Contains(out, []byte(secret)) || bytes.Contains(errOut, []byte(secret)) {
 			t.Errorf("secret %q appears in the prober's output", secret)
