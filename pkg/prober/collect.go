@@ -28,8 +28,16 @@ type DefaultTargeter interface {
 }
 
 // Collect runs every plugin and returns the report. It never fails as a whole: a plugin
-// that errors, panics or overruns becomes a Problem in the report.
+// that errors, panics or overruns becomes a Problem in the report. The probe window
+// (window openers' Begin → active probes → passive plugins) ends when the active probes do.
 func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *report.Report {
+	return CollectWindow(ctx, env, plugins, 0)
+}
+
+// CollectWindow is Collect with a window that stays open for at least minWindow even when
+// the active probes finish early (or there are none), so a watch (the events plugin) can
+// be asked for on its own. The wait ends early when ctx is cancelled.
+func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, minWindow time.Duration) *report.Report {
 	start := time.Now()
 	if env.Logf == nil {
 		env.Logf = func(string, ...any) {}
@@ -67,6 +75,7 @@ func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *repor
 	}
 
 	// Window openers sample first, so their deltas cover the active probes.
+	opened := time.Now()
 	for _, p := range plugins {
 		if w, ok := p.(probe.WindowOpener); ok {
 			if err := w.Begin(ctx, env); err != nil {
@@ -75,6 +84,13 @@ func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *repor
 		}
 	}
 	runPhase(ctx, env, plugins, probe.Active, env.Timeout+time.Second, record)
+	if rest := minWindow - time.Since(opened); rest > 0 {
+		env.Logf("window: open %s more", rest.Round(time.Millisecond))
+		select {
+		case <-time.After(rest):
+		case <-ctx.Done():
+		}
+	}
 	runPhase(ctx, env, plugins, probe.Passive, passiveGrace, record)
 
 	// Plugins finish in any order; keep the report deterministic.

@@ -20,10 +20,13 @@ import (
 
 // CollectOptions are the flags of `netdiff-prober collect`.
 type CollectOptions struct {
-	Targets  []string
-	Gentle   []string
-	PID      int
-	Timeout  time.Duration
+	Targets []string
+	Gentle  []string
+	PID     int
+	Timeout time.Duration
+	// Window, when set, is the length of the probe window: it bounds the active probes
+	// like Timeout and also keeps the window open that long when they finish early.
+	Window   time.Duration
 	Attempts int
 	Burst    int
 	Proc     string
@@ -74,7 +77,8 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.StringArrayVarP(&o.Targets, "target", "t", nil, "destination to probe: HOST:PORT, tcp://, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME (repeatable)")
 	f.StringArrayVar(&o.Gentle, "gentle-target", nil, "like --target, but probed lightly (one attempt per method, no burst): for other pods' application ports (repeatable)")
 	f.IntVar(&o.PID, "pid", o.PID, "process whose view (root filesystem, environment, limits) is reported")
-	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the active probe window, all targets together")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the active probe window, all targets together; the window closes as soon as the probes finish")
+	f.DurationVar(&o.Window, "window", 0, "length of the probe window: like --timeout, but the window (counters, netlink events) stays open this long even when the probes finish early or there are none; wins over --timeout")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
 	f.BoolVar(&o.Defaults, "defaults", false, "also probe the default targets (nameservers, default gateway) when --target is given")
@@ -89,7 +93,9 @@ func (o *CollectOptions) Validate() ([]target.Target, error) {
 	switch {
 	case o.PID < 1:
 		return nil, fmt.Errorf("--pid must be a process id >= 1, got %d", o.PID)
-	case o.Timeout <= 0 || o.Timeout > 5*time.Minute:
+	case o.Window < 0 || o.Window > 5*time.Minute:
+		return nil, fmt.Errorf("--window must be between 0s and 5m, got %s", o.Window)
+	case o.Window == 0 && (o.Timeout <= 0 || o.Timeout > 5*time.Minute):
 		return nil, fmt.Errorf("--timeout must be between 0s and 5m, got %s", o.Timeout)
 	case o.Attempts < 0 || o.Attempts > 1000:
 		return nil, fmt.Errorf("--attempts must be between 0 and 1000, got %d", o.Attempts)
@@ -115,14 +121,18 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: o.Timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults, Gentle: map[string]bool{}}
+	timeout := o.Timeout
+	if o.Window > 0 {
+		timeout = o.Window
+	}
+	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults, Gentle: map[string]bool{}}
 	for _, t := range targets[len(targets)-len(o.Gentle):] {
 		env.Gentle[t.String()] = true
 	}
 	if !o.Quiet {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
 	}
-	rep := Collect(ctx, env, probe.New())
+	rep := CollectWindow(ctx, env, probe.New(), o.Window)
 	if ctx.Err() != nil {
 		return fmt.Errorf("collect interrupted: no report written")
 	}

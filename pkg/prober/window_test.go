@@ -1,0 +1,107 @@
+package prober
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+)
+
+// windowPlugin is a passive window opener that notes when its window opened and closed.
+type windowPlugin struct{ begin, collect *time.Time }
+
+func (windowPlugin) Name() string                                { return "window" }
+func (windowPlugin) Phase() probe.Phase                          { return probe.Passive }
+func (windowPlugin) Facts(json.RawMessage) ([]probe.Fact, error) { return nil, nil }
+func (w windowPlugin) Begin(context.Context, *probe.Env) error   { *w.begin = time.Now(); return nil }
+func (w windowPlugin) Collect(context.Context, *probe.Env) (any, error) {
+	*w.collect = time.Now()
+	return map[string]int{}, nil
+}
+
+func TestCollectWindowStaysOpenWithoutActiveProbes(t *testing.T) {
+	const window = 300 * time.Millisecond
+	for _, tt := range []struct {
+		name      string
+		min       time.Duration
+		ctx       func() (context.Context, context.CancelFunc)
+		atLeast   time.Duration
+		lessThan  time.Duration
+		activeRun time.Duration
+	}{
+		{name: "no window: closes when the probes end", min: 0, atLeast: 0, lessThan: window},
+		{name: "window outlasts quick probes", min: window, atLeast: window, lessThan: 3 * window, activeRun: 50 * time.Millisecond},
+		{name: "probes longer than the window", min: 50 * time.Millisecond, atLeast: window, lessThan: 3 * window, activeRun: window},
+		{name: "cancel ends the wait", min: time.Minute, atLeast: 0, lessThan: window,
+			ctx: func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 50*time.Millisecond)
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.ctx != nil {
+				ctx, cancel = tt.ctx()
+			}
+			defer cancel()
+			var begin, collect time.Time
+			var activeEnd time.Time
+			plugins := []probe.Plugin{
+				windowPlugin{&begin, &collect},
+				fakePlugin{name: "active", phase: probe.Active, fn: func(context.Context) (any, error) {
+					time.Sleep(tt.activeRun)
+					activeEnd = time.Now()
+					return 1, nil
+				}},
+			}
+			CollectWindow(ctx, &probe.Env{PID: 1, Timeout: time.Second}, plugins, tt.min)
+			if begin.IsZero() || collect.IsZero() {
+				t.Fatal("window plugin not run")
+			}
+			if collect.Before(activeEnd) {
+				t.Error("the window closed before the active probes ended")
+			}
+			if d := collect.Sub(begin); d < tt.atLeast || d >= tt.lessThan {
+				t.Errorf("window lasted %s, want [%s, %s)", d, tt.atLeast, tt.lessThan)
+			}
+		})
+	}
+}
+
+func TestWindowFlag(t *testing.T) {
+	run := func(args ...string) time.Duration {
+		t.Helper()
+		var out bytes.Buffer
+		cmd := NewCommand(&out, io.Discard)
+		cmd.SetArgs(append([]string{"collect", "--quiet", "--proc", t.TempDir()}, args...))
+		start := time.Now()
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		var rep struct{ DurationMS int64 }
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if time.Duration(rep.DurationMS)*time.Millisecond > time.Since(start) {
+			t.Errorf("%v: report duration %dms exceeds the run", args, rep.DurationMS)
+		}
+		return time.Since(start)
+	}
+	if d := run("--window", "400ms", "--timeout", "1m"); d < 400*time.Millisecond {
+		t.Errorf("--window 400ms: collect took %s", d)
+	}
+	if d := run("--timeout", "400ms"); d >= 400*time.Millisecond {
+		t.Errorf("--timeout alone kept the window open: collect took %s", d)
+	}
+	o := &CollectOptions{PID: 1, Timeout: 0, Window: time.Second}
+	if _, err := o.Validate(); err != nil {
+		t.Errorf("--window without a valid --timeout refused: %v", err)
+	}
+	o.Window = 10 * time.Minute
+	if _, err := o.Validate(); err == nil {
+		t.Error("--window 10m accepted")
+	}
+}
