@@ -82,13 +82,15 @@ var fatalWaiting = map[string]bool{
 	"CreateContainerError": true, "CreateContainerConfigError": true, "RunContainerError": true,
 }
 
-// ContainerState reports whether the named ephemeral container runs, or why it never will.
+// ContainerState reports whether the named (ephemeral or regular) container runs, or why
+// it never will.
 // It is the condition of WaitRunning, kept pure for tests.
 func ContainerState(pod *corev1.Pod, name, image string) (bool, error) {
 	if pod.DeletionTimestamp != nil {
 		return false, fmt.Errorf("pod is being deleted")
 	}
-	for _, st := range pod.Status.EphemeralContainerStatuses {
+	statuses := append(pod.Status.EphemeralContainerStatuses[:len(pod.Status.EphemeralContainerStatuses):len(pod.Status.EphemeralContainerStatuses)], pod.Status.ContainerStatuses...)
+	for _, st := range statuses {
 		if st.Name != name {
 			continue
 		}

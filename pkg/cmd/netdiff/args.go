@@ -47,3 +47,30 @@ func checkName(arg, part string) error {
 	}
 	return nil
 }
+
+// WorkloadRef names a workload whose pods are compared with each other (deploy/NAME).
+type WorkloadRef struct {
+	Kind string // canonical: deployment, statefulset, daemonset, replicaset
+	Name string
+}
+
+var workloadKinds = map[string]string{
+	"deploy": "deployment", "deployment": "deployment", "deployments": "deployment",
+	"sts": "statefulset", "statefulset": "statefulset", "statefulsets": "statefulset",
+	"ds": "daemonset", "daemonset": "daemonset", "daemonsets": "daemonset",
+	"rs": "replicaset", "replicaset": "replicaset", "replicasets": "replicaset",
+}
+
+// ParseWorkloadRef recognises KIND/NAME for the workload kinds netdiff expands to pods.
+// A namespace that happens to be called like a kind is given with -n instead.
+func ParseWorkloadRef(s string) (WorkloadRef, bool) {
+	kind, name, ok := strings.Cut(s, "/")
+	if !ok || strings.Contains(name, "/") {
+		return WorkloadRef{}, false
+	}
+	canon, known := workloadKinds[strings.ToLower(kind)]
+	if !known || checkName(s, name) != nil {
+		return WorkloadRef{}, false
+	}
+	return WorkloadRef{Kind: canon, Name: name}, true
+}

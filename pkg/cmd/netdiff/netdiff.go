@@ -96,9 +96,14 @@ type Options struct {
 	Burst           int
 	Timings         bool
 	NoColor         bool
+	Selector        string
+	MaxConcurrency  int
+	Reference       bool
+	KeepReference   bool
 
 	// Filled by Complete.
 	pods       []PodRef
+	workloads  []WorkloadRef
 	namespace  string
 	client     kubernetes.Interface
 	restConfig *rest.Config
@@ -118,6 +123,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		IdleTimeout:     15 * time.Minute,
 		Attempts:        5,
 		Burst:           10,
+		MaxConcurrency:  10,
 		isTerminal:      isTerminal,
 	}
 }
@@ -179,12 +185,20 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
 	f.BoolVar(&o.Timings, "timings", false, "print where the time went, per pod and phase, on stderr")
 	f.BoolVar(&o.NoColor, "no-color", false, "never colour the table")
+	f.StringVarP(&o.Selector, "selector", "l", "", "compare every pod that matches this label selector (in -n's namespace)")
+	f.IntVar(&o.MaxConcurrency, "max-concurrency", o.MaxConcurrency, "how many pods are probed at once")
+	f.BoolVar(&o.Reference, "reference", false, "compare one pod against a fresh reference pod (prober image, same node, network and DNS settings), deleted afterwards")
+	f.BoolVar(&o.KeepReference, "keep-reference", false, "with --reference: keep the reference pod instead of deleting it")
 }
 
 // Complete parses the arguments and builds the clients when pods are involved.
 func (o *Options) Complete(args []string) error {
-	o.pods = nil
+	o.pods, o.workloads = nil, nil
 	for _, a := range args {
+		if w, ok := ParseWorkloadRef(a); ok {
+			o.workloads = append(o.workloads, w)
+			continue
+		}
 		ref, err := ParsePodRef(a)
 		if err != nil {
 			return err
@@ -194,7 +208,7 @@ func (o *Options) Complete(args []string) error {
 	if o.Image == "" {
 		o.Image = DefaultImage()
 	}
-	if len(o.pods) == 0 {
+	if len(o.pods) == 0 && len(o.workloads) == 0 && o.Selector == "" {
 		return nil
 	}
 	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
@@ -225,8 +239,19 @@ func (o *Options) Complete(args []string) error {
 
 // Validate checks the flags and arguments before anything touches the cluster.
 func (o *Options) Validate() error {
-	if n := len(o.pods) + len(o.Files); n != 2 {
-		return fmt.Errorf("need two subjects to compare, got %d: give two pods, two -f reports, or one of each (see --help)", n)
+	expands := o.Selector != "" || len(o.workloads) > 0
+	switch n := len(o.pods) + len(o.Files); {
+	case o.Reference && (n != 1 || len(o.pods) != 1 || expands):
+		return fmt.Errorf("--reference compares exactly one pod with a fresh reference pod: give one pod and no -f, -l or workload")
+	case o.KeepReference && !o.Reference:
+		return fmt.Errorf("--keep-reference only makes sense with --reference")
+	case !o.Reference && !expands && n < 2:
+		return fmt.Errorf("need at least two subjects to compare, got %d: give two pods, -f reports, -l SELECTOR, deploy/NAME, or one pod with --reference (see --help)", n)
+	case (o.ContainerA != "" || o.ContainerB != "") && (n != 2 || expands):
+		return fmt.Errorf("--container-a and --container-b need exactly two subjects")
+	}
+	if o.MaxConcurrency < 1 {
+		return fmt.Errorf("--max-concurrency must be at least 1, got %d", o.MaxConcurrency)
 	}
 	if err := render.ValidateFormat(o.Output); err != nil {
 		return fmt.Errorf("--output: %w", err)
@@ -251,7 +276,7 @@ func (o *Options) Validate() error {
 	if o.Attempts < 0 || o.Attempts > 1000 || o.Burst < 0 || o.Burst > 1000 {
 		return fmt.Errorf("--attempts and --burst must be between 0 and 1000")
 	}
-	if o.DryRun && len(o.pods) == 0 {
+	if o.DryRun && len(o.pods) == 0 && !expands {
 		return fmt.Errorf("--dry-run needs at least one pod")
 	}
 	if len(o.pods) == 2 && o.pods[0] == o.pods[1] && o.ContainerA == o.ContainerB {
@@ -264,6 +289,7 @@ func (o *Options) Validate() error {
 type subject struct {
 	name      string
 	ref       *PodRef
+	reference bool // a reference pod netdiff created; the prober is its main container
 	file      string
 	container string
 	pod       *corev1.Pod
@@ -274,6 +300,11 @@ type subject struct {
 
 // Run gathers both reports (files and pods, concurrently), then diffs and renders.
 func (o *Options) Run(ctx context.Context) error {
+	if o.Selector != "" || len(o.workloads) > 0 {
+		if err := o.expand(ctx); err != nil {
+			return err
+		}
+	}
 	subjects := o.subjects()
 	for _, s := range subjects {
 		if s.file != "" {
@@ -281,11 +312,23 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	if len(o.pods) > 0 {
-		if err := o.probePods(ctx, subjects); err != nil {
+		if err := o.resolveAll(ctx, subjects); err != nil {
 			return err
 		}
 		if o.DryRun {
-			return nil
+			return o.printDryRun(subjects)
+		}
+		if o.Reference {
+			ref, cleanup, err := o.addReference(ctx, subjects[0])
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			subjects = append(subjects, ref)
+		}
+		o.probeAll(ctx, subjects)
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: %w", ctx.Err())
 		}
 	}
 	if o.SaveDir != "" {
@@ -302,16 +345,20 @@ func (o *Options) Run(ctx context.Context) error {
 	if o.Timings {
 		o.printTimings(subjects)
 	}
-	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintf(o.ErrOut, "error: %s\n", e)
-		}
-		return exitCode(ExitError)
+	for _, e := range errs {
+		fmt.Fprintf(o.ErrOut, "error: %s\n", e)
 	}
-	names := make([]string, len(subjects))
-	reports := make([]*report.Report, len(subjects))
-	for i, s := range subjects {
-		names[i], reports[i] = s.name, s.report
+	var names []string
+	var reports []*report.Report
+	for _, s := range subjects {
+		if s.report != nil {
+			names, reports = append(names, s.name), append(reports, s.report)
+		}
+	}
+	// Two subjects: a failure leaves nothing to compare. More: the others still diff, and
+	// the failures above say which pods are missing from it.
+	if len(errs) > 0 && (len(subjects) == 2 || len(reports) < 2) {
+		return exitCode(ExitError)
 	}
 	start := time.Now()
 	res, err := diff.Compare(names, reports, diff.Options{})
@@ -324,6 +371,9 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	if o.Timings {
 		fmt.Fprintf(o.ErrOut, "timing: diff+render %s\n", time.Since(start).Round(time.Millisecond))
+	}
+	if len(errs) > 0 {
+		return exitCode(ExitError)
 	}
 	if res.Differs() {
 		return exitCode(ExitDiffs)
@@ -339,21 +389,45 @@ func (o *Options) subjects() []*subject {
 	for i := range o.pods {
 		ref := o.pods[i]
 		c := o.Container
-		if i == 0 && o.ContainerA != "" && len(o.Files) == 0 {
+		if len(out) == 0 && o.ContainerA != "" {
 			c = o.ContainerA
-		} else if (i == 1 || len(o.Files) == 1) && o.ContainerB != "" {
+		} else if len(out) == 1 && o.ContainerB != "" {
 			c = o.ContainerB
 		}
 		name := ref.Name
-		if ref.Namespace != o.namespace || (len(o.pods) == 2 && o.pods[0].Name == o.pods[1].Name) {
+		if ref.Namespace != o.namespace {
 			name = ref.String()
 		}
 		out = append(out, &subject{name: name, ref: &ref, container: c})
 	}
-	if len(out) == 2 && out[0].name == out[1].name {
-		out[0].name, out[1].name = out[0].name+" (a)", out[1].name+" (b)"
-	}
+	uniqueNames(out)
 	return out
+}
+
+// uniqueNames makes display names distinct (the diff keys subjects by name): the same pod
+// name in two namespaces shows its namespace, the same pod twice gets (a), (b), ….
+func uniqueNames(subjects []*subject) {
+	count := map[string]int{}
+	for _, s := range subjects {
+		count[s.name]++
+	}
+	for _, s := range subjects {
+		if count[s.name] > 1 && s.ref != nil && !strings.Contains(s.name, "/") {
+			s.name = s.ref.String()
+		}
+	}
+	seen := map[string]int{}
+	for _, s := range subjects {
+		seen[s.name]++
+	}
+	n := map[string]int{}
+	for _, s := range subjects {
+		if seen[s.name] > 1 {
+			base := s.name
+			s.name = fmt.Sprintf("%s (%c)", base, 'a'+n[base])
+			n[base]++
+		}
+	}
 }
 
 func readReportFile(path string) (*report.Report, error) {
@@ -395,37 +469,62 @@ func (o *Options) printTimings(subjects []*subject) {
 	}
 }
 
-// probePods resolves the pods, then probes them concurrently. Per-pod failures are stored
-// in the subject so the other side still finishes (and is saved).
-func (o *Options) probePods(ctx context.Context, subjects []*subject) error {
+// forEachPod runs fn for every pod subject, at most --max-concurrency at a time.
+func (o *Options) forEachPod(subjects []*subject, fn func(*subject)) {
+	sem := make(chan struct{}, o.MaxConcurrency)
 	var wg sync.WaitGroup
 	for _, s := range subjects {
-		if s.ref == nil {
+		if s.ref == nil || s.err != nil || s.report != nil {
 			continue
 		}
 		wg.Add(1)
 		go func(s *subject) {
 			defer wg.Done()
-			start := time.Now()
-			s.pod, s.err = o.resolve(ctx, *s.ref)
-			s.timings.Add("resolve", start)
-			if s.err == nil {
-				s.container, s.err = inject.TargetContainer(s.pod, s.container)
-				if s.err != nil {
-					s.err = &podprobe.StepError{Pod: s.ref.String(), Step: "choose target container", Err: s.err}
-				}
-			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn(s)
 		}(s)
 	}
 	wg.Wait()
+}
+
+// resolveAll gets every pod and picks its target container. With two subjects a refused
+// pod stops everything before any pod is changed; with more, it is reported and the others
+// go on.
+func (o *Options) resolveAll(ctx context.Context, subjects []*subject) error {
+	o.forEachPod(subjects, func(s *subject) {
+		start := time.Now()
+		s.pod, s.err = o.resolve(ctx, *s.ref)
+		s.timings.Add("resolve", start)
+		if s.err == nil {
+			s.container, s.err = inject.TargetContainer(s.pod, s.container)
+			if s.err != nil {
+				s.err = &podprobe.StepError{Pod: s.ref.String(), Step: "choose target container", Err: s.err}
+			}
+		}
+	})
+	ok := 0
 	for _, s := range subjects {
-		if s.ref != nil && s.err != nil {
+		if s.ref != nil && s.err != nil && (len(subjects) <= 2 || o.Reference) {
 			return s.err
 		}
+		if s.err == nil {
+			ok++
+		}
 	}
-	if o.DryRun {
-		return o.printDryRun(subjects)
+	if ok < 2 && !o.Reference {
+		for _, s := range subjects {
+			if s.err != nil {
+				return s.err
+			}
+		}
 	}
+	return nil
+}
+
+// probeAll probes the resolved pods concurrently. Per-pod failures stay in the subject so
+// the others still finish (and are saved).
+func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
 	apiTargets := o.apiServiceTargets(ctx)
 	runner := &podprobe.Runner{
 		Client: o.client,
@@ -446,28 +545,20 @@ func (o *Options) probePods(ctx context.Context, subjects []*subject) error {
 			fmt.Fprintf(o.ErrOut, "%s: %s\n", pod, msg)
 		}
 	}
-	for _, s := range subjects {
-		if s.ref == nil {
-			continue
-		}
-		wg.Add(1)
-		go func(s *subject) {
-			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
-			defer cancel()
-			args := o.collectArgs(s, subjects, apiTargets)
+	o.forEachPod(subjects, func(s *subject) {
+		pctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		args := o.collectArgs(s, subjects, apiTargets)
+		if s.reference {
+			s.report, s.err = runner.ProbeRunning(pctx, s.pod, s.container, args, &s.timings)
+		} else {
 			s.report, s.err = runner.Probe(pctx, s.pod, s.container, args, &s.timings)
-			if s.err == nil {
-				attach(s)
-				s.err = attachPodFacts(pctx, o.client, s)
-			}
-		}(s)
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted: %w", ctx.Err())
-	}
-	return nil
+		}
+		if s.err == nil {
+			attach(s)
+			s.err = attachPodFacts(pctx, o.client, s)
+		}
+	})
 }
 
 // resolve gets the pod and refuses the ones netdiff cannot probe.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -82,8 +83,15 @@ func TestValidate(t *testing.T) {
 		errHas string
 	}{
 		{name: "two pods", args: []string{"a", "b"}},
-		{name: "one pod", args: []string{"a"}, errHas: "need two subjects"},
-		{name: "three pods", args: []string{"a", "b", "c"}, errHas: "need two subjects"},
+		{name: "one pod", args: []string{"a"}, errHas: "need at least two subjects"},
+		{name: "three pods", args: []string{"a", "b", "c"}},
+		{name: "selector", mod: func(o *Options) { o.Selector = "app=web" }},
+		{name: "workload", args: []string{"deploy/web"}},
+		{name: "reference", args: []string{"a"}, mod: func(o *Options) { o.Reference = true }},
+		{name: "reference with two", args: []string{"a", "b"}, mod: func(o *Options) { o.Reference = true }, errHas: "exactly one pod"},
+		{name: "keep without reference", args: []string{"a", "b"}, mod: func(o *Options) { o.KeepReference = true }, errHas: "--keep-reference"},
+		{name: "container-a with three", args: []string{"a", "b", "c"}, mod: func(o *Options) { o.ContainerA = "x" }, errHas: "exactly two"},
+		{name: "concurrency", args: []string{"a", "b"}, mod: func(o *Options) { o.MaxConcurrency = 0 }, errHas: "--max-concurrency"},
 		{name: "file and pod", args: []string{"a"}, mod: func(o *Options) { o.Files = []string{"x.json"} }},
 		{name: "two files", mod: func(o *Options) { o.Files = []string{"x.json", "y.json"} }},
 		{name: "same pod twice", args: []string{"a", "apps/a"}, errHas: "both subjects are pod apps/a"},
@@ -205,5 +213,66 @@ func TestCollectArgsProbePeersGently(t *testing.T) {
 	want := "--defaults --timeout 4s --attempts 5 --burst 10 --target tcp://10.0.0.1:80 --target tcp://10.96.0.1:443 --gentle-target icmp://10.244.0.6 --gentle-target tcp://10.244.0.6:8080"
 	if got != want {
 		t.Errorf("collect args for a:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestParseWorkloadRef(t *testing.T) {
+	for in, want := range map[string]WorkloadRef{
+		"deploy/web": {"deployment", "web"}, "deployments/web": {"deployment", "web"},
+		"sts/db": {"statefulset", "db"}, "ds/agent": {"daemonset", "agent"}, "rs/web-1": {"replicaset", "web-1"},
+	} {
+		if got, ok := ParseWorkloadRef(in); !ok || got != want {
+			t.Errorf("ParseWorkloadRef(%q) = %+v, %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"web", "apps/web", "pod/web", "deploy/", "deploy/a/b"} {
+		if _, ok := ParseWorkloadRef(in); ok {
+			t.Errorf("ParseWorkloadRef(%q) accepted", in)
+		}
+	}
+}
+
+func TestUniqueNames(t *testing.T) {
+	s := func(ns, name string) *subject { return &subject{name: name, ref: &PodRef{ns, name}} }
+	subjects := []*subject{s("a", "web"), s("b", "web"), s("a", "db"), {name: "web"}, {name: "web"}}
+	uniqueNames(subjects)
+	var got []string
+	for _, x := range subjects {
+		got = append(got, x.name)
+	}
+	if strings.Join(got, ",") != "a/web,b/web,db,web (a),web (b)" {
+		t.Errorf("names = %v", got)
+	}
+}
+
+func TestExpandSelectorAndWorkload(t *testing.T) {
+	pod := func(name, app string, phase corev1.PodPhase) *corev1.Pod {
+		p := runningPod("apps", name, phase)
+		p.Labels = map[string]string{"app": app}
+		return p
+	}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}
+	objs := []runtime.Object{dep, pod("web-2", "web", corev1.PodRunning), pod("web-1", "web", corev1.PodRunning),
+		pod("web-old", "web", corev1.PodSucceeded), pod("db-0", "db", corev1.PodRunning)}
+
+	o, _, _, _ := newTestOptions(t, objs...)
+	if err := o.Complete([]string{"deploy/web"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expand(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.pods) != 2 || o.pods[0].Name != "web-1" || o.pods[1].Name != "web-2" {
+		t.Errorf("deploy/web expanded to %v, want web-1, web-2 (not the finished pod, not db)", o.pods)
+	}
+
+	o, _, _, _ = newTestOptions(t, objs...)
+	o.Selector = "app=db"
+	if err := o.Complete(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expand(context.Background()); err == nil || !strings.Contains(err.Error(), "has 1 pod(s)") {
+		t.Errorf("a selector matching one pod must say so, got %v", err)
 	}
 }

@@ -1,0 +1,62 @@
+package netdiff
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/version"
+)
+
+// addReference creates the reference pod for subj and waits until it runs. The returned
+// cleanup deletes it (unless --keep-reference) and is safe to call on every path, also
+// after an error or Ctrl-C: it uses its own short deadline, not the cancelled context.
+func (o *Options) addReference(ctx context.Context, subj *subject) (*subject, func(), error) {
+	noop := func() {}
+	spec := inject.Spec{Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Profile: o.Profile, Version: version.Version, IdleTimeout: o.IdleTimeout}
+	want, err := inject.ReferencePod(subj.pod, spec)
+	if err != nil {
+		return nil, noop, err
+	}
+	pods := o.client.CoreV1().Pods(subj.pod.Namespace)
+	start := time.Now()
+	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
+	if err != nil {
+		return nil, noop, &podprobe.StepError{Pod: subj.pod.Namespace + "/" + want.GenerateName + "…", Step: "create reference pod", Err: err}
+	}
+	id := created.Namespace + "/" + created.Name
+	fmt.Fprintf(o.ErrOut, "created reference pod %s on node %s\n", id, created.Spec.NodeName)
+	cleanup := func() {
+		if o.KeepReference {
+			fmt.Fprintf(o.ErrOut, "kept reference pod %s (delete it with: kubectl delete pod -n %s %s)\n", id, created.Namespace, created.Name)
+			return
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := pods.Delete(dctx, created.Name, metav1.DeleteOptions{}); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: could not delete reference pod %s: %v (its prober exits by itself after --idle-timeout)\n", id, err)
+			return
+		}
+		fmt.Fprintf(o.ErrOut, "deleted reference pod %s\n", id)
+	}
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := inject.WaitRunning(wctx, pods, created.Name, inject.ReferenceContainer, o.Image); err != nil {
+		return nil, cleanup, &podprobe.StepError{Pod: id, Step: "wait for reference pod", Err: err}
+	}
+	running, err := pods.Get(ctx, created.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, cleanup, &podprobe.StepError{Pod: id, Step: "get reference pod", Err: err}
+	}
+	ref := &subject{name: "reference", ref: &PodRef{Namespace: running.Namespace, Name: running.Name}, reference: true, container: inject.ReferenceContainer, pod: running}
+	ref.timings.Add("reference-pod", start)
+	if ref.name == subj.name {
+		ref.name = "netdiff-reference"
+	}
+	return ref, cleanup, nil
+}
