@@ -46,7 +46,8 @@ func safeRule(nr namedRule, c *Comparison) (fs []Finding, err error) {
 // debugRules adds stack traces to rule panics; tests of rules may set it.
 var debugRules = false
 
-// sortFindings dedupes and orders findings: most severe first, then by rule and message.
+// sortFindings dedupes and orders findings: odd ones out first, then most severe first,
+// then by rule and message.
 func sortFindings(fs []Finding) []Finding {
 	seen := map[string]bool{}
 	out := make([]Finding, 0, len(fs))
@@ -63,6 +64,10 @@ func sortFindings(fs []Finding) []Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
+		// With many subjects, who is the odd one out is the first thing to know.
+		if (a.Rule == OddOneOutRule) != (b.Rule == OddOneOutRule) {
+			return a.Rule == OddOneOutRule
+		}
 		if a.Severity != b.Severity {
 			return a.Severity > b.Severity
 		}
