@@ -197,7 +197,10 @@ func TestPeerTargets(t *testing.T) {
 	p := runningPod("apps", "a", corev1.PodRunning)
 	p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "fd00::5"})
 	p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, corev1.ContainerPort{ContainerPort: 53, Protocol: corev1.ProtocolUDP})
-	got := strings.Join(PeerTargets(p), " ")
+	got := strings.Join(PeerTargets(p, true), " ")
+	if icmp := strings.Join(PeerTargets(p, false), " "); icmp != "icmp://10.244.0.5 icmp://fd00::5" {
+		t.Errorf("PeerTargets without ports = %q", icmp)
+	}
 	want := "icmp://10.244.0.5 tcp://10.244.0.5:8080 udp://10.244.0.5:53 icmp://fd00::5 tcp://[fd00::5]:8080 udp://[fd00::5]:53"
 	if got != want {
 		t.Errorf("PeerTargets = %q\nwant %q", got, want)

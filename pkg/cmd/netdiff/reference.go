@@ -53,10 +53,33 @@ func (o *Options) addReference(ctx context.Context, subj *subject) (*subject, fu
 	if err != nil {
 		return nil, cleanup, &podprobe.StepError{Pod: id, Step: "get reference pod", Err: err}
 	}
+	// A brand-new pod's IPv6 link-local address is still in duplicate address detection
+	// for a second or two; the subject's finished long ago. Let the reference settle so the
+	// diff does not report its youth.
+	if wait := referenceSettle - sinceStarted(running); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, cleanup, ctx.Err()
+		}
+	}
 	ref := &subject{name: "reference", ref: &PodRef{Namespace: running.Namespace, Name: running.Name}, reference: true, container: inject.ReferenceContainer, pod: running}
 	ref.timings.Add("reference-pod", start)
 	if ref.name == subj.name {
 		ref.name = "netdiff-reference"
 	}
 	return ref, cleanup, nil
+}
+
+// referenceSettle is how long the reference pod runs before it is probed: IPv6 DAD takes
+// dad_transmits × retrans_time (1 s by default) after a random delay of up to 1 s.
+const referenceSettle = 2500 * time.Millisecond
+
+func sinceStarted(pod *corev1.Pod) time.Duration {
+	for _, st := range pod.Status.ContainerStatuses {
+		if st.State.Running != nil {
+			return time.Since(st.State.Running.StartedAt.Time)
+		}
+	}
+	return 0
 }

@@ -131,23 +131,29 @@ func (o *Options) collectArgs(self *subject, all []*subject, apiTargets []string
 	}
 	add("--target", o.Targets)
 	add("--target", apiTargets)
+	// With more than two pods every pod would probe every other one (n² targets, each
+	// row about one peer only); they share the common targets instead.
 	for _, peer := range all {
-		if peer != self && peer.pod != nil {
-			add("--gentle-target", PeerTargets(peer.pod))
+		if len(all) == 2 && peer != self && peer.pod != nil {
+			// A reference pod has no application: both sides only ping each other.
+			add("--gentle-target", PeerTargets(peer.pod, !self.reference && !peer.reference))
 		}
 	}
 	return args
 }
 
-// PeerTargets are a pod's IPs (ICMP) and declared container ports, as another pod would
-// reach them.
-func PeerTargets(pod *corev1.Pod) []string {
+// PeerTargets are a pod's IPs (ICMP) and, withPorts, its declared container ports, as
+// another pod would reach them.
+func PeerTargets(pod *corev1.Pod, withPorts bool) []string {
 	var out []string
 	for _, ip := range pod.Status.PodIPs {
 		if net.ParseIP(ip.IP) == nil {
 			continue
 		}
 		out = append(out, target.Target{Scheme: target.ICMP, Host: ip.IP}.String())
+		if !withPorts {
+			continue
+		}
 		for _, c := range pod.Spec.Containers {
 			for _, p := range c.Ports {
 				scheme := target.TCP
