@@ -1,0 +1,172 @@
+package events
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+func init() {
+	diff.RegisterRule("events/churn", churnRule)
+}
+
+// group is one kind of change on one device, e.g. routes on eth0.
+type group struct{ kind, dev string }
+
+// churnRule reports subjects whose links, addresses, routes or rules changed during the
+// window while another subject's did not: something rewrites the network under the app
+// (the case study's intermittent ENETUNREACH). Two or more changes are a flap (High), a
+// single one is Low; neighbour updates count only from neighThreshold on (Medium), since
+// any traffic makes some.
+func churnRule(c *diff.Comparison) []diff.Finding {
+	windows := windowsOf(c)
+	counts := map[group][]map[string]int{} // per subject: action → count
+	keys := map[group][]string{}
+	for _, r := range c.Rows {
+		if r.Section != Name {
+			continue
+		}
+		parts := strings.Split(r.Key, "/")
+		if len(parts) != 3 || !slices.Contains(Kinds, parts[0]) {
+			continue
+		}
+		g := group{parts[0], parts[2]}
+		if counts[g] == nil {
+			counts[g] = make([]map[string]int, len(c.Subjects))
+		}
+		keys[g] = append(keys[g], r.ID())
+		for i, v := range r.Values {
+			if i >= len(c.Subjects) || (i < len(r.Missing) && r.Missing[i]) {
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				continue
+			}
+			if counts[g][i] == nil {
+				counts[g][i] = map[string]int{}
+			}
+			counts[g][i][parts[1]] += n
+		}
+	}
+	groups := make([]group, 0, len(counts))
+	for g := range counts {
+		groups = append(groups, g)
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].kind != groups[j].kind {
+			return groups[i].kind < groups[j].kind
+		}
+		return groups[i].dev < groups[j].dev
+	})
+	var out []diff.Finding
+	for _, g := range groups {
+		threshold, sev := 1, diff.High
+		if g.kind == "neighbour" {
+			threshold, sev = neighThreshold, diff.Medium
+		}
+		flapped := func(i int) bool { return g.kind == "neighbour" || sum(counts[g][i]) >= 2 }
+		var moved, still []int
+		for i := range c.Subjects {
+			if windows[i] < 0 {
+				continue // no watch in this report: its silence says nothing
+			}
+			if sum(counts[g][i]) >= threshold {
+				moved = append(moved, i)
+			} else {
+				still = append(still, i)
+			}
+		}
+		if len(moved) == 0 || len(still) == 0 {
+			continue
+		}
+		sort.Strings(keys[g])
+		var quiet []string
+		for _, i := range still {
+			quiet = append(quiet, c.Subjects[i])
+		}
+		stillText := "none in " + strings.Join(quiet, ", ")
+		if threshold > 1 {
+			stillText = fmt.Sprintf("fewer than %d in %s", threshold, strings.Join(quiet, ", "))
+		}
+		for _, i := range moved {
+			sev := sev
+			if !flapped(i) {
+				sev = diff.Low // changed once: worth a line, not yet a flap
+			}
+			out = append(out, diff.Finding{
+				Severity: sev,
+				Rule:     "events/churn",
+				Message: fmt.Sprintf("%s saw %s%s during the probe window (%s); %s",
+					c.Subjects[i], describe(g.kind, counts[g][i]), onDev(g.dev), windowText(windows[i]), stillText),
+				Keys: keys[g],
+			})
+		}
+	}
+	return out
+}
+
+func sum(byAction map[string]int) int {
+	n := 0
+	for _, c := range byAction {
+		n += c
+	}
+	return n
+}
+
+// describe renders "14 route deletions and 14 route additions".
+func describe(kind string, byAction map[string]int) string {
+	var parts []string
+	for _, a := range []string{"del", "new"} {
+		n := byAction[a]
+		if n == 0 {
+			continue
+		}
+		word := map[string]string{"del": "deletion", "new": "addition"}[a]
+		switch {
+		case a == "new" && kind == "link":
+			word = "change"
+		case a == "new" && kind == "neighbour":
+			word = "update"
+		}
+		if n != 1 {
+			word += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s %s", n, kind, word))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func onDev(dev string) string {
+	if dev == "any" {
+		return ""
+	}
+	return " on " + dev
+}
+
+func windowText(ms int64) string {
+	if ms < 1000 {
+		return fmt.Sprintf("%dms", ms)
+	}
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
+}
+
+// windowsOf gives each subject's window length in ms, or -1 where its report holds no
+// watch (an older prober, or the subscriptions failed).
+func windowsOf(c *diff.Comparison) []int64 {
+	out := make([]int64, len(c.Subjects))
+	for i := range out {
+		out[i] = -1
+		if i < len(c.Reports) && c.Reports[i] != nil {
+			var s Section
+			if ok, err := c.Reports[i].Section(Name, &s); ok && err == nil && s.Window {
+				out[i] = s.WindowMS
+			}
+		}
+	}
+	return out
+}
