@@ -121,6 +121,7 @@ func WaitRunning(ctx context.Context, pods corev1client.PodInterface, podName, n
 			return pods.Watch(ctx, o)
 		},
 	}
+	last := ""
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
 			return false, fmt.Errorf("pod was deleted")
@@ -129,10 +130,39 @@ func WaitRunning(ctx context.Context, pods corev1client.PodInterface, podName, n
 		if !ok {
 			return false, nil
 		}
+		if w := waitingState(pod, name); w != "" {
+			last = w
+		}
 		return ContainerState(pod, name, image)
 	})
 	if errors.Is(err, watchtools.ErrWatchClosed) || errors.Is(err, context.DeadlineExceeded) || (err != nil && ctx.Err() != nil) {
-		return fmt.Errorf("container %s did not start within the timeout (raise --timeout, or check `kubectl describe pod %s`)", name, podName)
+		return TimeoutError(podName, name, image, last)
 	}
 	return err
+}
+
+// waitingState describes the container's Waiting state ("ContainerCreating", or a
+// reason with the kubelet's message), or "" when it is not waiting.
+func waitingState(pod *corev1.Pod, name string) string {
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		if st.Name == name && st.State.Waiting != nil {
+			w := st.State.Waiting
+			if w.Message != "" {
+				return w.Reason + ": " + w.Message
+			}
+			return w.Reason
+		}
+	}
+	return ""
+}
+
+// TimeoutError is a container that did not run before the deadline. A slow or hopeless
+// image pull is the usual cause (the kubelet may take longer to give up than --timeout),
+// so it names the image and --image as well as --timeout.
+func TimeoutError(podName, name, image, lastWaiting string) error {
+	state := ""
+	if lastWaiting != "" {
+		state = " (last seen waiting: " + lastWaiting + ")"
+	}
+	return fmt.Errorf("container %s with image %q did not start within the timeout%s: if the node cannot pull the image, mirror it to a registry the node can reach and pass --image; otherwise raise --timeout, or check `kubectl describe pod %s`", name, image, state, podName)
 }

@@ -131,15 +131,39 @@ func FindReusable(pod *corev1.Pod, s Spec) string {
 	}
 	for i := len(pod.Spec.EphemeralContainers) - 1; i >= 0; i-- {
 		ec := pod.Spec.EphemeralContainers[i]
-		if !strings.HasPrefix(ec.Name, NamePrefix) || !running[ec.Name] {
-			continue
-		}
-		if ec.Image == s.Image && ec.TargetContainerName == s.TargetContainer &&
-			envValue(ec.Env, EnvVersion) == s.Version && envValue(ec.Env, EnvProfile) == s.Profile {
+		if running[ec.Name] && matches(ec, s) {
 			return ec.Name
 		}
 	}
 	return ""
+}
+
+// FindStarting returns the name of a netdiff container in pod, made with the same spec,
+// that the kubelet has not reported running yet but may still start: no status, or
+// waiting for a reason other than a fatal one. An exec often works before the status says
+// Running, so a run that follows another at once sees the container it added as not yet
+// running; waiting for it instead of adding another keeps one container per pod.
+func FindStarting(pod *corev1.Pod, s Spec) string {
+	state := map[string]corev1.ContainerState{}
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		state[st.Name] = st.State
+	}
+	for i := len(pod.Spec.EphemeralContainers) - 1; i >= 0; i-- {
+		ec := pod.Spec.EphemeralContainers[i]
+		if !matches(ec, s) {
+			continue
+		}
+		st, ok := state[ec.Name]
+		if !ok || st.Waiting != nil && !fatalWaiting[st.Waiting.Reason] {
+			return ec.Name
+		}
+	}
+	return ""
+}
+
+func matches(ec corev1.EphemeralContainer, s Spec) bool {
+	return strings.HasPrefix(ec.Name, NamePrefix) && ec.Image == s.Image && ec.TargetContainerName == s.TargetContainer &&
+		envValue(ec.Env, EnvVersion) == s.Version && envValue(ec.Env, EnvProfile) == s.Profile
 }
 
 func envValue(env []corev1.EnvVar, name string) string {

@@ -185,3 +185,54 @@ func TestTargetContainer(t *testing.T) {
 		t.Errorf("unknown container error should list the choices: %v", err)
 	}
 }
+
+// A run that ends before the kubelet gives up on a pull still names the image, --image
+// and what the kubelet last said.
+func TestTimeoutErrorNamesImageAndFlags(t *testing.T) {
+	pod := &corev1.Pod{Status: corev1.PodStatus{EphemeralContainerStatuses: []corev1.ContainerStatus{{Name: "netdiff-x",
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}}}
+	err := TimeoutError("ha-0", "netdiff-x", "img:v9", waitingState(pod, "netdiff-x"))
+	for _, want := range []string{`"img:v9"`, "--image", "--timeout", "ContainerCreating", "describe pod ha-0"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not mention %s", err, want)
+		}
+	}
+	if waitingState(pod, "other") != "" {
+		t.Error("waitingState of an unknown container must be empty")
+	}
+}
+
+// A run right after another sees the container that run added before its status says
+// Running: it must wait for that one, not add a second.
+func TestFindStarting(t *testing.T) {
+	spec := Spec{Image: "img:v1", TargetContainer: "app", Version: "v1", Profile: "baseline"}
+	mk := func(name, image string) corev1.EphemeralContainer {
+		return corev1.EphemeralContainer{TargetContainerName: "app", EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: name, Image: image, Env: []corev1.EnvVar{{Name: EnvVersion, Value: "v1"}, {Name: EnvProfile, Value: "baseline"}}}}
+	}
+	waiting := func(r string) *corev1.ContainerState {
+		return &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: r}}
+	}
+	tests := []struct {
+		name  string
+		image string
+		state *corev1.ContainerState // nil: no status yet
+		want  string
+	}{
+		{"no status yet", "img:v1", nil, "netdiff-a"},
+		{"creating", "img:v1", waiting("ContainerCreating"), "netdiff-a"},
+		{"pull failed", "img:v1", waiting("ErrImagePull"), ""},
+		{"running is FindReusable's", "img:v1", &corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}, ""},
+		{"exited", "img:v1", &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}, ""},
+		{"other image", "img:v0", nil, ""},
+	}
+	for _, tt := range tests {
+		pod := &corev1.Pod{Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{mk("netdiff-a", tt.image)}}}
+		if tt.state != nil {
+			pod.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "netdiff-a", State: *tt.state}}
+		}
+		if got := FindStarting(pod, spec); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -85,14 +85,18 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 	if name != "" {
 		r.progress(id, "reusing running container %s", name)
 	} else {
-		start := time.Now()
-		r.progress(id, "adding ephemeral container (image %s)", spec.Image)
-		var err error
-		name, err = inject.Add(ctx, pods, pod, spec)
-		if err != nil {
-			return nil, &StepError{Pod: id, Step: "add ephemeral container", Err: err}
+		if name = inject.FindStarting(pod, spec); name != "" {
+			r.progress(id, "waiting for container %s, added by an earlier run", name)
+		} else {
+			start := time.Now()
+			r.progress(id, "adding ephemeral container (image %s)", spec.Image)
+			var err error
+			name, err = inject.Add(ctx, pods, pod, spec)
+			if err != nil {
+				return nil, &StepError{Pod: id, Step: "add ephemeral container", Err: err}
+			}
+			tm.add("patch", start)
 		}
-		tm.add("patch", start)
 		// Watch for the kubelet's verdict while exec is retried: an exec often works before
 		// the status says Running, and a pull error must end the wait at once.
 		waitErr = make(chan error, 1)
@@ -146,7 +150,7 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 			return stdout.Bytes(), nil
 		}
 		if ctx.Err() != nil {
-			return nil, &StepError{Pod: id, Step: "exec prober", Err: ctx.Err()}
+			return nil, ctxError(ctx, id, "exec prober", waitErr)
 		}
 		if !kexec.IsNotReady(err) || stdout.Len() > 0 || waitErr == nil {
 			msg := strings.TrimSpace(stderr.String())
@@ -164,9 +168,25 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 		case <-time.After(backoff):
 			backoff = min(backoff*2, time.Second)
 		case <-ctx.Done():
-			return nil, &StepError{Pod: id, Step: "wait for container", Err: ctx.Err()}
+			return nil, ctxError(ctx, id, "wait for container", waitErr)
 		}
 	}
+}
+
+// ctxError is the error of a probe whose context ended. While the container was still
+// being waited for, the watcher's verdict says more than "deadline exceeded" (which image,
+// what the kubelet last reported); it returns promptly once ctx is done.
+func ctxError(ctx context.Context, id, step string, waitErr <-chan error) error {
+	if waitErr != nil {
+		select {
+		case werr := <-waitErr:
+			if werr != nil && ctx.Err() == context.DeadlineExceeded {
+				return &StepError{Pod: id, Step: "wait for container", Err: werr}
+			}
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return &StepError{Pod: id, Step: step, Err: ctx.Err()}
 }
 
 func lastLines(s string, n int) string {

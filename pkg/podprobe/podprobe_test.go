@@ -1,0 +1,36 @@
+package podprobe
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// When --timeout ends while the container is still being waited for, the watcher's
+// verdict (image, kubelet state, --image) is the error, not "context deadline exceeded".
+func TestCtxErrorPrefersTheWatchersVerdict(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
+	waitErr := make(chan error, 1)
+	waitErr <- errors.New(`container netdiff-x with image "img:v9" did not start within the timeout: … pass --image`)
+	err := ctxError(ctx, "ns/p", "exec prober", waitErr)
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "wait for container" || !strings.Contains(err.Error(), "--image") {
+		t.Errorf("got %v, want the watcher's error at step wait for container", err)
+	}
+	// No watcher (a reused container): the context's own error at the given step.
+	err = ctxError(ctx, "ns/p", "exec prober", nil)
+	if !errors.As(err, &se) || se.Step != "exec prober" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want exec prober: deadline exceeded", err)
+	}
+	// Interrupted (Ctrl-C): not dressed up as a timeout.
+	cctx, ccancel := context.WithCancel(context.Background())
+	ccancel()
+	waitErr <- errors.New("container did not start")
+	if err := ctxError(cctx, "ns/p", "wait for container", waitErr); !errors.Is(err, context.Canceled) {
+		t.Errorf("interrupted: got %v, want context.Canceled", err)
+	}
+}
