@@ -1,6 +1,7 @@
 package netdiff
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,6 +70,10 @@ func Explain(err error, profile string) string {
 		return fmt.Sprintf("pod %s not found (check the name, -n/--namespace and --context)", se.Pod)
 	case errors.Is(se.Err, inject.ErrUnsupported):
 		return se.Error()
+	case se.Step == "read report":
+		return fmt.Sprintf("%s\n  the prober's output is not a report this plugin reads: check that --image names the netdiff prober image of this plugin's version (see `kubectl netdiff version`); a prober killed while writing its report ends the same way, so rerun if the image is right", se.Error())
+	case errors.Is(se.Err, context.DeadlineExceeded):
+		return fmt.Sprintf("%s\n  the prober did not finish within --timeout; raise --timeout (it must exceed --window by at least 5s)", se.Error())
 	case apierrors.IsInvalid(se.Err) && se.Step == "add ephemeral container":
 		return fmt.Sprintf("%s\n  the API server rejected the container; if Pod Security Admission is enforced, try --profile=restricted", se.Error())
 	}

@@ -1,0 +1,37 @@
+package netdiff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// Every fault the e2e fault matrix provokes ends in a message with the pod, the step and
+// the fix; these are the ones whose fix Explain adds.
+func TestExplainNamesTheFix(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"garbage from the prober", &podprobe.StepError{Pod: "ns/p", Step: "read report", Err: errors.New("malformed report: invalid character '<'")},
+			[]string{"ns/p", "read report", "--image", "kubectl netdiff version"}},
+		{"another schema", &podprobe.StepError{Pod: "ns/p", Step: "read report", Err: fmt.Errorf("%w \"x/v9\"", report.ErrSchema)},
+			[]string{"ns/p", "read report", "--image"}},
+		{"timeout", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: context.DeadlineExceeded},
+			[]string{"ns/p", "exec prober", "raise --timeout"}},
+	}
+	for _, tt := range tests {
+		got := Explain(tt.err, "baseline")
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q does not mention %q", tt.name, got, w)
+			}
+		}
+	}
+}
