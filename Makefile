@@ -36,8 +36,14 @@ unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# The Go benchmarks, then the floor benchmark on the local cluster (brought up if needed):
+# netdiff's wall time against one ephemeral container + one exec, side by side, several
+# repetitions (BENCH_REPS, default 5). The last line is `netdiff/floor ratio: X.XX`.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@$(MAKE) -s plugin prober
+	@kc=$$(hack/cluster/up.sh | tail -1) && \
+	  $(GO) run ./hack/bench -kubeconfig "$${kc#KUBECONFIG=}" -plugin $(BIN)/kubectl-netdiff -reps $(or $(BENCH_REPS),5)
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,308 @@
+// Command bench measures `kubectl netdiff pod-a pod-b` against the floor on a real
+// cluster, side by side in one run (make bench, docs/performance.md).
+//
+// The floor is what `kubectl debug --image=<prober> POD -- netdiff-prober version` costs:
+// one ephemeral container added with the prober image (a strategic merge patch of
+// pods/ephemeralcontainers), the wait until the kubelet runs it, and one exec of
+// `netdiff-prober version` in it. netdiff does that for two pods at once, plus the probe
+// window, the diff and the render. The reuse run diffs the same pods again (the prober
+// containers are running) and is compared with one exec into a running container.
+//
+// Every repetition uses fresh pods, so nothing is reused that should not be. The last
+// line printed is `netdiff/floor ratio: X.XX` (medians).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/kexec"
+)
+
+func main() {
+	var (
+		kubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
+		plugin     = flag.String("plugin", "bin/kubectl-netdiff", "the plugin binary")
+		image      = flag.String("image", "", "prober image (default netdiff/netdiff-prober:$(cat VERSION))")
+		appImage   = flag.String("app-image", "netdiff/busybox:v1", "image of the pods under test")
+		reps       = flag.Int("reps", 5, "repetitions")
+		extra      = flag.String("args", "", "extra plugin flags, space separated (e.g. --window 1s)")
+		keep       = flag.Bool("keep", false, "keep the namespace")
+	)
+	flag.Parse()
+	if *image == "" {
+		v, err := os.ReadFile("VERSION")
+		if err != nil {
+			die("read VERSION (run from the repository root or pass -image): %v", err)
+		}
+		*image = "netdiff/netdiff-prober:" + strings.TrimSpace(string(v))
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		die("kubeconfig: %v", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		die("%v", err)
+	}
+	ctx := context.Background()
+	b := &bench{cs: cs, cfg: cfg, image: *image, app: *appImage, plugin: *plugin, kubeconfig: *kubeconfig, extra: strings.Fields(*extra)}
+	if err := b.setup(ctx, *reps); err != nil {
+		die("setup: %v", err)
+	}
+	if !*keep {
+		defer func() {
+			_ = cs.CoreV1().Namespaces().Delete(context.Background(), b.ns, metav1.DeleteOptions{})
+		}()
+	}
+	var floor, netdiff, reuse, execOnly []time.Duration
+	phases := map[string][]time.Duration{}
+	for i := range *reps {
+		f, err := b.floor(ctx, fmt.Sprintf("r%d-f", i))
+		if err != nil {
+			die("floor: %v", err)
+		}
+		n, tm, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i))
+		if err != nil {
+			die("netdiff: %v", err)
+		}
+		for k, v := range tm {
+			phases[k] = append(phases[k], v)
+		}
+		r, _, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i))
+		if err != nil {
+			die("netdiff (reuse): %v", err)
+		}
+		e, err := b.execVersion(ctx, fmt.Sprintf("r%d-f", i))
+		if err != nil {
+			die("exec: %v", err)
+		}
+		floor, netdiff, reuse, execOnly = append(floor, f), append(netdiff, n), append(reuse, r), append(execOnly, e)
+		fmt.Printf("rep %d: floor %s  netdiff %s  reuse %s  exec %s\n", i+1, ms(f), ms(n), ms(r), ms(e))
+	}
+	fmt.Printf("\n%-34s %9s %9s %9s\n", "", "min", "median", "max")
+	for _, row := range []struct {
+		name string
+		d    []time.Duration
+	}{
+		{"floor (add container + exec)", floor},
+		{"kubectl netdiff a b", netdiff},
+		{"kubectl netdiff a b (reuse)", reuse},
+		{"exec in running container", execOnly},
+	} {
+		lo, med, hi := stats(row.d)
+		fmt.Printf("%-34s %9s %9s %9s\n", row.name, ms(lo), ms(med), ms(hi))
+	}
+	fmt.Printf("\nper-phase medians of the first run (--timings, both pods):\n")
+	names := make([]string, 0, len(phases))
+	for k := range phases {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		lo, med, hi := stats(phases[k])
+		fmt.Printf("  %-30s %9s  (min %s, max %s)\n", k, ms(med), ms(lo), ms(hi))
+	}
+	_, fm, _ := stats(floor)
+	_, nm, _ := stats(netdiff)
+	_, rm, _ := stats(reuse)
+	_, em, _ := stats(execOnly)
+	fmt.Printf("\nreuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
+	fmt.Printf("netdiff/floor ratio: %.2f\n", nm.Seconds()/fm.Seconds())
+}
+
+type bench struct {
+	cs         kubernetes.Interface
+	cfg        *rest.Config
+	ns, node   string
+	image, app string
+	plugin     string
+	kubeconfig string
+	extra      []string
+}
+
+func (b *bench) setup(ctx context.Context, reps int) error {
+	nodes, err := b.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) == 0 {
+		return fmt.Errorf("list nodes: %v", err)
+	}
+	b.node = nodes.Items[0].Name
+	ns, err := b.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "netdiff-bench-"}}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	b.ns = ns.Name
+	// The controller-manager makes the default ServiceAccount; do it if it is slow.
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := b.cs.CoreV1().ServiceAccounts(b.ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	}); err != nil {
+		no := false
+		if _, err := b.cs.CoreV1().ServiceAccounts(b.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}, AutomountServiceAccountToken: &no}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	grace := int64(1)
+	var names []string
+	for i := range reps {
+		for _, s := range []string{"a", "b", "f"} {
+			names = append(names, fmt.Sprintf("r%d-%s", i, s))
+		}
+	}
+	for _, n := range names {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"app": "bench"}},
+			Spec: corev1.PodSpec{
+				NodeName:                      b.node,
+				TerminationGracePeriodSeconds: &grace,
+				Containers: []corev1.Container{{
+					Name: "app", Image: b.app, ImagePullPolicy: corev1.PullIfNotPresent,
+					Command: []string{"testapp", "-listen", ":8080"},
+				}},
+			},
+		}
+		if _, err := b.cs.CoreV1().Pods(b.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := b.cs.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		ready := 0
+		for _, p := range l.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		return ready == len(names), nil
+	})
+}
+
+// floor adds one ephemeral container running the prober's idle loop (so it can be exec'd
+// into, as kubectl debug's container can be attached to), waits for it to run, and execs
+// `netdiff-prober version` once.
+func (b *bench) floor(ctx context.Context, pod string) (time.Duration, error) {
+	start := time.Now()
+	name := "floor"
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{{
+		TargetContainerName: "app",
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: name, Image: b.image, ImagePullPolicy: corev1.PullIfNotPresent,
+			Command:                  []string{"/netdiff-prober", "idle", "--timeout", "10m"},
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		},
+	}}}})
+	pods := b.cs.CoreV1().Pods(b.ns)
+	if _, err := pods.Patch(ctx, pod, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
+		return 0, err
+	}
+	w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod).String()})
+	if err != nil {
+		return 0, err
+	}
+	func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			for _, s := range p.Status.EphemeralContainerStatuses {
+				if s.Name == name && s.State.Running != nil {
+					return
+				}
+			}
+		}
+	}()
+	if _, err := b.execVersion(ctx, pod); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func (b *bench) execVersion(ctx context.Context, pod string) (time.Duration, error) {
+	start := time.Now()
+	var out, errOut bytes.Buffer
+	if err := kexec.Exec(ctx, b.cfg, b.cs.CoreV1().RESTClient(), b.ns, pod, "floor", []string{"/netdiff-prober", "version"}, &out, &errOut); err != nil {
+		return 0, fmt.Errorf("exec version in %s: %v: %s", pod, err, errOut.String())
+	}
+	return time.Since(start), nil
+}
+
+// netdiff runs the plugin and returns its wall time and the --timings phases, summed
+// over the phase name's max across the two pods (they run concurrently).
+func (b *bench) netdiff(ctx context.Context, a, bb string) (time.Duration, map[string]time.Duration, error) {
+	args := append([]string{"-n", b.ns, a, bb, "--timings", "--image", b.image}, b.extra...)
+	cmd := exec.CommandContext(ctx, b.plugin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig, "NO_COLOR=1")
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if err != nil && cmd.ProcessState.ExitCode() != 1 {
+		return 0, nil, fmt.Errorf("%s %v: %v\n%s", b.plugin, args, err, se.String())
+	}
+	tm := map[string]time.Duration{}
+	sc := bufio.NewScanner(&se)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 3 || f[0] != "timing:" {
+			continue
+		}
+		d, err := time.ParseDuration(f[len(f)-1])
+		if err != nil {
+			continue
+		}
+		phase := f[len(f)-2]
+		if len(f) == 3 { // "timing: diff+render 3ms"
+			phase = f[1]
+		}
+		tm[phase] = max(tm[phase], d)
+	}
+	tm["total (wall)"] = took
+	return took, tm, nil
+}
+
+func stats(d []time.Duration) (lo, med, hi time.Duration) {
+	if len(d) == 0 {
+		return
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	med = s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[0], med, s[len(s)-1]
+}
+
+func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(2)
+}
