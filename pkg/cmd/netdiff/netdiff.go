@@ -90,16 +90,20 @@ type Options struct {
 	Profile         string
 	Timeout         time.Duration
 	Window          time.Duration
-	IdleTimeout     time.Duration
-	DryRun          bool
-	Attempts        int
-	Burst           int
-	Timings         bool
-	NoColor         bool
-	Selector        string
-	MaxConcurrency  int
-	Reference       bool
-	KeepReference   bool
+	// WatchWindow is set when --window was given: the prober then keeps the window open
+	// for its whole length (netlink watch, counters), instead of closing it when the active
+	// probes are done.
+	WatchWindow    bool
+	IdleTimeout    time.Duration
+	DryRun         bool
+	Attempts       int
+	Burst          int
+	Timings        bool
+	NoColor        bool
+	Selector       string
+	MaxConcurrency int
+	Reference      bool
+	KeepReference  bool
 
 	// Filled by Complete.
 	pods       []PodRef
@@ -142,6 +146,7 @@ func NewCmdNetdiff(streams genericiooptions.IOStreams) *cobra.Command {
 		// Pods are positional; a pod named like a subcommand is given as pod/NAME.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.WatchWindow = cmd.Flags().Changed("window")
 			err := o.Complete(args)
 			if err == nil {
 				err = o.Validate()
@@ -178,7 +183,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "image pull policy of the prober container: Always, IfNotPresent or Never")
 	f.StringVar(&o.Profile, "profile", o.Profile, "security profile of the prober container, as in kubectl debug: "+strings.Join(inject.Profiles, ", "))
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for each pod's prober, from adding the container to the end of its report")
-	f.DurationVar(&o.Window, "window", o.Window, "length of the probe window inside each pod: active probes, counters and the netlink watch")
+	f.DurationVar(&o.Window, "window", o.Window, "probe window inside each pod; by default it closes when the active probes are done (at most this long), given explicitly it stays open this long to watch for route, address, link, rule and neighbour changes")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "the prober container exits after this long without use")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the ephemeral container(s) that would be added, as YAML, and change nothing")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")

@@ -106,3 +106,22 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 		t.Errorf("truncated report: exit %d, output %q; want exit 2 and no output", ExitCode(err), out.String())
 	}
 }
+
+// Reports saved by the first schema (netdiff.report/v1, captured from the e2e cluster)
+// must keep loading and diffing: users keep them to compare a pod with its past.
+func TestSavedV1ReportsStillDiff(t *testing.T) {
+	o, _, out, _ := newTestOptions(t)
+	o.Files = []string{"testdata/v1-web-a.json", "testdata/v1-web-broken.json"}
+	o.Output = "json"
+	if code := ExitCode(run(t, o)); code != ExitDiffs {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(out.String(), `"rule": "routes/no-default-route"`) {
+		t.Errorf("the saved broken pod no longer shows its missing default route:\n%.2000s", out.String())
+	}
+	o, _, _, _ = newTestOptions(t)
+	o.Files = []string{"testdata/v1-web-a.json", "testdata/v1-web-a.json"}
+	if code := ExitCode(run(t, o)); code != ExitSame {
+		t.Errorf("a saved report against itself exits %d, want 0", code)
+	}
+}

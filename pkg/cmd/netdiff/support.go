@@ -112,8 +112,12 @@ func (o *Options) apiServiceTargets(ctx context.Context) []string {
 // other pods' IPs and declared ports (gently: they are somebody's application), plus the
 // prober's own defaults (nameservers, gateway).
 func (o *Options) collectArgs(self *subject, all []*subject, apiTargets []string) []string {
+	window := "--timeout"
+	if o.WatchWindow {
+		window = "--window"
+	}
 	args := []string{"--defaults",
-		"--timeout", o.Window.String(),
+		window, o.Window.String(),
 		"--attempts", strconv.Itoa(o.Attempts),
 		"--burst", strconv.Itoa(o.Burst)}
 	seen := map[string]bool{}
