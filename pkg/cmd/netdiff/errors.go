@@ -60,7 +60,7 @@ func Explain(err error, profile string) string {
 	switch {
 	case strings.Contains(se.Err.Error(), "violates PodSecurity"):
 		return fmt.Sprintf("%s\n  Pod Security Admission rejected the prober container with profile %q; --profile=restricted passes every level (it runs as a non-root user, so some facts of a root app may be unreadable)", se.Error(), profile)
-	case apierrors.IsForbidden(se.Err):
+	case apierrors.IsForbidden(se.Err) || isForbiddenUpgrade(se.Err):
 		perm := rbacHint[se.Step]
 		if perm == "" {
 			perm = "the permission this step needs"
@@ -78,4 +78,12 @@ func Explain(err error, profile string) string {
 		return fmt.Sprintf("%s\n  the API server rejected the container; if Pod Security Admission is enforced, try --profile=restricted", se.Error())
 	}
 	return se.Error()
+}
+
+// isForbiddenUpgrade recognises an exec refused by RBAC: the streaming upgrade returns the
+// API server's words as plain text ("unable to upgrade streaming request: pods "x" is
+// forbidden: User …"), not as a Status the apierrors helpers understand.
+func isForbiddenUpgrade(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "is forbidden: User ") || strings.Contains(s, "is forbidden: user ")
 }

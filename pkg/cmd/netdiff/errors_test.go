@@ -23,6 +23,8 @@ func TestExplainNamesTheFix(t *testing.T) {
 			[]string{"ns/p", "read report", "--image", "kubectl netdiff version"}},
 		{"another schema", &podprobe.StepError{Pod: "ns/p", Step: "read report", Err: fmt.Errorf("%w \"x/v9\"", report.ErrSchema)},
 			[]string{"ns/p", "read report", "--image"}},
+		{"exec refused by RBAC", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New(`unable to upgrade streaming request: pods "p" is forbidden: User "system:serviceaccount:ns:u" cannot get resource "pods/exec" in API group "" in the namespace "ns"`)},
+			[]string{"ns/p", "exec prober", `"create" (and "get") on "pods/exec"`, "docs/rbac.md"}},
 		{"timeout", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: context.DeadlineExceeded},
 			[]string{"ns/p", "exec prober", "raise --timeout"}},
 	}
