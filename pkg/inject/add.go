@@ -10,13 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/watch"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // ErrUnsupported means the API server has no pods/ephemeralcontainers subresource.
@@ -109,36 +106,75 @@ func ContainerState(pod *corev1.Pod, name, image string) (bool, error) {
 }
 
 // WaitRunning watches the pod until the container runs, fails to start, or ctx ends.
+// It lists and watches by hand rather than through a reflector: a reflector whose
+// context ends (the exec won first, or Ctrl-C) logs "Failed to watch … context canceled"
+// on the user's stderr.
 func WaitRunning(ctx context.Context, pods corev1client.PodInterface, podName, name, image string) error {
-	sel := fields.OneTermEqualSelector("metadata.name", podName).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return pods.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return pods.Watch(ctx, o)
-		},
-	}
 	last := ""
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
-		if ev.Type == watch.Deleted {
-			return false, fmt.Errorf("pod was deleted")
-		}
-		pod, ok := ev.Object.(*corev1.Pod)
-		if !ok {
-			return false, nil
-		}
+	check := func(pod *corev1.Pod) (bool, error) {
 		if w := waitingState(pod, name); w != "" {
 			last = w
 		}
 		return ContainerState(pod, name, image)
-	})
-	if errors.Is(err, watchtools.ErrWatchClosed) || errors.Is(err, context.DeadlineExceeded) || (err != nil && ctx.Err() != nil) {
-		return TimeoutError(podName, name, image, last)
 	}
-	return err
+	sel := fields.OneTermEqualSelector("metadata.name", podName).String()
+	for {
+		list, err := pods.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if ctx.Err() != nil {
+			return TimeoutError(podName, name, image, last)
+		}
+		if err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			return fmt.Errorf("pod was deleted")
+		}
+		if done, err := check(&list.Items[0]); done || err != nil {
+			return err
+		}
+		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion})
+		if ctx.Err() != nil {
+			return TimeoutError(podName, name, image, last)
+		}
+		if err != nil {
+			return err
+		}
+		done, err := watchUntil(ctx, w, check)
+		w.Stop()
+		if done || err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return TimeoutError(podName, name, image, last)
+		}
+		// The server closed the watch (timeout, or a too old resource version): list again.
+	}
+}
+
+// watchUntil feeds the watch's pods to check until it decides, the watch ends (false,
+// nil) or ctx ends.
+func watchUntil(ctx context.Context, w watch.Interface, check func(*corev1.Pod) (bool, error)) (bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return false, nil
+			}
+			switch ev.Type {
+			case watch.Deleted:
+				return false, fmt.Errorf("pod was deleted")
+			case watch.Error:
+				return false, nil
+			}
+			if pod, ok := ev.Object.(*corev1.Pod); ok {
+				if done, err := check(pod); done || err != nil {
+					return done, err
+				}
+			}
+		}
+	}
 }
 
 // waitingState describes the container's Waiting state ("ContainerCreating", or a
