@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("NETDIFF_E2E_KEEP") == "" {
 		// Namespace deletion finishes in the background (the controller-manager runs).
 		_, _ = e.kubectlOut(context.Background(), "delete", "namespace", e.nsA, e.nsB, "--wait=false")
+		deleteExtraNamespaces(e)
 	}
 	os.RemoveAll(e.cacheDir)
 	os.Exit(code)
