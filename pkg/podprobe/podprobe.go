@@ -63,8 +63,8 @@ type Runner struct {
 	Spec inject.Spec
 	// Progress reports steps (to stderr on a TTY); may be nil.
 	Progress func(pod, msg string)
-	// ProberErr receives the prober's own stderr lines; may be nil.
-	ProberErr io.Writer
+	// ProberErr, when set, returns where a pod's prober stderr (its progress) is copied.
+	ProberErr func(pod string) io.Writer
 }
 
 func (r *Runner) progress(pod, format string, args ...any) {
@@ -143,7 +143,7 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 		var stdout, stderr bytes.Buffer
 		var errOut io.Writer = &stderr
 		if r.ProberErr != nil {
-			errOut = io.MultiWriter(&stderr, r.ProberErr)
+			errOut = io.MultiWriter(&stderr, r.ProberErr(id))
 		}
 		err := kexec.Exec(ctx, r.Config, r.Client.CoreV1().RESTClient(), pod.Namespace, pod.Name, container, cmd, &stdout, errOut)
 		if err == nil {

@@ -5,6 +5,7 @@ package netdiff
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -548,6 +549,9 @@ func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
 			mu.Lock()
 			defer mu.Unlock()
 			fmt.Fprintf(o.ErrOut, "%s: %s\n", pod, msg)
+		}
+		runner.ProberErr = func(pod string) io.Writer {
+			return &linePrefixer{prefix: pod + ": ", w: o.ErrOut, mu: &mu}
 		}
 	}
 	o.forEachPod(subjects, func(s *subject) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -277,5 +278,16 @@ func TestExpandSelectorAndWorkload(t *testing.T) {
 	}
 	if err := o.expand(context.Background()); err == nil || !strings.Contains(err.Error(), "has 1 pod(s)") {
 		t.Errorf("a selector matching one pod must say so, got %v", err)
+	}
+}
+
+func TestLinePrefixerWritesWholeLines(t *testing.T) {
+	var out strings.Builder
+	var mu sync.Mutex
+	l := &linePrefixer{prefix: "apps/a: ", w: &out, mu: &mu}
+	l.Write([]byte("netdiff-prober: routes: do"))
+	l.Write([]byte("ne\nnetdiff-prober: dns: done\npartial"))
+	if got := out.String(); got != "apps/a: netdiff-prober: routes: done\napps/a: netdiff-prober: dns: done\n" {
+		t.Errorf("got %q", got)
 	}
 }
