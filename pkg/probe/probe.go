@@ -5,6 +5,7 @@ package probe
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
@@ -32,7 +33,16 @@ type Env struct {
 	Burst    int
 	// Logf writes progress to stderr; never to stdout, which carries the report.
 	Logf func(format string, args ...any)
+	// PodIPs and PodPeerIndex name a pod seen from its node (--pod-ip, --pod-ifindex):
+	// the prober then runs in the node's network namespace and the nodeside plugin reports
+	// the host end of that pod's network. Empty in a normal collect.
+	PodIPs       []string
+	PodPeerIndex int
 }
+
+// ErrNotAsked is what a plugin returns when its section only exists on request (nodeside
+// without --pod-ip): the report then has no such section and no problem for it.
+var ErrNotAsked = errors.New("section not asked for")
 
 // Phase says when a plugin runs relative to the active probe window.
 type Phase int

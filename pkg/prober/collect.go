@@ -5,6 +5,7 @@ package prober
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -60,6 +61,9 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 
 	var mu sync.Mutex
 	record := func(name string, v any, err error) {
+		if errors.Is(err, probe.ErrNotAsked) {
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if err == nil {

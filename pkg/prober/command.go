@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -33,6 +35,12 @@ type CollectOptions struct {
 	Stamp    string
 	Quiet    bool
 	Defaults bool
+	// PodIPs and PodIfindex ask for the nodeside section: the prober runs on a pod's node
+	// and reports the host end of that pod's network.
+	PodIPs     []string
+	PodIfindex int
+	// Only restricts the collect to the named sections (the node-side run needs no other).
+	Only []string
 
 	Out, ErrOut io.Writer
 }
@@ -85,6 +93,9 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.StringVar(&o.Proc, "proc", o.Proc, "procfs mount point")
 	f.StringVar(&o.Stamp, "stamp", "", "file to touch so a running 'idle' keeps the container alive (set by kubectl netdiff)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
+	f.StringArrayVar(&o.PodIPs, "pod-ip", nil, "run on a pod's node: report the node side of the pod with this IP (its veth, routes, sysctls, netfilter rules, conntrack entries); repeatable")
+	f.IntVar(&o.PodIfindex, "pod-ifindex", 0, "with --pod-ip: ifindex of the pod's veth on this host (the pod's eth0 peer index)")
+	f.StringArrayVar(&o.Only, "only", nil, "collect only these sections (repeatable); the default is every section")
 	return cmd
 }
 
@@ -101,6 +112,20 @@ func (o *CollectOptions) Validate() ([]target.Target, error) {
 		return nil, fmt.Errorf("--attempts must be between 0 and 1000, got %d", o.Attempts)
 	case o.Burst < 0 || o.Burst > 1000:
 		return nil, fmt.Errorf("--burst must be between 0 and 1000, got %d", o.Burst)
+	case o.PodIfindex < 0:
+		return nil, fmt.Errorf("--pod-ifindex must be an interface index >= 1, got %d", o.PodIfindex)
+	case o.PodIfindex > 0 && len(o.PodIPs) == 0:
+		return nil, fmt.Errorf("--pod-ifindex needs --pod-ip: the node side is reported for a pod's IP")
+	}
+	for _, ip := range o.PodIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return nil, fmt.Errorf("--pod-ip %q is not an IP address", ip)
+		}
+	}
+	for _, name := range o.Only {
+		if _, ok := probe.Lookup(name); !ok {
+			return nil, fmt.Errorf("--only %q: no such section", name)
+		}
 	}
 	targets, err := target.ParseAll(o.Targets)
 	if err != nil {
@@ -125,14 +150,15 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	if o.Window > 0 {
 		timeout = o.Window
 	}
-	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults, Gentle: map[string]bool{}}
+	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults, Gentle: map[string]bool{},
+		PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex}
 	for _, t := range targets[len(targets)-len(o.Gentle):] {
 		env.Gentle[t.String()] = true
 	}
 	if !o.Quiet {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
 	}
-	rep := CollectWindow(ctx, env, probe.New(), o.Window)
+	rep := CollectWindow(ctx, env, only(probe.New(), o.Only), o.Window)
 	if ctx.Err() != nil {
 		return fmt.Errorf("collect interrupted: no report written")
 	}
@@ -159,4 +185,18 @@ func newVersionCommand(out io.Writer) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
+}
+
+// only keeps the plugins named in names; all of them when names is empty.
+func only(plugins []probe.Plugin, names []string) []probe.Plugin {
+	if len(names) == 0 {
+		return plugins
+	}
+	var out []probe.Plugin
+	for _, p := range plugins {
+		if slices.Contains(names, p.Name()) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

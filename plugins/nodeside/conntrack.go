@@ -1,0 +1,195 @@
+package nodeside
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// MaxConntrack caps the entries listed per pod; the count covers them all.
+const MaxConntrack = 50
+
+// Conntrack is the node's connection tracking as it concerns the pod.
+type Conntrack struct {
+	// Source is where the entries came from: "/proc/net/nf_conntrack" or "netlink".
+	Source string        `json:"source,omitempty"`
+	Error  *report.Error `json:"error,omitempty"`
+	// Entries are the pod's entries (its IP in either direction), without timeouts and
+	// byte counters; Count counts them all, ByState by TCP state or "udp", "icmp" ….
+	Entries   []string       `json:"entries"`
+	Count     int            `json:"count"`
+	ByState   map[string]int `json:"byState,omitempty"`
+	Unreplied int            `json:"unreplied"`
+	Truncated bool           `json:"truncated,omitempty"`
+	// TableCount and TableMax are the whole table's nf_conntrack_count and _max: a table
+	// near its max drops new connections of every pod on the node.
+	TableCount int `json:"tableCount,omitempty"`
+	TableMax   int `json:"tableMax,omitempty"`
+}
+
+// readConntrack reads /proc/net/nf_conntrack when the kernel has it, netlink otherwise.
+func readConntrack(ips []netip.Addr, proc string) *Conntrack {
+	ct := &Conntrack{Entries: []string{}}
+	ct.TableCount = readInt(filepath.Join(proc, "sys/net/netfilter/nf_conntrack_count"))
+	ct.TableMax = readInt(filepath.Join(proc, "sys/net/netfilter/nf_conntrack_max"))
+	f, err := os.Open(filepath.Join(proc, "net/nf_conntrack"))
+	if err == nil {
+		defer f.Close()
+		ct.Source = "/proc/net/nf_conntrack"
+		if err := ParseConntrack(f, ips, ct); err != nil {
+			ct.Error = report.ErrorOf(err)
+		}
+		return ct
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		ct.Error = report.ErrorOf(err)
+		return ct
+	}
+	ct.Source = "netlink"
+	for _, fam := range []netlink.InetFamily{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		flows, err := netlink.ConntrackTableList(netlink.ConntrackTable, fam)
+		if err != nil {
+			ct.Error = report.ErrorOf(fmt.Errorf("list conntrack over netlink: %w", err))
+			continue
+		}
+		for _, fl := range flows {
+			if !flowHolds(fl, ips) {
+				continue
+			}
+			state := protoName(fl.Forward.Protocol)
+			if tcp, ok := fl.ProtoInfo.(*netlink.ProtoInfoTCP); ok {
+				state = tcpStates[tcp.State]
+			}
+			line := fmt.Sprintf("%s %s src=%s dst=%s sport=%d dport=%d", protoName(fl.Forward.Protocol), state,
+				fl.Forward.SrcIP, fl.Forward.DstIP, fl.Forward.SrcPort, fl.Forward.DstPort)
+			ct.add(strings.TrimSpace(strings.ReplaceAll(line, "  ", " ")), state, false)
+		}
+	}
+	return ct
+}
+
+func flowHolds(fl *netlink.ConntrackFlow, ips []netip.Addr) bool {
+	for _, a := range []net.IP{fl.Forward.SrcIP, fl.Forward.DstIP, fl.Reverse.SrcIP, fl.Reverse.DstIP} {
+		if x, ok := netip.AddrFromSlice(a); ok && isPodIP(x.Unmap().AsSlice(), ips) {
+			return true
+		}
+	}
+	return false
+}
+
+var tcpStates = map[uint8]string{0: "NONE", 1: "SYN_SENT", 2: "SYN_RECV", 3: "ESTABLISHED", 4: "FIN_WAIT", 5: "CLOSE_WAIT", 6: "LAST_ACK", 7: "TIME_WAIT", 8: "CLOSE", 9: "SYN_SENT2"}
+
+func protoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	case 58:
+		return "icmpv6"
+	case 132:
+		return "sctp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+func (ct *Conntrack) add(line, state string, unreplied bool) {
+	ct.Count++
+	if ct.ByState == nil {
+		ct.ByState = map[string]int{}
+	}
+	ct.ByState[state]++
+	if unreplied {
+		ct.Unreplied++
+	}
+	if len(ct.Entries) < MaxConntrack {
+		ct.Entries = append(ct.Entries, line)
+	} else {
+		ct.Truncated = true
+	}
+}
+
+// ParseConntrack reads /proc/net/nf_conntrack lines ("ipv4 2 tcp 6 431999 ESTABLISHED
+// src=… dst=… sport=… dport=… src=… … [ASSURED] mark=0 zone=0 use=2") and adds the ones
+// naming a pod IP as an address, without the timeout and counters (they move by themselves).
+func ParseConntrack(r io.Reader, ips []netip.Addr, ct *Conntrack) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 6 || !lineHolds(f, ips) {
+			continue
+		}
+		proto := f[2]
+		rest := f[5:] // after family, family number, protocol, protocol number, timeout
+		state := proto
+		if len(rest) > 0 && !strings.Contains(rest[0], "=") && !strings.HasPrefix(rest[0], "[") {
+			state, rest = rest[0], rest[1:]
+		}
+		var keep []string
+		unreplied := false
+		tuples := 0
+		for _, w := range rest {
+			switch {
+			case strings.HasPrefix(w, "src="):
+				tuples++
+				if tuples > 1 {
+					keep = append(keep, "reply:")
+				}
+				keep = append(keep, w)
+			case strings.HasPrefix(w, "dst="), strings.HasPrefix(w, "sport="), strings.HasPrefix(w, "dport="),
+				strings.HasPrefix(w, "type="), strings.HasPrefix(w, "code="), strings.HasPrefix(w, "id="):
+				keep = append(keep, w)
+			case w == "[UNREPLIED]":
+				unreplied = true
+				keep = append(keep, w)
+			case w == "[ASSURED]":
+				keep = append(keep, w)
+			}
+		}
+		line := proto + " " + state + " " + strings.Join(keep, " ")
+		if state == proto {
+			line = proto + " " + strings.Join(keep, " ")
+		}
+		ct.add(line, state, unreplied)
+	}
+	return sc.Err()
+}
+
+func lineHolds(fields []string, ips []netip.Addr) bool {
+	for _, w := range fields {
+		v, ok := strings.CutPrefix(w, "src=")
+		if !ok {
+			v, ok = strings.CutPrefix(w, "dst=")
+		}
+		if !ok {
+			continue
+		}
+		if a, err := netip.ParseAddr(v); err == nil && isPodIP(a.AsSlice(), ips) {
+			return true
+		}
+	}
+	return false
+}
+
+func readInt(p string) int {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}

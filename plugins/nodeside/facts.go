@@ -1,0 +1,191 @@
+package nodeside
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+)
+
+// Decode reads a stored section.
+func Decode(raw json.RawMessage) (*Section, error) {
+	var s Section
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Facts flattens the section; see docs/sections/nodeside.md. The pod's IPs become <self>
+// and its veth's host name <pod-veth>, so two pods' node sides line up.
+func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	s, err := Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return Facts(s), nil
+}
+
+// Facts is the flattening of a decoded section.
+func Facts(s *Section) []probe.Fact {
+	veth := ""
+	if s.Veth != nil {
+		veth = s.Veth.Name
+	}
+	norm := normaliser(s.PodIPs, veth)
+	var out []probe.Fact
+	add := func(k, v string, kind probe.Kind) {
+		out = append(out, probe.Fact{Key: norm(k), Value: norm(v), Kind: kind})
+	}
+	if s.Veth != nil {
+		v := s.Veth
+		add("veth", "found", probe.Exact)
+		add("veth/name", v.Name, probe.Info)
+		add("veth/type", v.Type, probe.Exact)
+		add("veth/mtu", fmt.Sprint(v.MTU), probe.Exact)
+		add("veth/state", v.OperState, probe.Exact)
+		add("veth/flags", strings.Join(sorted(v.Flags), ","), probe.Exact)
+		add("veth/master", orNone(v.Master), probe.Exact)
+	} else {
+		v := "not found"
+		if s.VethError != nil && s.VethError.Errno != "" {
+			v += " (" + s.VethError.Errno + ")"
+		}
+		add("veth", v, probe.Exact)
+	}
+	for k, v := range s.Sysctls {
+		add("sysctl/"+k, v, probe.Exact)
+	}
+	for k, e := range s.SysctlErrors {
+		add("sysctl/"+k, "unreadable: "+e, probe.Exact)
+	}
+	fam := map[string]int{}
+	for _, g := range s.RouteGet {
+		f := "ipv4"
+		if strings.Contains(g.IP, ":") {
+			f = "ipv6"
+		}
+		fam[f]++
+		key := "route-get/" + f
+		if fam[f] > 1 {
+			key += fmt.Sprintf("#%d", fam[f])
+		}
+		add(key, routeGetValue(g), probe.Exact)
+	}
+	for _, r := range s.Routes {
+		add("route/"+r.Key(), r.Value(), probe.Exact)
+	}
+	for f, e := range s.RouteErrors {
+		add("route-error/"+f, e.Name(), probe.Exact)
+	}
+	if s.Truncated {
+		add("route-truncated", fmt.Sprint(s.RoutesTotal), probe.Info)
+	}
+	if nf := s.Netfilter; nf != nil {
+		if nf.Error != nil {
+			add("netfilter", "unreadable: "+nf.Error.Name(), probe.Exact)
+		}
+		byChain := map[string][]string{}
+		for _, r := range nf.Rules {
+			k := "netfilter/" + r.Table + "/" + r.Chain
+			byChain[k] = append(byChain[k], r.Action+" ("+strings.Join(r.Mentions, ",")+")")
+		}
+		for k, v := range byChain {
+			add(k, strings.Join(sorted(v), "; "), probe.Exact)
+		}
+	}
+	if ct := s.Conntrack; ct != nil {
+		add("conntrack/entries", fmt.Sprint(ct.Count), probe.Info)
+		if ct.TableMax > 0 {
+			add("conntrack/table", fmt.Sprintf("%d/%d", ct.TableCount, ct.TableMax), probe.Info)
+		}
+		if ct.Error != nil {
+			add("conntrack/error", ct.Error.Name(), probe.Info)
+		}
+	}
+	return out
+}
+
+func routeGetValue(g RouteGet) string {
+	if g.Route == nil {
+		if g.Error != nil {
+			return "error " + g.Error.Name()
+		}
+		return "no answer"
+	}
+	r := g.Route
+	p := []string{r.Type, "table " + r.Table}
+	if r.Gateway != "" {
+		p = append(p, "via "+r.Gateway)
+	}
+	if r.Dev != "" {
+		p = append(p, "dev "+r.Dev)
+	}
+	if r.Src != "" {
+		p = append(p, "src "+r.Src)
+	}
+	if r.MTU != 0 {
+		p = append(p, fmt.Sprintf("mtu %d", r.MTU))
+	}
+	return strings.Join(p, " ")
+}
+
+// normaliser replaces the pod's IPs and its veth's name where they stand as whole words,
+// so 10.0.0.5 does not eat into 10.0.0.50 nor cali1 into cali12.
+func normaliser(ips []string, veth string) func(string) string {
+	type pair struct{ from, to string }
+	var pairs []pair
+	for _, ip := range ips {
+		pairs = append(pairs, pair{ip, SelfIP})
+	}
+	if veth != "" {
+		pairs = append(pairs, pair{veth, PodVeth})
+	}
+	// Longest first, so one IP that is a prefix of another does not win.
+	sort.Slice(pairs, func(i, j int) bool { return len(pairs[i].from) > len(pairs[j].from) })
+	return func(s string) string {
+		for _, p := range pairs {
+			s = replaceWord(s, p.from, p.to)
+		}
+		return s
+	}
+}
+
+func replaceWord(s, from, to string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, from)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(from)
+		if (i == 0 || !wordByte(s[i-1])) && (end == len(s) || !wordByte(s[end])) {
+			b.WriteString(s[:i])
+			b.WriteString(to)
+		} else {
+			b.WriteString(s[:end])
+		}
+		s = s[end:]
+	}
+}
+
+// wordByte: characters that continue an address or an interface name.
+func wordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == ':' || c == '_' || c == '-'
+}
+
+func sorted(v []string) []string {
+	out := append([]string(nil), v...)
+	sort.Strings(out)
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
