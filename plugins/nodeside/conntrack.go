@@ -149,8 +149,10 @@ func ParseConntrack(r io.Reader, ips []netip.Addr, ct *Conntrack) error {
 				if tuples > 1 {
 					keep = append(keep, "reply:")
 				}
-				keep = append(keep, w)
-			case strings.HasPrefix(w, "dst="), strings.HasPrefix(w, "sport="), strings.HasPrefix(w, "dport="),
+				keep = append(keep, canonicalAddr(w))
+			case strings.HasPrefix(w, "dst="):
+				keep = append(keep, canonicalAddr(w))
+			case strings.HasPrefix(w, "sport="), strings.HasPrefix(w, "dport="),
 				strings.HasPrefix(w, "type="), strings.HasPrefix(w, "code="), strings.HasPrefix(w, "id="):
 				keep = append(keep, w)
 			case w == "[UNREPLIED]":
@@ -167,6 +169,16 @@ func ParseConntrack(r io.Reader, ips []netip.Addr, ct *Conntrack) error {
 		ct.add(line, state, unreplied)
 	}
 	return sc.Err()
+}
+
+// canonicalAddr rewrites "src=fd22:0000:…:0001" (the kernel prints IPv6 in full) as
+// "src=fd22::1", the form the rest of the report uses.
+func canonicalAddr(w string) string {
+	k, v, _ := strings.Cut(w, "=")
+	if a, err := netip.ParseAddr(v); err == nil {
+		return k + "=" + a.String()
+	}
+	return w
 }
 
 func lineHolds(fields []string, ips []netip.Addr) bool {
