@@ -224,3 +224,64 @@ func TestKrewValidate(t *testing.T) {
 		}
 	}
 }
+
+// The prober image must stay small: every node pulls it on first use.
+func TestProberImage(t *testing.T) {
+	const limit = 8 << 20 // compressed bytes per platform
+	root := repoRoot(t)
+	runMake(t, root, "image")
+	layout := filepath.Join(root, "_out", "image", "netdiff-prober-oci")
+	readJSON := func(path string, v any) {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	type descriptor struct {
+		Digest   string
+		Size     int64
+		Platform struct{ OS, Architecture string }
+	}
+	blob := func(d descriptor) string {
+		return filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(d.Digest, "sha256:"))
+	}
+	var top struct{ Manifests []descriptor }
+	readJSON(filepath.Join(layout, "index.json"), &top)
+	if len(top.Manifests) != 1 {
+		t.Fatalf("index.json has %d entries, want the one multi-arch index", len(top.Manifests))
+	}
+	var index struct{ Manifests []descriptor }
+	readJSON(blob(top.Manifests[0]), &index)
+	platforms := map[string]bool{}
+	for _, m := range index.Manifests {
+		p := m.Platform.OS + "/" + m.Platform.Architecture
+		platforms[p] = true
+		var manifest struct {
+			Config descriptor
+			Layers []descriptor
+		}
+		readJSON(blob(m), &manifest)
+		size := manifest.Config.Size + m.Size
+		for _, l := range manifest.Layers {
+			size += l.Size
+		}
+		var config struct {
+			Config struct{ Entrypoint []string }
+		}
+		readJSON(blob(manifest.Config), &config)
+		t.Logf("%s: %.2f MiB compressed (%d layers), entrypoint %v", p, float64(size)/(1<<20), len(manifest.Layers), config.Config.Entrypoint)
+		if size > limit {
+			t.Errorf("%s: prober image is %d bytes compressed, over the %d limit", p, size, limit)
+		}
+		if strings.Join(config.Config.Entrypoint, " ") != "/netdiff-prober" {
+			t.Errorf("%s: entrypoint %v, want /netdiff-prober", p, config.Config.Entrypoint)
+		}
+	}
+	if !platforms["linux/amd64"] || !platforms["linux/arm64"] || len(platforms) != 2 {
+		t.Errorf("image platforms %v, want linux/amd64 and linux/arm64", platforms)
+	}
+}
