@@ -1,0 +1,200 @@
+package nodeside
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
+)
+
+// Section is the report section the node pod's prober writes.
+const Section = "nodeside"
+
+// ErrHostNetwork is returned for a hostNetwork subject: its node side is the node itself,
+// which its own report already shows.
+var ErrHostNetwork = errors.New("the pod uses the node's network: its own report is the node side")
+
+// ForbiddenError is a node pod the cluster refused: Pod Security Admission or RBAC.
+type ForbiddenError struct {
+	// By is "Pod Security" or "RBAC".
+	By        string
+	Namespace string
+	Err       error
+}
+
+func (e *ForbiddenError) Error() string {
+	if e.By == "Pod Security" {
+		return fmt.Sprintf("the namespace's Pod Security level forbids the privileged node pod netdiff needs for --node-side; run it in a namespace that allows privileged pods with --node-namespace (namespace %s: %v)", e.Namespace, e.Err)
+	}
+	return fmt.Sprintf(`--node-side needs "create" on "pods" in namespace %s to start a privileged node pod (and "create" on "pods/exec", "delete" on "pods"); ask for them or pick a namespace where you have them with --node-namespace (%v)`, e.Namespace, e.Err)
+}
+
+func (e *ForbiddenError) Unwrap() error { return e.Err }
+
+// Request is one node-side collection.
+type Request struct {
+	Client kubernetes.Interface
+	Config *rest.Config
+	// Subject is the pod whose node side is wanted; Report is its own report, which holds
+	// the peer index of its eth0 (the host veth's ifindex).
+	Subject *corev1.Pod
+	Report  *report.Report
+	// Spec gives the prober image, pull policy and version; its profile is not used (the
+	// node pod is always sysadmin).
+	Spec inject.Spec
+	// NodeNamespace is where the node pod runs; "" means the subject's namespace.
+	NodeNamespace string
+	// Timeout bounds starting the node pod and collecting in it (default 60s).
+	Timeout  time.Duration
+	Progress func(string)
+}
+
+// Collect starts a node pod on subjectPod's node, runs the prober there for the pod's IPs
+// and veth, returns the nodeside section, and deletes the node pod on every path.
+func Collect(ctx context.Context, client kubernetes.Interface, cfg *rest.Config, subjectPod *corev1.Pod, subjectReport *report.Report, spec inject.Spec, progress func(string)) (json.RawMessage, error) {
+	return Request{Client: client, Config: cfg, Subject: subjectPod, Report: subjectReport, Spec: spec, Progress: progress}.Collect(ctx)
+}
+
+// Collect runs the request; see the function Collect.
+func (r Request) Collect(ctx context.Context) (json.RawMessage, error) {
+	progress := r.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 60 * time.Second
+	}
+	subj := r.Subject
+	if subj.Spec.HostNetwork {
+		return nil, ErrHostNetwork
+	}
+	args, err := ProberArgs(subj, r.Report)
+	if err != nil {
+		return nil, err
+	}
+	want, err := NodePod(subj, r.NodeNamespace, r.Spec)
+	if err != nil {
+		return nil, err
+	}
+	pods := r.Client.CoreV1().Pods(want.Namespace)
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
+	if err != nil {
+		return nil, createError(want, err)
+	}
+	id := created.Namespace + "/" + created.Name
+	progress(fmt.Sprintf("started node pod %s on node %s", id, created.Spec.NodeName))
+	defer func() {
+		// Its own deadline: ctx may be the reason we are leaving (Ctrl-C, timeout).
+		dctx, dcancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer dcancel()
+		zero := int64(0)
+		if err := pods.Delete(dctx, created.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
+			progress(fmt.Sprintf("warning: could not delete node pod %s: %v (its prober exits by itself after %s; delete it with: kubectl delete pod -n %s %s)", id, err, IdleTimeout, created.Namespace, created.Name))
+			return
+		}
+		progress(fmt.Sprintf("deleted node pod %s", id))
+	}()
+	if err := inject.WaitRunning(ctx, pods, created.Name, Container, r.Spec.Image); err != nil {
+		return nil, &podprobe.StepError{Pod: id, Step: "wait for node pod", Err: err}
+	}
+	runner := &podprobe.Runner{Client: r.Client, Config: r.Config, Spec: r.Spec,
+		Progress: func(_, msg string) { progress(msg) }}
+	rep, err := runner.ProbeRunning(ctx, created, Container, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return Extract(rep, id)
+}
+
+// ProberArgs are the collect flags for subject: --pod-ip for each of its IPs and
+// --pod-ifindex from its report (the peer index of the interface holding its IP, else of
+// eth0; without it the prober finds the veth by the route to the pod).
+func ProberArgs(subject *corev1.Pod, rep *report.Report) ([]string, error) {
+	var ips []string
+	for _, ip := range subject.Status.PodIPs {
+		ips = append(ips, ip.IP)
+	}
+	if len(ips) == 0 && subject.Status.PodIP != "" {
+		ips = []string{subject.Status.PodIP}
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("pod %s/%s has no IP yet: its node side cannot be looked up", subject.Namespace, subject.Name)
+	}
+	args := []string{"--only", Section, "--quiet"}
+	for _, ip := range ips {
+		args = append(args, "--pod-ip", ip)
+	}
+	if idx := PeerIndex(rep, ips); idx > 0 {
+		args = append(args, "--pod-ifindex", strconv.Itoa(idx))
+	}
+	return args, nil
+}
+
+// PeerIndex finds, in a pod's report, the peer index of the interface that holds one of
+// ips (eth0 when none does): the ifindex of the veth's host end in the node's namespace.
+func PeerIndex(rep *report.Report, ips []string) int {
+	if rep == nil {
+		return 0
+	}
+	var s interfaces.Section
+	if ok, err := rep.Section(interfaces.Name, &s); !ok || err != nil {
+		return 0
+	}
+	eth0 := 0
+	for _, in := range s.Interfaces {
+		if in.PeerIndex == 0 {
+			continue
+		}
+		for _, a := range in.Addrs {
+			for _, ip := range ips {
+				if a.IP() == ip {
+					return in.PeerIndex
+				}
+			}
+		}
+		if in.Name == "eth0" {
+			eth0 = in.PeerIndex
+		}
+	}
+	return eth0
+}
+
+// Extract returns the nodeside section of the node pod's report, or the prober's reason
+// for not writing it.
+func Extract(rep *report.Report, nodePod string) (json.RawMessage, error) {
+	if raw, ok := rep.Sections[Section]; ok {
+		return raw, nil
+	}
+	for _, p := range rep.Problems {
+		if p.Section == Section {
+			return nil, fmt.Errorf("node pod %s: the prober could not read the node side: %s", nodePod, p.Error.Name())
+		}
+	}
+	return nil, fmt.Errorf("node pod %s: the prober's report has no %s section (is --image a prober of this version?)", nodePod, Section)
+}
+
+func createError(want *corev1.Pod, err error) error {
+	if apierrors.IsForbidden(err) {
+		if strings.Contains(err.Error(), "violates PodSecurity") {
+			return &ForbiddenError{By: "Pod Security", Namespace: want.Namespace, Err: err}
+		}
+		return &ForbiddenError{By: "RBAC", Namespace: want.Namespace, Err: err}
+	}
+	return &podprobe.StepError{Pod: want.Namespace + "/" + want.Name, Step: "create node pod", Err: err}
+}
