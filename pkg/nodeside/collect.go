@@ -189,12 +189,15 @@ func Extract(rep *report.Report, nodePod string) (json.RawMessage, error) {
 	return nil, fmt.Errorf("node pod %s: the prober's report has no %s section (is --image a prober of this version?)", nodePod, Section)
 }
 
+// createError tells Pod Security from RBAC; other admission refusals (a missing
+// ServiceAccount, a policy engine) are Forbidden too and keep the API server's words.
 func createError(want *corev1.Pod, err error) error {
-	if apierrors.IsForbidden(err) {
-		if strings.Contains(err.Error(), "violates PodSecurity") {
-			return &ForbiddenError{By: "Pod Security", Namespace: want.Namespace, Err: err}
-		}
+	msg := err.Error()
+	switch {
+	case apierrors.IsForbidden(err) && strings.Contains(msg, "violates PodSecurity"):
+		return &ForbiddenError{By: "Pod Security", Namespace: want.Namespace, Err: err}
+	case apierrors.IsForbidden(err) && strings.Contains(msg, "cannot create resource"):
 		return &ForbiddenError{By: "RBAC", Namespace: want.Namespace, Err: err}
 	}
-	return &podprobe.StepError{Pod: want.Namespace + "/" + want.Name, Step: "create node pod", Err: err}
+	return fmt.Errorf("create node pod %s/%s for --node-side: %w", want.Namespace, want.Name, err)
 }
