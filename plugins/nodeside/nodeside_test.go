@@ -2,6 +2,7 @@ package nodeside
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/nftables/expr"
 
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )
 
@@ -121,5 +123,37 @@ func TestFactsNormalise(t *testing.T) {
 	norm := normaliser([]string{"10.244.0.1", "10.244.0.10"}, "")
 	if v := norm("via 10.244.0.10 src 10.244.0.1/32 10.244.0.100"); v != "via <self> src <self>/32 10.244.0.100" {
 		t.Errorf("normalise: %q", v)
+	}
+}
+
+func sectionReport(t *testing.T, s *Section) *report.Report {
+	return &report.Report{Sections: map[string]json.RawMessage{Name: plugintest.MustMarshal(t, s)}}
+}
+
+// The veth and conntrack rules on sections as a node would give them: an MTU that
+// differs, and a conntrack table 93% full on pod-a's node.
+func TestVethAndConntrackRules(t *testing.T) {
+	mk := func(ip, veth string, mtu, count int) *Section {
+		return &Section{PodIPs: []string{ip},
+			Veth:      &interfaces.Interface{Name: veth, Type: "veth", MTU: mtu, OperState: "up", Flags: []string{"up"}},
+			Sysctls:   map[string]string{},
+			Conntrack: &Conntrack{Entries: []string{}, Count: 12, TableCount: count, TableMax: 262144}}
+	}
+	reps := []*report.Report{sectionReport(t, mk("10.244.0.13", "veth1", 1400, 243810)), sectionReport(t, mk("10.244.1.7", "veth2", 1500, 800))}
+	got := map[string]string{}
+	for _, f := range plugintest.Findings(t, Name, []string{"pod-a", "pod-b"}, reps) {
+		got[f.Rule] = f.Message
+	}
+	want := map[string]string{
+		"nodeside/veth":               "the node's end of the pod's veth differs in mtu (1400 in pod-a; 1500 in pod-b)",
+		"nodeside/conntrack-pressure": "the conntrack table on the node of pod-a is 93% full (243810 of 262144): new connections are dropped when it fills (pod-a has 12 entries)",
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings %v", got)
+	}
+	for r, m := range want {
+		if got[r] != m {
+			t.Errorf("%s: %q, want %q", r, got[r], m)
+		}
 	}
 }
