@@ -5,8 +5,6 @@ import (
 	"errors"
 	"os"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Error is a failure recorded as data: the errno name when there is one, so that two
@@ -27,9 +25,9 @@ func ErrorOf(err error) *Error {
 	var errno syscall.Errno
 	switch {
 	case errors.As(err, &errno):
-		e.Errno, e.Code = unix.ErrnoName(errno), int(errno)
+		e.Errno, e.Code = errnoName(errno), int(errno)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		e.Errno, e.Code = "ETIMEDOUT", int(unix.ETIMEDOUT)
+		e.Errno, e.Code = "ETIMEDOUT", codeETIMEDOUT
 	}
 	return e
 }
