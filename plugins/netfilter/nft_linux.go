@@ -1,0 +1,169 @@
+package netfilter
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// listNft reads the ruleset of the current network namespace.
+func listNft() *Nft {
+	n := &Nft{Tables: []NftTable{}, Chains: []NftChain{}}
+	c, err := nftables.New(nftables.AsLasting())
+	if err != nil {
+		n.Error = report.ErrorOf(fmt.Errorf("open nftables netlink: %w", err))
+		return n
+	}
+	defer c.CloseLasting()
+	tables, err := c.ListTables()
+	if err != nil {
+		n.Error = report.ErrorOf(fmt.Errorf("list nftables tables: %w", err))
+		return n
+	}
+	chains, err := c.ListChains()
+	if err != nil {
+		n.Error = report.ErrorOf(fmt.Errorf("list nftables chains: %w", err))
+		return n
+	}
+	byTable := map[string]*NftTable{}
+	for _, t := range tables {
+		nt := &NftTable{Family: familyName(t.Family), Name: t.Name, Actions: map[string]int{}}
+		byTable[nt.Family+"/"+nt.Name] = nt
+	}
+	sort.Slice(chains, func(i, j int) bool {
+		a, b := chains[i], chains[j]
+		if a.Table.Name != b.Table.Name {
+			return a.Table.Name < b.Table.Name
+		}
+		return a.Name < b.Name
+	})
+	for _, ch := range chains {
+		tkey := familyName(ch.Table.Family) + "/" + ch.Table.Name
+		nt := byTable[tkey]
+		if nt == nil {
+			continue
+		}
+		nt.Chains++
+		nc := NftChain{Table: tkey, Name: ch.Name, Type: string(ch.Type)}
+		if ch.Hooknum != nil {
+			nc.Hook = hookName(ch.Table.Family, uint32(*ch.Hooknum))
+		}
+		if ch.Priority != nil {
+			p := int32(*ch.Priority)
+			nc.Priority = &p
+		}
+		if ch.Policy != nil && ch.Hooknum != nil {
+			nc.Policy = map[nftables.ChainPolicy]string{nftables.ChainPolicyDrop: "drop", nftables.ChainPolicyAccept: "accept"}[*ch.Policy]
+		}
+		rules, err := c.GetRules(ch.Table, ch)
+		if err != nil {
+			nc.Error = report.ErrorOf(err)
+		}
+		nc.Rules = len(rules)
+		nt.Rules += len(rules)
+		for _, r := range rules {
+			nt.Actions[Action(r.Exprs)]++
+		}
+		if len(n.Chains) < MaxChains {
+			n.Chains = append(n.Chains, nc)
+		} else {
+			n.Truncated = true
+		}
+	}
+	for _, t := range tables {
+		n.Tables = append(n.Tables, *byTable[familyName(t.Family)+"/"+t.Name])
+	}
+	sort.Slice(n.Tables, func(i, j int) bool {
+		return n.Tables[i].Family+"/"+n.Tables[i].Name < n.Tables[j].Family+"/"+n.Tables[j].Name
+	})
+	return n
+}
+
+// Action names what a rule does, from its last deciding expression: a rule "ct state
+// established accept" is "accept", "tcp dport 53 reject" is "reject", a rule with only a
+// counter is "counter".
+func Action(exprs []expr.Any) string {
+	action := "other"
+	for _, e := range exprs {
+		switch e := e.(type) {
+		case *expr.Reject:
+			return "reject"
+		case *expr.Verdict:
+			return verdictName(e.Kind)
+		case *expr.Target:
+			return e.Name // iptables-nft: REJECT, DNAT, MASQUERADE, …
+		case *expr.NAT:
+			if e.Type == expr.NATTypeDestNAT {
+				return "dnat"
+			}
+			return "snat"
+		case *expr.Masq:
+			return "masquerade"
+		case *expr.Redir:
+			return "redirect"
+		case *expr.TProxy:
+			return "tproxy"
+		case *expr.Queue:
+			return "queue"
+		case *expr.Log:
+			action = "log"
+		case *expr.Counter:
+			if action == "other" {
+				action = "counter"
+			}
+		}
+	}
+	return action
+}
+
+func verdictName(k expr.VerdictKind) string {
+	switch k {
+	case expr.VerdictDrop:
+		return "drop"
+	case expr.VerdictAccept:
+		return "accept"
+	case expr.VerdictJump:
+		return "jump"
+	case expr.VerdictGoto:
+		return "goto"
+	case expr.VerdictReturn:
+		return "return"
+	case expr.VerdictQueue:
+		return "queue"
+	case expr.VerdictContinue:
+		return "continue"
+	}
+	return fmt.Sprintf("verdict-%d", k)
+}
+
+func familyName(f nftables.TableFamily) string {
+	switch f {
+	case nftables.TableFamilyINet:
+		return "inet"
+	case nftables.TableFamilyIPv4:
+		return "ip"
+	case nftables.TableFamilyIPv6:
+		return "ip6"
+	case nftables.TableFamilyARP:
+		return "arp"
+	case nftables.TableFamilyBridge:
+		return "bridge"
+	case nftables.TableFamilyNetdev:
+		return "netdev"
+	}
+	return fmt.Sprintf("family-%d", f)
+}
+
+func hookName(f nftables.TableFamily, h uint32) string {
+	if f == nftables.TableFamilyNetdev {
+		return map[uint32]string{0: "ingress", 1: "egress"}[h]
+	}
+	if n, ok := map[uint32]string{0: "prerouting", 1: "input", 2: "forward", 3: "output", 4: "postrouting", 5: "ingress"}[h]; ok {
+		return n
+	}
+	return fmt.Sprintf("hook-%d", h)
+}
