@@ -75,3 +75,7 @@ func earliest(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+func notRun() Attempt {
+	return Attempt{Errno: "ETIMEDOUT", Stage: StageNotRun, Message: "not run: the probe window had ended"}
+}

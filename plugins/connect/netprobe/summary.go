@@ -168,3 +168,8 @@ func (r Run) HasErrno(names ...string) bool {
 	}
 	return false
 }
+
+// UDP outcomes that are not errnos.
+const (
+	UDPNoReply = "no-reply"
+)

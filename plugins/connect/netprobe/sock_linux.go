@@ -153,11 +153,6 @@ func poll(fd int, events int16, deadline time.Time) (bool, error) {
 // udpPayload is what a UDP probe sends: small, and obviously from a diagnostic tool.
 var udpPayload = []byte("netdiff-probe\n")
 
-// UDP outcomes that are not errnos.
-const (
-	UDPNoReply = "no-reply"
-)
-
 // ProbeUDP connects a UDP socket, sends one datagram and waits up to wait for an answer.
 // ECONNREFUSED means an ICMP port unreachable came back; silence ("no-reply") is what an
 // open port that ignores junk and a filtered port both look like.
@@ -198,10 +193,6 @@ func ProbeUDP(ip netip.Addr, port int, deadline time.Time, wait time.Duration) A
 		return failed(start, "recv", err, StagePoll)
 	}
 	return Attempt{OK: true, Dur: time.Since(start)}
-}
-
-func notRun() Attempt {
-	return Attempt{Errno: "ETIMEDOUT", Stage: StageNotRun, Message: "not run: the probe window had ended"}
 }
 
 func failed(start time.Time, op string, err error, stage string) Attempt {
