@@ -2,17 +2,10 @@ package nodeside
 
 import (
 	"bytes"
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
-
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/netfilter"
 )
 
 // MaxRules caps the rules listed per pod; a pod is named by a few rules, a node that
@@ -41,123 +34,6 @@ type Rule struct {
 	// Mentions says how it names the pod: "ip" (a compared address), "veth" (iifname or
 	// oifname), "set:NAME" (a looked-up set holding the pod's IP).
 	Mentions []string `json:"mentions"`
-}
-
-// listNetfilter reads the ruleset of this namespace and keeps the rules naming the pod.
-func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
-	n := &Netfilter{Rules: []Rule{}}
-	if b, err := os.ReadFile(filepath.Join(procNet, "ip_tables_names")); err == nil && len(netfilter.ParseNames(b)) > 0 {
-		n.Note = "legacy iptables tables exist here; only nftables rules (iptables-nft's included) are searched for the pod"
-	}
-	c, err := nftables.New(nftables.AsLasting())
-	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("open nftables netlink: %w", err))
-		return n
-	}
-	defer c.CloseLasting()
-	tables, err := c.ListTables()
-	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("list nftables tables: %w", err))
-		return n
-	}
-	chains, err := c.ListChains()
-	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("list nftables chains: %w", err))
-		return n
-	}
-	podSets := map[string]map[string]bool{} // table key → sets holding a pod IP
-	for _, t := range tables {
-		podSets[tableKey(t)] = setsHolding(c, t, ips)
-	}
-	for _, ch := range chains {
-		rules, err := c.GetRules(ch.Table, ch)
-		if err != nil {
-			continue
-		}
-		for _, r := range rules {
-			m := Mentions(r.Exprs, ips, veth, podSets[tableKey(ch.Table)])
-			if len(m) == 0 {
-				continue
-			}
-			n.Total++
-			if len(n.Rules) >= MaxRules {
-				n.Truncated = true
-				continue
-			}
-			n.Rules = append(n.Rules, Rule{Table: tableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netfilter.Action(r.Exprs), Mentions: m})
-		}
-	}
-	return n
-}
-
-func tableKey(t *nftables.Table) string {
-	fam := map[nftables.TableFamily]string{
-		nftables.TableFamilyINet: "inet", nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6",
-		nftables.TableFamilyARP: "arp", nftables.TableFamilyBridge: "bridge", nftables.TableFamilyNetdev: "netdev",
-	}[t.Family]
-	if fam == "" {
-		fam = fmt.Sprintf("family-%d", t.Family)
-	}
-	return fam + "/" + t.Name
-}
-
-// setsHolding names the table's sets that have a pod IP as an element (kube-proxy's nft
-// mode and Calico keep addresses in sets). Interval and concatenated sets are not read.
-func setsHolding(c *nftables.Conn, t *nftables.Table, ips []netip.Addr) map[string]bool {
-	out := map[string]bool{}
-	sets, err := c.GetSets(t)
-	if err != nil {
-		return out
-	}
-	for _, s := range sets {
-		if s.Interval || s.Concatenation {
-			continue
-		}
-		els, err := c.GetSetElements(s)
-		if err != nil {
-			continue
-		}
-		for _, e := range els {
-			if isPodIP(e.Key, ips) {
-				out[s.Name] = true
-				break
-			}
-		}
-	}
-	return out
-}
-
-// Mentions tells how a rule's expressions name the pod: a comparison with one of its IPs
-// (iptables-nft's -s/-d, nft's ip saddr/daddr), with its veth's name (-i/-o, iifname/
-// oifname; a wildcard prefix like "veth+" is not a mention), or a lookup in a set that
-// holds a pod IP.
-func Mentions(exprs []expr.Any, ips []netip.Addr, veth string, podSets map[string]bool) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(m string) {
-		if !seen[m] {
-			seen[m] = true
-			out = append(out, m)
-		}
-	}
-	for _, e := range exprs {
-		switch e := e.(type) {
-		case *expr.Cmp:
-			if e.Op != expr.CmpOpEq && e.Op != expr.CmpOpNeq {
-				continue
-			}
-			if isPodIP(e.Data, ips) {
-				add("ip")
-			} else if veth != "" && isIfname(e.Data, veth) {
-				add("veth")
-			}
-		case *expr.Lookup:
-			if podSets[e.SetName] {
-				add("set:" + e.SetName)
-			}
-		}
-	}
-	return out
 }
 
 func isPodIP(b []byte, ips []netip.Addr) bool {

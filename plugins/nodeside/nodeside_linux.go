@@ -1,0 +1,186 @@
+package nodeside
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
+	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
+	"github.com/netdiff/kubectl-netdiff/plugins/routes"
+	"github.com/netdiff/kubectl-netdiff/plugins/sysctls"
+)
+
+// Collect reads the node side of env.PodIPs from the prober's own network namespace,
+// which must be the node's (a hostNetwork pod). Without pod IPs there is no section.
+func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
+	if len(env.PodIPs) == 0 {
+		return nil, probe.ErrNotAsked
+	}
+	var ips []netip.Addr
+	for _, s := range env.PodIPs {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("pod IP %q: %w", s, err)
+		}
+		ips = append(ips, a.Unmap())
+	}
+	s := &Section{PodIPs: env.PodIPs, PodIfindex: env.PodPeerIndex, Sysctls: map[string]string{}, SysctlErrors: map[string]string{}}
+	for _, ip := range ips {
+		rt, rerr := routeget.Get(ip, 0, 0)
+		s.RouteGet = append(s.RouteGet, RouteGet{IP: ip.String(), Route: rt, Error: rerr})
+	}
+	s.Veth, s.VethError = findVeth(env.PodPeerIndex, s.RouteGet)
+	if s.Veth != nil {
+		readSysctls(s, filepath.Join(env.Proc, "sys"), s.Veth.Name)
+	} else {
+		readSysctls(s, filepath.Join(env.Proc, "sys"), "")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	matchingRoutes(s, ips)
+	vethName := ""
+	if s.Veth != nil {
+		vethName = s.Veth.Name
+	}
+	s.Netfilter = listNetfilter(ips, vethName, filepath.Join(env.Proc, "net"))
+	s.Conntrack = readConntrack(ips, env.Proc)
+	return s, nil
+}
+
+// findVeth returns the host end of the pod's veth: the link with the pod's peer index,
+// or, without one, the device the route to the pod's first IP leaves by.
+func findVeth(index int, gets []RouteGet) (*interfaces.Interface, *report.Error) {
+	var l netlink.Link
+	var err error
+	switch {
+	case index > 0:
+		l, err = netlink.LinkByIndex(index)
+		if err != nil {
+			return nil, report.ErrorOf(fmt.Errorf("no link with ifindex %d (the pod's eth0 peer index) in this network namespace: %w", index, err))
+		}
+	case len(gets) > 0 && gets[0].Route != nil && gets[0].Route.Dev != "":
+		l, err = netlink.LinkByName(gets[0].Route.Dev)
+		if err != nil {
+			return nil, report.ErrorOf(fmt.Errorf("link %s of the route to %s: %w", gets[0].Route.Dev, gets[0].IP, err))
+		}
+	default:
+		return nil, report.ErrorOf(errors.New("no --pod-ifindex and no route to the pod's IP: the host end of its veth is unknown"))
+	}
+	links := []netlink.Link{l}
+	if m := l.Attrs().MasterIndex; m > 0 {
+		if ml, err := netlink.LinkByIndex(m); err == nil {
+			links = append(links, ml)
+		}
+	}
+	conv := interfaces.Convert(links, nil)
+	for i := range conv.Interfaces {
+		if conv.Interfaces[i].Index == l.Attrs().Index {
+			in := conv.Interfaces[i]
+			return &in, nil
+		}
+	}
+	return nil, report.ErrorOf(fmt.Errorf("link %d vanished while read", index))
+}
+
+// vethSysctls are the per-interface settings that decide whether the node answers ARP
+// for the pod, forwards its packets and accepts them back.
+var vethSysctls = []string{
+	"net/ipv4/conf/%s/proxy_arp",
+	"net/ipv4/conf/%s/rp_filter",
+	"net/ipv4/conf/%s/forwarding",
+	"net/ipv4/conf/%s/accept_local",
+	"net/ipv4/conf/%s/route_localnet",
+	"net/ipv6/conf/%s/forwarding",
+	"net/ipv6/conf/%s/proxy_ndp",
+}
+
+func readSysctls(s *Section, sysRoot, veth string) {
+	ifcs := []string{"all", "default"}
+	if veth != "" {
+		ifcs = append(ifcs, veth)
+	}
+	for _, ifc := range ifcs {
+		for _, pat := range vethSysctls {
+			rel := fmt.Sprintf(pat, ifc)
+			b, err := os.ReadFile(filepath.Join(sysRoot, rel))
+			if err != nil {
+				if !errors.Is(err, os.ErrNotExist) || ifc == veth {
+					s.SysctlErrors[rel] = report.ErrorOf(err).Name()
+				}
+				continue
+			}
+			s.Sysctls[rel] = sysctls.Canonical(b, 64)
+		}
+	}
+}
+
+// matchingRoutes keeps the routes of every table whose destination holds a pod IP.
+func matchingRoutes(s *Section, ips []netip.Addr) {
+	names := map[int]string{}
+	if links, err := netlink.LinkList(); err == nil || errors.Is(err, netlink.ErrDumpInterrupted) {
+		for _, l := range links {
+			names[l.Attrs().Index] = l.Attrs().Name
+		}
+	}
+	s.Routes = []routes.Route{}
+	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		var want []netip.Addr
+		for _, ip := range ips {
+			if ip.Is4() == (fam == unix.AF_INET) {
+				want = append(want, ip)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		err := netlink.RouteListFilteredIter(fam, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+			if !holdsAny(r.Dst, want) {
+				return true
+			}
+			s.RoutesTotal++
+			if len(s.Routes) < MaxRoutes {
+				s.Routes = append(s.Routes, routes.ConvertRoute(r, names))
+			} else {
+				s.Truncated = true
+			}
+			return true
+		})
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			if s.RouteErrors == nil {
+				s.RouteErrors = map[string]*report.Error{}
+			}
+			s.RouteErrors[familyName(fam)] = report.ErrorOf(err)
+		}
+	}
+}
+
+// holdsAny: a nil destination is a default route, which holds every address.
+func holdsAny(dst *net.IPNet, ips []netip.Addr) bool {
+	if dst == nil {
+		return true
+	}
+	for _, ip := range ips {
+		if dst.Contains(ip.AsSlice()) {
+			return true
+		}
+	}
+	return false
+}
+
+func familyName(fam int) string {
+	if fam == unix.AF_INET6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
