@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,7 +44,7 @@ func (x *env) faults(t *testing.T) string {
 		}
 		if faultErr == nil {
 			faultErr = x.waitReady(ctx, faultNs, "f-a", "f-b", "pull-a", "pull-b", "fake-a", "fake-b", "kill-a", "sig-a", "sig-b",
-				"ten-a", "ten-b", "rbac-a", "rbac-b", "multi", "hostnet2", "tight", "sec-a", "sec-b")
+				"ten-a", "ten-b", "rbac-a", "rbac-b", "multi", "hostnet2", "hostnet3", "tight", "sec-a", "sec-b")
 		}
 	})
 	if faultErr != nil {
@@ -194,13 +195,20 @@ func (x *env) collectPIDs(ctx context.Context, ns, pod string) []string {
 	return pids
 }
 
-// untilCollecting waits for a collect process in the pod.
-func (x *env) untilCollecting(t *testing.T, ns, pod string, limit time.Duration) []string {
+// untilCollecting waits for a collect process in the pod other than the ones in old (a
+// collect of an interrupted run goes on until its window ends).
+func (x *env) untilCollecting(t *testing.T, ns, pod string, limit time.Duration, old ...string) []string {
 	t.Helper()
 	end := time.Now().Add(limit)
 	for time.Now().Before(end) {
-		if p := x.collectPIDs(context.Background(), ns, pod); len(p) > 0 {
-			return p
+		var fresh []string
+		for _, p := range x.collectPIDs(context.Background(), ns, pod) {
+			if !slices.Contains(old, p) {
+				fresh = append(fresh, p)
+			}
+		}
+		if len(fresh) > 0 {
+			return fresh
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -521,8 +529,9 @@ func TestFaultInterrupt(t *testing.T) {
 		interrupt(t, r)
 	})
 	t.Run("exec", func(t *testing.T) {
+		old := x.collectPIDs(context.Background(), ns, "sig-a")
 		r := x.startNetdiff(t, "-n", ns, "sig-a", "sig-b", "-t", stallTarget, "--window", "10s", "--timeout", "60s")
-		x.untilCollecting(t, ns, "sig-a", 40*time.Second)
+		x.untilCollecting(t, ns, "sig-a", 40*time.Second, old...)
 		interrupt(t, r)
 		// The collect ends with its window at the latest (10s), never lingers.
 		end := time.Now().Add(20 * time.Second)
@@ -558,7 +567,7 @@ func TestFaultSharedNetns(t *testing.T) {
 		}
 	})
 	t.Run("hostNetwork", func(t *testing.T) {
-		r := x.netdiff(t, x.nsA+"/hostnet", ns+"/hostnet2", "-o", "json", "--window", "1s")
+		r := x.netdiff(t, "-n", ns, "hostnet2", "hostnet3", "-o", "json", "--window", "1s")
 		if r.code >= 2 {
 			t.Fatalf("exit %d\n%s", r.code, clip(r.stderr))
 		}
