@@ -105,6 +105,8 @@ type Options struct {
 	MaxConcurrency int
 	Reference      bool
 	KeepReference  bool
+	NodeSide       bool
+	NodeNamespace  string
 
 	// Filled by Complete.
 	pods       []PodRef
@@ -195,6 +197,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", o.MaxConcurrency, "how many pods are probed at once")
 	f.BoolVar(&o.Reference, "reference", false, "compare one pod against a fresh reference pod (prober image, same node, network and DNS settings), deleted afterwards")
 	f.BoolVar(&o.KeepReference, "keep-reference", false, "with --reference: keep the reference pod instead of deleting it")
+	f.BoolVar(&o.NodeSide, "node-side", false, "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node")
+	f.StringVar(&o.NodeNamespace, "node-namespace", "", "with --node-side: namespace for the privileged node pods (default: each pod's own; use one whose Pod Security level allows privileged pods)")
 }
 
 // Complete parses the arguments and builds the clients when pods are involved.
@@ -255,6 +259,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("need at least two subjects to compare, got %d: give two pods, -f reports, -l SELECTOR, deploy/NAME, or one pod with --reference (see --help)", n)
 	case (o.ContainerA != "" || o.ContainerB != "") && (n != 2 || expands):
 		return fmt.Errorf("--container-a and --container-b need exactly two subjects")
+	}
+	if o.NodeNamespace != "" && !o.NodeSide {
+		return fmt.Errorf("--node-namespace only makes sense with --node-side")
 	}
 	if o.MaxConcurrency < 1 {
 		return fmt.Errorf("--max-concurrency must be at least 1, got %d", o.MaxConcurrency)
@@ -566,6 +573,9 @@ func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
 		if s.err == nil {
 			attach(s)
 			s.err = attachPodFacts(pctx, o.client, s)
+		}
+		if s.err == nil && o.NodeSide {
+			s.err = o.attachNodeSide(pctx, runner, s)
 		}
 	})
 }

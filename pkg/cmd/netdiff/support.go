@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,7 +24,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/nodeside"
 	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
+	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 	"github.com/netdiff/kubectl-netdiff/pkg/version"
@@ -260,4 +263,29 @@ func (l *linePrefixer) Write(p []byte) (int, error) {
 			return len(p), err
 		}
 	}
+}
+
+// attachNodeSide adds the "nodeside" section: the pod as its node sees it. A hostNetwork
+// pod's own report already is the node's view, so it gets none.
+func (o *Options) attachNodeSide(ctx context.Context, runner *podprobe.Runner, s *subject) error {
+	id := s.pod.Namespace + "/" + s.pod.Name
+	start := time.Now()
+	raw, err := nodeside.Request{
+		Client: o.client, Config: o.restConfig, Subject: s.pod, Report: s.report,
+		Spec: runner.Spec, NodeNamespace: o.NodeNamespace, Timeout: o.Timeout,
+		Progress: func(m string) {
+			if runner.Progress != nil {
+				runner.Progress(id, m)
+			}
+		},
+	}.Collect(ctx)
+	s.timings.Add("node-side", start)
+	switch {
+	case errors.Is(err, nodeside.ErrHostNetwork):
+		return nil
+	case err != nil:
+		return err
+	}
+	s.report.Sections[nodeside.Section] = raw
+	return nil
 }
