@@ -146,3 +146,22 @@ func (x *env) wantNoReferencePods(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// --node-side through the command: healthy twins still diff clean and carry the section.
+func TestNodeSideThroughTheCommand(t *testing.T) {
+	x := need(t)
+	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-b", "--node-side", "--all", "-o", "json")
+	r.want(t, 0)
+	d := parseDiff(t, r)
+	veth := false
+	for _, row := range d.Rows {
+		veth = veth || row.Section == "nodeside" && strings.Contains(row.Key, "<pod-veth>")
+	}
+	if !veth {
+		t.Errorf("no nodeside rows about the pod's veth:\n%s", clip(r.stdout))
+	}
+	left, _ := x.kubectlOut(context.Background(), "get", "pods", "-n", x.nsA, "-l", "app.kubernetes.io/managed-by=kubectl-netdiff", "-o", "name")
+	if strings.TrimSpace(left) != "" {
+		t.Errorf("node pods left behind: %s", left)
+	}
+}
