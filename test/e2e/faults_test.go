@@ -521,11 +521,16 @@ func TestFaultInterrupt(t *testing.T) {
 		if res.code == 0 || res.code == 1 {
 			t.Errorf("exit %d after SIGINT: an interrupted run must not look like a diff result", res.code)
 		}
+		if !strings.Contains(res.stderr, "interrupted") || strings.Contains(res.stderr, "reflector.go") {
+			t.Errorf("after SIGINT, stderr should say it was interrupted, without client-go log lines:\n%s", clip(res.stderr))
+		}
 		return res
 	}
 	t.Run("injection", func(t *testing.T) {
-		r := x.startNetdiff(t, "-n", ns, "sig-a", "sig-b", "-t", stallTarget, "--window", "10s", "--timeout", "60s")
-		time.Sleep(700 * time.Millisecond) // resolved, patching or waiting for the container
+		// An image that is never pulled keeps the run waiting for its container (the
+		// kubelet takes ~25s to give up on the pull here).
+		r := x.startNetdiff(t, "-n", ns, "sig-a", "sig-b", "--image", "netdiff/netdiff-prober:no-such-tag-sigint", "--window", "10s", "--timeout", "60s")
+		time.Sleep(1500 * time.Millisecond)
 		interrupt(t, r)
 	})
 	t.Run("exec", func(t *testing.T) {
@@ -586,6 +591,12 @@ func TestFaultTightMemoryLimit(t *testing.T) {
 	r := x.netdiff(t, "-n", ns, "f-b", "tight", "--window", "2s")
 	if r.code >= 2 {
 		t.Fatalf("exit %d\n%s", r.code, clip(r.stderr))
+	}
+	// The limit is really enforced here (else the test proves nothing).
+	limit, err := x.kubectlOut(context.Background(), "exec", "-n", ns, "tight", "-c", "app", "--", "sh", "-c",
+		"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+	if err != nil || strings.TrimSpace(limit) != "33554432" {
+		t.Fatalf("the app container's cgroup memory limit is %q (%v), want 33554432 (32Mi)", limit, err)
 	}
 	out, err := x.kubectlOut(context.Background(), "get", "pod", "-n", ns, "tight", "-o",
 		`jsonpath={range .status.containerStatuses[*]}{.name} restarts={.restartCount} last={.lastState.terminated.reason}{"\n"}{end}{range .status.ephemeralContainerStatuses[*]}{.name} terminated={.state.terminated.reason}{"\n"}{end}`)
