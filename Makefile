@@ -25,6 +25,15 @@ prober-cross:
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-$$arch/netdiff-prober ./cmd/netdiff-prober || exit 1; \
 	done
 
+# cross: the kubectl plugin builds for every platform krew ships it to (Linux-only
+# collection code lives in *_linux.go files; see docs/development.md). Nothing is kept.
+.PHONY: cross
+cross:
+	@set -e; for os in linux darwin windows; do for arch in amd64 arm64; do \
+	  echo "kubectl-netdiff $$os/$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o /dev/null ./cmd/kubectl-netdiff; \
+	done; done
+
 # test: the one command that runs every test, as root: unit and network-namespace tests,
 # then the e2e suite on a local cluster that it builds, starts and stops again
 # (KEEP_CLUSTER=1 leaves it running).
