@@ -70,6 +70,8 @@ func Explain(err error, profile string) string {
 		return fmt.Sprintf("pod %s not found (check the name, -n/--namespace and --context)", se.Pod)
 	case errors.Is(se.Err, inject.ErrUnsupported):
 		return se.Error()
+	case se.Step == "exec prober" && strings.Contains(se.Err.Error(), "exit code 137"):
+		return fmt.Sprintf("%s\n  the prober was killed (SIGKILL) before it finished its report: the pod or its container was deleted or restarted, the pod hit its memory limit, or something in the pod killed it; check `kubectl describe pod %s` and rerun", se.Error(), se.Pod)
 	case se.Step == "read report":
 		return fmt.Sprintf("%s\n  the prober's output is not a report this plugin reads: check that --image names the netdiff prober image of this plugin's version (see `kubectl netdiff version`); a prober killed while writing its report ends the same way, so rerun if the image is right", se.Error())
 	case errors.Is(se.Err, context.DeadlineExceeded):

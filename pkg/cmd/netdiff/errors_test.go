@@ -25,6 +25,8 @@ func TestExplainNamesTheFix(t *testing.T) {
 			[]string{"ns/p", "read report", "--image"}},
 		{"exec refused by RBAC", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New(`unable to upgrade streaming request: pods "p" is forbidden: User "system:serviceaccount:ns:u" cannot get resource "pods/exec" in API group "" in the namespace "ns"`)},
 			[]string{"ns/p", "exec prober", `"create" (and "get") on "pods/exec"`, "docs/rbac.md"}},
+		{"prober killed", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New("command terminated with exit code 137; prober said: …")},
+			[]string{"ns/p", "exec prober", "killed", "kubectl describe pod ns/p", "rerun"}},
 		{"timeout", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: context.DeadlineExceeded},
 			[]string{"ns/p", "exec prober", "raise --timeout"}},
 	}
