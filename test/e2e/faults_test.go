@@ -379,7 +379,7 @@ func TestFaultProberKilledMidStream(t *testing.T) {
 		t.Fatalf("kill the prober: %v: %s", err, out)
 	}
 	r := run.wait(t, 60*time.Second)
-	r.fails(t, 60*time.Second, ns+"/kill-a", "exec prober|read report")
+	r.fails(t, 60*time.Second, ns+"/kill-a", "exec prober|read report", "killed|rerun")
 	if strings.Contains(r.stderr, ns+"/f-a") {
 		t.Errorf("the healthy pod f-a is reported as failing:\n%s", r.stderr)
 	}
@@ -418,7 +418,7 @@ spec:
 		t.Fatalf("%v: %s", err, out)
 	}
 	r := run.wait(t, 60*time.Second)
-	r.fails(t, 60*time.Second, ns+"/doomed", "exec prober|read report|wait for container")
+	r.fails(t, 60*time.Second, ns+"/doomed", "exec prober|read report|wait for container", "deleted|killed|rerun")
 }
 
 var (
