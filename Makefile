@@ -43,6 +43,7 @@ test:
 
 unit:
 	$(GO) vet ./...
+	$(MAKE) cross
 	$(GO) test -count=1 ./...
 
 # The Go benchmarks, then the floor benchmark on the local cluster (brought up if needed):
