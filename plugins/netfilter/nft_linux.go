@@ -10,25 +10,35 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
-// listNft reads the ruleset of the current network namespace.
-func listNft() *Nft {
-	n := &Nft{Tables: []NftTable{}, Chains: []NftChain{}}
+// OpenRuleset opens an nftables netlink connection in the current network namespace and
+// lists its tables and chains. The caller closes the connection with CloseLasting.
+func OpenRuleset() (*nftables.Conn, []*nftables.Table, []*nftables.Chain, error) {
 	c, err := nftables.New(nftables.AsLasting())
 	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("open nftables netlink: %w", err))
-		return n
+		return nil, nil, nil, fmt.Errorf("open nftables netlink: %w", err)
 	}
-	defer c.CloseLasting()
 	tables, err := c.ListTables()
 	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("list nftables tables: %w", err))
-		return n
+		c.CloseLasting()
+		return nil, nil, nil, fmt.Errorf("list nftables tables: %w", err)
 	}
 	chains, err := c.ListChains()
 	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("list nftables chains: %w", err))
+		c.CloseLasting()
+		return nil, nil, nil, fmt.Errorf("list nftables chains: %w", err)
+	}
+	return c, tables, chains, nil
+}
+
+// listNft reads the ruleset of the current network namespace.
+func listNft() *Nft {
+	n := &Nft{Tables: []NftTable{}, Chains: []NftChain{}}
+	c, tables, chains, err := OpenRuleset()
+	if err != nil {
+		n.Error = report.ErrorOf(err)
 		return n
 	}
+	defer c.CloseLasting()
 	byTable := map[string]*NftTable{}
 	for _, t := range tables {
 		nt := &NftTable{Family: familyName(t.Family), Name: t.Name, Actions: map[string]int{}}

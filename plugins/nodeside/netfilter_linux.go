@@ -19,22 +19,12 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 	if b, err := os.ReadFile(filepath.Join(procNet, "ip_tables_names")); err == nil && len(netfilter.ParseNames(b)) > 0 {
 		n.Note = "legacy iptables tables exist here; only nftables rules (iptables-nft's included) are searched for the pod"
 	}
-	c, err := nftables.New(nftables.AsLasting())
+	c, tables, chains, err := netfilter.OpenRuleset()
 	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("open nftables netlink: %w", err))
+		n.Error = report.ErrorOf(err)
 		return n
 	}
 	defer c.CloseLasting()
-	tables, err := c.ListTables()
-	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("list nftables tables: %w", err))
-		return n
-	}
-	chains, err := c.ListChains()
-	if err != nil {
-		n.Error = report.ErrorOf(fmt.Errorf("list nftables chains: %w", err))
-		return n
-	}
 	podSets := map[string]map[string]bool{} // table key → sets holding a pod IP
 	for _, t := range tables {
 		podSets[tableKey(t)] = setsHolding(c, t, ips)
