@@ -5,12 +5,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/prober"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // registers every probe plugin
 )
 
+// memoryLimit is a soft limit for the Go heap: the prober runs inside the app's memory
+// limit, so it collects garbage early rather than grow on a node-sized namespace.
+// GOMEMLIMIT overrides it.
+const memoryLimit = 12 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	if err := prober.NewCommand(os.Stdout, os.Stderr).ExecuteContext(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "netdiff-prober:", err)
 		os.Exit(2)

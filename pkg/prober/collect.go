@@ -22,6 +22,9 @@ import (
 // netlink should take milliseconds, and a stuck read must not cost the whole report.
 const passiveGrace = 5 * time.Second
 
+// passiveConcurrency bounds how many passive plugins read at once (see runPhase).
+const passiveConcurrency = 2
+
 // DefaultTargeter is implemented by plugins that know sensible destinations when the
 // user gave none (resolv.conf nameservers, the default gateway).
 type DefaultTargeter interface {
@@ -105,6 +108,14 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 
 // runPhase runs the plugins of one phase concurrently, each bounded by limit.
 func runPhase(ctx context.Context, env *probe.Env, plugins []probe.Plugin, phase probe.Phase, limit time.Duration, record func(string, any, error)) {
+	// Active probes wait on the network and all share one window, so they run at once.
+	// Passive readers are CPU and memory bound: a node-sized namespace dumped by every
+	// plugin at the same time would multiply the peak heap, so only a few run together.
+	slots := len(plugins)
+	if phase == probe.Passive {
+		slots = passiveConcurrency
+	}
+	sem := make(chan struct{}, max(slots, 1))
 	var wg sync.WaitGroup
 	for _, p := range plugins {
 		if p.Phase() != phase {
@@ -113,6 +124,8 @@ func runPhase(ctx context.Context, env *probe.Env, plugins []probe.Plugin, phase
 		wg.Add(1)
 		go func(p probe.Plugin) {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			v, err := runOne(ctx, env, p, limit)
 			record(p.Name(), v, err)
 		}(p)

@@ -38,11 +38,19 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list neighbours over netlink: %w", err)
 	}
-	rs, rerr := netlink.RouteList(nil, netlink.FAMILY_ALL)
+	// Only the gateways are kept, while the dump streams: a node-sized main table would
+	// otherwise sit in memory as route structs just to yield a handful of next hops.
+	gws := map[string]bool{}
+	rerr := netlink.RouteListFilteredIter(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+		for k := range Gateways([]netlink.Route{r}, names) {
+			gws[k] = true
+		}
+		return true
+	})
 	if errors.Is(rerr, netlink.ErrDumpInterrupted) {
 		rerr = nil
 	}
-	s := Convert(neighs, names, Gateways(rs, names))
+	s := Convert(neighs, names, gws)
 	for i := range s.Neighbours {
 		n := &s.Neighbours[i]
 		// A static entry's address was configured, not answered by the peer.
