@@ -34,12 +34,14 @@ cross:
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o /dev/null ./cmd/kubectl-netdiff; \
 	done; done
 
-# test: the one command that runs every test, as root: unit and network-namespace tests,
-# then the e2e suite on a local cluster that it builds, starts and stops again
-# (KEEP_CLUSTER=1 leaves it running).
+# test: the one command that runs every test, as root: unit and network-namespace tests
+# (and the cross build), the e2e suite on a local cluster that it builds, starts and stops
+# again (KEEP_CLUSTER=1 leaves it running), then the release checks (snapshot archives,
+# krew manifest, image).
 test:
 	$(MAKE) unit
 	$(MAKE) e2e; rc=$$?; [ -n "$(KEEP_CLUSTER)" ] || $(MAKE) cluster-down PURGE=1; exit $$rc
+	$(MAKE) release-test
 
 unit:
 	$(GO) vet ./...
