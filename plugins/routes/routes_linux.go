@@ -10,6 +10,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )
 
 // Collect dumps every table of both families in the current network namespace.
@@ -88,7 +89,7 @@ func ConvertRoute(r netlink.Route, names map[int]string) Route {
 		Dev:      devName(r.LinkIndex, names),
 		Src:      ipString(r.Src),
 		Proto:    ProtoName(int(r.Protocol)),
-		Scope:    ScopeName(int(r.Scope)),
+		Scope:    interfaces.ScopeName(int(r.Scope)),
 		Metric:   r.Priority,
 		Tos:      r.Tos,
 		MTU:      r.MTU,
@@ -160,23 +161,6 @@ func ProtoName(p int) string {
 		return n
 	}
 	return fmt.Sprint(p)
-}
-
-// ScopeName is the rtnetlink scope as ip(8) prints it.
-func ScopeName(s int) string {
-	switch s {
-	case unix.RT_SCOPE_UNIVERSE:
-		return "global"
-	case unix.RT_SCOPE_SITE:
-		return "site"
-	case unix.RT_SCOPE_LINK:
-		return "link"
-	case unix.RT_SCOPE_HOST:
-		return "host"
-	case unix.RT_SCOPE_NOWHERE:
-		return "nowhere"
-	}
-	return fmt.Sprint(s)
 }
 
 // NexthopFlags names the RTNH_F_* bits the kernel reports in rtm_flags.
