@@ -16,11 +16,16 @@ import (
 
 // Exec runs command in the container and streams its output; it returns when the command
 // exits or ctx ends. A non-zero exit is an error whose text carries the exit code.
+//
+// The command's stdin stays open and silent for as long as the exec lasts: when ctx ends,
+// the stream is torn down and the command sees EOF, which is how a prober started with
+// --stdin-watch learns that nobody waits for its report any more.
 func Exec(ctx context.Context, config *rest.Config, rc rest.Interface, ns, pod, container string, command []string, stdout, stderr io.Writer) error {
 	req := rc.Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container,
 			Command:   command,
+			Stdin:     true,
 			Stdout:    true,
 			Stderr:    true,
 		}, scheme.ParameterCodec)
@@ -38,7 +43,9 @@ func Exec(ctx context.Context, config *rest.Config, rc rest.Interface, ns, pod, 
 	if err != nil {
 		return err
 	}
-	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
+	stdin, hold := io.Pipe()
+	defer hold.Close()
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }
 
 // IsNotReady tells whether an exec failed only because the container has not started yet,

@@ -120,7 +120,7 @@ func (r *Runner) ProbeRunning(ctx context.Context, pod *corev1.Pod, container st
 
 func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args []string, waitErr chan error, tm *Timings) (*report.Report, error) {
 	id := pod.Namespace + "/" + pod.Name
-	cmd := append([]string{inject.ProberPath, "collect", "--stamp", inject.StampPath}, args...)
+	cmd := append([]string{inject.ProberPath, "collect", "--stdin-watch", "--stamp", inject.StampPath}, args...)
 	start := time.Now()
 	r.progress(id, "collecting in %s", name)
 	out, err := r.execRetrying(ctx, pod, name, cmd, waitErr)

@@ -33,6 +33,10 @@ type CollectOptions struct {
 	Burst    int
 	Proc     string
 	Stamp    string
+	// StdinWatch ends the collect when stdin closes: kubectl netdiff keeps the exec's stdin
+	// open, so an interrupted client (its stream torn down) stops the prober in the pod too.
+	StdinWatch bool
+	In         io.Reader
 	Quiet    bool
 	Defaults bool
 	// PodIPs and PodIfindex ask for the nodeside section: the prober runs on a pod's node
@@ -78,6 +82,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
   ip netns exec blue netdiff-prober collect --pid $$ --target udp://[fd00::1]:53`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.In = cmd.InOrStdin()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -91,6 +96,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
 	f.BoolVar(&o.Defaults, "defaults", false, "also probe the default targets (nameservers, default gateway) when --target is given")
 	f.StringVar(&o.Proc, "proc", o.Proc, "procfs mount point")
+	f.BoolVar(&o.StdinWatch, "stdin-watch", false, "stop without a report when stdin closes (set by kubectl netdiff, whose interrupted exec closes it)")
 	f.StringVar(&o.Stamp, "stamp", "", "file to touch so a running 'idle' keeps the container alive (set by kubectl netdiff)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
 	f.StringArrayVar(&o.PodIPs, "pod-ip", nil, "run on a pod's node: report the node side of the pod with this IP (its veth, routes, sysctls, netfilter rules, conntrack entries); repeatable")
@@ -146,6 +152,19 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.StdinWatch {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		in := o.In
+		if in == nil {
+			in = os.Stdin
+		}
+		go func() {
+			_, _ = io.Copy(io.Discard, in)
+			cancel()
+		}()
+	}
 	timeout := o.Timeout
 	if o.Window > 0 {
 		timeout = o.Window
