@@ -37,8 +37,8 @@ type CollectOptions struct {
 	// open, so an interrupted client (its stream torn down) stops the prober in the pod too.
 	StdinWatch bool
 	In         io.Reader
-	Quiet    bool
-	Defaults bool
+	Quiet      bool
+	Defaults   bool
 	// PodIPs and PodIfindex ask for the nodeside section: the prober runs on a pod's node
 	// and reports the host end of that pod's network.
 	PodIPs     []string
