@@ -44,6 +44,7 @@ test:
 	$(MAKE) release-test
 
 unit:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt needed: $$unformatted"; exit 1; }
 	$(GO) vet ./...
 	$(MAKE) cross
 	$(GO) test -count=1 ./...
