@@ -61,11 +61,6 @@ func ReferencePod(subject *corev1.Pod, s Spec) (*corev1.Pod, error) {
 	pod.Spec.ShareProcessNamespace = nil // the reference has one container; no need to share
 	// Labels after the profile: kubectl's pod-copy profiles drop the labels they find.
 	pod.Labels = map[string]string{LabelManagedBy: ManagedBy, LabelReferenceFor: subject.Name}
-	if s.Profile == debug.ProfileRestricted {
-		if sc := pod.Spec.Containers[0].SecurityContext; sc != nil && sc.RunAsUser == nil {
-			uid := int64(65532)
-			sc.RunAsUser = &uid
-		}
-	}
+	nameNonRootUser(pod.Spec.Containers[0].SecurityContext, s.Profile)
 	return pod, nil
 }

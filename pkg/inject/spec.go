@@ -107,17 +107,22 @@ func Generate(pod *corev1.Pod, s Spec) (*corev1.Pod, *corev1.EphemeralContainer,
 	if err := applier.Apply(copied, name, copied); err != nil {
 		return nil, nil, fmt.Errorf("apply profile %q: %w", s.Profile, err)
 	}
-	if s.Profile == debug.ProfileRestricted {
-		// Restricted demands runAsNonRoot; the image runs as root, so name a user explicitly
-		// or the kubelet refuses to start it.
-		sc := copied.Spec.EphemeralContainers[len(copied.Spec.EphemeralContainers)-1].SecurityContext
-		if sc != nil && sc.RunAsUser == nil {
-			uid := int64(65532)
-			sc.RunAsUser = &uid
-		}
+	added := &copied.Spec.EphemeralContainers[len(copied.Spec.EphemeralContainers)-1]
+	nameNonRootUser(added.SecurityContext, s.Profile)
+	out := *added
+	return copied, &out, nil
+}
+
+// nonRootUID is the user the prober runs as under the restricted profile.
+const nonRootUID = int64(65532)
+
+// nameNonRootUser: restricted demands runAsNonRoot, but the image runs as root, so the
+// kubelet refuses to start it unless a user is named explicitly.
+func nameNonRootUser(sc *corev1.SecurityContext, profile string) {
+	if profile == debug.ProfileRestricted && sc != nil && sc.RunAsUser == nil {
+		uid := nonRootUID
+		sc.RunAsUser = &uid
 	}
-	added := copied.Spec.EphemeralContainers[len(copied.Spec.EphemeralContainers)-1]
-	return copied, &added, nil
 }
 
 // FindReusable returns the name of a running netdiff container in pod that was made with
