@@ -43,7 +43,8 @@ type Phase struct {
 	Duration time.Duration
 }
 
-func (t *Timings) add(name string, since time.Time) {
+// Add records a phase that started at since; a nil Timings records nothing.
+func (t *Timings) Add(name string, since time.Time) {
 	if t == nil {
 		return
 	}
@@ -51,9 +52,6 @@ func (t *Timings) add(name string, since time.Time) {
 	defer t.mu.Unlock()
 	t.Phases = append(t.Phases, Phase{name, time.Since(since)})
 }
-
-// Add records a phase measured by the caller.
-func (t *Timings) Add(name string, since time.Time) { t.add(name, since) }
 
 // Runner probes pods.
 type Runner struct {
@@ -95,7 +93,7 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 			if err != nil {
 				return nil, &StepError{Pod: id, Step: "add ephemeral container", Err: err}
 			}
-			tm.add("patch", start)
+			tm.Add("patch", start)
 		}
 		// Watch for the kubelet's verdict while exec is retried: an exec often works before
 		// the status says Running, and a pull error must end the wait at once.
@@ -105,7 +103,7 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 		go func() {
 			start := time.Now()
 			err := inject.WaitRunning(waitCtx, pods, pod.Name, name, spec.Image)
-			tm.add("wait-running", start)
+			tm.Add("wait-running", start)
 			waitErr <- err
 		}()
 	}
@@ -124,7 +122,7 @@ func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args
 	start := time.Now()
 	r.progress(id, "collecting in %s", name)
 	out, err := r.execRetrying(ctx, pod, name, cmd, waitErr)
-	tm.add("exec", start)
+	tm.Add("exec", start)
 	if err != nil {
 		return nil, err
 	}
