@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X $(PKG)/pkg/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all build prober plugin test unit fuzz-smoke bench clean
+.PHONY: all build prober plugin test unit deps vet-cross fuzz-smoke bench clean
 
 all: build
 
@@ -25,6 +25,13 @@ prober-cross:
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-$$arch/netdiff-prober ./cmd/netdiff-prober || exit 1; \
 	done
 
+# vet-cross: the plugin's packages type-check and vet for the other operating systems krew
+# ships to (what breaks there is Linux-only code in a portable file); `make cross` links all
+# six binaries and the release snapshot builds them all again, so unit tests need not wait.
+vet-cross:
+	@set -e; for os in darwin windows; do echo "go vet GOOS=$$os"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=amd64 $(GO) vet ./cmd/kubectl-netdiff/... ./pkg/... ./plugins/...; done
+
 # cross: the kubectl plugin builds for every platform krew ships it to (Linux-only
 # collection code lives in *_linux.go files; see docs/development.md). Nothing is kept.
 .PHONY: cross
@@ -38,15 +45,21 @@ cross:
 # (and the cross build), the e2e suite on a local cluster that it builds, starts and stops
 # again (KEEP_CLUSTER=1 leaves it running), then the release checks (snapshot archives,
 # krew manifest, image).
-test:
+test: deps
 	$(MAKE) unit
 	$(MAKE) e2e; rc=$$?; [ -n "$(KEEP_CLUSTER)" ] || $(MAKE) cluster-down PURGE=1; exit $$rc
 	$(MAKE) release-test
 
-unit:
+# deps: every Debian package the tests, tools and scripts exec (hack/packages.txt), installed
+# if missing; depcheck then fails if any command they exec is not in that list.
+deps:
+	@hack/deps.sh
+
+unit: deps
+	$(GO) run ./hack/depcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt needed: $$unformatted"; exit 1; }
 	$(GO) vet ./...
-	$(MAKE) cross
+	$(MAKE) vet-cross
 	$(GO) test -count=1 ./...
 
 # The Go benchmarks, then the floor benchmark on the local cluster (brought up if needed):
@@ -65,7 +78,7 @@ clean:
 .PHONY: cluster-up cluster-down image e2e demo
 
 # Starts (or reuses) the cluster; the last line printed is KUBECONFIG=<path>.
-cluster-up:
+cluster-up: deps
 	@hack/cluster/up.sh
 
 # Stops it and restores the machine; `make cluster-down PURGE=1` also deletes _out/cluster.
@@ -78,10 +91,10 @@ image:
 
 # e2e tests against the local cluster (brought up if needed), or against
 # NETDIFF_E2E_KUBECONFIG with NETDIFF_E2E_IMAGE if set.
-e2e:
+e2e: deps
 	@hack/cluster/e2e.sh
 
-demo:
+demo: deps
 	@hack/cluster/demo.sh
 
 # --- release: goreleaser snapshot and the krew manifest (docs/install.md) -------------------

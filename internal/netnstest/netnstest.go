@@ -21,6 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/internal/debpkg"
+
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -332,9 +334,33 @@ func run(t testing.TB, name string, args ...string) string {
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderr.String())
+		t.Fatalf("%s %s: %v: %s%s", name, strings.Join(args, " "), err, stderr.String(), missingHint(name, args, stderr.String()))
 	}
 	return stdout.String()
+}
+
+// missingHint names the Debian package of a command that is not installed, whether it was
+// the command itself or the one `ip netns exec` was asked to run ("exec of "nft" failed").
+func missingHint(name string, args []string, stderr string) string {
+	cmd := name
+	if _, err := exec.LookPath(name); err == nil {
+		if len(args) < 4 || args[0] != "netns" || args[1] != "exec" || !strings.Contains(stderr, "No such file") {
+			return ""
+		}
+		cmd = args[3]
+		if _, err := exec.LookPath(cmd); err == nil {
+			return ""
+		}
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return ""
+	}
+	l, err := debpkg.ReadRepo(root)
+	if err != nil {
+		return ""
+	}
+	return "\n" + l.Hint(cmd)
 }
 
 func moduleRoot() (string, error) {
