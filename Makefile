@@ -46,9 +46,9 @@ cross:
 # again (KEEP_CLUSTER=1 leaves it running), then the release checks (snapshot archives,
 # krew manifest, image).
 test: deps
-	$(MAKE) unit
-	$(MAKE) e2e; rc=$$?; [ -n "$(KEEP_CLUSTER)" ] || $(MAKE) cluster-down PURGE=1; exit $$rc
-	$(MAKE) release-test
+	@hack/phase.sh unit $(MAKE) unit
+	@hack/phase.sh e2e $(MAKE) e2e; rc=$$?; [ -n "$(KEEP_CLUSTER)" ] || $(MAKE) cluster-down PURGE=1; exit $$rc
+	@hack/phase.sh release-test $(MAKE) release-test
 
 # deps: every Debian package the tests, tools and scripts exec (hack/packages.txt), installed
 # if missing; depcheck then fails if any command they exec is not in that list.
