@@ -116,7 +116,7 @@ func compare(subjects []string, reports []*report.Report, rules []namedRule) (*R
 	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids}
 	c.Rows = b.rows(subjects)
 	findings := append(notes, runRules(c, rules)...)
-	return &Result{Subjects: subjects, Findings: sortFindings(findings), Rows: c.Rows}, nil
+	return &Result{Subjects: subjects, Findings: diagnose(c, sortFindings(findings)), Rows: c.Rows}, nil
 }
 
 type subjectFacts struct {

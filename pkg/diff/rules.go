@@ -22,14 +22,45 @@ const (
 )
 
 // Finding is a difference explained: a sentence naming the likely cause and the evidence.
+// The diagnosis (diagnose.go) sorts findings into causes, the symptoms they explain, and
+// context, and links them both ways by ID (docs/findings.md).
 type Finding struct {
+	// ID names the finding within one result ("f1", "f2", … in output order).
+	ID       string   `json:"id"`
+	Kind     Kind     `json:"kind"`
 	Severity Severity `json:"severity"`
+	// Subject is the subject the finding is about, where it is about one.
+	Subject string `json:"subject,omitempty"`
 	// Rule names the rule that produced it, e.g. "routes/no-default-route".
 	Rule    string `json:"rule"`
 	Message string `json:"message"`
 	// Keys are the row keys ("section/key") the finding rests on.
 	Keys []string `json:"keys"`
+	// Evidence is each key's value in every subject.
+	Evidence []Evidence `json:"evidence,omitempty"`
+	// Explains (a cause) and ExplainedBy (a symptom) hold finding IDs.
+	Explains    []string `json:"explains,omitempty"`
+	ExplainedBy []string `json:"explainedBy,omitempty"`
+	// Checked says, for a symptom nothing explains, what was looked at and what would settle it.
+	Checked string `json:"checked,omitempty"`
 }
+
+// Evidence is one row a finding rests on, with its value in each subject ("-" where absent).
+type Evidence struct {
+	Row    string            `json:"row"`
+	Values map[string]string `json:"values"`
+}
+
+// Kind sorts findings: a cause is a difference in state that changes what the kernel or
+// a library does; a symptom is a difference in outcome; context is true and worth
+// knowing but neither.
+type Kind string
+
+const (
+	Cause   Kind = "cause"
+	Symptom Kind = "symptom"
+	Context Kind = "context"
+)
 
 // Comparison is what a rule sees: the subjects' reports and the diffed rows.
 type Comparison struct {

@@ -26,12 +26,20 @@ type Summary struct {
 	Findings  int `json:"findings"`
 }
 
-// Finding is one explained difference.
+// Finding is one explained difference (docs/findings.md): a cause, a symptom or context,
+// linked to the findings it explains or is explained by.
 type Finding struct {
-	Severity string   `json:"severity"` // critical, high, medium, low, info
-	Rule     string   `json:"rule"`
-	Message  string   `json:"message"`
-	Keys     []string `json:"keys"` // "section/key" of the rows it rests on
+	ID          string          `json:"id"`
+	Kind        string          `json:"kind"`     // cause, symptom, context
+	Severity    string          `json:"severity"` // critical, high, medium, low, info
+	Subject     string          `json:"subject,omitempty"`
+	Rule        string          `json:"rule"`
+	Message     string          `json:"message"`
+	Keys        []string        `json:"keys"` // "section/key" of the rows it rests on
+	Evidence    []diff.Evidence `json:"evidence,omitempty"`
+	Explains    []string        `json:"explains,omitempty"`
+	ExplainedBy []string        `json:"explainedBy,omitempty"`
+	Checked     string          `json:"checked,omitempty"`
 }
 
 // Row is one fact across subjects; Values and Missing are aligned with Subjects.
@@ -55,7 +63,8 @@ func NewDocument(res *diff.Result, all bool) Document {
 	}
 	for _, f := range res.Findings {
 		keys := append([]string{}, f.Keys...)
-		d.Findings = append(d.Findings, Finding{Severity: f.Severity.String(), Rule: f.Rule, Message: f.Message, Keys: keys})
+		d.Findings = append(d.Findings, Finding{ID: f.ID, Kind: string(f.Kind), Severity: f.Severity.String(), Subject: f.Subject,
+			Rule: f.Rule, Message: f.Message, Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: f.Checked})
 	}
 	d.Summary.Rows, d.Summary.Findings = len(res.Rows), len(res.Findings)
 	for _, r := range res.Rows {

@@ -24,11 +24,15 @@ func sample() *diff.Result {
 	return &diff.Result{
 		Subjects: []string{"default/pod-a", "default/pod-b"},
 		Findings: []diff.Finding{
-			{Severity: diff.Critical, Rule: "routes/no-default-route", Keys: []string{"routes/table/main/default", "connect/tcp-nonblocking/tcp://10.96.0.1:443"},
-				Message: "default/pod-b has no default route: non-blocking connect to tcp://10.96.0.1:443 fails with ENETUNREACH 10/10 while default/pod-a succeeds 10/10"},
-			{Severity: diff.Medium, Rule: "interfaces/mtu-differs", Keys: []string{"interfaces/eth0/mtu"}, Message: "MTU of eth0 differs: 1450 in default/pod-a, 1500 in default/pod-b"},
-			{Severity: diff.Low, Rule: "report/section-absent", Keys: []string{"report/section/neighbours"}, Message: "the report of default/pod-b has no section neighbours"},
-			{Severity: diff.Info, Rule: "report/prober-version", Keys: []string{"report/proberVersion"}, Message: "different prober versions (default/pod-a: v0.1.0, default/pod-b: v0.2.0)"},
+			{ID: "f1", Kind: diff.Cause, Subject: "default/pod-b", Severity: diff.Critical, Rule: "routes/no-default-route", Keys: []string{"routes/table/main/default"},
+				Evidence: []diff.Evidence{{Row: "routes/table/main/default", Values: map[string]string{"default/pod-a": "via 10.244.0.1 dev eth0", "default/pod-b": "-"}}},
+				Explains: []string{"f5"},
+				Message:  "default/pod-b has no default route (default/pod-a: default via 10.244.0.1 dev eth0): connects outside its subnet fail with ENETUNREACH"},
+			{ID: "f2", Kind: diff.Cause, Severity: diff.Medium, Rule: "interfaces/mtu-differs", Keys: []string{"interfaces/eth0/mtu"}, Message: "MTU of eth0 differs: 1450 in default/pod-a, 1500 in default/pod-b"},
+			{ID: "f3", Kind: diff.Context, Severity: diff.Low, Rule: "report/section-absent", Keys: []string{"report/section/neighbours"}, Message: "the report of default/pod-b has no section neighbours"},
+			{ID: "f4", Kind: diff.Context, Severity: diff.Info, Rule: "report/prober-version", Keys: []string{"report/proberVersion"}, Message: "different prober versions (default/pod-a: v0.1.0, default/pod-b: v0.2.0)"},
+			{ID: "f5", Kind: diff.Symptom, Subject: "default/pod-b", Severity: diff.Critical, Rule: "connect/fails-here-works-there", Keys: []string{"connect/tcp-nonblocking/tcp://10.96.0.1:443"}, ExplainedBy: []string{"f1"},
+				Message: "default/pod-b: non-blocking connect to tcp://10.96.0.1:443 fails with ENETUNREACH 10/10 (immediate) while default/pod-a succeeds 10/10"},
 		},
 		Rows: []diff.Row{
 			{Section: "counters", Key: "Ip/OutNoRoutes", Kind: probe.Counter, Values: []string{"0", "10"}, Missing: []bool{false, false}},
@@ -138,8 +142,10 @@ func TestJSONContract(t *testing.T) {
 			Subjects   []string `json:"subjects"`
 			Differs    bool     `json:"differs"`
 			Findings   []struct {
-				Severity, Rule, Message string
-				Keys                    []string
+				ID, Kind, Severity, Rule, Message string
+				Keys                              []string
+				Explains                          []string `json:"explains"`
+				ExplainedBy                       []string `json:"explainedBy"`
 			} `json:"findings"`
 			Rows []struct {
 				Section, Key string
@@ -154,8 +160,13 @@ func TestJSONContract(t *testing.T) {
 		if doc.APIVersion != APIVersion || len(doc.Subjects) != 2 || !doc.Differs {
 			t.Errorf("%s header = %+v", format, doc)
 		}
-		if len(doc.Findings) != 4 || doc.Findings[0].Severity != "critical" || len(doc.Findings[0].Keys) != 2 {
+		if len(doc.Findings) != 5 || doc.Findings[0].Severity != "critical" || doc.Findings[0].Kind != "cause" || len(doc.Findings[0].Keys) != 1 {
 			t.Errorf("%s findings = %+v", format, doc.Findings)
+		}
+		// The links survive in both directions.
+		if f := doc.Findings[0]; len(f.Explains) != 1 || f.Explains[0] != "f5" || doc.Findings[4].ID != "f5" ||
+			len(doc.Findings[4].ExplainedBy) != 1 || doc.Findings[4].ExplainedBy[0] != "f1" {
+			t.Errorf("%s: cause/symptom links lost: %+v", format, doc.Findings)
 		}
 		for _, r := range doc.Rows {
 			if r.Equal {

@@ -96,8 +96,18 @@ func summary(res *diff.Result, differing int) string {
 	if !res.Differs() {
 		return fmt.Sprintf("No differences between %s (%d %s compared).\n", names, len(res.Rows), plural(len(res.Rows), "fact", "facts"))
 	}
-	return fmt.Sprintf("%d of %d facts differ between %s; %d %s.\n", differing, len(res.Rows), names,
-		len(res.Findings), plural(len(res.Findings), "finding", "findings"))
+	top := 0
+	for _, f := range res.Findings {
+		if f.Kind != diff.Symptom || len(f.ExplainedBy) == 0 {
+			top++
+		}
+	}
+	folded := ""
+	if top < len(res.Findings) {
+		folded = fmt.Sprintf(", %d of them symptoms shown under their causes (-o wide lists each)", len(res.Findings)-top)
+	}
+	return fmt.Sprintf("%d of %d facts differ between %s; %d %s%s.\n", differing, len(res.Rows), names,
+		len(res.Findings), plural(len(res.Findings), "finding", "findings"), folded)
 }
 
 func plural(n int, one, many string) string {
@@ -127,25 +137,78 @@ func newTable(w io.Writer) *tablewriter.Table {
 	)
 }
 
+// findingsTable prints the diagnosis: by default the top-level findings (causes,
+// unexplained symptoms, context), each cause with the symptoms it explains folded under
+// it one line each; -o wide prints every finding with its ID, kind, rule and links.
 func findingsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
 	t := newTable(w)
 	header := []string{"SEVERITY", "FINDING"}
 	if l.wide {
-		header = []string{"SEVERITY", "RULE", "FINDING", "EVIDENCE"}
+		header = []string{"ID", "KIND", "SEVERITY", "RULE", "FINDING", "EVIDENCE"}
 	}
 	t.Header(header)
+	byID := make(map[string]diff.Finding, len(res.Findings))
 	for _, f := range res.Findings {
-		sev := paint(opts.Color, severityColor[f.Severity], strings.ToUpper(f.Severity.String()))
-		msg := wrap(sanitize(f.Message), l.messageWidth, 0)
-		row := []string{sev, msg}
-		if l.wide {
-			row = []string{sev, f.Rule, msg, sanitize(strings.Join(f.Keys, "\n"))}
+		byID[f.ID] = f
+	}
+	for _, f := range res.Findings {
+		if !l.wide && f.Kind == diff.Symptom && len(f.ExplainedBy) > 0 {
+			continue // shown under its cause
 		}
-		if err := t.Append(row); err != nil {
+		sev := paint(opts.Color, severityColor[f.Severity], strings.ToUpper(f.Severity.String()))
+		text := sanitize(f.Message)
+		switch {
+		case len(f.Explains) > 0:
+			text += fmt.Sprintf("  (explains %d %s)", len(f.Explains), plural(len(f.Explains), "symptom", "symptoms"))
+		case f.Kind == diff.Symptom && len(f.ExplainedBy) == 0 && f.Checked != "":
+			text += " [unexplained: " + sanitize(f.Checked) + "]"
+		}
+		msg := wrap(text, l.messageWidth, 0)
+		if l.wide {
+			links := ""
+			if len(f.Explains) > 0 {
+				links = "\nexplains " + strings.Join(f.Explains, " ")
+			}
+			if len(f.ExplainedBy) > 0 {
+				links = "\nexplained by " + strings.Join(f.ExplainedBy, " ")
+			}
+			row := []string{f.ID, string(f.Kind), sev, f.Rule, msg + links, sanitize(strings.Join(f.Keys, "\n"))}
+			if err := t.Append(row); err != nil {
+				return fmt.Errorf("render findings: %w", err)
+			}
+			continue
+		}
+		var under []string
+		for n, id := range f.Explains {
+			if n == maxFolded && len(f.Explains) > maxFolded+1 {
+				under = append(under, fmt.Sprintf("  … and %d more (-o wide lists them)", len(f.Explains)-n))
+				break
+			}
+			if s, ok := byID[id]; ok {
+				under = append(under, "  "+oneLine(sanitize(s.Message), l.messageWidth-2))
+			}
+		}
+		if len(under) > 0 {
+			msg += "\n" + strings.Join(under, "\n")
+		}
+		if err := t.Append([]string{sev, msg}); err != nil {
 			return fmt.Errorf("render findings: %w", err)
 		}
 	}
 	return t.Render()
+}
+
+// maxFolded is how many symptoms the table lists under a cause.
+const maxFolded = 6
+
+// oneLine cuts s to width runes, marking the cut: a symptom under its cause gets one line.
+func oneLine(s string, width int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
 }
 
 func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {

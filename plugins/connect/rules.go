@@ -12,6 +12,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("connect/fails-here-works-there", ruleFailsHereWorksThere)
 	diff.RegisterRule("connect/errno-differs", ruleErrnoDiffers)
 	diff.RegisterRule("connect/blocking-vs-nonblocking", ruleBlockingVsNonblocking)

@@ -11,6 +11,7 @@ import (
 )
 
 func init() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("counters/moved", movedRule)
 }
 

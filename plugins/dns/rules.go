@@ -10,6 +10,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("dns/fails-here-works-there", ruleFailsHereWorksThere)
 	diff.RegisterRule("dns/rcode-differs", ruleRCodeDiffers)
 	diff.RegisterRule("dns/answers-differ", ruleAnswersDiffer)

@@ -8,6 +8,7 @@ import (
 )
 
 func init() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("dnsconfig/resolv", resolvRule)
 	diff.RegisterRule("dnsconfig/hosts", hostsRule)
 	diff.RegisterRule("dnsconfig/lookup-order", lookupOrderRule)

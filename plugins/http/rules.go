@@ -9,6 +9,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("http/outcome-differs", ruleOutcomeDiffers)
 	diff.RegisterRule("http/tls-differs", ruleTLSDiffers)
 }

@@ -12,6 +12,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("icmp/echo-differs", ruleEchoDiffers)
 	diff.RegisterRule("icmp/ping-ok-tcp-fails", rulePingOKTCPFails)
 }

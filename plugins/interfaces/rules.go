@@ -9,6 +9,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("interfaces/mtu-differs", MTUDiffers)
 	diff.RegisterRule("interfaces/down", Down)
 	diff.RegisterRule("interfaces/ipv6-one-only", IPv6OneOnly)

@@ -19,6 +19,7 @@ const MaxNeighbours = 256
 
 func init() {
 	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("neighbours/gateway-unresolved", GatewayUnresolved)
 }
 

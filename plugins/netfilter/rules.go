@@ -9,6 +9,7 @@ import (
 )
 
 func init() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("netfilter/rules", rulesRule)
 	diff.RegisterRule("netfilter/visibility", visibilityRule)
 }

@@ -9,6 +9,7 @@ import (
 )
 
 func init() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("process/environment", envRule)
 	diff.RegisterRule("process/privileges", privilegeRule)
 	diff.RegisterRule("process/runtime", runtimeRule)

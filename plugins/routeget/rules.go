@@ -10,6 +10,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("routeget/lookup-fails", ruleLookupFails)
 }
 

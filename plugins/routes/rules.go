@@ -11,6 +11,7 @@ import (
 )
 
 func registerRules() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("routes/no-default-route", NoDefaultRoute)
 	diff.RegisterRule("routes/default-gateway-differs", DefaultGatewayDiffers)
 	diff.RegisterRule("routes/reject-route", RejectRoute)

@@ -20,6 +20,7 @@ const MaxRules = 1000
 
 func init() {
 	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("rules/only-in-some", OnlyInSome)
 }
 

@@ -10,6 +10,7 @@ import (
 )
 
 func init() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("sysctls/differs", differs)
 	diff.RegisterRule("sysctls/conntrack-full", conntrackFull)
 }

@@ -1,0 +1,328 @@
+package diff
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Role is what a section's facts are to the diagnosis.
+type Role int
+
+const (
+	// State facts change what the kernel or a library does (routes, rules, sysctls, …):
+	// their findings are causes.
+	State Role = iota
+	// Outcome facts are results of probes (connects, lookups, counters that moved):
+	// their findings are symptoms.
+	Outcome
+	// Background facts are context: true, but neither a cause nor a symptom.
+	Background
+)
+
+// Analysis is what a plugin tells the diagnosis about its section, beside its rules:
+// which probes its rows measure (outcome sections), which of its rows lie on a probe's
+// path (state sections), and how to name a differing row as a cause. Every hook is
+// optional. Hooks see rows, not another plugin's Go types, so plugins stay leaves.
+type Analysis struct {
+	Section string
+	Role    Role
+	// Probes returns the probe an outcome row measures, with each subject's status;
+	// ok=false for rows that are not probe results (latencies, methods).
+	Probes func(c *Comparison, r Row) (p Probe, ok bool)
+	// Annotate adds what this section knows to a probe before paths are walked (the
+	// route each subject's kernel chose, the addresses a name resolved to).
+	Annotate func(c *Comparison, p *Probe)
+	// Path returns the keys of this section's rows that govern probe p in subject i.
+	Path func(c *Comparison, p *Probe, i int) []string
+	// Infer names a cause from evidence when no differing row on the path explains a
+	// failure of p in subject i (a local REJECT seen only in counters); nil for none.
+	Infer func(c *Comparison, p *Probe, i int, better []int) *Finding
+	// Describe words a differing row as a cause in subject i, against subject j.
+	Describe func(c *Comparison, r Row, i, j int) string
+}
+
+// Status is how a probe went in one subject, ordered from worst to best.
+type Status int
+
+const (
+	// Unknown: the subject did not run the probe.
+	Unknown Status = iota
+	// FailLocal: refused by the subject's own kernel at once (no route, EPERM, EACCES).
+	FailLocal
+	// FailRemote: failed out on the path (timeout, refused by the far end, no reply).
+	FailRemote
+	// Mixed: some attempts worked and some failed.
+	Mixed
+	// OK: every attempt worked.
+	OK
+)
+
+// Probe is one active probe (or moved counter) as the diagnosis follows it.
+type Probe struct {
+	// Row is the outcome row's ID ("connect/tcp/nonblocking/tcp://10.96.0.1:443/ipv4").
+	Row string
+	// Target is the target as keyed ("tcp://10.96.0.1:443", "<peer>" normalised).
+	Target string
+	// AddrKey is the address's place among the target's addresses ("ipv4", "ipv6#2").
+	AddrKey string
+	// Proto is the transport the probe used: tcp, udp, icmp; "" for counters.
+	Proto string
+	Port  int
+	// Name is the host name of a name target ("" for address literals).
+	Name string
+	// UID is the user the probe ran as (the prober's root, or the app's for as-app probes).
+	UID int
+	// Status and Detail (the row's value) per subject.
+	Status []Status
+	Detail []string
+	// Domains, where set, are the sections whose causes can explain this probe without a
+	// path of its own (a counter: OutNoRoutes is explained by routes and rules).
+	Domains []string
+	// Addr is the destination address per subject, un-normalised (annotated).
+	Addr []netip.Addr
+	// Route is the route each subject's kernel answered for it (annotated by routeget).
+	Route []RouteAnswer
+}
+
+// RouteAnswer is what `ip route get` said in one subject.
+type RouteAnswer struct {
+	Known bool
+	Err   string // errno name where the lookup failed
+	Type  string // unicast, local, blackhole, …
+	Dev   string
+	Via   string
+	Src   string
+	Table string
+	MTU   int
+}
+
+// Family is "ipv4" or "ipv6" from the address key.
+func (p *Probe) Family() string {
+	if strings.HasPrefix(p.AddrKey, "ipv6") {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+// Peer returns the index of the subject the probe's target is, as subject i sees it
+// ("<peer>" in a two-subject comparison, "<peer:NAME>" in more), or -1.
+func (p *Probe) Peer(c *Comparison, i int) int {
+	if len(c.Subjects) == 2 && strings.Contains(p.Target, PeerIP) {
+		return 1 - i
+	}
+	for j := range c.Subjects {
+		if j != i && len(c.Subjects) > 2 && strings.Contains(p.Target, peerPlaceholder(PeerIP, c.Subjects, j)) {
+			return j
+		}
+	}
+	return -1
+}
+
+// HostAddr parses the target's host as an address, replacing placeholders with the
+// address of the subject they stand for, as subject i saw it.
+func (p *Probe) HostAddr(c *Comparison, i int) (netip.Addr, bool) {
+	host := targetHost(p.Target)
+	switch {
+	case host == SelfIP:
+		return c.subjectIP(i, p.Family())
+	case strings.HasPrefix(host, "<peer"):
+		if j := p.Peer(c, i); j >= 0 {
+			return c.subjectIP(j, p.Family())
+		}
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(host)
+	return a, err == nil
+}
+
+// targetHost is the host of "tcp://10.0.0.1:80", "udp://[fd00::1]:53", "icmp://x", "10.0.0.1:80".
+func targetHost(t string) string {
+	if _, rest, ok := strings.Cut(t, "://"); ok {
+		t = rest
+	}
+	if i := strings.IndexAny(t, "/?#"); i >= 0 {
+		t = t[:i]
+	}
+	if strings.HasPrefix(t, "[") {
+		if end := strings.IndexByte(t, ']'); end > 0 {
+			return t[1:end]
+		}
+	}
+	if strings.Count(t, ":") == 1 {
+		t, _, _ = strings.Cut(t, ":")
+	}
+	return t
+}
+
+// subjectIP is subject i's own address of a family, from its identity.
+func (c *Comparison) subjectIP(i int, family string) (netip.Addr, bool) {
+	if i < 0 || i >= len(c.Identities) {
+		return netip.Addr{}, false
+	}
+	for _, s := range c.Identities[i].IPs {
+		a, ok := parseIdentityIP(s)
+		if !ok || a.IsLoopback() || a.IsLinkLocalUnicast() {
+			continue
+		}
+		if a.Is4() == (family == "ipv4") {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// Failing reports the subjects whose status is below best, worst first.
+func (p *Probe) Failing() []int {
+	var out []int
+	for i, s := range p.Status {
+		if s != Unknown && s != OK {
+			out = append(out, i)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return p.Status[out[a]] < p.Status[out[b]] })
+	return out
+}
+
+// Better lists the subjects whose status for the probe is better than subject i's.
+func (p *Probe) Better(i int) []int {
+	var out []int
+	for j, s := range p.Status {
+		if j != i && s > p.Status[i] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+var (
+	analysesMu sync.RWMutex
+	analyses   = map[string]Analysis{}
+)
+
+// RegisterAnalysis adds a section's analysis; plugins call it from init beside their rules.
+func RegisterAnalysis(a Analysis) {
+	analysesMu.Lock()
+	defer analysesMu.Unlock()
+	if _, dup := analyses[a.Section]; dup {
+		panic("diff: analysis of " + a.Section + " registered twice")
+	}
+	analyses[a.Section] = a
+}
+
+// registeredAnalyses returns them sorted by section.
+func registeredAnalyses() []Analysis {
+	analysesMu.RLock()
+	defer analysesMu.RUnlock()
+	out := make([]Analysis, 0, len(analyses))
+	for _, a := range analyses {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Section < out[j].Section })
+	return out
+}
+
+// roleOf is the role of the section a rule belongs to (its name's first part); sections
+// without an analysis are state, the engine's own ("report", "diff") background.
+func roleOf(rule string, as map[string]Analysis) Role {
+	sec, _, _ := strings.Cut(rule, "/")
+	if a, ok := as[sec]; ok {
+		return a.Role
+	}
+	switch sec {
+	case ReportSection, "diff":
+		return Background
+	}
+	return State
+}
+
+// localErrnos are refusals by the subject's own kernel: they happen before a packet leaves.
+var localErrnos = map[string]bool{"ENETUNREACH": true, "EACCES": true, "EPERM": true, "EINVAL": true,
+	"EADDRNOTAVAIL": true, "EAFNOSUPPORT": true, "ENOBUFS": true, "EADDRINUSE": true}
+
+// RunStatus reads the outcome form the active probes print ("ok 5/5", "ok 3/5,
+// ENETUNREACH 2/5 (immediate)", "ETIMEDOUT 1/1 (timeout)", "error ECONNREFUSED"): okWord
+// is what success is called ("ok", "reply").
+func RunStatus(v, okWord string) Status {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "" || v == Missing || v == "not run" || strings.HasPrefix(v, "unavailable"):
+		return Unknown
+	case strings.HasPrefix(v, okWord+" ") && !strings.Contains(v, ", "):
+		return OK
+	case strings.Contains(v, okWord+" ") && strings.Contains(v, ", "):
+		if strings.HasPrefix(v, okWord+" 0/") {
+			break
+		}
+		return Mixed
+	}
+	return ErrnoStatus(v)
+}
+
+// ErrnoStatus classifies a failure by its first errno: refused locally or out on the path.
+func ErrnoStatus(v string) Status {
+	v = strings.TrimPrefix(v, "error ")
+	if strings.Contains(v, "(immediate)") {
+		return FailLocal
+	}
+	errno, _, _ := strings.Cut(v, " ")
+	errno = strings.TrimSuffix(errno, ",")
+	if localErrnos[errno] {
+		return FailLocal
+	}
+	return FailRemote
+}
+
+// Statuses applies f to each subject's value of r, Unknown where the subject lacks it.
+func Statuses(r Row, f func(string) Status) []Status {
+	out := make([]Status, len(r.Values))
+	for i, v := range r.Values {
+		if r.Present(i) {
+			out[i] = f(v)
+		}
+	}
+	return out
+}
+
+// SplitTargetKey splits "tcp://10.0.0.1:80/ipv4" into the target and its address key.
+func SplitTargetKey(k string) (target, addrKey string) {
+	i := strings.LastIndexByte(k, '/')
+	if i < 0 {
+		return k, ""
+	}
+	last := k[i+1:]
+	if strings.HasPrefix(last, "ipv4") || strings.HasPrefix(last, "ipv6") {
+		return k[:i], last
+	}
+	return k, ""
+}
+
+// TargetPort is the port of "tcp://10.0.0.1:80" (0 if none) and its scheme.
+func TargetPort(t string) (scheme string, port int) {
+	scheme, rest, ok := strings.Cut(t, "://")
+	if !ok {
+		rest, scheme = t, "tcp"
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
+		fmt.Sscanf(rest[i+1:], "%d", &port)
+	}
+	return scheme, port
+}
+
+// IsName reports whether a target's host is a name rather than an address or placeholder.
+func IsName(target string) bool {
+	h := targetHost(target)
+	if h == "" || strings.HasPrefix(h, "<") {
+		return false
+	}
+	_, err := netip.ParseAddr(h)
+	return err != nil
+}
+
+// TargetHost is the host part of a target.
+func TargetHost(target string) string { return targetHost(target) }

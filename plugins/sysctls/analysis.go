@@ -1,0 +1,37 @@
+package sysctls
+
+import (
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+)
+
+// analysis: the sysctls that govern a probe's outcome: the local port range and reserved
+// ports (EADDRNOTAVAIL), SYN retries (the time to ETIMEDOUT), reverse-path filtering (lost
+// replies), disable_ipv6, and who may open ICMP sockets.
+var analysis = diff.Analysis{Section: "sysctls", Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+	if p.Proto == "" {
+		return nil
+	}
+	devs := []string{"all", "default"}
+	for _, r := range p.Route {
+		if r.Dev != "" {
+			devs = append(devs, r.Dev)
+		}
+	}
+	var out []string
+	switch p.Proto {
+	case "tcp":
+		out = append(out, "net/ipv4/ip_local_port_range", "net/ipv4/ip_local_reserved_ports", "net/ipv4/tcp_syn_retries", "net/ipv4/tcp_syncookies")
+	case "udp":
+		out = append(out, "net/ipv4/ip_local_port_range", "net/ipv4/ip_local_reserved_ports")
+	case "icmp":
+		out = append(out, "net/ipv4/ping_group_range", "net/ipv4/icmp_echo_ignore_all")
+	}
+	for _, d := range devs {
+		if p.Family() == "ipv6" {
+			out = append(out, "net/ipv6/conf/"+d+"/disable_ipv6")
+		} else {
+			out = append(out, "net/ipv4/conf/"+d+"/rp_filter")
+		}
+	}
+	return out
+}}
