@@ -60,7 +60,9 @@ unit: deps
 	@hack/phase.sh depcheck $(GO) run ./hack/depcheck
 	@hack/phase.sh vet $(GO) vet ./...
 	@hack/phase.sh cross-os $(MAKE) -s cross-os
-	@hack/phase.sh go-test $(GO) test -count=1 ./...
+	@mkdir -p _out; rm -f _out/planted-causes.txt
+	@NETDIFF_PLANTED_OUT=$(CURDIR)/_out/planted-causes.txt hack/phase.sh go-test $(GO) test -count=1 ./...
+	@cat _out/planted-causes.txt 2>/dev/null || true
 
 # The Go benchmarks, then the floor benchmark on the local cluster (brought up if needed):
 # netdiff's wall time against one ephemeral container + one exec, side by side, several

@@ -516,20 +516,24 @@ func (d *diagnosis) checked(p *Probe, subject string) string {
 	return msg
 }
 
-// rank orders the findings and gives out IDs: causes (severity, then how many symptoms
-// each explains, rules' before the diagnosis's own), unexplained symptoms, context, then
-// the symptoms already shown under their causes.
+// rank orders the findings and gives out IDs: causes that explain symptoms (severity,
+// then how many each explains, rules' before the diagnosis's own), unexplained symptoms,
+// causes that explain nothing seen, context, then the symptoms shown under their causes.
 func (d *diagnosis) rank() []Finding {
+	// A cause that explains nothing observed is still a difference in state, but the
+	// causes that explain the failures come first, then what nothing explains.
 	group := func(f Finding) int {
 		switch {
-		case f.Kind == Cause:
+		case f.Kind == Cause && len(f.Explains) > 0:
 			return 0
 		case f.Kind == Symptom && len(f.ExplainedBy) == 0:
 			return 1
-		case f.Kind == Context:
+		case f.Kind == Cause:
 			return 2
+		case f.Kind == Context:
+			return 3
 		}
-		return 3
+		return 4
 	}
 	order := make([]int, len(d.fs))
 	for i := range order {

@@ -2,6 +2,8 @@ package netfilter
 
 import (
 	"fmt"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -9,19 +11,109 @@ import (
 
 // analysis: the namespace's own ruleset lies on every probe's path; where it cannot be
 // read, the counters still show a local verdict (Infer).
-var analysis = diff.Analysis{Section: "netfilter", Role: diff.State, Path: path, Infer: inferReject}
+var analysis = diff.Analysis{Section: "netfilter", Role: diff.State, Path: path, Infer: inferReject, Describe: describeRow}
 
+// path: the nftables rules that could match the probe on its way out (output and
+// postrouting hooks, and chains jumped to), the base chains' policies, and legacy
+// iptables tables; the per-table and per-action counts only summarise the rules.
 func path(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}
 	var out []string
 	for _, r := range c.Section("netfilter") {
-		if r.Key != "conntrack" && !strings.HasPrefix(r.Key, "visible/") {
+		switch {
+		case strings.HasPrefix(r.Key, "nft/rule/"):
+			if ruleMayMatch(r.Key, p, i) {
+				out = append(out, r.Key)
+			}
+		case strings.HasPrefix(r.Key, "nft/chain/"), strings.HasPrefix(r.Key, "iptables/"):
 			out = append(out, r.Key)
 		}
 	}
 	return out
+}
+
+// ruleMayMatch reads a rule row's key ("nft/rule/inet/t/output[output]: meta l4proto
+// tcp th dport 443 meta skuid 0") and rules out what cannot match the probe.
+func ruleMayMatch(key string, p *diff.Probe, i int) bool {
+	head, match, _ := strings.Cut(strings.TrimPrefix(key, "nft/rule/"), ": ")
+	if h := hookOf(head); h != "" && h != "output" && h != "postrouting" {
+		return false
+	}
+	f := strings.Fields(match)
+	for k := 0; k+1 < len(f); k++ {
+		v := f[k+1]
+		if v == "!=" {
+			continue // negations: keep the rule
+		}
+		switch f[k] {
+		case "l4proto", "protocol":
+			if (v == "tcp" || v == "udp" || v == "icmp") && v != p.Proto {
+				return false
+			}
+		case "dport":
+			if lo, hi, ok := portRange(v); ok && (p.Port < lo || p.Port > hi) {
+				return false
+			}
+		case "skuid":
+			if lo, hi, ok := portRange(v); ok && (p.UID < lo || p.UID > hi) {
+				return false
+			}
+		case "daddr":
+			if p.Addr == nil || !p.Addr[i].IsValid() {
+				continue
+			}
+			if pf, err := netip.ParsePrefix(v); err == nil && !pf.Contains(p.Addr[i]) {
+				return false
+			}
+			if a, err := netip.ParseAddr(v); err == nil && a != p.Addr[i] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func hookOf(head string) string {
+	if i := strings.LastIndexByte(head, '['); i >= 0 && strings.HasSuffix(head, "]") {
+		return head[i+1 : len(head)-1]
+	}
+	return ""
+}
+
+func portRange(s string) (lo, hi int, ok bool) {
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		b = a
+	}
+	l, err1 := strconv.Atoi(a)
+	h, err2 := strconv.Atoi(b)
+	return l, h, err1 == nil && err2 == nil
+}
+
+// describeRow names a rule: "only web-b has an nftables rule in inet/t/output (hook
+// output): meta l4proto tcp th dport 443 → reject with icmpx no-route".
+func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
+	rest, ok := strings.CutPrefix(r.Key, "nft/rule/")
+	if !ok {
+		return ""
+	}
+	head, match, _ := strings.Cut(rest, ": ")
+	chain := head
+	if k := strings.LastIndexByte(head, '['); k >= 0 {
+		chain = head[:k]
+		if h := hookOf(head); h != "" {
+			chain += " (hook " + h + ")"
+		}
+	}
+	if r.Present(i) && !r.Present(j) {
+		return fmt.Sprintf("only %s has an nftables rule in %s: %s → %s; %s has none", c.Subjects[i], chain, match, r.Values[i], c.Subjects[j])
+	}
+	if !r.Present(i) {
+		return fmt.Sprintf("%s lacks the nftables rule in %s: %s → %s that %s has", c.Subjects[i], chain, match, r.Values[j], c.Subjects[j])
+	}
+	return fmt.Sprintf("the nftables rule in %s: %s does %s in %s (%s: %s)", chain, match, r.Values[i], c.Subjects[i], c.Subjects[j], r.Values[j])
 }
 
 // rejectErrnos are what a connect gets from a REJECT rule: icmp-net-unreachable,

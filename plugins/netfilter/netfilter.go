@@ -5,6 +5,7 @@
 package netfilter
 
 import (
+	"fmt"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -113,6 +114,14 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			for a, c := range total {
 				add("nft/action/"+a, strconv.Itoa(c), probe.Exact)
 			}
+			seen := map[string]int{}
+			for _, r := range n.Rules {
+				k := RuleKey(r)
+				if seen[k]++; seen[k] > 1 {
+					k += fmt.Sprintf(" #%d", seen[k])
+				}
+				add(k, r.Verdict, probe.Exact)
+			}
 			for _, c := range n.Chains {
 				if c.Policy != "" {
 					add("nft/chain/"+c.Table+"/"+c.Name+"/policy", c.Hook+" "+c.Policy, probe.Exact)
@@ -139,6 +148,15 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+// RuleKey is a rule's fact key: "nft/rule/inet/filter/output[output]: tcp dport 443".
+func RuleKey(r NftRule) string {
+	m := r.Match
+	if m == "" {
+		m = "(every packet)"
+	}
+	return "nft/rule/" + r.Chain + "[" + r.Hook + "]: " + m
 }
 
 func orNone(s string) string {

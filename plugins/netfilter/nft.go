@@ -39,4 +39,19 @@ type Nft struct {
 	Tables    []NftTable    `json:"tables"`
 	Chains    []NftChain    `json:"chains"`
 	Truncated bool          `json:"truncated,omitempty"`
+	// Rules are the rules of every chain (up to MaxRules), in nft's words, so that a
+	// finding can name the rule that rejects a connect.
+	Rules []NftRule `json:"rules,omitempty"`
+}
+
+// MaxRules caps the rules listed per report.
+const MaxRules = 200
+
+// NftRule is one rule: its chain ("inet/filter/output"), the chain's hook, what it
+// matches and what it does.
+type NftRule struct {
+	Chain   string `json:"chain"`
+	Hook    string `json:"hook,omitempty"`
+	Match   string `json:"match"`
+	Verdict string `json:"verdict"`
 }

@@ -77,6 +77,12 @@ func listNft() *Nft {
 		nt.Rules += len(rules)
 		for _, r := range rules {
 			nt.Actions[Action(r.Exprs)]++
+			if len(n.Rules) >= MaxRules {
+				n.Truncated = true
+				continue
+			}
+			m, v := describeRule(ch.Table.Family, r.Exprs)
+			n.Rules = append(n.Rules, NftRule{Chain: tkey + "/" + ch.Name, Hook: nc.Hook, Match: m, Verdict: v})
 		}
 		if len(n.Chains) < MaxChains {
 			n.Chains = append(n.Chains, nc)

@@ -108,8 +108,8 @@ func rulesRule(c *diff.Comparison) []diff.Finding {
 			sev = diff.High
 		}
 		out = append(out, diff.Finding{Severity: sev, Rule: "netfilter/rules", Keys: keys,
-			Message: fmt.Sprintf("%s has %d netfilter rules (%d REJECT, %d DROP, %d NAT/redirect) where %s has %d (%d REJECT, %d DROP, %d NAT/redirect): a REJECT can fail connect() at once (ECONNREFUSED, or ENETUNREACH with icmp net-unreachable), a DROP makes it time out",
-				c.Subjects[i], m.rules, m.reject, m.drop, m.nat, c.Subjects[least], base.rules, base.reject, base.drop, base.nat)})
+			Message: fmt.Sprintf("%s has %d netfilter rules (%d REJECT, %d DROP, %d NAT/redirect) where %s has %d (%d REJECT, %d DROP, %d NAT/redirect)%s: a REJECT can fail connect() at once (ECONNREFUSED, or ENETUNREACH with icmp net-unreachable), a DROP makes it time out",
+				c.Subjects[i], m.rules, m.reject, m.drop, m.nat, c.Subjects[least], base.rules, base.reject, base.drop, base.nat, onlyRules(c, i, least))})
 	}
 	for _, i := range readable {
 		if p := strings.Join(sums[i].policies, ", "); p != strings.Join(sums[least].policies, ", ") && p != "" {
@@ -118,6 +118,38 @@ func rulesRule(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	return out
+}
+
+// maxNamedRules bounds how many rules a finding names.
+const maxNamedRules = 3
+
+// onlyRules names the nftables rules subject i has and subject j lacks:
+// "; only in web-b: inet/t/output: meta l4proto tcp th dport 443 → reject".
+func onlyRules(c *diff.Comparison, i, j int) string {
+	var named []string
+	more := 0
+	for _, r := range c.Section("netfilter") {
+		rest, ok := strings.CutPrefix(r.Key, "nft/rule/")
+		if !ok || !r.Present(i) || r.Present(j) {
+			continue
+		}
+		if len(named) == maxNamedRules {
+			more++
+			continue
+		}
+		head, match, _ := strings.Cut(rest, ": ")
+		if k := strings.LastIndexByte(head, '['); k >= 0 {
+			head = head[:k]
+		}
+		named = append(named, head+": "+match+" → "+r.Values[i])
+	}
+	if len(named) == 0 {
+		return ""
+	}
+	if more > 0 {
+		named = append(named, fmt.Sprintf("%d more", more))
+	}
+	return "; only " + c.Subjects[i] + " has the nftables rule " + strings.Join(named, "; ")
 }
 
 // visibilityRule: what could not be compared, and legacy tables that exist in one

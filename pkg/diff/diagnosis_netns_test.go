@@ -1,0 +1,161 @@
+package diff_test
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// planted is one fault planted into pod-b of an otherwise identical pair.
+type planted struct {
+	name  string
+	plant func(t *testing.T, a, b *netnstest.NS)
+	// names must match the first top-level finding: the planted fact, by its mechanism.
+	names string
+	// targets beyond the common ones; unprivileged collects without CAP_NET_ADMIN.
+	targets      []string
+	unprivileged bool
+}
+
+// The faults cover every kind of state fact the diagnosis follows: routes (absent, a
+// reject type, an attribute), policy rules (a uid selector, a prohibit action), netfilter
+// (readable, and seen only through counters), sysctls, interfaces and /etc/hosts.
+var plantedCauses = []planted{
+	{name: "no-default-route", names: `no IPv4 default route`,
+		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("route", "del", "default") }},
+	{name: "route-mtu", names: `(?i)mtu.*1280|1280.*mtu`,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.IP("route", "replace", "default", "via", "10.77.0.1", "mtu", "1280")
+		}},
+	{name: "rule-uidrange", names: `uidrange 0-0`,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.IP("route", "add", "unreachable", "default", "table", "100")
+			b.IP("rule", "add", "uidrange", "0-0", "ipproto", "tcp", "dport", "8081", "lookup", "100", "prio", "100")
+		}},
+	{name: "rule-prohibit", names: `prohibit`,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.IP("rule", "add", "to", "10.88.0.1", "ipproto", "tcp", "dport", "8082", "prohibit", "prio", "100")
+		}},
+	{name: "blackhole-route", names: `blackhole route to 10.88.0.0/24`,
+		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("route", "add", "blackhole", "10.88.0.0/24") }},
+	{name: "reject-owner", names: `nftables rule .*dport 8082.*skuid 0.*REJECT --reject-with icmp-net-unreachable`,
+		plant: plantOwnerReject},
+	{name: "reject-unreadable", names: `netfilter REJECT in its own network namespace.*--profile netadmin`,
+		plant: plantOwnerReject, unprivileged: true},
+	{name: "local-port-range", names: `ip_local_port_range`,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.Exec("sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40001")
+		}},
+	{name: "hosts-override", names: `svc\.test`, targets: []string{"svc.test:8080"},
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			a.WriteEtc("hosts", "127.0.0.1 localhost\n10.88.0.1 svc.test\n")
+			b.WriteEtc("hosts", "127.0.0.1 localhost\n10.88.0.99 svc.test\n")
+		}},
+	{name: "interface-mtu", names: `(?i)mtu.*eth0|eth0.*mtu`,
+		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("link", "set", "eth0", "mtu", "1280") }},
+}
+
+func plantOwnerReject(t *testing.T, a, b *netnstest.NS) {
+	b.Exec("iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", "8082", "-m", "owner", "--uid-owner", "0",
+		"-j", "REJECT", "--reject-with", "icmp-net-unreachable")
+}
+
+// TestPlantedCausesRankFirst plants each fault into one of two otherwise identical pods
+// and checks the diagnosis: the first finding is a cause naming the planted fact, and the
+// symptoms it produced are explained by it. It prints the score over all faults.
+func TestPlantedCausesRankFirst(t *testing.T) {
+	netnstest.RequireRoot(t)
+	var first atomic.Int32
+	for _, pc := range plantedCauses {
+		t.Run(pc.name, func(t *testing.T) {
+			res := plantAndDiff(t, pc)
+			top := res.Findings[0]
+			ok := top.Kind == diff.Cause && regexp.MustCompile(pc.names).MatchString(top.Message)
+			var explained []string
+			for _, f := range res.Findings {
+				if f.Kind == diff.Symptom && slices.Contains(f.ExplainedBy, top.ID) {
+					explained = append(explained, f.ID)
+				}
+			}
+			if !ok || len(explained) == 0 {
+				var out strings.Builder
+				_ = render.Render(&out, res, "wide", render.Options{})
+				t.Errorf("first finding is not a cause naming %q that explains a symptom:\n%s", pc.names, out.String())
+				return
+			}
+			first.Add(1)
+			t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+		})
+	}
+	line := fmt.Sprintf("planted causes ranked first: %d/%d", first.Load(), len(plantedCauses))
+	t.Log(line)
+	if f := os.Getenv("NETDIFF_PLANTED_OUT"); f != "" {
+		_ = os.WriteFile(f, []byte(line+"\n"), 0o644)
+	}
+}
+
+// plantAndDiff builds the pair (two pods on a node's bridge, a service address on the
+// node), plants the fault, collects both at once, and diffs them.
+func plantAndDiff(t *testing.T, pc planted) *diff.Result {
+	node := netnstest.New(t, "dnode")
+	node.IP("link", "add", "br0", "type", "bridge")
+	node.IP("addr", "add", "10.77.0.1/24", "dev", "br0")
+	node.IP("link", "set", "br0", "up")
+	node.IP("addr", "add", "10.88.0.1/32", "dev", "lo")
+	for _, port := range []string{"8080", "8081", "8082"} {
+		node.ListenTCP("10.88.0.1:" + port)
+	}
+	a := pod(t, node, "dpod-a", "10.77.0.5/24")
+	b := pod(t, node, "dpod-b", "10.77.0.6/24")
+	for _, ns := range []*netnstest.NS{a, b} {
+		ns.WriteEtc("resolv.conf", "nameserver 10.88.0.1\n")
+	}
+	settle(t, a, b)
+	a.ListenTCP("10.77.0.5:8080")
+	b.ListenTCP("10.77.0.6:8080")
+	pc.plant(t, a, b)
+	// The "app": a process inside each namespace (and its /etc), as the prober sees the
+	// target container's.
+	apps := map[*netnstest.NS]string{}
+	for _, ns := range []*netnstest.NS{a, b} {
+		apps[ns] = strconv.Itoa(ns.Start("sleep", "300").Process.Pid)
+	}
+
+	collect := func(ns *netnstest.NS, peer string) *report.Report {
+		args := []string{"-q", "--pid", apps[ns], "--defaults", "--target", peer + ":8080", "--attempts", "3", "--burst", "3", "--timeout", "2s"}
+		for _, tg := range append([]string{"10.88.0.1:8080", "10.88.0.1:8081", "10.88.0.1:8082"}, pc.targets...) {
+			args = append(args, "--target", tg)
+		}
+		if pc.unprivileged {
+			return ns.CollectAs([]string{"setpriv", "--inh-caps", "-net_admin", "--bounding-set", "-net_admin"}, args...)
+		}
+		return ns.Collect(args...)
+	}
+	var ra, rb *report.Report
+	var wg sync.WaitGroup
+	wg.Go(func() { ra = collect(a, "10.77.0.6") })
+	wg.Go(func() { rb = collect(b, "10.77.0.5") })
+	wg.Wait()
+	if ra == nil || rb == nil {
+		t.FailNow()
+	}
+	res, err := diff.Compare([]string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) == 0 {
+		t.Fatalf("%s: no findings at all", pc.name)
+	}
+	return res
+}
