@@ -5,10 +5,10 @@
 package netfilter
 
 import (
-	"fmt"
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
