@@ -30,7 +30,8 @@ const (
 	PeerName     = "<peer-name>"
 )
 
-// minNameLen keeps short names ("a", "lo") from being replaced all over a report.
+// minNameLen: names shorter than this ("a", "s1") are replaced only as whole fields,
+// never inside a word; "lo" is never a subject's name (it is every namespace's loopback).
 const minNameLen = 3
 
 // Normaliser rewrites the strings of one subject's facts. It replaces whole tokens only:
@@ -42,7 +43,13 @@ type Normaliser struct {
 	names []nameRepl // longest first, so "pod-a.ns" wins over "pod-a"
 }
 
-type nameRepl struct{ name, to string }
+// nameRepl replaces a name; a short one (under minNameLen) only where it stands alone
+// between '/', whitespace, '=', ',' or the ends of the string ("hosts/s1", "HOSTNAME=s1"),
+// so that a pod called "s1" normalises without touching "s1" inside other words.
+type nameRepl struct {
+	name, to string
+	short    bool
+}
 
 // NewNormaliser builds the normaliser for subject self among ids (aligned with subjects).
 // Where a value belongs to several subjects, self wins, then the lowest index.
@@ -80,11 +87,11 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 			}
 		}
 		addName := func(s, to string) {
-			if len(s) < minNameLen || seenName[s] || !hasLetter(s) {
+			if s == "" || seenName[s] || !hasLetter(s) || s == "lo" {
 				return
 			}
 			seenName[s] = true
-			n.names = append(n.names, nameRepl{s, to})
+			n.names = append(n.names, nameRepl{s, to, len(s) < minNameLen})
 		}
 		addName(id.Hostname, ph(SelfHostname, PeerHostname))
 		for _, s := range id.Names {
@@ -313,6 +320,9 @@ func isMAC(s string) bool {
 // isNameChar is a byte that may continue a host or interface name.
 func isNameChar(c byte) bool { return isWord(c) || c == '-' }
 
+// isFieldSep separates whole fields in keys and values.
+func isFieldSep(c byte) bool { return c == '/' || c == ' ' || c == '\t' || c == '=' || c == ',' }
+
 func nameSpans(s string, nr nameRepl, spans []span) []span {
 	for off := 0; off < len(s); {
 		k := strings.Index(s[off:], nr.name)
@@ -320,7 +330,11 @@ func nameSpans(s string, nr nameRepl, spans []span) []span {
 			break
 		}
 		start, end := off+k, off+k+len(nr.name)
-		if (start == 0 || !isNameChar(s[start-1])) && (end == len(s) || !isNameChar(s[end])) {
+		bound := func(c byte) bool { return !isNameChar(c) }
+		if nr.short {
+			bound = isFieldSep
+		}
+		if (start == 0 || bound(s[start-1])) && (end == len(s) || bound(s[end])) {
 			spans = append(spans, span{start, end, nr.to})
 		}
 		off = start + 1
