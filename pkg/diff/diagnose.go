@@ -240,7 +240,8 @@ func (d *diagnosis) causeFor(a Analysis, r Row, i, j int) int {
 		return idx
 	}
 	for idx, f := range d.fs {
-		if f.Kind == Cause && slices.Contains(f.Keys, r.ID()) && (f.Subject == "" || f.Subject == d.c.Subjects[i]) {
+		// A cause, or context that explains (a namespace still settling during the window).
+		if (f.Kind == Cause || f.Kind == Context) && slices.Contains(f.Keys, r.ID()) && (f.Subject == "" || f.Subject == d.c.Subjects[i]) {
 			d.fs[idx].Subject = d.c.Subjects[i]
 			d.byCauseKey[k] = idx
 			return idx

@@ -11,6 +11,7 @@ import (
 )
 
 func init() {
+	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("events/churn", churnRule)
 }
 
@@ -94,18 +95,64 @@ func churnRule(c *diff.Comparison) []diff.Finding {
 			stillText = fmt.Sprintf("fewer than %d in %s", threshold, strings.Join(quiet, ", "))
 		}
 		for _, i := range moved {
-			sev := sev
+			sev, kind := sev, diff.Cause
 			if !flapped(i) {
 				sev = diff.Low // changed once: worth a line, not yet a flap
 			}
-			out = append(out, diff.Finding{
-				Severity: sev,
-				Rule:     "events/churn",
-				Message: fmt.Sprintf("%s saw %s%s during the probe window (%s); %s",
-					c.Subjects[i], describe(g.kind, counts[g][i]), onDev(g.dev), windowText(windows[i]), stillText),
-				Keys: keys[g],
-			})
+			msg := fmt.Sprintf("%s saw %s%s during the probe window (%s)%s; %s",
+				c.Subjects[i], describe(g.kind, counts[g][i]), onDev(g.dev), windowText(windows[i]), mostChanged(c, i, g, windows[i]), stillText)
+			if counts[g][i]["del"] == 0 && (g.kind == "address" || g.kind == "route") {
+				// Only additions: the namespace was still being set up while it was probed.
+				sev, kind = diff.Low, diff.Context
+				msg += ": its network was still being configured while it was probed, so failures during the window may be transient; rerun to confirm"
+			}
+			out = append(out, diff.Finding{Severity: sev, Kind: kind, Rule: "events/churn", Message: msg, Keys: keys[g]})
 		}
+	}
+	return out
+}
+
+// mostChanged names the object that changed most often in subject i's events of group g:
+// "; its route default via 10.0.0.1 dev eth0 was deleted 18 times and re-added 19 times
+// (about every 160ms)".
+func mostChanged(c *diff.Comparison, i int, g group, windowMS int64) string {
+	if i >= len(c.Reports) || c.Reports[i] == nil {
+		return ""
+	}
+	var s Section
+	if ok, err := c.Reports[i].Section(Name, &s); !ok || err != nil {
+		return ""
+	}
+	type tally struct{ del, add int }
+	by := map[string]*tally{}
+	for _, e := range s.Events {
+		if e.Kind != g.kind || (g.dev != "any" && e.Dev != g.dev) {
+			continue
+		}
+		t := by[e.What]
+		if t == nil {
+			t = &tally{}
+			by[e.What] = t
+		}
+		if e.Action == "del" {
+			t.del++
+		} else {
+			t.add++
+		}
+	}
+	best, most := "", 0
+	for what, t := range by {
+		if n := t.del + t.add; n > most || n == most && what < best {
+			best, most = what, n
+		}
+	}
+	if most < 2 {
+		return ""
+	}
+	t := by[best]
+	out := fmt.Sprintf("; its %s %s was deleted %d times and re-added %d times", g.kind, best, t.del, t.add)
+	if t.del > 1 && windowMS > 0 {
+		out += fmt.Sprintf(" (about every %dms)", windowMS/int64(t.del))
 	}
 	return out
 }

@@ -242,10 +242,15 @@ type diffJSON struct {
 	Subjects   []string `json:"subjects"`
 	Differs    bool     `json:"differs"`
 	Findings   []struct {
-		Severity string   `json:"severity"`
-		Rule     string   `json:"rule"`
-		Message  string   `json:"message"`
-		Keys     []string `json:"keys"`
+		ID          string   `json:"id"`
+		Kind        string   `json:"kind"`
+		Subject     string   `json:"subject"`
+		Severity    string   `json:"severity"`
+		Rule        string   `json:"rule"`
+		Message     string   `json:"message"`
+		Keys        []string `json:"keys"`
+		Explains    []string `json:"explains"`
+		ExplainedBy []string `json:"explainedBy"`
 	} `json:"findings"`
 	Rows []struct {
 		Section string `json:"section"`
@@ -253,6 +258,18 @@ type diffJSON struct {
 		Values  []any  `json:"values"`
 		Equal   bool   `json:"equal"`
 	} `json:"rows"`
+}
+
+// topLevel counts the findings the default table shows: all but the symptoms folded
+// under their causes.
+func (d diffJSON) topLevel() int {
+	n := 0
+	for _, f := range d.Findings {
+		if f.Kind != "symptom" || len(f.ExplainedBy) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func parseDiff(t *testing.T, r result) diffJSON {

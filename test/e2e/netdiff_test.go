@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,7 +33,9 @@ func TestHealthyTwinsDiffToExitZero(t *testing.T) {
 	}
 }
 
-// The case study: the broken twin has no default route (and no pod-CIDR route).
+// The case study: the broken twin has no default route (and no pod-CIDR route). The
+// diagnosis leads with that cause, folds its symptoms under it (web-a's failed probes of
+// web-broken among them: web-broken cannot route its replies), and shows little else.
 func TestBrokenTwinDiffsWithFindingThatNamesTheCause(t *testing.T) {
 	x := need(t)
 	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-broken", "-o", "json")
@@ -41,57 +44,56 @@ func TestBrokenTwinDiffsWithFindingThatNamesTheCause(t *testing.T) {
 	if len(d.Findings) == 0 {
 		t.Fatalf("exit 1 but no findings:\n%s", clip(r.stdout))
 	}
-	cause := regexp.MustCompile(`(?i)default route|ENETUNREACH|unreachable`)
-	named := false
+	top := d.Findings[0]
+	if top.Kind != "cause" || top.Rule != "routes/no-default-route" || top.Subject != "web-broken" || top.Severity != "critical" {
+		t.Errorf("first finding = %s %s %s about %q: want the critical cause routes/no-default-route about web-broken\n%s",
+			top.Kind, top.Severity, top.Rule, top.Subject, clip(r.stdout))
+	}
+	if n := d.topLevel(); n > 3 {
+		t.Errorf("%d top-level findings, want at most 3:\n%s", n, clip(r.stdout))
+	}
+	healthyExplained := false
 	for _, f := range d.Findings {
-		if f.Rule == "routes/no-default-route" || cause.MatchString(f.Message) && strings.Contains(f.Message, "web-broken") {
-			named = true
-			if f.Severity != "critical" && f.Severity != "high" {
-				t.Errorf("finding %s is %s, want critical or high: the pod cannot reach anything off its subnet", f.Rule, f.Severity)
-			}
+		if f.Kind == "symptom" && f.Subject == "web-a" && slices.Contains(f.ExplainedBy, top.ID) {
+			healthyExplained = true
+		}
+		if f.Kind == "symptom" && f.Subject == "web-a" && len(f.ExplainedBy) == 0 {
+			t.Errorf("web-a's symptom is blamed on nothing: %s", f.Message)
 		}
 	}
-	if !named {
-		t.Errorf("no finding names web-broken and the missing default route / ENETUNREACH:\n%s", clip(r.stdout))
+	if !healthyExplained {
+		t.Errorf("web-a's failed probes of web-broken are not explained by %s:\n%s", top.ID, clip(r.stdout))
 	}
-	routeRow := false
-	for _, row := range d.Rows {
-		if !row.Equal && strings.Contains(strings.ToLower(row.Section), "route") {
-			routeRow = true
-		}
-	}
-	if !routeRow {
-		t.Errorf("no differing row in a route section:\n%s", clip(r.stdout))
-	}
-	// The table output tells the same story.
+	// The table output tells the same story, cause first.
 	tbl := x.netdiff(t, "-n", x.nsA, "web-a", "web-broken")
 	tbl.want(t, 1)
-	if !cause.MatchString(tbl.stdout) {
-		t.Errorf("table output does not mention the cause:\n%s", clip(tbl.stdout))
+	if lines := strings.SplitN(tbl.stdout, "\n", 3); len(lines) < 2 || !strings.Contains(lines[1], "web-broken has no IPv4 default route") {
+		t.Errorf("the table's first finding is not the missing default route:\n%s", clip(tbl.stdout))
 	}
 }
 
 // The case study's other cause: routes fine, an OUTPUT REJECT rule refuses the connect.
-// The default profile cannot list netfilter rules (no NET_ADMIN) but still sees that
-// routing is not the cause; the netadmin profile also names the rule.
+// The default profile cannot list netfilter rules (no NET_ADMIN), but the namespace's own
+// ICMP errors give the REJECT away: the first finding says so and how to see the rule;
+// the netadmin profile names the rule itself.
 func TestRejectRuleIsNotARoutingProblem(t *testing.T) {
 	x := need(t)
-	rules := func(d diffJSON) map[string]bool {
-		m := map[string]bool{}
-		for _, f := range d.Findings {
-			m[f.Rule] = true
-		}
-		return m
-	}
 	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-rejected", "-o", "json")
 	r.want(t, 1)
-	if got := rules(parseDiff(t, r)); !got["connect/route-ok-connect-fails"] || got["routes/no-default-route"] {
-		t.Errorf("findings %v: want connect/route-ok-connect-fails and no routes/no-default-route\n%s", got, clip(r.stdout))
+	d := parseDiff(t, r)
+	if top := d.Findings[0]; top.Kind != "cause" || top.Rule != "netfilter/local-reject" || !strings.Contains(top.Message, "--profile netadmin") {
+		t.Errorf("default profile: first finding %s %s: %s; want the cause netfilter/local-reject naming --profile netadmin\n%s", top.Kind, top.Rule, top.Message, clip(r.stdout))
+	}
+	for _, f := range d.Findings {
+		if f.Rule == "routes/no-default-route" {
+			t.Errorf("routing is blamed: %s", f.Message)
+		}
 	}
 	r = x.netdiff(t, "-n", x.nsA, "web-a", "web-rejected", "-o", "json", "--profile", "netadmin")
 	r.want(t, 1)
-	if got := rules(parseDiff(t, r)); !got["netfilter/rules"] {
-		t.Errorf("with --profile netadmin, findings %v: want netfilter/rules naming the REJECT rule\n%s", got, clip(r.stdout))
+	rule := regexp.MustCompile(`OUTPUT: .*dport 443 → REJECT --reject-with icmp-net-unreachable`)
+	if top := parseDiff(t, r).Findings[0]; top.Kind != "cause" || !rule.MatchString(top.Message) {
+		t.Errorf("with --profile netadmin, first finding %s %s: %s; want the cause naming the rule (chain, match, reject type)\n%s", top.Kind, top.Rule, top.Message, clip(r.stdout))
 	}
 }
 
