@@ -339,6 +339,11 @@ func (d *diagnosis) link(links map[symptomKey][]int, probes []*Probe) {
 	}
 	for s, cs := range explainedBy {
 		for _, c := range cs {
+			if peer := d.fs[c].Subject; peer != "" && d.fs[s].Subject != "" && peer != d.fs[s].Subject &&
+				!strings.Contains(d.fs[s].Message, "the cause is in "+peer) {
+				// Across subjects: the healthy side's probe of a peer that cannot answer.
+				d.fs[s].Message += "; the cause is in " + peer + ", on the way back to " + d.fs[s].Subject
+			}
 			d.fs[s].ExplainedBy = append(d.fs[s].ExplainedBy, itoa(c))
 			d.fs[c].Explains = append(d.fs[c].Explains, itoa(s))
 			if d.fs[s].Severity > d.fs[c].Severity {
@@ -432,6 +437,9 @@ func (d *diagnosis) symptomsOf(k symptomKey, p *Probe) []int {
 		if f.Subject == "" && mentionsAny(f.Message, d.c.Subjects) && !mentions(f.Message, name) {
 			continue
 		}
+		if f.Subject == "" && strings.HasPrefix(f.Message, name+":") {
+			d.fs[idx].Subject = name
+		}
 		out = append(out, idx)
 	}
 	if len(out) > 0 {
@@ -450,8 +458,11 @@ func (d *diagnosis) symptomsOf(k symptomKey, p *Probe) []int {
 		}
 	}
 	what := strings.TrimSuffix(strings.TrimSuffix(key, p.AddrKey), "/")
-	what = strings.TrimSuffix(what, p.Target)
-	part := fmt.Sprintf("%s%s (%s)", strings.ReplaceAll(what, "/", " "), p.Detail[k.subject], strings.Join(others, ", "))
+	what = strings.TrimSpace(strings.ReplaceAll(strings.TrimSuffix(what, p.Target), "/", " "))
+	if what != "" {
+		what += " "
+	}
+	part := fmt.Sprintf("%s%s (%s)", what, p.Detail[k.subject], strings.Join(others, ", "))
 	group := name + "\x00" + sec + "\x00" + p.Target + "\x00" + p.AddrKey
 	if idx, ok := d.groups[group]; ok {
 		d.fs[idx].Keys = append(d.fs[idx].Keys, k.row)
@@ -556,11 +567,11 @@ func (d *diagnosis) rank() []Finding {
 		}
 		return false // keep the rules' order (rule name, message)
 	})
+	order = slices.DeleteFunc(order, func(idx int) bool { return d.dropped[idx] })
 	ids := make(map[string]string, len(order))
 	for n, idx := range order {
 		ids[itoa(idx)] = fmt.Sprintf("f%d", n+1)
 	}
-	order = slices.DeleteFunc(order, func(idx int) bool { return d.dropped[idx] })
 	out := make([]Finding, len(order))
 	for n, idx := range order {
 		f := d.fs[idx]

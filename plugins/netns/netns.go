@@ -21,6 +21,8 @@ var targetKinds = []string{"net", "pid", "mnt", "uts"}
 
 func init() {
 	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
+	// Which namespace a subject is in is context: it frames the comparison.
+	diff.RegisterAnalysis(diff.Analysis{Section: Name, Role: diff.Background})
 	diff.RegisterRule("netns/shared", Shared)
 	diff.RegisterRule("netns/prober-outside-target", ProberOutsideTarget)
 }
