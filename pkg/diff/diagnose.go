@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -45,13 +46,93 @@ func diagnose(c *Comparison, fs []Finding) []Finding {
 			continue
 		}
 		for _, i := range p.Failing() {
-			if len(p.Better(i)) > 0 {
-				links[symptomKey{p.Row, i}] = d.subjectCauses(links, i, p.Domains)
+			if len(p.Better(i)) == 0 {
+				continue
 			}
+			cs := d.subjectCauses(links, i, p.Domains)
+			if len(cs) == 0 && !worseSomewhere(probes, i) {
+				// A failure counter moving only in a subject whose probes all did as well as
+				// the other's: the other sent no such traffic, its probes failed first.
+				for j := range d.c.Subjects {
+					if j != i {
+						cs = append(cs, d.subjectCauses(links, j, p.Domains)...)
+					}
+				}
+			}
+			links[symptomKey{p.Row, i}] = cs
 		}
 	}
 	d.link(links, probes)
+	d.preferChanging()
 	return d.rank()
+}
+
+// worseSomewhere reports whether subject i does worse than another subject on any probe.
+func worseSomewhere(probes []*Probe, i int) bool {
+	for _, p := range probes {
+		if len(p.Domains) == 0 && len(p.Better(i)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// watchedBy maps the state sections whose facts the netlink watch follows to the kind of
+// change it reports for them.
+var watchedBy = map[string][]string{"routes": {"route"}, "rules": {"rule"}, "interfaces": {"link", "address"}, "neighbours": {"neighbour"}}
+
+// preferChanging folds a snapshot's cause into the cause that says the same fact kept
+// changing: a route the final snapshot caught absent while the watch saw it deleted and
+// re-added many times is one cause, the flap, whose every symptom the snapshot's explains.
+func (d *diagnosis) preferChanging() {
+	for c := range d.fs {
+		fc := d.fs[c]
+		if fc.Kind != Cause || !strings.HasPrefix(fc.Rule, "events/") || len(fc.Explains) == 0 || d.dropped[c] {
+			continue
+		}
+		kinds := map[string]bool{}
+		for _, k := range fc.Keys {
+			if kind, _, ok := strings.Cut(strings.TrimPrefix(k, "events/"), "/"); ok {
+				kinds[kind] = true
+			}
+		}
+		for s := range d.fs {
+			fs := d.fs[s]
+			sec, _, _ := strings.Cut(fs.Rule, "/")
+			if s == c || fs.Kind != Cause || fs.Subject != fc.Subject || len(fs.Explains) == 0 || d.dropped[s] ||
+				!watchedKind(sec, kinds) || !subset(fs.Explains, fc.Explains) {
+				continue
+			}
+			d.fs[c].Keys = append(d.fs[c].Keys, fs.Keys...)
+			d.fs[c].Message += "; when the report was taken: " + fs.Message
+			for _, sym := range fs.Explains {
+				n, _ := strconv.Atoi(sym)
+				d.fs[n].ExplainedBy = slices.DeleteFunc(d.fs[n].ExplainedBy, func(id string) bool { return id == itoa(s) })
+			}
+			if d.dropped == nil {
+				d.dropped = map[int]bool{}
+			}
+			d.dropped[s] = true
+		}
+	}
+}
+
+func watchedKind(section string, kinds map[string]bool) bool {
+	for _, k := range watchedBy[section] {
+		if kinds[k] {
+			return true
+		}
+	}
+	return false
+}
+
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 type symptomKey struct {
@@ -342,7 +423,7 @@ func (d *diagnosis) link(links map[symptomKey][]int, probes []*Probe) {
 			if peer := d.fs[c].Subject; peer != "" && d.fs[s].Subject != "" && peer != d.fs[s].Subject &&
 				!strings.Contains(d.fs[s].Message, "the cause is in "+peer) {
 				// Across subjects: the healthy side's probe of a peer that cannot answer.
-				d.fs[s].Message += "; the cause is in " + peer + ", on the way back to " + d.fs[s].Subject
+				d.fs[s].Message += "; the cause is in " + peer
 			}
 			d.fs[s].ExplainedBy = append(d.fs[s].ExplainedBy, itoa(c))
 			d.fs[c].Explains = append(d.fs[c].Explains, itoa(s))

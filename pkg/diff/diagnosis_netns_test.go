@@ -3,6 +3,7 @@ package diff_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -26,6 +28,8 @@ type planted struct {
 	// targets beyond the common ones; unprivileged collects without CAP_NET_ADMIN.
 	targets      []string
 	unprivileged bool
+	// args replace the collect's default probing flags (--attempts 3 --burst 3 --timeout 2s).
+	args []string
 }
 
 // The faults cover every kind of state fact the diagnosis follows: routes (absent, a
@@ -133,7 +137,11 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	}
 
 	collect := func(ns *netnstest.NS, peer string) *report.Report {
-		args := []string{"-q", "--pid", apps[ns], "--defaults", "--target", peer + ":8080", "--attempts", "3", "--burst", "3", "--timeout", "2s"}
+		probing := pc.args
+		if probing == nil {
+			probing = []string{"--attempts", "3", "--burst", "3", "--timeout", "2s"}
+		}
+		args := append([]string{"-q", "--pid", apps[ns], "--defaults", "--target", peer + ":8080"}, probing...)
 		for _, tg := range append([]string{"10.88.0.1:8080", "10.88.0.1:8081", "10.88.0.1:8082"}, pc.targets...) {
 			args = append(args, "--target", tg)
 		}
@@ -158,4 +166,77 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 		t.Fatalf("%s: no findings at all", pc.name)
 	}
 	return res
+}
+
+// flap deletes and re-adds ns's default route, absent a third of each period, until the
+// test ends: the case study's intermittent fault, planted from outside the "pod".
+func flap(t *testing.T, ns *netnstest.NS, period time.Duration) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			_ = exec.Command("ip", "-n", ns.Name, "route", "del", "default").Run()
+			select {
+			case <-stop:
+				return
+			case <-time.After(period / 3):
+			}
+			_ = exec.Command("ip", "-n", ns.Name, "route", "add", "default", "via", "10.77.0.1").Run()
+			select {
+			case <-stop:
+				return
+			case <-time.After(period * 2 / 3):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// A default route absent a third of the time is named as changing, in every run: at
+// ~7 Hz with the default flags, at ~1 Hz with --window 10s (those runs in parallel).
+func TestFlappingRouteNamedAsChanging(t *testing.T) {
+	netnstest.RequireRoot(t)
+	changing := regexp.MustCompile(`pod-b saw \d+ route deletions and \d+ route additions on eth0 .*its route .*default via 10\.77\.0\.1 dev eth0 .*was deleted \d+ times and re-added \d+ times`)
+	cases := []struct {
+		name   string
+		period time.Duration
+		args   []string
+	}{
+		{"7Hz-default-flags", 143 * time.Millisecond, []string{}},
+		{"1Hz-window-10s", time.Second, []string{"--window", "10s"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var named atomic.Int32
+			t.Run("runs", func(t *testing.T) {
+				// The slow flap's ten runs go at once (-parallel is GOMAXPROCS, two here).
+				var wg sync.WaitGroup
+				for run := range 10 {
+					if tc.period < time.Second {
+						wg.Wait()
+					}
+					wg.Go(func() {
+						t.Run(strconv.Itoa(run), func(t *testing.T) {
+							res := plantAndDiff(t, planted{name: tc.name, args: tc.args,
+								plant: func(t *testing.T, a, b *netnstest.NS) { flap(t, b, tc.period) }})
+							top := res.Findings[0]
+							if top.Kind != diff.Cause || top.Rule != "events/churn" || !changing.MatchString(top.Message) {
+								var out strings.Builder
+								_ = render.Render(&out, res, "wide", render.Options{})
+								t.Errorf("the flap is not the first cause:\n%s", out.String())
+								return
+							}
+							named.Add(1)
+							if run == 0 {
+								t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+							}
+						})
+					})
+				}
+				wg.Wait()
+			})
+			t.Logf("flapping default route (%s) named as changing: %d/10", tc.name, named.Load())
+		})
+	}
 }

@@ -31,6 +31,10 @@ type Env struct {
 	// Attempts is how many sequential connects each active probe makes; Burst how many at once.
 	Attempts int
 	Burst    int
+	// Spread is the time the sequential attempts of one probe are spread over (one every
+	// Spread/Attempts), so that a fact that comes and goes at a few Hz is caught by some
+	// attempts and missed by others; 0 fires them back to back. Bursts stay simultaneous.
+	Spread time.Duration
 	// Logf writes progress to stderr; never to stdout, which carries the report.
 	Logf func(format string, args ...any)
 	// PodIPs and PodPeerIndex name a pod seen from its node (--pod-ip, --pod-ifindex):
@@ -101,6 +105,14 @@ type Fact struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 	Kind  Kind   `json:"-"`
+}
+
+// Every is the interval between the starts of a probe's sequential attempts.
+func (e *Env) Every(attempts int) time.Duration {
+	if attempts < 2 || e.Spread <= 0 {
+		return 0
+	}
+	return e.Spread / time.Duration(attempts)
 }
 
 // Effort returns how many sequential attempts and burst connects a target gets.

@@ -30,6 +30,8 @@ type CollectOptions struct {
 	// like Timeout and also keeps the window open that long when they finish early.
 	Window   time.Duration
 	Attempts int
+	// Spread is how long each probe's sequential attempts are spread over.
+	Spread time.Duration
 	Burst    int
 	Proc     string
 	Stamp    string
@@ -68,7 +70,7 @@ changes nothing. kubectl netdiff runs it in an ephemeral container; it also runs
 }
 
 func newCollectCommand(out, errOut io.Writer) *cobra.Command {
-	o := &CollectOptions{PID: 1, Timeout: 4 * time.Second, Attempts: 5, Burst: 10, Proc: "/proc", Out: out, ErrOut: errOut}
+	o := &CollectOptions{PID: 1, Timeout: 4 * time.Second, Attempts: 5, Burst: 10, Spread: DefaultSpread, Proc: "/proc", Out: out, ErrOut: errOut}
 	cmd := &cobra.Command{
 		Use:   "collect [--target T]...",
 		Short: "Print one JSON report of this network namespace and the target process",
@@ -93,6 +95,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the active probe window, all targets together; the window closes as soon as the probes finish")
 	f.DurationVar(&o.Window, "window", 0, "length of the probe window: like --timeout, but the window (counters, netlink events) stays open this long even when the probes finish early or there are none; wins over --timeout")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
+	f.DurationVar(&o.Spread, "spread", o.Spread, "spread each probe's sequential attempts over this long (and keep the window open at least this long, so the netlink watch sees what changes); a longer --window spreads them over the window; 0 fires them back to back")
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
 	f.BoolVar(&o.Defaults, "defaults", false, "also probe the default targets (nameservers, default gateway) when --target is given")
 	f.StringVar(&o.Proc, "proc", o.Proc, "procfs mount point")
@@ -114,6 +117,8 @@ func (o *CollectOptions) Validate() ([]target.Target, error) {
 		return nil, fmt.Errorf("--window must be between 0s and 5m, got %s", o.Window)
 	case o.Window == 0 && (o.Timeout <= 0 || o.Timeout > 5*time.Minute):
 		return nil, fmt.Errorf("--timeout must be between 0s and 5m, got %s", o.Timeout)
+	case o.Spread < 0 || o.Spread > 5*time.Minute:
+		return nil, fmt.Errorf("--spread must be between 0s and 5m, got %s", o.Spread)
 	case o.Attempts < 0 || o.Attempts > 1000:
 		return nil, fmt.Errorf("--attempts must be between 0 and 1000, got %d", o.Attempts)
 	case o.Burst < 0 || o.Burst > 1000:
@@ -169,15 +174,20 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	if o.Window > 0 {
 		timeout = o.Window
 	}
-	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, AddDefaults: o.Defaults, Gentle: map[string]bool{},
-		PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex}
+	// The attempts are spread over the window the user asked to watch, or over --spread.
+	spread := min(o.Spread, timeout*3/4) // a short --timeout asks for a fast collect
+	if o.Window > 0 && o.Spread < o.Window {
+		spread = o.Window - o.Window/10 // leave the last tenth to the bursts
+	}
+	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, Spread: spread,
+		AddDefaults: o.Defaults, Gentle: map[string]bool{}, PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex}
 	for _, t := range targets[len(targets)-len(o.Gentle):] {
 		env.Gentle[t.String()] = true
 	}
 	if !o.Quiet {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
 	}
-	rep := CollectWindow(ctx, env, only(probe.New(), o.Only), o.Window)
+	rep := CollectWindow(ctx, env, only(probe.New(), o.Only), max(o.Window, spread))
 	if ctx.Err() != nil {
 		return fmt.Errorf("collect interrupted: no report written")
 	}
@@ -187,6 +197,10 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// DefaultSpread catches a fact flapping at a few Hz: five attempts 200ms apart, and a
+// netlink watch a second long, at the cost of that second on every run (docs/usage.md).
+const DefaultSpread = time.Second
 
 func newVersionCommand(out io.Writer) *cobra.Command {
 	var asJSON bool

@@ -62,7 +62,7 @@ func probeTarget(ctx context.Context, env *probe.Env, tr *TargetResult, deadline
 			go func(a netprobe.Addr) {
 				defer wg.Done()
 				wait := min(slot, udpWait)
-				run := netprobe.Summarize(netprobe.Sequential(ctx, attempts, slot, deadline, func(d time.Time) netprobe.Attempt {
+				run := netprobe.Summarize(netprobe.Sequential(ctx, attempts, slot, env.Every(attempts), deadline, func(d time.Time) netprobe.Attempt {
 					return netprobe.ProbeUDP(a.IP, t.Port, d, wait)
 				}))
 				ar.UDP = &run
@@ -87,7 +87,7 @@ func probeTarget(ctx context.Context, env *probe.Env, tr *TargetResult, deadline
 			go func(a netprobe.Addr) {
 				defer wg.Done()
 				fn := func(d time.Time) netprobe.Attempt { return m.fn(a, d) }
-				mr := &MethodResult{Sequential: netprobe.Summarize(netprobe.Sequential(ctx, attempts, slot, deadline, fn))}
+				mr := &MethodResult{Sequential: netprobe.Summarize(netprobe.Sequential(ctx, attempts, slot, env.Every(attempts), deadline, fn))}
 				if burst > 0 {
 					b := netprobe.Summarize(netprobe.Burst(ctx, burst, deadline, fn))
 					mr.Burst = &b

@@ -99,7 +99,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 			wg.Add(1)
 			go func(ar *AddrResult, a netprobe.Addr) {
 				defer wg.Done()
-				*ar = ping(ctx, a, env.Attempts, deadline)
+				*ar = ping(ctx, a, env.Attempts, env.Every(env.Attempts), deadline)
 			}(&tr.Addresses[j], a)
 		}
 	}
@@ -107,7 +107,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	return sec, nil
 }
 
-func ping(ctx context.Context, a netprobe.Addr, count int, deadline time.Time) AddrResult {
+func ping(ctx context.Context, a netprobe.Addr, count int, every time.Duration, deadline time.Time) AddrResult {
 	ar := AddrResult{Address: a.IP.String(), Family: a.Family, Key: a.Key()}
 	conn, method, errs := open(a.Family)
 	ar.Method, ar.OpenErrors = method, errs
@@ -123,7 +123,7 @@ func ping(ctx context.Context, a netprobe.Addr, count int, deadline time.Time) A
 	// sockets get the id replaced by the kernel, which matches replies itself.
 	id := rand.IntN(0xffff) + 1
 	slot := netprobe.Slot(time.Now(), deadline, count)
-	run := netprobe.Summarize(netprobe.Sequential(ctx, count, slot, deadline, func(d time.Time) netprobe.Attempt {
+	run := netprobe.Summarize(netprobe.Sequential(ctx, count, slot, every, deadline, func(d time.Time) netprobe.Attempt {
 		return echo(conn, a.Family, method, dst, id, d)
 	}))
 	ar.Echo = &run

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -214,9 +215,27 @@ func TableName(id uint32) string {
 	return strconv.FormatUint(uint64(id), 10)
 }
 
+// regatherWait is how long DefaultTargets waits before looking for a default gateway a
+// second time: a route that flaps at a few Hz is absent for tens of milliseconds.
+const regatherWait = 60 * time.Millisecond
+
 // DefaultTargets offers the default gateways as icmp:// targets. IPv6 link-local gateways
-// (fe80::/10) are left out: a target cannot carry the interface zone they need.
+// (fe80::/10) are left out: a target cannot carry the interface zone they need. Where
+// there is none, it looks once more a moment later and takes the union, so a default
+// route that was away for an instant does not take the gateway off the targets.
 func (*Plugin) DefaultTargets(ctx context.Context, env *probe.Env) []target.Target {
+	out := gateways(env)
+	if len(out) == 0 {
+		select {
+		case <-time.After(regatherWait):
+			out = gateways(env)
+		case <-ctx.Done():
+		}
+	}
+	return out
+}
+
+func gateways(env *probe.Env) []target.Target {
 	var out []target.Target
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
 		routes, err := netlink.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)

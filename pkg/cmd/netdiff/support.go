@@ -124,6 +124,7 @@ func (o *Options) collectArgs(self *subject, all []*subject, apiTargets []string
 	args := []string{"--defaults",
 		window, o.Window.String(),
 		"--attempts", strconv.Itoa(o.Attempts),
+		"--spread", o.Spread.String(),
 		"--burst", strconv.Itoa(o.Burst)}
 	seen := map[string]bool{}
 	add := func(flag string, ts []string) {

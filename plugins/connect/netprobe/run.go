@@ -27,12 +27,20 @@ func Slot(start, deadline time.Time, attempts int) time.Duration {
 	return max(s, 10*time.Millisecond)
 }
 
-// Sequential runs n attempts one after another, each bounded by slot and the deadline.
-// Attempts that find the window closed are recorded as not run rather than dropped,
-// so that "3/5" always means five were asked for.
-func Sequential(ctx context.Context, n int, slot time.Duration, deadline time.Time, fn func(deadline time.Time) Attempt) []Attempt {
+// Sequential runs n attempts one after another, each bounded by slot and the deadline,
+// attempt i starting no earlier than i*every after the first (spread over the window, as
+// the case study's connects were a second apart). Attempts that find the window closed
+// are recorded as not run rather than dropped, so that "3/5" always means five were asked for.
+func Sequential(ctx context.Context, n int, slot, every time.Duration, deadline time.Time, fn func(deadline time.Time) Attempt) []Attempt {
 	out := make([]Attempt, 0, n)
+	first := time.Now()
 	for i := 0; i < n; i++ {
+		if wait := time.Until(first.Add(time.Duration(i) * every)); every > 0 && wait > 0 && time.Now().Add(wait).Before(deadline) {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+		}
 		if ctx.Err() != nil || time.Until(deadline) <= 0 {
 			out = append(out, notRun())
 			continue

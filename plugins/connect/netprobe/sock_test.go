@@ -40,7 +40,7 @@ func TestConnectsOnLoopback(t *testing.T) {
 	if r := Summarize(Burst(context.Background(), 20, deadline, fn)); r.OK != 20 {
 		t.Errorf("burst: %s", r.Format("ok"))
 	}
-	if r := Summarize(Sequential(context.Background(), 3, time.Second, time.Now().Add(-time.Second), fn)); r.Format("ok") != "ETIMEDOUT 3/3 (not-run)" {
+	if r := Summarize(Sequential(context.Background(), 3, time.Second, 0, time.Now().Add(-time.Second), fn)); r.Format("ok") != "ETIMEDOUT 3/3 (not-run)" {
 		t.Errorf("past deadline: %s", r.Format("ok"))
 	}
 	if a := ProbeUDP(lo, closedPort, deadline, 200*time.Millisecond); a.Errno != "ECONNREFUSED" {
