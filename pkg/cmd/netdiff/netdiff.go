@@ -40,7 +40,9 @@ func DefaultImage() string { return DefaultImageRepo + ":" + version.Version }
 
 var (
 	netdiffLong = templates.LongDesc(`
-		Compare the network world of two pods and show what differs, most suspicious first.
+		Compare the network world of two pods and say what differs and why: the causes first
+		(a route, a policy rule, a netfilter rule, a sysctl, a fact that kept changing), each
+		with the symptoms it explains folded under it; -o wide lists every finding.
 
 		netdiff adds a small prober to each pod as an ephemeral container (sharing the app
 		container's process namespace), runs it over exec, and diffs the two JSON reports:
@@ -62,8 +64,11 @@ var (
 		# Pods in different namespaces, with an extra target
 		kubectl netdiff apps/ha-0 debug/netshoot --target 10.0.0.159:80
 
-		# Only the findings, as JSON
-		kubectl netdiff ha-0 netshoot -o json | jq '.findings[]'
+		# Only the causes, as JSON
+		kubectl netdiff ha-0 netshoot -o json | jq '.findings[] | select(.kind == "cause")'
+
+		# Something fails now and then: watch 30 s, attempts spread over the window
+		kubectl netdiff ha-0 netshoot --window 30s
 
 		# Save both reports and diff them again later, offline
 		kubectl netdiff ha-0 netshoot --save ./reports
