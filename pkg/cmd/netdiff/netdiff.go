@@ -198,7 +198,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the ephemeral container(s) that would be added, as YAML, and change nothing")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
-	f.DurationVar(&o.Spread, "spread", o.Spread, "spread each probe's sequential attempts over this long, and watch route, address, link and rule changes at least this long, so a fact that flaps at a few Hz is caught by default; a longer --window spreads them over the window; 0 fires them back to back (faster, blind to flaps)")
+	f.DurationVar(&o.Spread, "spread", o.Spread, "spread each probe's sequential attempts over this long, and watch route, address, link and rule changes at least this long, so a fact that flaps at a few Hz is caught by default; a longer --window spreads them over the window, a shorter one caps it; 0 fires them back to back (faster, blind to flaps)")
 	f.BoolVar(&o.Timings, "timings", false, "print where the time went, per pod and phase, on stderr")
 	f.BoolVar(&o.NoColor, "no-color", false, "never colour the table")
 	f.StringVarP(&o.Selector, "selector", "l", "", "compare every pod that matches this label selector (in -n's namespace)")
@@ -294,8 +294,8 @@ func (o *Options) Validate() error {
 	if o.Window+5*time.Second > o.Timeout {
 		return fmt.Errorf("--timeout (%s) must exceed --window (%s) by at least 5s", o.Timeout, o.Window)
 	}
-	if o.Spread < 0 || o.Spread >= o.Window {
-		return fmt.Errorf("--spread (%s) must be at least 0 and shorter than --window (%s)", o.Spread, o.Window)
+	if o.Spread < 0 {
+		return fmt.Errorf("--spread must be at least 0, got %s", o.Spread)
 	}
 	if o.Attempts < 0 || o.Attempts > 1000 || o.Burst < 0 || o.Burst > 1000 {
 		return fmt.Errorf("--attempts and --burst must be between 0 and 1000")
