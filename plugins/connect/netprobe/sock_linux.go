@@ -53,7 +53,12 @@ func ConnectNonblocking(ip netip.Addr, port int, deadline time.Time, on OnConnec
 	case err == nil:
 		// Loopback may complete at once; that is a success, not an anomaly.
 	case errors.Is(err, unix.EINPROGRESS):
+		// The Go runtime's preemption signal (SIGURG) lands here more often the longer the
+		// probe runs; the result must read as a blocking connect's, not a poll's.
 		if a, done := waitConnected(fd, start, deadline); done {
+			if a.Stage == StagePoll {
+				a.Stage = ""
+			}
 			return a
 		}
 	default:
@@ -94,7 +99,12 @@ func ConnectBlocking(ip netip.Addr, port int, deadline time.Time, on OnConnected
 		return Attempt{Errno: "ETIMEDOUT", Stage: StageTimeout, Message: "connect: no answer before the probe deadline", Dur: time.Since(start)}
 	case errors.Is(err, unix.EINTR), errors.Is(err, unix.EALREADY):
 		// A signal cut the wait short; the handshake goes on, so finish it by polling.
+		// The Go runtime's preemption signal (SIGURG) lands here more often the longer the
+		// probe runs; the result must read as a blocking connect's, not a poll's.
 		if a, done := waitConnected(fd, start, deadline); done {
+			if a.Stage == StagePoll {
+				a.Stage = ""
+			}
 			return a
 		}
 	default:
