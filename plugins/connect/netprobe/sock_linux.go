@@ -53,12 +53,7 @@ func ConnectNonblocking(ip netip.Addr, port int, deadline time.Time, on OnConnec
 	case err == nil:
 		// Loopback may complete at once; that is a success, not an anomaly.
 	case errors.Is(err, unix.EINPROGRESS):
-		// The Go runtime's preemption signal (SIGURG) lands here more often the longer the
-		// probe runs; the result must read as a blocking connect's, not a poll's.
 		if a, done := waitConnected(fd, start, deadline); done {
-			if a.Stage == StagePoll {
-				a.Stage = ""
-			}
 			return a
 		}
 	default:
