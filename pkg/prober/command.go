@@ -32,9 +32,9 @@ type CollectOptions struct {
 	Attempts int
 	// Spread is how long each probe's sequential attempts are spread over.
 	Spread time.Duration
-	Burst    int
-	Proc     string
-	Stamp    string
+	Burst  int
+	Proc   string
+	Stamp  string
 	// StdinWatch ends the collect when stdin closes: kubectl netdiff keeps the exec's stdin
 	// open, so an interrupted client (its stream torn down) stops the prober in the pod too.
 	StdinWatch bool
