@@ -17,11 +17,12 @@ import (
 // ranked: causes first (severity, then how much each explains), then unexplained
 // symptoms, then context, then the explained symptoms.
 func diagnose(c *Comparison, fs []Finding) []Finding {
+	list := registeredAnalyses()
 	as := map[string]Analysis{}
-	for _, a := range registeredAnalyses() {
+	for _, a := range list {
 		as[a.Section] = a
 	}
-	d := &diagnosis{c: c, as: as, byCauseKey: map[causeKey]int{}}
+	d := &diagnosis{c: c, as: as, list: list, byCauseKey: map[causeKey]int{}}
 	for _, f := range fs {
 		if f.Kind == "" {
 			f.Kind = kindOf(f, as)
@@ -149,6 +150,7 @@ type causeKey struct {
 type diagnosis struct {
 	c          *Comparison
 	as         map[string]Analysis
+	list       []Analysis // the same, sorted by section
 	fs         []Finding
 	byCauseKey map[causeKey]int // a blamed row -> the cause finding naming it
 	generic    map[int]bool     // findings the diagnosis made itself
@@ -172,7 +174,7 @@ func kindOf(f Finding, as map[string]Analysis) Kind {
 // probes reads every differing outcome row as a probe, annotated by every section.
 func (d *diagnosis) probes() []*Probe {
 	var out []*Probe
-	for _, a := range d.sorted() {
+	for _, a := range d.list {
 		if a.Role != Outcome || a.Probes == nil {
 			continue
 		}
@@ -210,20 +212,11 @@ func (d *diagnosis) annotate(p *Probe) {
 	if p.Route == nil {
 		p.Route = make([]RouteAnswer, n)
 	}
-	for _, a := range d.sorted() {
+	for _, a := range d.list {
 		if a.Annotate != nil {
 			a.Annotate(d.c, p)
 		}
 	}
-}
-
-func (d *diagnosis) sorted() []Analysis {
-	out := make([]Analysis, 0, len(d.as))
-	for _, a := range d.as {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Section < out[j].Section })
-	return out
 }
 
 // mustShow: a failing probe nothing explains is still a symptom when another subject
@@ -258,7 +251,7 @@ func (d *diagnosis) explain(p *Probe, i int) []int {
 		return nil
 	}
 	var out []int
-	for _, a := range d.sorted() {
+	for _, a := range d.list {
 		if a.Infer == nil {
 			continue
 		}
@@ -287,7 +280,7 @@ func (d *diagnosis) reverse(p *Probe, i, j int) *Probe {
 // kernel would use first; all differing ones are causes.
 func (d *diagnosis) onPath(p *Probe, i int, against []int) []int {
 	var out []int
-	for _, a := range d.sorted() {
+	for _, a := range d.list {
 		if a.Path == nil {
 			continue
 		}
@@ -589,7 +582,7 @@ func mentionsAny(msg string, names []string) bool {
 // checked says, for a symptom nothing explains, what was looked at and what would settle it.
 func (d *diagnosis) checked(p *Probe, subject string) string {
 	var secs []string
-	for _, a := range d.sorted() {
+	for _, a := range d.list {
 		if a.Path != nil {
 			secs = append(secs, a.Section)
 		}

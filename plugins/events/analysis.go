@@ -1,6 +1,8 @@
 package events
 
 import (
+	"strings"
+
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
@@ -19,22 +21,13 @@ var analysis = diff.Analysis{Section: Name, Role: diff.State, Path: func(c *diff
 	}
 	var out []string
 	for _, r := range c.Section(Name) {
-		kind, rest, ok := cut(r.Key)
+		kind, rest, ok := strings.Cut(r.Key, "/")
 		if !ok || kind == "neighbour" {
 			continue
 		}
-		if _, dev, ok := cut(rest); ok && (devs[dev] || kind == "rule") {
+		if _, dev, ok := strings.Cut(rest, "/"); ok && (devs[dev] || kind == "rule") {
 			out = append(out, r.Key)
 		}
 	}
 	return out
 }}
-
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}

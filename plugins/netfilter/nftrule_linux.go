@@ -19,7 +19,7 @@ import (
 func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict string) {
 	var parts []string
 	regs := map[uint32]string{} // what each register holds: "th dport", "meta skuid", …
-	masked := map[uint32]string{}
+	masked := map[uint32][]byte{}
 	for _, e := range exprs {
 		switch e := e.(type) {
 		case *expr.Meta:
@@ -36,12 +36,12 @@ func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict st
 			}
 		case *expr.Bitwise:
 			regs[e.DestRegister] = regs[e.SourceRegister]
-			masked[e.DestRegister] = fmt.Sprintf("%x", e.Mask)
+			masked[e.DestRegister] = e.Mask
 		case *expr.Cmp:
 			what := regs[e.Register]
 			parts = append(parts, strings.TrimSpace(what+" "+cmpOp(e.Op)+valueOf(what, e.Data, masked[e.Register])))
 		case *expr.Range:
-			parts = append(parts, fmt.Sprintf("%s %s%s-%s", regs[e.Register], cmpOp(e.Op), valueOf(regs[e.Register], e.FromData, ""), valueOf(regs[e.Register], e.ToData, "")))
+			parts = append(parts, fmt.Sprintf("%s %s%s-%s", regs[e.Register], cmpOp(e.Op), valueOf(regs[e.Register], e.FromData, nil), valueOf(regs[e.Register], e.ToData, nil)))
 		case *expr.Lookup:
 			not := ""
 			if e.Invert {
@@ -154,7 +154,7 @@ func cmpOp(op expr.CmpOp) string {
 
 // valueOf renders compared data the way the field is written: ports as numbers, protocols
 // by name, addresses as addresses (with the mask's prefix length), uids as numbers.
-func valueOf(what string, b []byte, mask string) string {
+func valueOf(what string, b, mask []byte) string {
 	switch {
 	case strings.HasSuffix(what, "port") && len(b) == 2:
 		return fmt.Sprint(binary.BigEndian.Uint16(b))
@@ -164,10 +164,8 @@ func valueOf(what string, b []byte, mask string) string {
 		}
 	case strings.HasSuffix(what, "addr"):
 		if a, ok := netip.AddrFromSlice(b); ok {
-			if mask != "" {
-				if m, ok := netip.AddrFromSlice(mustHex(mask)); ok {
-					return netip.PrefixFrom(a, ones(m.AsSlice())).String()
-				}
+			if len(mask) == len(b) {
+				return netip.PrefixFrom(a, ones(mask)).String()
 			}
 			return a.String()
 		}
@@ -179,14 +177,6 @@ func valueOf(what string, b []byte, mask string) string {
 		return strings.TrimRight(string(b), "\x00")
 	}
 	return fmt.Sprintf("0x%x", b)
-}
-
-func mustHex(s string) []byte {
-	b := make([]byte, len(s)/2)
-	for i := range b {
-		fmt.Sscanf(s[2*i:2*i+2], "%02x", &b[i])
-	}
-	return b
 }
 
 func ones(b []byte) int {
