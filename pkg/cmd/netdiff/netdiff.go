@@ -138,9 +138,9 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		Burst:           10,
 		// Not yet the default: a second-long window makes healthy twins differ now and
 		// then by one retransmitted segment (a counter), see docs/usage.md.
-		Spread:          0,
-		MaxConcurrency:  10,
-		isTerminal:      isTerminal,
+		Spread:         0,
+		MaxConcurrency: 10,
+		isTerminal:     isTerminal,
 	}
 }
 
