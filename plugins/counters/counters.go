@@ -155,8 +155,9 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			// Only failure counters compare: traffic counters (InSegs, OutRequests…) move
 			// with whoever happened to talk to the pod during the window, which is noise
 			// between healthy replicas. They are still shown.
+			// Loss TCP repaired by itself is noise too (see recovered).
 			kind := probe.Info
-			if _, ok := notable[k]; ok || failureLike.MatchString(k) {
+			if compared(k) {
 				kind = probe.Counter
 			}
 			out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(delta, 10), Kind: kind})

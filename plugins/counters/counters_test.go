@@ -226,3 +226,39 @@ func TestMovedRuleOnlyWhereWindowed(t *testing.T) {
 		t.Errorf("finding against a subject without window: %+v", got)
 	}
 }
+
+// Loss that TCP repaired by itself is shown and hinted at, but is no difference: healthy
+// replicas see a retransmission now and then. A loss that failed a connect still differs.
+func TestRepairedLossIsAHintNotADifference(t *testing.T) {
+	win := json.RawMessage(`{"window":true,"moved":{"snmp/Tcp/RetransSegs":{"delta":1,"end":9},"netstat/TcpExt/TCPSynRetrans":{"delta":2,"end":2}},"unchanged":{"snmp/Tcp/AttemptFails":0}}`)
+	still := json.RawMessage(`{"window":true,"unchanged":{"snmp/Tcp/RetransSegs":4,"netstat/TcpExt/TCPSynRetrans":0,"snmp/Tcp/AttemptFails":0}}`)
+	failed := json.RawMessage(`{"window":true,"moved":{"snmp/Tcp/RetransSegs":{"delta":1,"end":9},"snmp/Tcp/AttemptFails":{"delta":1,"end":1}},"unchanged":{"netstat/TcpExt/TCPSynRetrans":0}}`)
+	mk := func(name string, raw json.RawMessage) *report.Report {
+		return &report.Report{SchemaVersion: report.SchemaVersion, Subject: &report.Subject{Name: name},
+			Sections: map[string]json.RawMessage{"counters": raw}}
+	}
+	res, err := diff.Compare([]string{"a", "b"}, []*report.Report{mk("a", still), mk("b", win)}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Differs() {
+		t.Errorf("a retransmission in one replica made them differ: %+v", res.Findings)
+	}
+	hint := false
+	for _, f := range res.Findings {
+		hint = hint || f.Rule == "counters/moved" && f.Severity == diff.Info &&
+			strings.HasPrefix(f.Message, "b: TCP repaired lost segments") && strings.Contains(f.Message, "TcpExt TCPSynRetrans, Tcp RetransSegs") &&
+			strings.Contains(f.Message, "--window")
+	}
+	if !hint {
+		t.Errorf("no hint about the repaired loss: %+v", res.Findings)
+	}
+
+	res, err = diff.Compare([]string{"a", "b"}, []*report.Report{mk("a", still), mk("b", failed)}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Differs() {
+		t.Errorf("a failed connect attempt in one replica is no difference: %+v", res.Findings)
+	}
+}

@@ -136,9 +136,8 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		IdleTimeout:     15 * time.Minute,
 		Attempts:        5,
 		Burst:           10,
-		// Not yet the default: a second-long window makes healthy twins differ now and
-		// then by one retransmitted segment (a counter), see docs/usage.md.
-		Spread:         0,
+		// The prober's DefaultSpread (not imported: pkg/prober links every collector).
+		Spread:         time.Second,
 		MaxConcurrency: 10,
 		isTerminal:     isTerminal,
 	}

@@ -214,7 +214,7 @@ func TestCollectArgsProbePeersGently(t *testing.T) {
 	a := &subject{pod: runningPod("apps", "a", corev1.PodRunning)}
 	b := &subject{pod: runningPod("apps", "b", corev1.PodRunning)}
 	got := strings.Join(o.collectArgs(a, []*subject{a, b}, []string{"tcp://10.96.0.1:443", "tcp://10.0.0.1:80"}), " ")
-	want := "--defaults --timeout 4s --attempts 5 --spread 0s --burst 10 --target tcp://10.0.0.1:80 --target tcp://10.96.0.1:443 --gentle-target icmp://10.244.0.6 --gentle-target tcp://10.244.0.6:8080"
+	want := "--defaults --timeout 4s --attempts 5 --spread 1s --burst 10 --target tcp://10.0.0.1:80 --target tcp://10.96.0.1:443 --gentle-target icmp://10.244.0.6 --gentle-target tcp://10.244.0.6:8080"
 	if got != want {
 		t.Errorf("collect args for a:\n got %s\nwant %s", got, want)
 	}
