@@ -22,9 +22,11 @@ const maxReportBytes = 256 << 10
 // runProber runs the real static prober in ns and returns its stdout and rusage.
 func runProber(t testing.TB, ns *netnstest.NS, args ...string) ([]byte, *syscall.Rusage) {
 	t.Helper()
+	// Build before the deadline starts: a cold build under load takes longer than a minute.
+	prober := netnstest.Prober(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := ns.Command(ctx, append([]string{netnstest.Prober(t), "collect", "-q"}, args...)...)
+	cmd := ns.Command(ctx, append([]string{prober, "collect", "-q"}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
