@@ -562,6 +562,7 @@ func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
 			IdleTimeout: o.IdleTimeout,
 		},
 	}
+	var watch *windowProgress
 	if o.isTerminal(o.ErrOut) {
 		var mu sync.Mutex
 		runner.Progress = func(pod, msg string) {
@@ -572,8 +573,13 @@ func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
 		runner.ProberErr = func(pod string) io.Writer {
 			return &linePrefixer{prefix: pod + ": ", w: o.ErrOut, mu: &mu}
 		}
+		if o.WatchWindow && o.Window >= minProgressWindow {
+			watch = startWindowProgress(o.ErrOut, &mu, o.Window, progressEvery(o.Window), len(subjects))
+			defer watch.end()
+		}
 	}
 	o.forEachPod(subjects, func(s *subject) {
+		defer watch.podDone()
 		pctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 		args := o.collectArgs(s, subjects, apiTargets)
