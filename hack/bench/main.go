@@ -74,7 +74,7 @@ func main() {
 			_ = cs.CoreV1().Namespaces().Delete(context.Background(), b.ns, metav1.DeleteOptions{})
 		}()
 	}
-	var floor, eager, netdiff, reuse, execOnly []time.Duration
+	var floor, eager, netdiff, reuse, reuseNoSpread, execOnly []time.Duration
 	phases := map[string][]time.Duration{}
 	for i := range *reps {
 		f, err := b.floor(ctx, fmt.Sprintf("r%d-f", i), true)
@@ -96,12 +96,18 @@ func main() {
 		if err != nil {
 			die("netdiff (reuse): %v", err)
 		}
+		// The default window against v0.1's back-to-back attempts, on the same pods.
+		r0, _, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i), "--spread", "0")
+		if err != nil {
+			die("netdiff (reuse, --spread 0): %v", err)
+		}
 		e, err := b.execVersion(ctx, fmt.Sprintf("r%d-f", i))
 		if err != nil {
 			die("exec: %v", err)
 		}
 		floor, eager, netdiff, reuse, execOnly = append(floor, f), append(eager, g), append(netdiff, n), append(reuse, r), append(execOnly, e)
-		fmt.Printf("rep %d: floor %s  eager floor %s  netdiff %s  reuse %s  exec %s\n", i+1, ms(f), ms(g), ms(n), ms(r), ms(e))
+		reuseNoSpread = append(reuseNoSpread, r0)
+		fmt.Printf("rep %d: floor %s  eager floor %s  netdiff %s  reuse %s  reuse --spread 0 %s  exec %s\n", i+1, ms(f), ms(g), ms(n), ms(r), ms(r0), ms(e))
 	}
 	fmt.Printf("\n%-34s %9s %9s %9s\n", "", "min", "median", "max")
 	for _, row := range []struct {
@@ -112,6 +118,7 @@ func main() {
 		{"eager floor (exec retried early)", eager},
 		{"kubectl netdiff a b", netdiff},
 		{"kubectl netdiff a b (reuse)", reuse},
+		{"  the same with --spread 0", reuseNoSpread},
 		{"exec in running container", execOnly},
 	} {
 		lo, med, hi := stats(row.d)
@@ -132,6 +139,8 @@ func main() {
 	_, rm, _ := stats(reuse)
 	_, gm, _ := stats(eager)
 	_, em, _ := stats(execOnly)
+	_, r0m, _ := stats(reuseNoSpread)
+	fmt.Printf("\ndefault spread cost (reuse minus reuse --spread 0): %s\n", ms(rm-r0m))
 	fmt.Printf("\nnetdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
 	fmt.Printf("reuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
 	fmt.Printf("netdiff/floor ratio: %.2f\n", nm.Seconds()/fm.Seconds())
@@ -273,8 +282,9 @@ func (b *bench) execVersion(ctx context.Context, pod string) (time.Duration, err
 
 // netdiff runs the plugin and returns its wall time and the --timings phases, summed
 // over the phase name's max across the two pods (they run concurrently).
-func (b *bench) netdiff(ctx context.Context, a, bb string) (time.Duration, map[string]time.Duration, error) {
+func (b *bench) netdiff(ctx context.Context, a, bb string, flags ...string) (time.Duration, map[string]time.Duration, error) {
 	args := append([]string{"-n", b.ns, a, bb, "--timings", "--image", b.image}, b.extra...)
+	args = append(args, flags...)
 	cmd := exec.CommandContext(ctx, b.plugin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig, "NO_COLOR=1")
 	var se bytes.Buffer
