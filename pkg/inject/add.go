@@ -46,9 +46,25 @@ func Add(ctx context.Context, pods corev1client.PodInterface, pod *corev1.Pod, s
 		if errors.As(err, &serr) && serr.Status().Reason == metav1.StatusReasonNotFound && (serr.ErrStatus.Details == nil || serr.ErrStatus.Details.Name == "") {
 			return "", ErrUnsupported
 		}
+		// A run started at the same moment added this very container (the name is the
+		// spec's): use it rather than fail.
+		if apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
+			if now, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{}); gerr == nil && hasContainer(now, ec.Name, s) {
+				return ec.Name, nil
+			}
+		}
 		return "", err
 	}
 	return ec.Name, nil
+}
+
+func hasContainer(pod *corev1.Pod, name string, s Spec) bool {
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if ec.Name == name && matches(ec, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // WaitError is a container that will not start by itself; Reason is the kubelet's.

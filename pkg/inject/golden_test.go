@@ -17,8 +17,6 @@ var update = flag.Bool("update", false, "rewrite the golden container specs in t
 // profile code (or ours) that adds a capability or drops a restriction shows up as a diff
 // of testdata/profile-*.yaml, not only when a hand-written check happens to look at it.
 func TestProfileSpecsMatchGolden(t *testing.T) {
-	defer func() { NameSuffix = defaultSuffix }()
-	NameSuffix = func() string { return "xxxxx" }
 	spec := Spec{Image: "netdiff/netdiff-prober:v1.2.3", PullPolicy: corev1.PullIfNotPresent, TargetContainer: "app", Version: "v1.2.3", IdleTimeout: 15 * time.Minute}
 	for _, p := range Profiles {
 		t.Run(p, func(t *testing.T) {

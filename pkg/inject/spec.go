@@ -4,6 +4,8 @@
 package inject
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -42,7 +44,7 @@ type Spec struct {
 	IdleTimeout time.Duration
 }
 
-// NameSuffix makes the random part of a container name; tests replace it.
+// NameSuffix makes the random part of the names of pods netdiff creates; tests replace it.
 var NameSuffix = func() string { return utilrand.String(5) }
 
 // ValidateProfile rejects profiles netdiff does not offer.
@@ -55,8 +57,16 @@ func ValidateProfile(p string) error {
 	return fmt.Errorf("unknown --profile %q: use one of %s", p, strings.Join(Profiles, ", "))
 }
 
-// UniqueName returns a container name not yet used in the pod.
-func UniqueName(pod *corev1.Pod) string {
+// ContainerName is the name of the container s adds to pod. It is the same for every run
+// that would add the same container (a hash of the spec) to the same pod, so runs started
+// at once send the same patch and the API server merges the second into the first by
+// name: one container, not one per run (they can never be removed). The number after
+// the hash counts on past the containers of that spec the pod already has, which exited
+// and cannot be started again.
+func ContainerName(pod *corev1.Pod, s Spec) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{s.Image, string(s.PullPolicy), s.TargetContainer,
+		s.Version, s.Profile, s.IdleTimeout.String()}, "\x00")))
+	base := NamePrefix + hex.EncodeToString(sum[:])[:6]
 	used := map[string]bool{}
 	for _, c := range pod.Spec.Containers {
 		used[c.Name] = true
@@ -67,9 +77,9 @@ func UniqueName(pod *corev1.Pod) string {
 	for _, c := range pod.Spec.EphemeralContainers {
 		used[c.Name] = true
 	}
-	for {
-		if n := NamePrefix + NameSuffix(); !used[n] {
-			return n
+	for n := 1; ; n++ {
+		if name := fmt.Sprintf("%s-%d", base, n); !used[name] {
+			return name
 		}
 	}
 }
@@ -81,7 +91,7 @@ func Generate(pod *corev1.Pod, s Spec) (*corev1.Pod, *corev1.EphemeralContainer,
 	if err := ValidateProfile(s.Profile); err != nil {
 		return nil, nil, err
 	}
-	name := UniqueName(pod)
+	name := ContainerName(pod, s)
 	ec := corev1.EphemeralContainer{
 		TargetContainerName: s.TargetContainer,
 		EphemeralContainerCommon: corev1.EphemeralContainerCommon{

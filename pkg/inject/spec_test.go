@@ -22,10 +22,6 @@ func testPod() *corev1.Pod {
 }
 
 func TestGenerateProfiles(t *testing.T) {
-	suffixes := []string{"aaaaa", "bbbbb"} // the first collides with an existing container
-	NameSuffix = func() string { s := suffixes[0]; suffixes = suffixes[1:]; return s }
-	defer func() { NameSuffix = defaultSuffix }()
-
 	spec := Spec{Image: "netdiff/netdiff-prober:v1", PullPolicy: corev1.PullIfNotPresent, TargetContainer: "app", Version: "v1", IdleTimeout: 15 * time.Minute}
 	tests := []struct {
 		profile string
@@ -66,7 +62,6 @@ func TestGenerateProfiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.profile, func(t *testing.T) {
-			suffixes = []string{"aaaaa", "bbbbb"}
 			s := spec
 			s.Profile = tt.profile
 			pod := testPod()
@@ -74,8 +69,8 @@ func TestGenerateProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ec.Name != "netdiff-bbbbb" {
-				t.Errorf("name = %s, want netdiff-bbbbb (netdiff-aaaaa is taken)", ec.Name)
+			if ec.Name != ContainerName(pod, s) {
+				t.Errorf("name = %s, want %s", ec.Name, ContainerName(pod, s))
 			}
 			if len(pod.Spec.EphemeralContainers) != 1 || len(withEC.Spec.EphemeralContainers) != 2 {
 				t.Error("Generate must not modify its input and must append exactly one container")
@@ -95,7 +90,32 @@ func TestGenerateProfiles(t *testing.T) {
 	}
 }
 
-var defaultSuffix = NameSuffix
+// Runs that add the same container to the same pod pick one name; another spec or a pod
+// that already has that name gets another.
+func TestContainerNameIsTheSameForTheSameSpec(t *testing.T) {
+	spec := Spec{Image: "netdiff/netdiff-prober:v1", PullPolicy: corev1.PullIfNotPresent, TargetContainer: "app", Version: "v1", Profile: "general", IdleTimeout: 15 * time.Minute}
+	pod := testPod()
+	first := ContainerName(pod, spec)
+	if !strings.HasPrefix(first, NamePrefix) || !strings.HasSuffix(first, "-1") || ContainerName(testPod(), spec) != first {
+		t.Fatalf("name %q: want %s<hash>-1, the same for the same pod and spec", first, NamePrefix)
+	}
+	for _, change := range []func(*Spec){
+		func(s *Spec) { s.Image += "x" }, func(s *Spec) { s.Version = "v2" }, func(s *Spec) { s.Profile = "netadmin" },
+		func(s *Spec) { s.TargetContainer = "sidecar" }, func(s *Spec) { s.IdleTimeout = time.Minute },
+		func(s *Spec) { s.PullPolicy = corev1.PullAlways },
+	} {
+		other := spec
+		change(&other)
+		if n := ContainerName(pod, other); n == first {
+			t.Errorf("spec %+v gets the same name %s as %+v", other, n, spec)
+		}
+	}
+	// The pod has that container already (it exited: a live one is reused instead).
+	pod.Spec.EphemeralContainers = append(pod.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: first}})
+	if next := ContainerName(pod, spec); next != strings.TrimSuffix(first, "-1")+"-2" {
+		t.Errorf("next name %s after %s", next, first)
+	}
+}
 
 func hasCap(caps []corev1.Capability, c string) bool {
 	for _, x := range caps {

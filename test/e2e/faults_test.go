@@ -44,7 +44,7 @@ func (x *env) faults(t *testing.T) string {
 		}
 		if faultErr == nil {
 			faultErr = x.waitReady(ctx, faultNs, "f-a", "f-b", "pull-a", "pull-b", "fake-a", "fake-b", "kill-a", "sig-a", "sig-b",
-				"ten-a", "ten-b", "rbac-a", "rbac-b", "multi", "hostnet2", "hostnet3", "tight", "sec-a", "sec-b", "flap-a", "flap-b")
+				"ten-a", "ten-b", "rbac-a", "rbac-b", "multi", "hostnet2", "hostnet3", "tight", "sec-a", "sec-b", "flap-a", "flap-b", "conc-a", "conc-b")
 		}
 	})
 	if faultErr != nil {
@@ -626,6 +626,28 @@ func TestFaultTenRunsOneContainer(t *testing.T) {
 	for _, p := range []string{"ten-a", "ten-b"} {
 		if n := x.runningEphemerals(t, ns, p); n != 1 {
 			t.Errorf("%s has %d running netdiff containers after ten runs, want 1: %v", p, n, x.ephemerals(t, ns, p))
+		}
+	}
+}
+
+// Four runs started at the same moment on a fresh pair all succeed and leave one prober
+// container per pod: the container's name comes from its spec, so the API server merges
+// the four adds into one.
+func TestFaultConcurrentRunsOneContainer(t *testing.T) {
+	x := need(t)
+	ns := x.faults(t)
+	var runs []*running
+	for range 4 {
+		runs = append(runs, x.startNetdiff(t, "-n", ns, "conc-a", "conc-b"))
+	}
+	for i, r := range runs {
+		if res := r.wait(t, 2*time.Minute); res.code >= 2 {
+			t.Errorf("run %d: exit %d\n%s", i+1, res.code, clip(res.stderr))
+		}
+	}
+	for _, p := range []string{"conc-a", "conc-b"} {
+		if es := x.ephemerals(t, ns, p); len(es) != 1 {
+			t.Errorf("%s has %d netdiff containers after four concurrent runs, want 1: %v", p, len(es), es)
 		}
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
-
-	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 )
 
 func TestParsePodRef(t *testing.T) {
@@ -175,14 +173,13 @@ func TestRunRefusesPodsItCannotProbe(t *testing.T) {
 }
 
 func TestDryRunPrintsSpecAndChangesNothing(t *testing.T) {
-	inject.NameSuffix = func() string { return "fixed" }
 	o, cs, out, _ := newTestOptions(t, runningPod("apps", "a", corev1.PodRunning), runningPod("apps", "b", corev1.PodRunning))
 	o.DryRun = true
 	if err := run(t, o, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"# pod apps/a: would add", "# pod apps/b: would add", "name: netdiff-fixed", "targetContainerName: app", "image: " + DefaultImage(), "- idle"} {
+	for _, want := range []string{"# pod apps/a: would add", "# pod apps/b: would add", "name: netdiff-", "targetContainerName: app", "image: " + DefaultImage(), "- idle"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, got)
 		}
