@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
-	"github.com/netdiff/kubectl-netdiff/plugins/connect/netprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Fact key builders, shared by Facts and the rules so both name the same rows.

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-	"github.com/netdiff/kubectl-netdiff/plugins/connect/netprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
 

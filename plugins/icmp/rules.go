@@ -8,7 +8,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/plugins/connect"
-	"github.com/netdiff/kubectl-netdiff/plugins/connect/netprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 func registerRules() {
