@@ -16,9 +16,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )
 
 // Section is the report section the node pod's prober writes.
@@ -152,8 +152,11 @@ func PeerIndex(rep *report.Report, ips []string) int {
 	if rep == nil {
 		return 0
 	}
-	var s interfaces.Section
-	if ok, err := rep.Section(interfaces.Name, &s); !ok || err != nil {
+	// The interfaces section's schema (docs/sections/interfaces.md), the part read here.
+	var s struct {
+		Interfaces []netstate.Interface `json:"interfaces"`
+	}
+	if ok, err := rep.Section("interfaces", &s); !ok || err != nil {
 		return 0
 	}
 	eth0 := 0

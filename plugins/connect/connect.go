@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Name is the section name.

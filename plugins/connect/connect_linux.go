@@ -7,10 +7,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
-	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Collect probes every tcp:// and udp:// target concurrently within env.Timeout.

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
 // Fact key builders, shared by Facts and the rules so both name the same rows.

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
 

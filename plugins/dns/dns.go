@@ -20,11 +20,11 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/resolvconf"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
-	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Name is the section name.

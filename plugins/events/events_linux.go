@@ -12,11 +12,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
-	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
-	"github.com/netdiff/kubectl-netdiff/plugins/neighbours"
-	"github.com/netdiff/kubectl-netdiff/plugins/routes"
-	"github.com/netdiff/kubectl-netdiff/plugins/rules"
 )
 
 // Plugin keeps the watch open between Begin and Collect.
@@ -239,7 +236,7 @@ func (w *watch) link(u netlink.LinkUpdate) {
 	w.mu.Lock()
 	w.names[a.Index] = a.Name
 	w.mu.Unlock()
-	flags := strings.Join(interfaces.LinkFlags(u.IfInfomsg.Flags), ",")
+	flags := strings.Join(netstate.LinkFlags(u.IfInfomsg.Flags), ",")
 	what := fmt.Sprintf("%s <%s> mtu %d state %s", a.Name, flags, a.MTU, strings.ToUpper(a.OperState.String()))
 	w.record(raw{at: at, kind: "link", action: action(unix.RTM_NEWLINK, u.Header.Type), index: a.Index,
 		what: func(map[int]string) string { return what }})
@@ -255,7 +252,7 @@ func (w *watch) addr(u netlink.AddrUpdate) {
 	if u.NewAddr {
 		act = "new"
 	}
-	what := fmt.Sprintf("%s scope %s", u.LinkAddress.String(), interfaces.ScopeName(u.Scope))
+	what := fmt.Sprintf("%s scope %s", u.LinkAddress.String(), netstate.ScopeName(u.Scope))
 	w.record(raw{at: at, kind: "address", action: act, family: family(f), index: u.LinkIndex,
 		what: func(map[int]string) string { return what }})
 }
@@ -269,7 +266,7 @@ func (w *watch) route(u netlink.RouteUpdate) {
 	}
 	w.record(raw{at: at, kind: "route", action: action(unix.RTM_NEWROUTE, u.Type), family: family(r.Family), index: idx,
 		what: func(names map[int]string) string {
-			c := routes.ConvertRoute(r, names)
+			c := netstate.ConvertRoute(r, names)
 			return strings.TrimSpace(c.Table + " " + c.Type + " " + c.Dst + " " + c.Value())
 		}})
 }
@@ -281,7 +278,7 @@ func (w *watch) neigh(u netlink.NeighUpdate) {
 	if len(n.HardwareAddr) > 0 {
 		what += " lladdr " + n.HardwareAddr.String()
 	}
-	what += " " + neighbours.StateName(n.State)
+	what += " " + netstate.StateName(n.State)
 	w.record(raw{at: at, kind: "neighbour", action: action(unix.RTM_NEWNEIGH, u.Type), family: family(n.Family), index: n.LinkIndex,
 		what: func(map[int]string) string { return what }})
 }
@@ -301,7 +298,7 @@ func (w *watch) ruleMessages(s *nl.NetlinkSocket) bool {
 		if m.Header.Type != unix.RTM_NEWRULE && m.Header.Type != unix.RTM_DELRULE {
 			continue
 		}
-		r, err := rules.ParseRule(m.Data)
+		r, err := netstate.ParseRule(m.Data)
 		if err != nil {
 			w.onError("rule")(fmt.Errorf("decode rule notification: %w", err))
 			continue

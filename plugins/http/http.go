@@ -20,10 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
-	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Name is the section name.

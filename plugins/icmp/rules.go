@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-	"github.com/netdiff/kubectl-netdiff/plugins/connect"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
+	"github.com/netdiff/kubectl-netdiff/plugins/connect"
 )
 
 func registerRules() {

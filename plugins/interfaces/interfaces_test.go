@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
@@ -123,11 +124,11 @@ func TestLinkAndAddrFlags(t *testing.T) {
 		{unix.IFF_PROMISC | unix.IFF_DORMANT, "promisc,dormant"},
 	}
 	for _, tc := range tests {
-		if got := strings.Join(LinkFlags(tc.raw), ","); got != tc.want {
-			t.Errorf("LinkFlags(%#x) = %q, want %q", tc.raw, got, tc.want)
+		if got := strings.Join(netstate.LinkFlags(tc.raw), ","); got != tc.want {
+			t.Errorf("netstate.LinkFlags(%#x) = %q, want %q", tc.raw, got, tc.want)
 		}
 	}
-	if got := strings.Join(AddrFlags(unix.IFA_F_PERMANENT|unix.IFA_F_NODAD|unix.IFA_F_DEPRECATED), ","); got != "nodad,deprecated" {
+	if got := strings.Join(netstate.AddrFlags(unix.IFA_F_PERMANENT|unix.IFA_F_NODAD|unix.IFA_F_DEPRECATED), ","); got != "nodad,deprecated" {
 		t.Errorf("AddrFlags = %q", got)
 	}
 }

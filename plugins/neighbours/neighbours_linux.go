@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -96,7 +97,7 @@ func Convert(ns []netlink.Neigh, names map[int]string, gateways map[string]bool)
 			Family: "ipv4",
 			IP:     n.IP.String(),
 			Dev:    names[n.LinkIndex],
-			State:  StateName(n.State),
+			State:  netstate.StateName(n.State),
 			Router: n.Flags&unix.NTF_ROUTER != 0,
 			Flags:  flagNames(n.Flags),
 		}
@@ -130,29 +131,6 @@ func Convert(ns []netlink.Neigh, names map[int]string, gateways map[string]bool)
 		s.Neighbours, s.Truncated = s.Neighbours[:MaxNeighbours], true
 	}
 	return s
-}
-
-var stateNames = []struct {
-	bit  int
-	name string
-}{
-	{unix.NUD_INCOMPLETE, "INCOMPLETE"}, {unix.NUD_REACHABLE, "REACHABLE"}, {unix.NUD_STALE, "STALE"},
-	{unix.NUD_DELAY, "DELAY"}, {unix.NUD_PROBE, "PROBE"}, {unix.NUD_FAILED, "FAILED"},
-	{unix.NUD_NOARP, "NOARP"}, {unix.NUD_PERMANENT, "PERMANENT"},
-}
-
-// StateName names the NUD_* state bits as ip(8) does ("NONE" for none).
-func StateName(st int) string {
-	var p []string
-	for _, s := range stateNames {
-		if st&s.bit != 0 {
-			p = append(p, s.name)
-		}
-	}
-	if len(p) == 0 {
-		return "NONE"
-	}
-	return strings.Join(p, "|")
 }
 
 func flagNames(f int) []string {

@@ -8,6 +8,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
@@ -22,8 +23,8 @@ func TestStateName(t *testing.T) {
 		unix.NUD_STALE | unix.NUD_PERMANENT: "STALE|PERMANENT",
 	}
 	for in, want := range tests {
-		if got := StateName(in); got != want {
-			t.Errorf("StateName(%#x) = %q, want %q", in, got, want)
+		if got := netstate.StateName(in); got != want {
+			t.Errorf("netstate.StateName(%#x) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -5,11 +5,10 @@
 package nodeside
 
 import (
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
-	"github.com/netdiff/kubectl-netdiff/plugins/routes"
 )
 
 // Name is the section name.
@@ -32,8 +31,8 @@ type Section struct {
 	// PodIfindex is the ifindex given with --pod-ifindex (0: found by route lookup).
 	PodIfindex int `json:"podIfindex,omitempty"`
 	// Veth is the host end of the pod's veth; VethError says why it was not found.
-	Veth      *interfaces.Interface `json:"veth,omitempty"`
-	VethError *report.Error         `json:"vethError,omitempty"`
+	Veth      *netstate.Interface `json:"veth,omitempty"`
+	VethError *report.Error       `json:"vethError,omitempty"`
 	// Sysctls maps paths below /proc/sys ("net/ipv4/conf/<veth>/rp_filter") to values.
 	Sysctls map[string]string `json:"sysctls"`
 	// SysctlErrors maps unreadable paths to the errno name.
@@ -41,7 +40,7 @@ type Section struct {
 	// RouteGet is the kernel's answer to `ip route get POD-IP`, one per pod IP.
 	RouteGet []RouteGet `json:"routeGet"`
 	// Routes are the routes of every table whose destination holds a pod IP.
-	Routes      []routes.Route           `json:"routes"`
+	Routes      []netstate.Route         `json:"routes"`
 	RoutesTotal int                      `json:"routesTotal"`
 	Truncated   bool                     `json:"truncated,omitempty"`
 	RouteErrors map[string]*report.Error `json:"routeErrors,omitempty"`

@@ -12,11 +12,10 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
-	"github.com/netdiff/kubectl-netdiff/plugins/routes"
 	"github.com/netdiff/kubectl-netdiff/plugins/sysctls"
 )
 
@@ -60,7 +59,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 
 // findVeth returns the host end of the pod's veth: the link with the pod's peer index,
 // or, without one, the device the route to the pod's first IP leaves by.
-func findVeth(index int, gets []RouteGet) (*interfaces.Interface, *report.Error) {
+func findVeth(index int, gets []RouteGet) (*netstate.Interface, *report.Error) {
 	var l netlink.Link
 	var err error
 	switch {
@@ -83,10 +82,8 @@ func findVeth(index int, gets []RouteGet) (*interfaces.Interface, *report.Error)
 			links = append(links, ml)
 		}
 	}
-	conv := interfaces.Convert(links, nil)
-	for i := range conv.Interfaces {
-		if conv.Interfaces[i].Index == l.Attrs().Index {
-			in := conv.Interfaces[i]
+	for _, in := range netstate.ConvertLinks(links, nil) {
+		if in.Index == l.Attrs().Index {
 			return &in, nil
 		}
 	}
@@ -133,7 +130,7 @@ func matchingRoutes(s *Section, ips []netip.Addr) {
 			names[l.Attrs().Index] = l.Attrs().Name
 		}
 	}
-	s.Routes = []routes.Route{}
+	s.Routes = []netstate.Route{}
 	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
 		var want []netip.Addr
 		for _, ip := range ips {
@@ -150,7 +147,7 @@ func matchingRoutes(s *Section, ips []netip.Addr) {
 			}
 			s.RoutesTotal++
 			if len(s.Routes) < MaxRoutes {
-				s.Routes = append(s.Routes, routes.ConvertRoute(r, names))
+				s.Routes = append(s.Routes, netstate.ConvertRoute(r, names))
 			} else {
 				s.Truncated = true
 			}

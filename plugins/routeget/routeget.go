@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Name is the section name.

@@ -14,10 +14,10 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
-	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
 // Collect looks up a route per target address.

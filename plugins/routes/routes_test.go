@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -57,7 +58,7 @@ func TestConvertRoute(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := ConvertRoute(tc.in, names)
+			r := netstate.ConvertRoute(tc.in, names)
 			if r.Key() != tc.key {
 				t.Errorf("key = %q, want %q", r.Key(), tc.key)
 			}

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/routes"
 )
 
 // Name is the section name.
@@ -22,6 +22,18 @@ func init() {
 	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
 	diff.RegisterAnalysis(analysis)
 	diff.RegisterRule("rules/only-in-some", OnlyInSome)
+}
+
+// Rule is the shared value type (events holds rules too).
+type Rule = netstate.Rule
+
+// routesSection is the routes section's name and the part of its schema (docs/sections/
+// routes.md) that a rule's table is summarised from.
+const routesSection = "routes"
+
+type routesSchema struct {
+	Routes    []netstate.Route `json:"routes"`
+	Truncated bool             `json:"truncated,omitempty"`
 }
 
 // Section is the JSON shape of sections.rules.
@@ -149,8 +161,8 @@ func hasSection(c *diff.Comparison, i int) bool {
 // tableContents summarises a routing table from the same report's routes section, and
 // whether it can only reject (no unicast route at all, or only reject-type defaults).
 func tableContents(rep *report.Report, family, table string) (string, bool) {
-	var s routes.Section
-	if ok, err := rep.Section(routes.Name, &s); !ok || err != nil {
+	var s routesSchema
+	if ok, err := rep.Section(routesSection, &s); !ok || err != nil {
 		return "", false
 	}
 	var parts []string

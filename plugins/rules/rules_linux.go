@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -32,7 +33,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 			continue
 		}
 		for _, m := range msgs {
-			r, err := ParseRule(m)
+			r, err := netstate.ParseRule(m)
 			if err != nil {
 				return nil, fmt.Errorf("decode %s rule: %w", name, err)
 			}

@@ -1,4 +1,4 @@
-package rules
+package netstate
 
 import (
 	"encoding/binary"
@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/netdiff/kubectl-netdiff/plugins/routes"
 )
 
 // fib_rule_hdr is 12 bytes: family, dst_len, src_len, tos, table, res1, res2, action, flags(u32).
@@ -141,7 +139,7 @@ func ParseRule(b []byte) (Rule, error) {
 			r.UIDRange = fmt.Sprintf("%d-%d", ne.Uint32(v), ne.Uint32(v[4:]))
 		case fraProtocol:
 			if len(v) > 0 {
-				r.Protocol = routes.ProtoName(int(v[0]))
+				r.Protocol = ProtoName(int(v[0]))
 			}
 		case fraIPProto:
 			if len(v) > 0 {
@@ -271,4 +269,4 @@ func ipProtoName(p uint8) string {
 	return fmt.Sprint(p)
 }
 
-func tableName(t uint32) string { return routes.TableName(int(t)) }
+func tableName(t uint32) string { return TableName(int(t)) }
