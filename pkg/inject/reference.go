@@ -28,8 +28,10 @@ func ReferencePod(subject *corev1.Pod, s Spec) (*corev1.Pod, error) {
 	zero := int64(0)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: NamePrefix + "ref-",
-			Namespace:    subject.Namespace,
+			// Named here, not by the server: a Create that fails after the server made
+			// the pod (Ctrl-C mid-request) still leaves a name to delete it by.
+			Name:      NamePrefix + "ref-" + NameSuffix(),
+			Namespace: subject.Namespace,
 		},
 		Spec: corev1.PodSpec{
 			NodeName:                      subject.Spec.NodeName,

@@ -95,16 +95,15 @@ func (r Request) Collect(ctx context.Context) (json.RawMessage, error) {
 	defer cancel()
 	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
+		if deleted, _ := inject.DeletePod(pods, want.Name); deleted {
+			progress(fmt.Sprintf("deleted node pod %s/%s (created although the request failed)", want.Namespace, want.Name))
+		}
 		return nil, createError(want, err)
 	}
 	id := created.Namespace + "/" + created.Name
 	progress(fmt.Sprintf("started node pod %s on node %s", id, created.Spec.NodeName))
 	defer func() {
-		// Its own deadline: ctx may be the reason we are leaving (Ctrl-C, timeout).
-		dctx, dcancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer dcancel()
-		zero := int64(0)
-		if err := pods.Delete(dctx, created.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
+		if _, err := inject.DeletePod(pods, created.Name); err != nil {
 			progress(fmt.Sprintf("warning: could not delete node pod %s: %v (its prober exits by itself after %s; delete it with: kubectl delete pod -n %s %s)", id, err, IdleTimeout, created.Namespace, created.Name))
 			return
 		}

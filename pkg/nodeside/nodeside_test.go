@@ -229,3 +229,29 @@ func TestExtract(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// A Create that fails after the server made the pod (Ctrl-C during the request): the node
+// pod is deleted by the name netdiff chose.
+func TestCollectDeletesWhenCreateFailsLate(t *testing.T) {
+	cs := fake.NewClientset()
+	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		if err := cs.Tracker().Create(corev1.SchemeGroupVersion.WithResource("pods"), pod, pod.Namespace); err != nil {
+			t.Fatal(err)
+		}
+		return true, nil, context.Canceled
+	})
+	var msgs []string
+	_, err := Request{Client: cs, Subject: subject(nil), Spec: spec, NodeNamespace: "priv",
+		Progress: func(m string) { msgs = append(msgs, m) }}.Collect(context.Background())
+	if err == nil {
+		t.Fatal("no error from a failed create")
+	}
+	l, _ := cs.CoreV1().Pods("priv").List(context.Background(), metav1.ListOptions{})
+	if len(l.Items) != 0 {
+		t.Errorf("node pod left behind after a failed create: %s", l.Items[0].Name)
+	}
+	if len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "created although the request failed") {
+		t.Errorf("progress: %q", msgs)
+	}
+}

@@ -27,7 +27,10 @@ func (o *Options) addReference(ctx context.Context, subj *subject) (*subject, fu
 	start := time.Now()
 	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
-		return nil, noop, &podprobe.StepError{Pod: subj.pod.Namespace + "/" + want.GenerateName + "…", Step: "create reference pod", Err: err}
+		if deleted, _ := inject.DeletePod(pods, want.Name); deleted {
+			fmt.Fprintf(o.ErrOut, "deleted reference pod %s/%s (created although the request failed)\n", want.Namespace, want.Name)
+		}
+		return nil, noop, &podprobe.StepError{Pod: want.Namespace + "/" + want.Name, Step: "create reference pod", Err: err}
 	}
 	id := created.Namespace + "/" + created.Name
 	fmt.Fprintf(o.ErrOut, "created reference pod %s on node %s\n", id, created.Spec.NodeName)
@@ -36,9 +39,7 @@ func (o *Options) addReference(ctx context.Context, subj *subject) (*subject, fu
 			fmt.Fprintf(o.ErrOut, "kept reference pod %s (delete it with: kubectl delete pod -n %s %s)\n", id, created.Namespace, created.Name)
 			return
 		}
-		dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := pods.Delete(dctx, created.Name, metav1.DeleteOptions{}); err != nil {
+		if _, err := inject.DeletePod(pods, created.Name); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: could not delete reference pod %s: %v (its prober exits by itself after --idle-timeout)\n", id, err)
 			return
 		}
