@@ -62,3 +62,10 @@ func IsNotReady(err error) bool {
 	}
 	return false
 }
+
+// IsPodUnknown tells whether the node's kubelet does not know the pod at all ("unable to
+// upgrade connection: pod does not exist"): a kubelet that has just (re)started and not
+// yet admitted the pods the API server assigns to it.
+func IsPodUnknown(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "pod does not exist")
+}

@@ -134,9 +134,14 @@ func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args
 	return rep, nil
 }
 
+// podUnknownGrace is how long an exec refused because the kubelet does not know the pod
+// is retried: a restarted kubelet admits the pods of its node within seconds.
+var podUnknownGrace = 20 * time.Second
+
 func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container string, cmd []string, waitErr <-chan error) ([]byte, error) {
 	id := pod.Namespace + "/" + pod.Name
 	backoff := 100 * time.Millisecond
+	var unknownSince time.Time
 	for {
 		var stdout, stderr bytes.Buffer
 		var errOut io.Writer = &stderr
@@ -149,6 +154,22 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 		}
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx, id, "exec prober", waitErr)
+		}
+		if kexec.IsPodUnknown(err) && stdout.Len() == 0 {
+			if unknownSince.IsZero() {
+				unknownSince = time.Now()
+				r.progress(id, "the kubelet on node %s does not know this pod yet; retrying for up to %s", pod.Spec.NodeName, podUnknownGrace)
+			}
+			if time.Since(unknownSince) >= podUnknownGrace {
+				return nil, &StepError{Pod: id, Step: "exec prober", Err: &PodUnknownError{Node: pod.Spec.NodeName, For: podUnknownGrace, Err: err}}
+			}
+			select {
+			case <-time.After(backoff):
+				backoff = min(backoff*2, time.Second)
+			case <-ctx.Done():
+				return nil, ctxError(ctx, id, "exec prober", waitErr)
+			}
+			continue
 		}
 		if !kexec.IsNotReady(err) || stdout.Len() > 0 || waitErr == nil {
 			msg := strings.TrimSpace(stderr.String())
@@ -170,6 +191,21 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 		}
 	}
 }
+
+// PodUnknownError: the pod's node runs a kubelet that does not know the pod, although
+// the API server has it bound there.
+type PodUnknownError struct {
+	Node string
+	For  time.Duration
+	Err  error
+}
+
+func (e *PodUnknownError) Error() string {
+	return fmt.Sprintf("the kubelet on node %s does not know this pod (for %s: %v); was the node or its kubelet restarted? "+
+		"Its status may be stale: wait until the kubelet reports the pod running again (kubectl get pod -o wide), or recreate the pod", e.Node, e.For, e.Err)
+}
+
+func (e *PodUnknownError) Unwrap() error { return e.Err }
 
 // ctxError is the error of a probe whose context ended. While the container was still
 // being waited for, the watcher's verdict says more than "deadline exceeded" (which image,

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/kexec"
 )
 
 // When --timeout ends while the container is still being waited for, the watcher's
@@ -32,5 +34,23 @@ func TestCtxErrorPrefersTheWatchersVerdict(t *testing.T) {
 	waitErr <- errors.New("container did not start")
 	if err := ctxError(cctx, "ns/p", "wait for container", waitErr); !errors.Is(err, context.Canceled) {
 		t.Errorf("interrupted: got %v, want context.Canceled", err)
+	}
+}
+
+// The kubelet's words for a pod it has not admitted are told apart from a container that
+// is not running yet and from other exec failures.
+func TestPodUnknownIsItsOwnState(t *testing.T) {
+	for _, tc := range []struct {
+		msg              string
+		unknown, waiting bool
+	}{
+		{"Internal error occurred: unable to upgrade connection: pod does not exist", true, false},
+		{"unable to upgrade connection: container not found (\"netdiff-ab12cd-1\")", false, true},
+		{"command terminated with exit code 137", false, false},
+	} {
+		err := errors.New(tc.msg)
+		if kexec.IsPodUnknown(err) != tc.unknown || kexec.IsNotReady(err) != tc.waiting {
+			t.Errorf("%q: unknown %v waiting %v, want %v %v", tc.msg, kexec.IsPodUnknown(err), kexec.IsNotReady(err), tc.unknown, tc.waiting)
+		}
 	}
 }

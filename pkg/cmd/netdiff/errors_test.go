@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -27,6 +28,9 @@ func TestExplainNamesTheFix(t *testing.T) {
 			[]string{"ns/p", "exec prober", `"create" (and "get") on "pods/exec"`, "docs/rbac.md"}},
 		{"prober killed", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New("command terminated with exit code 137; prober said: …")},
 			[]string{"ns/p", "exec prober", "killed", "kubectl describe pod ns/p", "rerun"}},
+		{"kubelet does not know the pod", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: &podprobe.PodUnknownError{Node: "n1", For: 20 * time.Second,
+			Err: errors.New("Internal error occurred: unable to upgrade connection: pod does not exist")}},
+			[]string{"ns/p", "exec prober", "kubelet on node n1 does not know this pod", "restarted", "recreate the pod"}},
 		{"timeout", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: context.DeadlineExceeded},
 			[]string{"ns/p", "exec prober", "raise --timeout"}},
 	}
