@@ -54,3 +54,13 @@ func Grouped(subjectsByValue map[string][]string) string {
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")
 }
+
+// DecodeJSON is the decode function of DecodeSections for a section that needs nothing
+// but json.Unmarshal, e.g. the part of another section's schema a rule reads.
+func DecodeJSON[T any](raw json.RawMessage) (*T, error) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -9,14 +9,11 @@ import (
 
 const module = "github.com/netdiff/kubectl-netdiff/"
 
-// knownEdges are the plugin-to-plugin imports that remain (issue 16): cross-section rules
-// that decode another section's Go type, and the node-side section that reuses other
-// plugins' collectors. Each one removed must leave this list; none may be added.
+// knownEdges are the plugin-to-plugin imports that remain (issue 16): the node-side
+// section reuses the netfilter and sysctls collectors. Each one removed must leave this
+// list; none may be added.
 var knownEdges = []string{
-	"plugins/connect -> plugins/routeget",
-	"plugins/icmp -> plugins/connect",
 	"plugins/nodeside -> plugins/netfilter",
-	"plugins/nodeside -> plugins/routeget",
 	"plugins/nodeside -> plugins/sysctls",
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
-	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
 
 func registerRules() {
@@ -29,12 +28,20 @@ func registerRules() {
 type view struct {
 	name  string
 	sec   *Section
-	route *routeget.Section
+	route *routegetSchema
+}
+
+// routegetSection is the routeget section's name, and routegetSchema the part of its
+// schema (docs/sections/routeget.md) these rules read.
+const routegetSection = "routeget"
+
+type routegetSchema struct {
+	Lookups []netprobe.RouteLookup `json:"lookups"`
 }
 
 func views(c *diff.Comparison) []view {
 	secs := diff.DecodeSections(c, Name, Decode)
-	routes := diff.DecodeSections(c, routeget.Name, routeget.Decode)
+	routes := diff.DecodeSections(c, routegetSection, diff.DecodeJSON[routegetSchema])
 	out := make([]view, len(c.Subjects))
 	for i, name := range c.Subjects {
 		out[i] = view{name: name, sec: secs[i], route: routes[i]}
@@ -283,7 +290,7 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 		if v.sec == nil || v.route == nil {
 			continue
 		}
-		lookups := map[string]routeget.Lookup{}
+		lookups := map[string]netprobe.RouteLookup{}
 		for _, l := range v.route.Lookups {
 			lookups[l.FactKey()] = l
 		}
@@ -306,7 +313,7 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 				if len(bad) == 0 {
 					continue
 				}
-				keys = append(keys, routeget.Name+"/"+l.FactKey())
+				keys = append(keys, routegetSection+"/"+l.FactKey())
 				out = append(out, diff.Finding{
 					Severity: diff.Critical,
 					Rule:     "connect/route-ok-connect-fails",
@@ -339,7 +346,7 @@ func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
 				for _, l := range v.route.Lookups {
 					if l.FactKey() == t.Target+"/"+a.Key && l.Error != nil && (l.Error.Errno == "ENETUNREACH" || l.Error.Errno == "EHOSTUNREACH") {
 						why = "route lookup: " + l.Error.Errno
-						keys = append(keys, routeget.Name+"/"+l.FactKey())
+						keys = append(keys, routegetSection+"/"+l.FactKey())
 					}
 				}
 			}

@@ -8,7 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
 
 const tgt = "tcp://192.0.2.10:80"
@@ -21,7 +20,7 @@ func run(ok int, n int, errno, stage string) netprobe.Run {
 	return r
 }
 
-func subject(t *testing.T, blocking, nonblocking, burst netprobe.Run, route *routeget.Lookup) *report.Report {
+func subject(t *testing.T, blocking, nonblocking, burst netprobe.Run, route *netprobe.RouteLookup) *report.Report {
 	sec := Section{Attempts: blocking.Attempts, Targets: []TargetResult{{
 		Target: tgt, Scheme: "tcp", Port: 80, Resolve: &netprobe.Resolution{Literal: true},
 		Addresses: []AddrResult{{Address: "192.0.2.10", Family: "ipv4", Key: "ipv4",
@@ -31,14 +30,14 @@ func subject(t *testing.T, blocking, nonblocking, burst netprobe.Run, route *rou
 	rep := &report.Report{Sections: map[string]json.RawMessage{}}
 	rep.Sections[Name], _ = json.Marshal(sec)
 	if route != nil {
-		rep.Sections[routeget.Name], _ = json.Marshal(routeget.Section{Lookups: []routeget.Lookup{*route}})
+		rep.Sections[routegetSection], _ = json.Marshal(routegetSchema{Lookups: []netprobe.RouteLookup{*route}})
 	}
 	return rep
 }
 
 func TestRulesOnTheCaseStudy(t *testing.T) {
-	okRoute := &routeget.Lookup{Target: tgt, Address: "192.0.2.10", Family: "ipv4", Key: "ipv4",
-		Route: &routeget.Route{Type: "unicast", Table: "main", Dev: "eth0", Gateway: "169.254.1.1"}}
+	okRoute := &netprobe.RouteLookup{Target: tgt, Address: "192.0.2.10", Family: "ipv4", Key: "ipv4",
+		Route: &netprobe.RouteAnswer{Type: "unicast", Table: "main", Dev: "eth0", Gateway: "169.254.1.1"}}
 	// The HA pod: blocking sometimes works, non-blocking always ENETUNREACH at once,
 	// the burst fails; the route looks fine. The debug pod: everything works.
 	ha := subject(t, run(3, 5, "ENETUNREACH", ""), run(0, 5, "ENETUNREACH", netprobe.StageImmediate), run(0, 10, "ENETUNREACH", netprobe.StageImmediate), okRoute)

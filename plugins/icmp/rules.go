@@ -8,7 +8,6 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
-	"github.com/netdiff/kubectl-netdiff/plugins/connect"
 )
 
 func registerRules() {
@@ -17,8 +16,34 @@ func registerRules() {
 	diff.RegisterRule("icmp/ping-ok-tcp-fails", rulePingOKTCPFails)
 }
 
-func sections(c *diff.Comparison) ([]*Section, []*connect.Section) {
-	return diff.DecodeSections(c, Name, Decode), diff.DecodeSections(c, connect.Name, connect.Decode)
+// connectSection is the connect section's name, and connectSchema the part of its schema
+// (docs/sections/connect.md) the ping-vs-TCP rule reads.
+const connectSection = "connect"
+
+type connectSchema struct {
+	Targets []struct {
+		Target    string `json:"target"`
+		Addresses []struct {
+			Address     string         `json:"address"`
+			Key         string         `json:"key"`
+			Blocking    *connectMethod `json:"blocking"`
+			Nonblocking *connectMethod `json:"nonblocking"`
+		} `json:"addresses"`
+	} `json:"targets"`
+}
+
+type connectMethod struct {
+	Sequential netprobe.Run `json:"sequential"`
+}
+
+// connectNonblockingRow is the ID of connect's row for the non-blocking attempts at an
+// address (its key is documented in docs/sections/connect.md).
+func connectNonblockingRow(tgt, addrKey string) string {
+	return connectSection + "/tcp/nonblocking/" + tgt + "/" + addrKey
+}
+
+func sections(c *diff.Comparison) ([]*Section, []*connectSchema) {
+	return diff.DecodeSections(c, Name, Decode), diff.DecodeSections(c, connectSection, diff.DecodeJSON[connectSchema])
 }
 
 func works(r *netprobe.Run) bool { return r != nil && r.OK > 0 }
@@ -126,7 +151,7 @@ func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
 					Rule:     "icmp/ping-ok-tcp-fails",
 					Message: fmt.Sprintf("%s: ICMP echo to %s works in every subject, but TCP connect to %s fails here (blocking %s, non-blocking %s): layer 3 is fine, so look at layer 4 (ports, netfilter, BPF, policy rules on ports, the process)",
 						c.Subjects[i], a.Address, t.Target, b.Format("ok"), nb.Format("ok")),
-					Keys: []string{pingKey[a.Address], connect.Name + "/" + connect.RunKey(connect.Nonblocking, false, t.Target, a.Key)},
+					Keys: []string{pingKey[a.Address], connectNonblockingRow(t.Target, a.Key)},
 				})
 			}
 		}
@@ -134,7 +159,7 @@ func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
 	return out
 }
 
-func worksElsewhere(cs []*connect.Section, self int, tgt, key string) bool {
+func worksElsewhere(cs []*connectSchema, self int, tgt, key string) bool {
 	for j, s := range cs {
 		if j == self || s == nil {
 			continue

@@ -5,10 +5,10 @@
 package nodeside
 
 import (
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
 
 // Name is the section name.
@@ -50,9 +50,9 @@ type Section struct {
 
 // RouteGet is one `ip route get` of a pod IP.
 type RouteGet struct {
-	IP    string          `json:"ip"`
-	Route *routeget.Route `json:"route,omitempty"`
-	Error *report.Error   `json:"error,omitempty"`
+	IP    string                `json:"ip"`
+	Route *netprobe.RouteAnswer `json:"route,omitempty"`
+	Error *report.Error         `json:"error,omitempty"`
 }
 
 // Plugin is the nodeside probe plugin.

@@ -12,10 +12,10 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 	"github.com/netdiff/kubectl-netdiff/plugins/sysctls"
 )
 
@@ -35,7 +35,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	}
 	s := &Section{PodIPs: env.PodIPs, PodIfindex: env.PodPeerIndex, Sysctls: map[string]string{}, SysctlErrors: map[string]string{}}
 	for _, ip := range ips {
-		rt, rerr := routeget.Get(ip, 0, 0)
+		rt, rerr := netprobe.RouteGet(ip, 0, 0)
 		s.RouteGet = append(s.RouteGet, RouteGet{IP: ip.String(), Route: rt, Error: rerr})
 	}
 	s.Veth, s.VethError = findVeth(env.PodPeerIndex, s.RouteGet)

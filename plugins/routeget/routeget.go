@@ -5,12 +5,9 @@ package routeget
 
 import (
 	"encoding/json"
-	"strconv"
-	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
-	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
 // Name is the section name.
@@ -29,72 +26,15 @@ type Section struct {
 	Lookups []Lookup `json:"lookups"`
 }
 
-// Lookup is one route query.
-type Lookup struct {
-	Target  string `json:"target"`
-	Address string `json:"address,omitempty"`
-	Family  string `json:"family,omitempty"`
-	// Key is the address's place in fact keys: "ipv4", "ipv6", "ipv4#2".
-	Key string `json:"key,omitempty"`
-	// IPProto and Dport are the selectors sent with the query (RTA_IP_PROTO, RTA_DPORT),
-	// so that `ip rule ... ipproto tcp dport N` rules are matched as for a real connect.
-	IPProto string        `json:"ipproto,omitempty"`
-	Dport   int           `json:"dport,omitempty"`
-	Route   *Route        `json:"route,omitempty"`
-	Error   *report.Error `json:"error,omitempty"`
-	// Resolve is set when the target's name could not be resolved at all.
-	Resolve *netprobe.Resolution `json:"resolve,omitempty"`
-}
-
-// Route is the kernel's answer.
-type Route struct {
-	Type    string `json:"type"`
-	Table   string `json:"table"`
-	Dst     string `json:"dst,omitempty"`
-	Src     string `json:"src,omitempty"`
-	Dev     string `json:"dev,omitempty"`
-	Gateway string `json:"gateway,omitempty"`
-	MTU     int    `json:"mtu,omitempty"`
-}
+// Lookup and Route are the shared value types (nodeside holds route answers too, and
+// connect reads lookups).
+type (
+	Lookup = netprobe.RouteLookup
+	Route  = netprobe.RouteAnswer
+)
 
 func (*Plugin) Name() string       { return Name }
 func (*Plugin) Phase() probe.Phase { return probe.Active }
-
-// Format is the fact value of a lookup: "unicast dev eth0 via 169.254.1.1 src 10.1.2.3
-// table main", or the errno.
-func (l Lookup) Format() string {
-	if l.Error != nil {
-		return l.Error.Name()
-	}
-	if l.Route == nil {
-		return "-"
-	}
-	r := l.Route
-	parts := []string{r.Type}
-	if r.Dev != "" {
-		parts = append(parts, "dev "+r.Dev)
-	}
-	if r.Gateway != "" {
-		parts = append(parts, "via "+r.Gateway)
-	}
-	if r.Src != "" {
-		parts = append(parts, "src "+r.Src)
-	}
-	parts = append(parts, "table "+r.Table)
-	if r.MTU > 0 {
-		parts = append(parts, "mtu "+strconv.Itoa(r.MTU))
-	}
-	return strings.Join(parts, " ")
-}
-
-// FactKey is the lookup's fact key: "<target>/<addrKey>", or "<target>" when the name
-// did not resolve.
-func (l Lookup) FactKey() string {
-	if l.Key == "" {
-		return l.Target
-	}
-	return l.Target + "/" + l.Key
-}
 
 // Facts flattens the section: one Exact fact per lookup.
 func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {

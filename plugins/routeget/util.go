@@ -1,8 +1,0 @@
-package routeget
-
-import (
-	"errors"
-	"syscall"
-)
-
-func asErrno(err error, target *syscall.Errno) bool { return errors.As(err, target) }
