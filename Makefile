@@ -63,6 +63,7 @@ unit: deps
 	@mkdir -p _out; rm -f _out/planted-causes.txt
 	@NETDIFF_PLANTED_OUT=$(CURDIR)/_out/planted-causes.txt hack/phase.sh go-test $(GO) test -count=1 ./...
 	@cat _out/planted-causes.txt 2>/dev/null || true
+	@hack/phase.sh without-plugins hack/without-plugins.sh sockets http
 	@[ -n "$(NO_CROSS)" ] || hack/phase.sh cross-os $(MAKE) -s cross-os
 
 # The Go benchmarks, then the floor benchmark on the local cluster (brought up if needed):
