@@ -28,7 +28,21 @@ var (
 
 	// secretName matches names (of variables, flags, options, query parameters) whose value
 	// could be a credential.
-	secretName = regexp.MustCompile(`(?i)(pass|pwd|token|secret|key|auth|credential|cred|cookie|session|private|signature|\bsig\b|bearer|apikey|access)`)
+	secretName = regexp.MustCompile(`(?i)(pass|pwd|(^|[^a-z])pw([^a-z]|$)|token|secret|key|auth|credential|cred|cookie|session|private|signature|\bsig\b|bearer|apikey|access)`)
+
+	// secretWord is a word after which the next word is the secret: netrc's
+	// "password X", "--secret X" inside an option string.
+	secretWord = regexp.MustCompile(`(?i)^(-{0,2})(password|passwd|pass|pw|secret|token|apikey|api-key)$`)
+
+	// tokenShapes are credentials recognisable by their shape whatever they are called:
+	// JWTs, GitHub, GitLab, Slack, AWS and Google keys, PEM blocks.
+	tokenShapes = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*` +
+		`|\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{20,}` +
+		`|\bxox[abposr]-[A-Za-z0-9-]{10,}|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{35}` +
+		`|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)`)
+
+	// jsonSecret is a "name": "value" pair inside a JSON value whose name suggests a secret.
+	jsonSecret = regexp.MustCompile(`"([^"]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"`)
 
 	// keyValue is a "name=value" or "name:value" pair inside a token
 	// (-Dhttp.proxyPassword=x, ?token=x, password:x); the value runs to the token's end
@@ -52,6 +66,14 @@ func RedactEnv(name, value string) string {
 // (with or without a scheme), the value of any name=value pair whose name suggests a
 // secret, and the word after "Bearer", "password:" and the like. Long values are cut.
 func RedactValue(v string) string {
+	v = maskURLUserinfo(tokenShapes.ReplaceAllString(v, Mask))
+	v = jsonSecret.ReplaceAllStringFunc(v, func(m string) string {
+		sub := jsonSecret.FindStringSubmatch(m)
+		if !secretName.MatchString(sub[1]) || sub[2] == "" {
+			return m
+		}
+		return `"` + sub[1] + `":"` + Mask + `"`
+	})
 	var b strings.Builder
 	maskNext := false
 	tok := 0
@@ -67,8 +89,9 @@ func RedactValue(v string) string {
 		default:
 			r := redactToken(t)
 			b.WriteString(r)
-			// "Bearer x", "password: x", "--token x": the secret is the next word.
-			if r == t && (bearer.MatchString(t) || (strings.HasSuffix(t, ":") || strings.HasSuffix(t, "=")) && secretName.MatchString(t)) {
+			// "Bearer x", "password: x", "password x", "--secret x": the secret is the next word.
+			if r == t && (bearer.MatchString(t) || secretWord.MatchString(t) ||
+				(strings.HasSuffix(t, ":") || strings.HasSuffix(t, "=") || strings.HasPrefix(t, "-") && !strings.ContainsAny(t, "=:")) && secretName.MatchString(t)) {
 				maskNext = true
 			}
 		}
@@ -91,15 +114,56 @@ func RedactValue(v string) string {
 var bearer = regexp.MustCompile(`(?i)^(bearer|basic|digest|token)$`)
 
 func redactToken(tok string) string {
-	// userinfo: everything between the scheme (if any) and the last '@' before the path.
-	if at := strings.LastIndex(beforePath(tok), "@"); at >= 0 {
-		start := 0
-		if i := strings.Index(tok, "://"); i >= 0 && i < at {
-			start = i + 3
-		}
+	// userinfo: everything between the scheme (if any) and the last '@' before the path,
+	// or before the last '@' at all when the part before it starts like user:password (a
+	// password may hold '/', '?' or '#': when in doubt, mask).
+	start := 0
+	if i := strings.Index(tok, "://"); i >= 0 {
+		start = i + 3
+	}
+	at := strings.LastIndex(beforePath(tok), "@")
+	if last := strings.LastIndex(tok, "@"); last > at && last > start && looksLikeUserinfo(tok[start:last]) {
+		at = last
+	}
+	// Without a scheme only user:password@ is userinfo ("--password=@x" is a pair).
+	if at >= 0 && start == 0 && !looksLikeUserinfo(tok[:at]) {
+		at = -1
+	}
+	if at >= start && at >= 0 {
 		tok = tok[:start] + Mask + tok[at:]
 	}
 	return redactPairs(tok)
+}
+
+// maskURLUserinfo masks the userinfo of every scheme://…@ URL in v, up to the last '@'
+// before the next whitespace, before v is split into words: a password may hold ',', '/',
+// '?', '#', ':' or '@' (invalid in a URL, accepted by clients), and a split there would
+// leave part of it.
+func maskURLUserinfo(v string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(v, "://")
+		if i < 0 {
+			break
+		}
+		start := i + 3
+		end := start + strings.IndexAny(v[start:]+" ", " \t\n")
+		at := strings.LastIndex(v[start:end], "@")
+		if at > 0 && v[start:start+at] != Mask && (looksLikeUserinfo(v[start:start+at]) || !strings.ContainsAny(v[start:start+at], "/?#")) {
+			b.WriteString(v[:start] + Mask)
+			v = v[start+at:]
+			continue
+		}
+		b.WriteString(v[:start])
+		v = v[start:]
+	}
+	return b.String() + v
+}
+
+// looksLikeUserinfo: "user:secret…" (anything after the colon), not a path.
+func looksLikeUserinfo(s string) bool {
+	user, _, ok := strings.Cut(s, ":")
+	return ok && user != "" && !strings.ContainsAny(user, "/?#@=")
 }
 
 func redactPairs(s string) string {
@@ -140,7 +204,17 @@ func beforePath(tok string) string {
 
 // credentialFlags take a credential as their next argument although their name does not
 // say so: curl -u user:pw, redis-cli -a pw.
-var credentialFlags = map[string]bool{"-u": true, "--user": true, "--proxy-user": true, "-U": true, "-a": true}
+var credentialFlags = map[string]bool{"-u": true, "--user": true, "--proxy-user": true, "-U": true, "-a": true, "-p": true, "-k": true}
+
+// notACredential: what follows a credential flag that is certainly something else
+// (-p 8080 is a port, -k https://… is curl's insecure flag before a URL).
+func notACredential(flag, next string) bool {
+	return flag == "-p" && isDigits(next) || flag == "-k" && (strings.HasPrefix(next, "-") || strings.Contains(next, "://"))
+}
+
+// attachedPassword: "-psecret" (mysql's password flag with the value attached), not
+// "-p8080".
+var attachedPassword = regexp.MustCompile(`^-p(.+)$`)
 
 // userPass matches "user:password" (not "host:port", not a path or URL).
 var userPass = regexp.MustCompile(`^[^/:@]+:([^/@]+)$`)
@@ -150,15 +224,22 @@ var userPass = regexp.MustCompile(`^[^/:@]+:([^/@]+)$`)
 // and anything shaped like user:password.
 func RedactArgs(args []string) []string {
 	out := make([]string, len(args))
-	maskNext := false
+	maskNext, flag := false, ""
 	for i, a := range args {
 		switch {
+		case maskNext && a == "--":
+			out[i] = a // "--password -- X": the secret is after the end of options
+		case maskNext && notACredential(flag, a):
+			out[i] = maskUserPass(RedactValue(a))
+			maskNext = false
 		case maskNext:
 			out[i] = Mask
 			maskNext = false
+		case attachedPassword.MatchString(a) && !isDigits(a[2:]) && !strings.HasPrefix(a, "--"):
+			out[i] = "-p" + Mask
 		case strings.HasPrefix(a, "-") && !strings.ContainsAny(a, "=:") && (secretName.MatchString(a) || credentialFlags[a]):
 			out[i] = a
-			maskNext = true
+			maskNext, flag = true, a
 		default:
 			out[i] = maskUserPass(RedactValue(a))
 		}
