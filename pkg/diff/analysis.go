@@ -27,6 +27,7 @@ const (
 // path (state sections), and how to name a differing row as a cause. Every hook is
 // optional. Hooks see rows, not another plugin's Go types, so plugins stay leaves.
 type Analysis struct {
+	// Section is the section analysed; section.Register sets it from the plugin's name.
 	Section string
 	Role    Role
 	// Probes returns the probe an outcome row measures, with each subject's status;
@@ -202,7 +203,7 @@ var (
 	analyses   = map[string]Analysis{}
 )
 
-// RegisterAnalysis adds a section's analysis; plugins call it from init beside their rules.
+// RegisterAnalysis adds a section's analysis; plugins declare theirs in section.Register.
 func RegisterAnalysis(a Analysis) {
 	analysesMu.Lock()
 	defer analysesMu.Unlock()

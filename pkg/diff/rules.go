@@ -96,7 +96,8 @@ var (
 	rules   = map[string]Rule{}
 )
 
-// RegisterRule adds a finding rule; probe plugins call it from init, next to their Register.
+// RegisterRule adds a finding rule; plugins declare theirs in section.Register, tests add
+// their own here.
 func RegisterRule(name string, r Rule) {
 	rulesMu.Lock()
 	defer rulesMu.Unlock()

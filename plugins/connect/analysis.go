@@ -9,7 +9,7 @@ import (
 
 // analysis: every connect row is a probe (a method's run, a path MTU, a UDP probe, a
 // name's resolution); it also annotates probes of name targets with their addresses.
-var analysis = diff.Analysis{Section: Name, Role: diff.Outcome, Probes: probeOf}
+var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf}
 
 func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	k := r.Key

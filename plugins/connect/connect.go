@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -26,8 +28,22 @@ const (
 const udpWait = 300 * time.Millisecond
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"fails-here-works-there":  ruleFailsHereWorksThere,
+			"errno-differs":           ruleErrnoDiffers,
+			"blocking-vs-nonblocking": ruleBlockingVsNonblocking,
+			"route-ok-connect-fails":  ruleRouteOKConnectFails,
+			"ipv6-first-no-route":     ruleIPv6FirstNoRoute,
+			"intermittent":            ruleIntermittent,
+			"burst-fails":             ruleBurstFails,
+			"pmtu-differs":            rulePMTUDiffers,
+			"udp-differs":             ruleUDPDiffers,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Plugin is the connect probe.

@@ -10,19 +10,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("connect/fails-here-works-there", ruleFailsHereWorksThere)
-	diff.RegisterRule("connect/errno-differs", ruleErrnoDiffers)
-	diff.RegisterRule("connect/blocking-vs-nonblocking", ruleBlockingVsNonblocking)
-	diff.RegisterRule("connect/route-ok-connect-fails", ruleRouteOKConnectFails)
-	diff.RegisterRule("connect/ipv6-first-no-route", ruleIPv6FirstNoRoute)
-	diff.RegisterRule("connect/intermittent", ruleIntermittent)
-	diff.RegisterRule("connect/burst-fails", ruleBurstFails)
-	diff.RegisterRule("connect/pmtu-differs", rulePMTUDiffers)
-	diff.RegisterRule("connect/udp-differs", ruleUDPDiffers)
-}
-
 // view is one subject's connect section (and its routeget section, which the rules
 // combine with it), nil where the report has none.
 type view struct {

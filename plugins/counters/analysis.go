@@ -9,7 +9,7 @@ import (
 
 // analysis: a failure counter that moved in some subjects only is a symptom of whatever
 // explains those subjects' failing probes; domains narrows which causes may explain it.
-var analysis = diff.Analysis{Section: "counters", Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+var analysis = diff.Analysis{Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	if r.Kind != probe.Counter || !failureLike.MatchString(r.Key) {
 		return diff.Probe{}, false
 	}

@@ -12,8 +12,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Files are read from <proc>/net, which is the prober's own network namespace.
@@ -54,7 +56,14 @@ type Plugin struct {
 }
 
 func init() {
-	probe.Register("counters", func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: "counters",
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"moved": movedRule,
+		},
+		Analysis: &analysis,
+	})
 }
 
 func (*Plugin) Name() string       { return "counters" }

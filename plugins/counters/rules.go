@@ -10,11 +10,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("counters/moved", movedRule)
-}
-
 // notable counters get a sentence of their own when they move in some subjects only.
 // The sentence completes "<subject>: … N times during the probe window".
 var notable = map[string]struct {

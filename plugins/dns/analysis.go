@@ -8,7 +8,7 @@ import (
 )
 
 // analysis: each query row is a probe of its nameserver over its transport, for its name.
-var analysis = diff.Analysis{Section: Name, Role: diff.Outcome, Probes: probeOf}
+var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf}
 
 func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	// "ns1/udp/kubernetes.default.svc.cluster.local./A"

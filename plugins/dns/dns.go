@@ -20,10 +20,12 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/resolvconf"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -35,8 +37,16 @@ const Name = "dns"
 const maxAnswers = 20
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"fails-here-works-there": ruleFailsHereWorksThere,
+			"rcode-differs":          ruleRCodeDiffers,
+			"answers-differ":         ruleAnswersDiffer,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Plugin is the DNS query probe.

@@ -9,13 +9,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("dns/fails-here-works-there", ruleFailsHereWorksThere)
-	diff.RegisterRule("dns/rcode-differs", ruleRCodeDiffers)
-	diff.RegisterRule("dns/answers-differ", ruleAnswersDiffer)
-}
-
 type cell struct {
 	subject int
 	q       Query

@@ -8,7 +8,7 @@ import (
 
 // analysis: a query to a nameserver is governed by resolv.conf; a connect to a name also
 // by the name's /etc/hosts entry, nsswitch.conf's order and gai.conf's address order.
-var analysis = diff.Analysis{Section: "dnsconfig", Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if p.Name == "" {
 		return nil
 	}

@@ -15,9 +15,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/resolvconf"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -74,7 +76,16 @@ type GaiFile struct {
 type Plugin struct{}
 
 func init() {
-	probe.Register("dnsconfig", func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: "dnsconfig",
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"resolv":       resolvRule,
+			"hosts":        hostsRule,
+			"lookup-order": lookupOrderRule,
+		},
+		Analysis: &analysis,
+	})
 }
 
 func (*Plugin) Name() string       { return "dnsconfig" }

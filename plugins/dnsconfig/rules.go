@@ -7,13 +7,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("dnsconfig/resolv", resolvRule)
-	diff.RegisterRule("dnsconfig/hosts", hostsRule)
-	diff.RegisterRule("dnsconfig/lookup-order", lookupOrderRule)
-}
-
 // resolvRule explains resolv.conf differences: other nameservers (or none readable) send
 // queries elsewhere; search and ndots change which names are tried and how many queries
 // a lookup costs.

@@ -9,7 +9,7 @@ import (
 // analysis: on a probe's path lie the changes seen during the window to the links,
 // addresses and routes of the device its route leaves by, and to the policy rules: a
 // fact that kept changing explains results that came and went.
-var analysis = diff.Analysis{Section: Name, Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}

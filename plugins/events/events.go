@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -74,7 +76,14 @@ type raw struct {
 }
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"churn": churnRule,
+		},
+		Analysis: &analysis,
+	})
 }
 
 func (*Plugin) Name() string       { return Name }

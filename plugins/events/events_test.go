@@ -274,7 +274,7 @@ func TestWatchAsNobody(t *testing.T) {
 	}
 }
 
-func section(counts map[string]int, window bool) *report.Report {
+func sectionOf(counts map[string]int, window bool) *report.Report {
 	raw, _ := json.Marshal(Section{Window: window, WindowMS: 4000, Events: []Event{}, Counts: counts})
 	return &report.Report{SchemaVersion: report.SchemaVersion, Sections: map[string]json.RawMessage{Name: raw}}
 }
@@ -286,19 +286,19 @@ func TestChurnRule(t *testing.T) {
 		want []string // messages
 	}{
 		{"neighbour churn below the threshold", []*report.Report{
-			section(map[string]int{"neighbour/new/eth0": neighThreshold - 1}, true), section(nil, true)}, nil},
+			sectionOf(map[string]int{"neighbour/new/eth0": neighThreshold - 1}, true), sectionOf(nil, true)}, nil},
 		{"neighbour churn", []*report.Report{
-			section(map[string]int{"neighbour/new/eth0": 30, "neighbour/del/eth0": 2}, true), section(map[string]int{"neighbour/new/eth0": 2}, true)},
+			sectionOf(map[string]int{"neighbour/new/eth0": 30, "neighbour/del/eth0": 2}, true), sectionOf(map[string]int{"neighbour/new/eth0": 2}, true)},
 			[]string{"s0 saw 2 neighbour deletions and 30 neighbour updates on eth0 during the probe window (4.0s); fewer than 10 in s1"}},
 		{"both moved", []*report.Report{
-			section(map[string]int{"route/del/eth0": 3}, true), section(map[string]int{"route/new/eth0": 1}, true)}, nil},
+			sectionOf(map[string]int{"route/del/eth0": 3}, true), sectionOf(map[string]int{"route/new/eth0": 1}, true)}, nil},
 		{"a report without a watch says nothing", []*report.Report{
-			section(map[string]int{"link/new/eth0": 3}, true), section(nil, false), {SchemaVersion: report.SchemaVersion}}, nil},
+			sectionOf(map[string]int{"link/new/eth0": 3}, true), sectionOf(nil, false), {SchemaVersion: report.SchemaVersion}}, nil},
 		{"rule without a device, three subjects", []*report.Report{
-			section(nil, true), section(map[string]int{"rule/new/any": 1}, true), section(nil, true)},
+			sectionOf(nil, true), sectionOf(map[string]int{"rule/new/any": 1}, true), sectionOf(nil, true)},
 			[]string{"s1 saw 1 rule addition during the probe window (4.0s); none in s0, s2"}},
 		{"link flap", []*report.Report{
-			section(map[string]int{"link/new/eth0": 4}, true), section(map[string]int{"link/new/eth1": 4}, true)},
+			sectionOf(map[string]int{"link/new/eth0": 4}, true), sectionOf(map[string]int{"link/new/eth1": 4}, true)},
 			[]string{"s0 saw 4 link changes on eth0 during the probe window (4.0s); none in s1",
 				"s1 saw 4 link changes on eth1 during the probe window (4.0s); none in s0"}},
 	} {
@@ -329,7 +329,7 @@ func TestChurnRule(t *testing.T) {
 }
 
 func TestFacts(t *testing.T) {
-	rep := section(map[string]int{"route/del/eth0": 14, "neighbour/new/eth0": 3}, true)
+	rep := sectionOf(map[string]int{"route/del/eth0": 14, "neighbour/new/eth0": 3}, true)
 	fs, err := (&Plugin{}).Facts(rep.Sections[Name])
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("events/churn", churnRule)
-}
-
 // group is one kind of change on one device, e.g. routes on eth0.
 type group struct{ kind, dev string }
 

@@ -8,7 +8,7 @@ import (
 )
 
 // analysis: each target's outcome row is a probe (its TLS and latency rows are not).
-var analysis = diff.Analysis{Section: Name, Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+var analysis = diff.Analysis{Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	if strings.HasSuffix(r.Key, "/tls") || strings.HasSuffix(r.Key, "/verify") || strings.HasSuffix(r.Key, "/latency") {
 		return diff.Probe{}, false
 	}

@@ -20,9 +20,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -41,8 +43,15 @@ var caBundles = []string{
 }
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"outcome-differs": ruleOutcomeDiffers,
+			"tls-differs":     ruleTLSDiffers,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Plugin is the HTTP(S) probe.

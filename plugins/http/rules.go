@@ -8,12 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("http/outcome-differs", ruleOutcomeDiffers)
-	diff.RegisterRule("http/tls-differs", ruleTLSDiffers)
-}
-
 type cell struct {
 	subject int
 	t       TargetResult

@@ -7,7 +7,7 @@ import (
 )
 
 // analysis: each echo row is a probe of its address.
-var analysis = diff.Analysis{Section: Name, Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+var analysis = diff.Analysis{Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	if strings.HasSuffix(r.Key, "/method") || strings.HasSuffix(r.Key, "/rtt") {
 		return diff.Probe{}, false
 	}

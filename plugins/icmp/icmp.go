@@ -17,9 +17,11 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -41,8 +43,15 @@ const (
 var payload = []byte("netdiff-probe-echo")
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"echo-differs":      ruleEchoDiffers,
+			"ping-ok-tcp-fails": rulePingOKTCPFails,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Plugin is the ICMP echo probe.

@@ -10,12 +10,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("icmp/echo-differs", ruleEchoDiffers)
-	diff.RegisterRule("icmp/ping-ok-tcp-fails", rulePingOKTCPFails)
-}
-
 // connectSection is the connect section's name, and connectSchema the part of its schema
 // (docs/sections/connect.md) the ping-vs-TCP rule reads.
 const connectSection = "connect"

@@ -6,7 +6,7 @@ import (
 
 // analysis: on a probe's path lies the interface its route leaves by (in any subject):
 // its MTU, state, flags and addresses.
-var analysis = diff.Analysis{Section: Name, Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range p.Route {

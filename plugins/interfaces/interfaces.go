@@ -7,9 +7,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -20,8 +22,17 @@ const Name = "interfaces"
 const MaxInterfaces = 256
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"mtu-differs":   MTUDiffers,
+			"down":          Down,
+			"ipv6-one-only": IPv6OneOnly,
+			"dad":           DAD,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Section is the JSON shape of sections.interfaces.

@@ -8,14 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("interfaces/mtu-differs", MTUDiffers)
-	diff.RegisterRule("interfaces/down", Down)
-	diff.RegisterRule("interfaces/ipv6-one-only", IPv6OneOnly)
-	diff.RegisterRule("interfaces/dad", DAD)
-}
-
 // MTUDiffers flags a same-named interface whose MTU differs: large packets (TLS
 // handshakes, bulk transfers) stall on the smaller side while small probes pass.
 func MTUDiffers(c *diff.Comparison) []diff.Finding {

@@ -8,6 +8,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -18,9 +19,14 @@ const Name = "neighbours"
 const MaxNeighbours = 256
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("neighbours/gateway-unresolved", GatewayUnresolved)
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"gateway-unresolved": GatewayUnresolved,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Section is the JSON shape of sections.neighbours.

@@ -11,7 +11,7 @@ import (
 
 // analysis: the namespace's own ruleset lies on every probe's path; where it cannot be
 // read, the counters still show a local verdict (Infer).
-var analysis = diff.Analysis{Section: "netfilter", Role: diff.State, Path: path, Infer: inferReject, Describe: describeRow}
+var analysis = diff.Analysis{Role: diff.State, Path: path, Infer: inferReject, Describe: describeRow}
 
 // path: the nftables rules that could match the probe on its way out (output and
 // postrouting hooks, and chains jumped to), the base chains' policies, and legacy

@@ -13,8 +13,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // visibilityFiles are the /proc/net files any process may read.
@@ -51,7 +53,15 @@ type Section struct {
 type Plugin struct{}
 
 func init() {
-	probe.Register("netfilter", func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: "netfilter",
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"rules":      rulesRule,
+			"visibility": visibilityRule,
+		},
+		Analysis: &analysis,
+	})
 }
 
 func (*Plugin) Name() string       { return "netfilter" }

@@ -8,12 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("netfilter/rules", rulesRule)
-	diff.RegisterRule("netfilter/visibility", visibilityRule)
-}
-
 // summary is what a subject's netfilter does, over nftables and legacy iptables.
 type summary struct {
 	readable bool

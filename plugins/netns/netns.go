@@ -10,6 +10,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -20,11 +21,16 @@ const Name = "netns"
 var targetKinds = []string{"net", "pid", "mnt", "uts"}
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	// Which namespace a subject is in is context: it frames the comparison.
-	diff.RegisterAnalysis(diff.Analysis{Section: Name, Role: diff.Background})
-	diff.RegisterRule("netns/shared", Shared)
-	diff.RegisterRule("netns/prober-outside-target", ProberOutsideTarget)
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"shared":                Shared,
+			"prober-outside-target": ProberOutsideTarget,
+		},
+		// Which namespace a subject is in is context: it frames the comparison.
+		Analysis: &diff.Analysis{Role: diff.Background},
+	})
 }
 
 // Section is the JSON shape of sections.netns.

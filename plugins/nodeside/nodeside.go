@@ -5,10 +5,12 @@
 package nodeside
 
 import (
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -59,8 +61,18 @@ type RouteGet struct {
 type Plugin struct{}
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"proxy-arp":          proxyARP,
+			"rp-filter":          rpFilter,
+			"route":              route,
+			"netfilter":          netfilterRules,
+			"veth":               vethRule,
+			"conntrack-pressure": conntrackPressure,
+		},
+	})
 }
 
 func (*Plugin) Name() string       { return Name }

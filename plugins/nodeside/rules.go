@@ -8,15 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func registerRules() {
-	diff.RegisterRule("nodeside/proxy-arp", proxyARP)
-	diff.RegisterRule("nodeside/rp-filter", rpFilter)
-	diff.RegisterRule("nodeside/route", route)
-	diff.RegisterRule("nodeside/netfilter", netfilterRules)
-	diff.RegisterRule("nodeside/veth", vethRule)
-	diff.RegisterRule("nodeside/conntrack-pressure", conntrackPressure)
-}
-
 // ConntrackPressure is the share of nf_conntrack_max above which new connections are
 // about to be dropped ("nf_conntrack: table full, dropping packet").
 const ConntrackPressure = 0.9

@@ -8,7 +8,7 @@ import (
 var proxyVars = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
 
 // analysis: an HTTP probe is governed by the target process's proxy variables.
-var analysis = diff.Analysis{Section: "process", Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if _, ok := c.Row("http", p.Target); !ok {
 		return nil
 	}

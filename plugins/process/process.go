@@ -18,8 +18,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 const (
@@ -109,7 +111,17 @@ type Section struct {
 type Plugin struct{}
 
 func init() {
-	probe.Register("process", func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: "process",
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"environment": envRule,
+			"privileges":  privilegeRule,
+			"runtime":     runtimeRule,
+			"list":        listRule,
+		},
+		Analysis: &analysis,
+	})
 }
 
 func (*Plugin) Name() string       { return "process" }

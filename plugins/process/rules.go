@@ -8,14 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("process/environment", envRule)
-	diff.RegisterRule("process/privileges", privilegeRule)
-	diff.RegisterRule("process/runtime", runtimeRule)
-	diff.RegisterRule("process/list", listRule)
-}
-
 // envRule: a proxy set in one subject only sends its HTTP clients somewhere else
 // entirely; a preload can wrap connect() itself.
 func envRule(c *diff.Comparison) []diff.Finding {

@@ -9,7 +9,7 @@ import (
 
 // analysis: a lookup row is a probe (ip route get), and it tells every other probe of
 // the same destination which route the kernel chose: the backbone of every path.
-var analysis = diff.Analysis{Section: Name, Role: diff.Outcome, Probes: probeOf, Annotate: annotate}
+var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf, Annotate: annotate}
 
 func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	tgt, ak := diff.SplitTargetKey(r.Key)

@@ -6,16 +6,24 @@ package routeget
 import (
 	"encoding/json"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
 const Name = "routeget"
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"lookup-fails": ruleLookupFails,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Plugin is the route lookup probe. It sends no traffic: RTM_GETROUTE only asks the FIB.

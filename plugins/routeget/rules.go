@@ -9,11 +9,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("routeget/lookup-fails", ruleLookupFails)
-}
-
 // ruleLookupFails: the kernel has no usable route for a target in one subject but has one
 // in another; every connect there will fail with the same errno.
 func ruleLookupFails(c *diff.Comparison) []diff.Finding {

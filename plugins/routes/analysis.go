@@ -11,7 +11,7 @@ import (
 // analysis: on a probe's path lie, in every table, the route each subject's kernel would
 // pick for the destination (the longest prefix that holds it, of any type), so a missing
 // route, an extra blackhole or a route's own attributes (mtu, src, via) are found.
-var analysis = diff.Analysis{Section: Name, Role: diff.State, Path: path, Describe: describeRow}
+var analysis = diff.Analysis{Role: diff.State, Path: path, Describe: describeRow}
 
 // rowRoute is a route row's key read back: "ipv4/main/unicast/10.0.0.0/24 dev eth0".
 type rowRoute struct {

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -20,8 +22,17 @@ const Name = "routes"
 const MaxRoutes = 500
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	registerRules()
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"no-default-route":        NoDefaultRoute,
+			"default-gateway-differs": DefaultGatewayDiffers,
+			"reject-route":            RejectRoute,
+			"mtu-differs":             MTUDiffers,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Section is the JSON shape of sections.routes.

@@ -10,14 +10,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func registerRules() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("routes/no-default-route", NoDefaultRoute)
-	diff.RegisterRule("routes/default-gateway-differs", DefaultGatewayDiffers)
-	diff.RegisterRule("routes/reject-route", RejectRoute)
-	diff.RegisterRule("routes/mtu-differs", MTUDiffers)
-}
-
 // defaultRoute is the subject's usable default route of a family: a unicast default,
 // main table first. Reject-type defaults do not count: they are the absence of a route.
 func defaultRoute(s *Section, family string) *Route {

@@ -11,7 +11,7 @@ import (
 // analysis: on a probe's path lie the policy rules whose selectors match it: its
 // destination, protocol, ports, the prober's uid (root), no firewall mark, and iif lo
 // (locally generated traffic).
-var analysis = diff.Analysis{Section: Name, Role: diff.State, Path: path}
+var analysis = diff.Analysis{Role: diff.State, Path: path}
 
 func path(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if p.Proto == "" || p.Addr == nil || !p.Addr[i].IsValid() {

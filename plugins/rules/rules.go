@@ -10,6 +10,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // Name is the section name.
@@ -19,9 +20,14 @@ const Name = "rules"
 const MaxRules = 1000
 
 func init() {
-	probe.Register(Name, func() probe.Plugin { return &Plugin{} })
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("rules/only-in-some", OnlyInSome)
+	section.Register(section.Descriptor{
+		Name: Name,
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"only-in-some": OnlyInSome,
+		},
+		Analysis: &analysis,
+	})
 }
 
 // Rule is the shared value type (events holds rules too).

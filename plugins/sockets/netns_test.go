@@ -17,6 +17,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+
 	// The diff learns each namespace's own addresses from the interfaces section.
 	_ "github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )

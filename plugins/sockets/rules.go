@@ -8,13 +8,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterRule("sockets/syn-sent", synSentRule)
-	diff.RegisterRule("sockets/bound", boundRule)
-	diff.RegisterRule("sockets/listen-family", listenRule)
-	diff.RegisterRule("sockets/mark", markRule)
-}
-
 // countIn is subject i's count in a count row (0 when absent or unreadable).
 func countIn(r diff.Row, i int) int {
 	if !r.Present(i) {

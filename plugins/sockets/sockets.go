@@ -15,8 +15,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 const (
@@ -124,7 +126,16 @@ type Section struct {
 type Plugin struct{}
 
 func init() {
-	probe.Register("sockets", func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: "sockets",
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"syn-sent":      synSentRule,
+			"bound":         boundRule,
+			"listen-family": listenRule,
+			"mark":          markRule,
+		},
+	})
 }
 
 func (*Plugin) Name() string       { return "sockets" }

@@ -7,7 +7,7 @@ import (
 // analysis: the sysctls that govern a probe's outcome: the local port range and reserved
 // ports (EADDRNOTAVAIL), SYN retries (the time to ETIMEDOUT), reverse-path filtering (lost
 // replies), disable_ipv6, and who may open ICMP sockets.
-var analysis = diff.Analysis{Section: "sysctls", Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}

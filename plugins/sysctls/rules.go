@@ -9,12 +9,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-func init() {
-	diff.RegisterAnalysis(analysis)
-	diff.RegisterRule("sysctls/differs", differs)
-	diff.RegisterRule("sysctls/conntrack-full", conntrackFull)
-}
-
 // critical lists sysctls that change what a route lookup, a connect or a bind does, with
 // why it matters. Patterns match path components ("*" is one component: an interface).
 var critical = []struct{ pattern, why string }{

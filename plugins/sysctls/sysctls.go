@@ -13,8 +13,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // MaxEntries caps the section: a pod has about 1,000 net sysctls, a host with hundreds of
@@ -46,7 +48,15 @@ type Section struct {
 type Plugin struct{}
 
 func init() {
-	probe.Register("sysctls", func() probe.Plugin { return &Plugin{} })
+	section.Register(section.Descriptor{
+		Name: "sysctls",
+		New:  func() probe.Plugin { return &Plugin{} },
+		Rules: map[string]diff.Rule{
+			"differs":        differs,
+			"conntrack-full": conntrackFull,
+		},
+		Analysis: &analysis,
+	})
 }
 
 func (*Plugin) Name() string       { return "sysctls" }
