@@ -64,3 +64,25 @@ func DecodeJSON[T any](raw json.RawMessage) (*T, error) {
 	}
 	return &v, nil
 }
+
+// Values lists a row's value in each subject, "a: v, b: -" (Missing where a subject lacks
+// it): the one way findings quote a row's values.
+func Values(c *Comparison, r Row) string {
+	parts := make([]string, len(c.Subjects))
+	for i, s := range c.Subjects {
+		v := Missing
+		if r.Present(i) {
+			v = r.Values[i]
+		}
+		parts[i] = s + ": " + v
+	}
+	return strings.Join(parts, ", ")
+}
+
+// OrNone is s, or "(none)" for an empty value in a message.
+func OrNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

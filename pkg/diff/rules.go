@@ -202,6 +202,16 @@ func (c *Comparison) Section(section string) []Row {
 }
 
 // Present reports whether subject i has the fact.
+func (r Row) AnyMissing() bool {
+	for _, m := range r.Missing {
+		if m {
+			return true
+		}
+	}
+	return false
+}
+
+// Present tells whether subject i has the row's fact.
 func (r Row) Present(i int) bool {
 	return i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i])
 }

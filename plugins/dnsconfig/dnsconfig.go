@@ -197,8 +197,8 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	}
 	if !fileErr("resolv", s.ResolvConf.File) && s.ResolvConf.Config != nil {
 		c := s.ResolvConf.Config
-		add("resolv/nameservers", orNone(strings.Join(c.Nameservers, " ")))
-		add("resolv/search", orNone(strings.Join(c.Search, " ")))
+		add("resolv/nameservers", diff.OrNone(strings.Join(c.Nameservers, " ")))
+		add("resolv/search", diff.OrNone(strings.Join(c.Search, " ")))
 		add("resolv/ndots", strconv.Itoa(c.Ndots()))
 		var opts []string
 		for _, o := range c.Options {
@@ -207,7 +207,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			}
 		}
 		sort.Strings(opts)
-		add("resolv/options", orNone(strings.Join(opts, " ")))
+		add("resolv/options", diff.OrNone(strings.Join(opts, " ")))
 		if len(c.Ignored) > 0 {
 			add("resolv/ignored-nameservers", strings.Join(c.Ignored, " "))
 		}
@@ -235,11 +235,4 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	add("gai/prefers", s.Gai.Prefers)
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -18,13 +18,13 @@ func resolvRule(c *diff.Comparison) []diff.Finding {
 		}
 		switch r.Key {
 		case "resolv/nameservers":
-			out = append(out, finding(diff.High, "dnsconfig/resolv", "the target processes use different nameservers: "+values(c, r), r))
+			out = append(out, finding(diff.High, "dnsconfig/resolv", "the target processes use different nameservers: "+diff.Values(c, r), r))
 		case "resolv/error":
-			out = append(out, finding(diff.High, "dnsconfig/resolv", "/etc/resolv.conf could not be read in every subject ("+values(c, r)+"): without it the resolver falls back to 127.0.0.1", r))
+			out = append(out, finding(diff.High, "dnsconfig/resolv", "/etc/resolv.conf could not be read in every subject ("+diff.Values(c, r)+"): without it the resolver falls back to 127.0.0.1", r))
 		case "resolv/search", "resolv/ndots":
-			out = append(out, finding(diff.Medium, "dnsconfig/resolv", fmt.Sprintf("%s differs (%s): names with fewer dots than ndots are tried with each search domain first, so lookups differ in what is queried and how long it takes", strings.TrimPrefix(r.Key, "resolv/"), values(c, r)), r))
+			out = append(out, finding(diff.Medium, "dnsconfig/resolv", fmt.Sprintf("%s differs (%s): names with fewer dots than ndots are tried with each search domain first, so lookups differ in what is queried and how long it takes", strings.TrimPrefix(r.Key, "resolv/"), diff.Values(c, r)), r))
 		case "resolv/options":
-			out = append(out, finding(diff.Low, "dnsconfig/resolv", "resolver options differ: "+values(c, r), r))
+			out = append(out, finding(diff.Low, "dnsconfig/resolv", "resolver options differ: "+diff.Values(c, r), r))
 		}
 	}
 	return out
@@ -53,7 +53,7 @@ func hostsRule(c *diff.Comparison) []diff.Finding {
 		}
 		keys = append(keys, r.ID())
 		if len(names) < 5 {
-			names = append(names, fmt.Sprintf("%s (%s)", name, values(c, r)))
+			names = append(names, fmt.Sprintf("%s (%s)", name, diff.Values(c, r)))
 		}
 	}
 	if len(keys) == 0 {
@@ -81,13 +81,13 @@ func lookupOrderRule(c *diff.Comparison) []diff.Finding {
 		}
 		switch r.Key {
 		case "gai/prefers":
-			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "getaddrinfo sorts a different family first ("+values(c, r)+", from /etc/gai.conf): a name with A and AAAA records is connected over IPv4 in one and IPv6 in the other (glibc only; musl ignores gai.conf)", r))
+			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "getaddrinfo sorts a different family first ("+diff.Values(c, r)+", from /etc/gai.conf): a name with A and AAAA records is connected over IPv4 in one and IPv6 in the other (glibc only; musl ignores gai.conf)", r))
 		case "gai/precedence":
 			// Explained by gai/prefers when the family order changes; only shown otherwise.
 		case "nsswitch/hosts":
-			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "nsswitch.conf looks up host names from different sources: "+values(c, r), r))
+			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "nsswitch.conf looks up host names from different sources: "+diff.Values(c, r), r))
 		case "nsswitch/error":
-			out = append(out, finding(diff.Low, "dnsconfig/lookup-order", "nsswitch.conf differs in presence ("+values(c, r)+"): glibc then uses its built-in default, musl never reads it", r))
+			out = append(out, finding(diff.Low, "dnsconfig/lookup-order", "nsswitch.conf differs in presence ("+diff.Values(c, r)+"): glibc then uses its built-in default, musl never reads it", r))
 		}
 	}
 	return out
@@ -95,16 +95,4 @@ func lookupOrderRule(c *diff.Comparison) []diff.Finding {
 
 func finding(sev diff.Severity, rule, msg string, r diff.Row) diff.Finding {
 	return diff.Finding{Severity: sev, Rule: rule, Message: msg, Keys: []string{r.ID()}}
-}
-
-func values(c *diff.Comparison, r diff.Row) string {
-	parts := make([]string, len(c.Subjects))
-	for i, s := range c.Subjects {
-		v := "-"
-		if i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i]) {
-			v = r.Values[i]
-		}
-		parts[i] = fmt.Sprintf("%s: %s", s, v)
-	}
-	return strings.Join(parts, ", ")
 }

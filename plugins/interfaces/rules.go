@@ -13,7 +13,7 @@ import (
 func MTUDiffers(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
 	for _, r := range c.Rows {
-		if r.Section != Name || r.Equal || !strings.HasSuffix(r.Key, "/mtu") || anyMissing(r) {
+		if r.Section != Name || r.Equal || !strings.HasSuffix(r.Key, "/mtu") || r.AnyMissing() {
 			continue
 		}
 		dev := strings.TrimSuffix(r.Key, "/mtu")
@@ -178,15 +178,6 @@ func find(s *Section, name string) *Interface {
 		}
 	}
 	return nil
-}
-
-func anyMissing(r diff.Row) bool {
-	for _, m := range r.Missing {
-		if m {
-			return true
-		}
-	}
-	return false
 }
 
 func perSubject(subjects, values []string) string {

@@ -102,7 +102,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 		if l.Error != nil {
 			add("visible/"+f, "unreadable: "+l.Error.Name(), kind)
 		} else {
-			add("visible/"+f, orNone(strings.Join(l.Names, " ")), kind)
+			add("visible/"+f, diff.OrNone(strings.Join(l.Names, " ")), kind)
 		}
 	}
 	add("conntrack", strconv.FormatBool(s.Conntrack), probe.Exact)
@@ -167,11 +167,4 @@ func RuleKey(r NftRule) string {
 		m = "(every packet)"
 	}
 	return "nft/rule/" + r.Chain + "[" + r.Hook + "]: " + m
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -173,10 +173,10 @@ func visibilityRule(c *diff.Comparison) []diff.Finding {
 		switch r.Key {
 		case "visible/ip_tables_names", "visible/ip6_tables_names", "visible/arp_tables_names":
 			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "netfilter/visibility", Keys: []string{r.ID()},
-				Message: fmt.Sprintf("legacy iptables tables differ (%s, /proc/net/%s): something installed rules in one namespace only", values(c, r), strings.TrimPrefix(r.Key, "visible/"))})
+				Message: fmt.Sprintf("legacy iptables tables differ (%s, /proc/net/%s): something installed rules in one namespace only", diff.Values(c, r), strings.TrimPrefix(r.Key, "visible/"))})
 		case "conntrack":
 			out = append(out, diff.Finding{Severity: diff.Low, Rule: "netfilter/visibility", Keys: []string{r.ID()},
-				Message: "connection tracking is active in some namespaces only (" + values(c, r) + ")"})
+				Message: "connection tracking is active in some namespaces only (" + diff.Values(c, r) + ")"})
 		}
 	}
 	return out
@@ -211,16 +211,4 @@ func sectionKeys(c *diff.Comparison, prefixes ...string) []string {
 		}
 	}
 	return keys
-}
-
-func values(c *diff.Comparison, r diff.Row) string {
-	parts := make([]string, len(c.Subjects))
-	for i, s := range c.Subjects {
-		v := "-"
-		if r.Present(i) {
-			v = r.Values[i]
-		}
-		parts[i] = s + ": " + v
-	}
-	return strings.Join(parts, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
@@ -47,7 +48,7 @@ func Facts(s *Section) []probe.Fact {
 		add("veth/mtu", fmt.Sprint(v.MTU), probe.Exact)
 		add("veth/state", v.OperState, probe.Exact)
 		add("veth/flags", strings.Join(sorted(v.Flags), ","), probe.Exact)
-		add("veth/master", orNone(v.Master), probe.Exact)
+		add("veth/master", diff.OrNone(v.Master), probe.Exact)
 	} else {
 		v := "not found"
 		if s.VethError != nil && s.VethError.Errno != "" {
@@ -181,11 +182,4 @@ func sorted(v []string) []string {
 	out := append([]string(nil), v...)
 	sort.Strings(out)
 	return out
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -23,7 +23,7 @@ func rows(c *diff.Comparison, match func(key string) bool) []diff.Row {
 }
 
 // values says which subject holds which value: "1 in pod-a; 0 in pod-b".
-func values(c *diff.Comparison, r diff.Row) string {
+func grouped(c *diff.Comparison, r diff.Row) string {
 	by := map[string][]string{}
 	for i, v := range r.Values {
 		if i < len(r.Missing) && r.Missing[i] {
@@ -40,7 +40,7 @@ func proxyARP(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
 	for _, r := range rows(c, func(k string) bool { return k == "sysctl/net/ipv4/conf/"+PodVeth+"/proxy_arp" }) {
 		out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("proxy_arp on the node's end of the pod's veth differs (%s): with it off, the node does not answer the pod's ARP for its gateway (a /32 pod with a link-local gateway, as with Calico, then has no working next hop)", values(c, r))})
+			Message: fmt.Sprintf("proxy_arp on the node's end of the pod's veth differs (%s): with it off, the node does not answer the pod's ARP for its gateway (a /32 pod with a link-local gateway, as with Calico, then has no working next hop)", grouped(c, r))})
 	}
 	return out
 }
@@ -55,7 +55,7 @@ func rpFilter(c *diff.Comparison) []diff.Finding {
 	var keys, parts []string
 	for _, r := range rs {
 		keys = append(keys, r.ID())
-		parts = append(parts, strings.TrimPrefix(r.Key, "sysctl/net/ipv4/conf/")+": "+values(c, r))
+		parts = append(parts, strings.TrimPrefix(r.Key, "sysctl/net/ipv4/conf/")+": "+grouped(c, r))
 	}
 	return []diff.Finding{{Severity: diff.High, Keys: keys,
 		Message: fmt.Sprintf("reverse-path filtering on the node differs for the pods' veths (%s): the higher of all and the veth's value applies, and strict mode (1) drops the pod's packets whenever the route back to their source leaves by another interface", strings.Join(parts, "; "))}}
@@ -65,15 +65,15 @@ func route(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
 	for _, r := range rows(c, func(k string) bool { return strings.HasPrefix(k, "route-get/") }) {
 		out = append(out, diff.Finding{Severity: diff.Critical, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("the node routes to the pod's IP differently (%s): traffic to a pod whose route does not leave by its own veth never reaches it", values(c, r))})
+			Message: fmt.Sprintf("the node routes to the pod's IP differently (%s): traffic to a pod whose route does not leave by its own veth never reaches it", grouped(c, r))})
 	}
 	// A host route to the pod itself (<self>/32 dev <pod-veth>) present for one pod only.
 	for _, r := range rows(c, func(k string) bool { return strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP) }) {
-		if !anyMissing(r) {
+		if !r.AnyMissing() {
 			continue
 		}
 		out = append(out, diff.Finding{Severity: diff.Critical, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("the node's route %s exists for some pods only (%s)", strings.TrimPrefix(r.Key, "route/"), values(c, r))})
+			Message: fmt.Sprintf("the node's route %s exists for some pods only (%s)", strings.TrimPrefix(r.Key, "route/"), grouped(c, r))})
 	}
 	return out
 }
@@ -89,11 +89,11 @@ func netfilterRules(c *diff.Comparison) []diff.Finding {
 			}
 		}
 		out = append(out, diff.Finding{Severity: sev, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("on the node, %s in %s (%s)", what, strings.TrimPrefix(r.Key, "netfilter/"), values(c, r))})
+			Message: fmt.Sprintf("on the node, %s in %s (%s)", what, strings.TrimPrefix(r.Key, "netfilter/"), grouped(c, r))})
 	}
 	for _, r := range rows(c, func(k string) bool { return k == "netfilter" }) {
 		out = append(out, diff.Finding{Severity: diff.Low, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("the node's netfilter rules could not be read for every pod (%s): the node pod needs CAP_NET_ADMIN", values(c, r))})
+			Message: fmt.Sprintf("the node's netfilter rules could not be read for every pod (%s): the node pod needs CAP_NET_ADMIN", grouped(c, r))})
 	}
 	return out
 }
@@ -108,7 +108,7 @@ func vethRule(c *diff.Comparison) []diff.Finding {
 			sev = diff.High
 		}
 		out = append(out, diff.Finding{Severity: sev, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("the node's end of the pod's veth differs in %s (%s)", strings.TrimPrefix(r.Key, "veth/"), values(c, r))})
+			Message: fmt.Sprintf("the node's end of the pod's veth differs in %s (%s)", strings.TrimPrefix(r.Key, "veth/"), grouped(c, r))})
 	}
 	return out
 }
@@ -130,13 +130,4 @@ func conntrackPressure(c *diff.Comparison) []diff.Finding {
 				c.Subjects[i], strconv.Itoa(100*ct.TableCount/ct.TableMax), ct.TableCount, ct.TableMax, c.Subjects[i], ct.Count)})
 	}
 	return out
-}
-
-func anyMissing(r diff.Row) bool {
-	for _, m := range r.Missing {
-		if m {
-			return true
-		}
-	}
-	return false
 }

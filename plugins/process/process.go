@@ -306,7 +306,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			case p.Error != nil:
 				add("target/ld.so.preload", "unreadable: "+p.Error.Name(), probe.Exact)
 			default:
-				add("target/ld.so.preload", orNone(strings.Join(p.Entries, " ")), probe.Exact)
+				add("target/ld.so.preload", diff.OrNone(strings.Join(p.Entries, " ")), probe.Exact)
 			}
 		}
 		for item, e := range t.Errors {
@@ -344,11 +344,4 @@ func capMask(caps []string) uint64 {
 		}
 	}
 	return m
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -31,7 +31,7 @@ func envRule(c *diff.Comparison) []diff.Finding {
 				Message: setIn(c, r, name) + ": a preloaded library can wrap socket calls such as connect()"})
 		case r.Key == "target/ld.so.preload":
 			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
-				Message: "/etc/ld.so.preload differs (" + values(c, r) + "): every dynamically linked program loads it"})
+				Message: "/etc/ld.so.preload differs (" + diff.Values(c, r) + "): every dynamically linked program loads it"})
 		case isEnv:
 			other = append(other, r.ID())
 		}
@@ -85,7 +85,7 @@ func rowFindings(c *diff.Comparison, rule string, byKey map[string]rowFinding) [
 		}
 		if f, ok := byKey[r.Key]; ok {
 			out = append(out, diff.Finding{Severity: f.severity, Rule: rule, Keys: []string{r.ID()},
-				Message: f.before + values(c, r) + f.after})
+				Message: f.before + diff.Values(c, r) + f.after})
 		}
 	}
 	return out
@@ -102,7 +102,7 @@ func listRule(c *diff.Comparison) []diff.Finding {
 		}
 		keys = append(keys, r.ID())
 		for i := range c.Subjects {
-			if i < len(r.Missing) && !r.Missing[i] && anyMissing(r) {
+			if i < len(r.Missing) && !r.Missing[i] && r.AnyMissing() {
 				only[i] = append(only[i], strings.TrimPrefix(r.Key, "processes/"))
 			}
 		}
@@ -195,27 +195,6 @@ func setIn(c *diff.Comparison, r diff.Row, name string) string {
 		msg += "; " + strings.Join(unset, ", ") + " does not"
 	}
 	return msg
-}
-
-func values(c *diff.Comparison, r diff.Row) string {
-	parts := make([]string, len(c.Subjects))
-	for i, s := range c.Subjects {
-		v := "-"
-		if i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i]) {
-			v = r.Values[i]
-		}
-		parts[i] = s + ": " + v
-	}
-	return strings.Join(parts, ", ")
-}
-
-func anyMissing(r diff.Row) bool {
-	for _, m := range r.Missing {
-		if m {
-			return true
-		}
-	}
-	return false
 }
 
 func keyNames(ids []string, prefix string) string {

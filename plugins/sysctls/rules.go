@@ -68,14 +68,14 @@ func differs(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
 	var rest []string
 	for _, r := range c.Rows {
-		if r.Section != "sysctls" || r.Equal || anyMissing(r) || isVolatile(r.Key) || r.Key == "truncated" || r.Key == "skipped-interfaces" {
+		if r.Section != "sysctls" || r.Equal || r.AnyMissing() || isVolatile(r.Key) || r.Key == "truncated" || r.Key == "skipped-interfaces" {
 			continue
 		}
 		if why, ok := whyCritical(r.Key); ok {
 			out = append(out, diff.Finding{
 				Severity: diff.High,
 				Rule:     "sysctls/differs",
-				Message:  fmt.Sprintf("sysctl %s differs (%s): %s", r.Key, values(c, r), why),
+				Message:  fmt.Sprintf("sysctl %s differs (%s): %s", r.Key, diff.Values(c, r), why),
 				Keys:     []string{r.ID()},
 			})
 			continue
@@ -96,7 +96,7 @@ func differs(c *diff.Comparison) []diff.Finding {
 		out = append(out, diff.Finding{
 			Severity: diff.Medium,
 			Rule:     "sysctls/differs",
-			Message:  fmt.Sprintf("sysctl %s differs (%s)", r.Key, values(c, r)),
+			Message:  fmt.Sprintf("sysctl %s differs (%s)", r.Key, diff.Values(c, r)),
 			Keys:     []string{id},
 		})
 	}
@@ -127,28 +127,11 @@ func conntrackFull(c *diff.Comparison) []diff.Finding {
 	return out
 }
 
-func anyMissing(r diff.Row) bool {
-	for _, m := range r.Missing {
-		if m {
-			return true
-		}
-	}
-	return false
-}
-
 func at(r *diff.Row, i int) string {
 	if i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i]) {
 		return r.Values[i]
 	}
 	return ""
-}
-
-func values(c *diff.Comparison, r diff.Row) string {
-	parts := make([]string, len(c.Subjects))
-	for i, s := range c.Subjects {
-		parts[i] = fmt.Sprintf("%s=%q", s, at(&r, i))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func find(c *diff.Comparison, key string) *diff.Row {

@@ -131,7 +131,7 @@ func TestPlantedSysctls(t *testing.T) {
 			t.Errorf("no finding for %s; findings: %+v", k, found)
 			continue
 		}
-		if f.Severity != diff.High || !strings.Contains(f.Message, "pod-b=") {
+		if f.Severity != diff.High || !strings.Contains(f.Message, "pod-b: ") {
 			t.Errorf("finding for %s: %+v", k, f)
 		}
 	}
