@@ -22,7 +22,9 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,6 +48,7 @@ func main() {
 		reps       = flag.Int("reps", 5, "repetitions")
 		extra      = flag.String("args", "", "extra plugin flags, space separated (e.g. --window 1s)")
 		keep       = flag.Bool("keep", false, "keep the namespace")
+		scale      = flag.String("scale", "10,50,100", "pod counts of the scale runs (comma separated; empty: none)")
 	)
 	flag.Parse()
 	if *image == "" {
@@ -134,6 +137,52 @@ func main() {
 		lo, med, hi := stats(phases[k])
 		fmt.Printf("  %-30s %9s  (min %s, max %s)\n", k, ms(med), ms(lo), ms(hi))
 	}
+	type scaleRow struct {
+		n            int
+		fresh, reuse run
+	}
+	var scaled []scaleRow
+	// The pair's pods make room for the scale runs (a node takes a bounded number of pods).
+	if err := b.deletePods(ctx, "app=bench"); err != nil {
+		die("delete the pair's pods: %v", err)
+	}
+	for _, f := range strings.Split(*scale, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			continue
+		}
+		app := fmt.Sprintf("scale%d", n)
+		var names []string
+		for i := range n {
+			names = append(names, fmt.Sprintf("%s-%d", app, i))
+		}
+		start := time.Now()
+		if err := b.createPods(ctx, names, app, 10*time.Minute); err != nil {
+			die("scale %d: pods: %v", n, err)
+		}
+		fmt.Printf("scale %d: %d pods Ready in %s\n", n, n, ms(time.Since(start)))
+		fresh, err := b.selector(ctx, "app="+app)
+		if err != nil {
+			die("scale %d: %v", n, err)
+		}
+		reused, err := b.selector(ctx, "app="+app)
+		if err != nil {
+			die("scale %d (reuse): %v", n, err)
+		}
+		scaled = append(scaled, scaleRow{n, fresh, reused})
+		if err := b.deletePods(ctx, "app="+app); err != nil {
+			die("scale %d: delete pods: %v", n, err)
+		}
+	}
+	if len(scaled) > 0 {
+		fmt.Printf("\nkubectl netdiff -l on N pods (one run each; RSS of the plugin, requests to the API server):\n")
+		fmt.Printf("%6s %10s %10s %10s %10s %8s %8s\n", "pods", "fresh", "reuse", "RSS fresh", "RSS reuse", "API", "API re")
+		for _, r := range scaled {
+			fmt.Printf("%6d %10s %10s %9.1fM %9.1fM %8d %8d\n", r.n, ms(r.fresh.wall), ms(r.reuse.wall),
+				float64(r.fresh.rssKiB)/1024, float64(r.reuse.rssKiB)/1024, r.fresh.requests, r.reuse.requests)
+		}
+	}
+
 	_, fm, _ := stats(floor)
 	_, nm, _ := stats(netdiff)
 	_, rm, _ := stats(reuse)
@@ -141,7 +190,16 @@ func main() {
 	_, em, _ := stats(execOnly)
 	_, r0m, _ := stats(reuseNoSpread)
 	fmt.Printf("\ndefault spread cost (reuse minus reuse --spread 0): %s\n", ms(rm-r0m))
-	fmt.Printf("\nnetdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
+	// The probe window is time the user asked to watch: the overhead is the rest.
+	window := time.Second
+	for _, r := range scaled {
+		if r.n == 100 {
+			fmt.Printf("\npods100/pair reuse ratio: %.2f\n", r.reuse.wall.Seconds()/rm.Seconds())
+		}
+	}
+	fmt.Printf("reuse-overhead/exec ratio: %.2f\n", (rm-window).Seconds()/em.Seconds())
+	fmt.Printf("overhead/eager-floor ratio: %.2f\n", (nm-window).Seconds()/gm.Seconds())
+	fmt.Printf("netdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
 	fmt.Printf("reuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
 	fmt.Printf("netdiff/floor ratio: %.2f\n", nm.Seconds()/fm.Seconds())
 }
@@ -177,16 +235,33 @@ func (b *bench) setup(ctx context.Context, reps int) error {
 			return err
 		}
 	}
-	grace := int64(1)
 	var names []string
 	for i := range reps {
 		for _, s := range []string{"a", "b", "f", "g"} {
 			names = append(names, fmt.Sprintf("r%d-%s", i, s))
 		}
 	}
+	return b.createPods(ctx, names, "bench", 3*time.Minute)
+}
+
+// deletePods deletes the pods a selector picks and waits until they are gone.
+func (b *bench) deletePods(ctx context.Context, sel string) error {
+	zero := int64(0)
+	if err := b.cs.CoreV1().Pods(b.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{LabelSelector: sel}); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := b.cs.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		return err == nil && len(l.Items) == 0, nil
+	})
+}
+
+// createPods creates the app pods and waits until all are Ready.
+func (b *bench) createPods(ctx context.Context, names []string, app string, limit time.Duration) error {
+	grace := int64(1)
 	for _, n := range names {
 		p := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"app": "bench"}},
+			ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"app": app}},
 			Spec: corev1.PodSpec{
 				NodeName:                      b.node,
 				TerminationGracePeriodSeconds: &grace,
@@ -200,8 +275,9 @@ func (b *bench) setup(ctx context.Context, reps int) error {
 			return err
 		}
 	}
-	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		l, err := b.cs.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{})
+	sel := "app=" + app
+	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, limit, true, func(ctx context.Context) (bool, error) {
+		l, err := b.cs.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
 			return false, nil
 		}
@@ -314,6 +390,37 @@ func (b *bench) netdiff(ctx context.Context, a, bb string, flags ...string) (tim
 	}
 	tm["total (wall)"] = took
 	return took, tm, nil
+}
+
+// run is one plugin run: its wall time, peak RSS and the API requests --timings counted.
+type run struct {
+	wall     time.Duration
+	rssKiB   int64
+	requests int
+}
+
+// selector runs kubectl netdiff on the pods a label selector picks.
+func (b *bench) selector(ctx context.Context, sel string) (run, error) {
+	args := []string{"-n", b.ns, "-l", sel, "--timings", "--image", b.image, "-o", "json"}
+	cmd := exec.CommandContext(ctx, b.plugin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig, "NO_COLOR=1")
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	start := time.Now()
+	err := cmd.Run()
+	r := run{wall: time.Since(start)}
+	if err != nil && cmd.ProcessState.ExitCode() != 1 {
+		return r, fmt.Errorf("%s %v: %v\n%s", b.plugin, args, err, se.String())
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.rssKiB = ru.Maxrss
+	}
+	for _, l := range strings.Split(se.String(), "\n") {
+		if n, ok := strings.CutPrefix(l, "timing: api-requests "); ok {
+			r.requests, _ = strconv.Atoi(n)
+		}
+	}
+	return r, nil
 }
 
 func stats(d []time.Duration) (lo, med, hi time.Duration) {

@@ -223,7 +223,7 @@ failCgroupV1: false
 clusterDNS: [$DNS_SERVICE_IP]
 clusterDomain: cluster.local
 resolvConf: $RUN/resolv.conf
-maxPods: 110
+maxPods: 250 # make bench runs 100 pods beside the others; the /24 has 254 addresses
 evictionHard: {"nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%", "memory.available": "50Mi"}
 imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98

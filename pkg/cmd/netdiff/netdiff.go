@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -120,7 +122,9 @@ type Options struct {
 	namespace  string
 	client     kubernetes.Interface
 	restConfig *rest.Config
-	isTerminal func(any) bool
+	// apiRequests counts the requests to the API server (exec streams included) for --timings.
+	apiRequests atomic.Int64
+	isTerminal  func(any) bool
 }
 
 // NewOptions returns Options with the defaults.
@@ -200,7 +204,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
 	f.DurationVar(&o.Spread, "spread", o.Spread, "spread each probe's sequential attempts over this long, and watch route, address, link and rule changes at least this long, so a fact that flaps at a few Hz is caught (e.g. --spread 1s); a longer --window spreads them over the window, a shorter one caps it; 0 fires them back to back (faster, blind to flaps)")
-	f.BoolVar(&o.Timings, "timings", false, "print where the time went, per pod and phase, on stderr")
+	f.BoolVar(&o.Timings, "timings", false, "print where the time went, per pod and phase, and the number of API requests, on stderr")
 	f.BoolVar(&o.NoColor, "no-color", false, "never colour the table")
 	f.StringVarP(&o.Selector, "selector", "l", "", "compare every pod that matches this label selector (in -n's namespace)")
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", o.MaxConcurrency, "how many pods are probed at once")
@@ -247,6 +251,9 @@ func (o *Options) Complete(args []string) error {
 	// Two pods, a handful of calls each: lift client-go's conservative default rate limit so
 	// the concurrent sides never queue behind each other.
 	cfg.QPS, cfg.Burst = 50, 100
+	if o.Timings {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, n: &o.apiRequests} })
+	}
 	o.restConfig = cfg
 	if o.client == nil {
 		if o.client, err = kubernetes.NewForConfig(cfg); err != nil {
@@ -492,6 +499,18 @@ func (o *Options) printTimings(subjects []*subject) {
 			fmt.Fprintf(o.ErrOut, "timing: %s %s %s\n", s.name, p.Name, p.Duration.Round(time.Millisecond))
 		}
 	}
+	fmt.Fprintf(o.ErrOut, "timing: api-requests %d\n", o.apiRequests.Load())
+}
+
+// countingTransport counts the requests that pass through it.
+type countingTransport struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.next.RoundTrip(r)
 }
 
 // forEachPod runs fn for every pod subject, at most --max-concurrency at a time.

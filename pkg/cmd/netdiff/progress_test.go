@@ -2,8 +2,11 @@ package netdiff
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -43,4 +46,22 @@ func TestWindowProgressTicksUntilEnded(t *testing.T) {
 	var nilP *windowProgress
 	nilP.podDone()
 	nilP.end()
+}
+
+// --timings counts every request that goes through the client's transport.
+func TestCountingTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	var n atomic.Int64
+	c := &http.Client{Transport: &countingTransport{next: http.DefaultTransport, n: &n}}
+	for range 3 {
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n.Load() != 3 {
+		t.Errorf("counted %d requests, want 3", n.Load())
+	}
 }
