@@ -62,3 +62,10 @@ func IsNotReady(err error) bool {
 	}
 	return false
 }
+
+// IsPodUnknown tells whether an exec failed because the kubelet on the pod's node does not
+// know the pod ("unable to upgrade connection: pod does not exist"): the API server has it,
+// the kubelet has not admitted it, e.g. in the first seconds after the node restarted.
+func IsPodUnknown(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "pod does not exist")
+}

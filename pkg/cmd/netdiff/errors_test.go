@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -29,6 +30,9 @@ func TestExplainNamesTheFix(t *testing.T) {
 			[]string{"ns/p", "exec prober", "killed", "kubectl describe pod ns/p", "rerun"}},
 		{"timeout", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: context.DeadlineExceeded},
 			[]string{"ns/p", "exec prober", "raise --timeout"}},
+		{"kubelet does not know the pod", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: &podprobe.PodUnknownError{Node: "node-7", For: 88 * time.Second,
+			Err: errors.New("Internal error occurred: unable to upgrade connection: pod does not exist")}},
+			[]string{"ns/p", "exec prober", "kubelet on node node-7 does not know this pod", "pod does not exist", "node node-7", "restarted", "kubectl describe pod -n ns p", "recreate the pod"}},
 	}
 	for _, tt := range tests {
 		got := Explain(tt.err, "baseline")
