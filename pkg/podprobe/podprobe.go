@@ -103,27 +103,25 @@ func (r *Runner) progress(pod, format string, args ...any) {
 
 // Probe runs `collect` with args in pod and returns the decoded report.
 //
-// A container the pod's status reports running but the kubelet does not run (a status
-// from before the node restarted) is not the end: Probe gets the pod again, about once a
-// second within ctx, until the status tells the truth, and then adds a new container.
+// A reused container that the pod's status reports running but the kubelet does not run
+// (a status from before the node restarted, or a container that just ended) is not the
+// end: Probe gets the pod again and adds a new container, never reusing or waiting for
+// the stale one; that kubelet would not start it again.
 func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, tm *Timings) (*report.Report, error) {
 	id := pod.Namespace + "/" + pod.Name
+	stale := map[string]bool{}
 	for {
-		rep, err := r.probe(ctx, pod, targetContainer, args, tm)
+		rep, name, err := r.probe(ctx, pod, targetContainer, args, stale, tm)
 		var se *StepError
 		if !errors.As(err, &se) || !errors.Is(se.Err, errStaleReuse) {
 			return rep, err
 		}
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			// The last exec's own words say more than "deadline exceeded".
-			return nil, se
-		}
+		r.progress(id, "container %s does not run any more (%v); adding another", name, se.Err)
+		stale[name] = true
 		fresh, gerr := r.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if gerr != nil {
 			if ctx.Err() != nil {
-				return nil, se
+				return nil, se // the exec's own words say more than "deadline exceeded"
 			}
 			return nil, &StepError{Pod: id, Step: "get pod", Err: gerr}
 		}
@@ -131,19 +129,23 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 	}
 }
 
-func (r *Runner) probe(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, tm *Timings) (*report.Report, error) {
+// probe is one try of Probe; it returns the container it used, and skips the stale ones.
+func (r *Runner) probe(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, stale map[string]bool, tm *Timings) (*report.Report, string, error) {
 	id := pod.Namespace + "/" + pod.Name
 	spec := r.Spec
 	spec.TargetContainer = targetContainer
 	pods := r.Client.CoreV1().Pods(pod.Namespace)
 
 	name := inject.FindReusable(pod, spec)
+	if stale[name] {
+		name = ""
+	}
 	var waitErr chan error
 	reused := name != ""
 	if reused {
 		r.progress(id, "reusing running container %s", name)
 	} else {
-		if name = inject.FindStarting(pod, spec); name != "" {
+		if name = inject.FindStarting(pod, spec); name != "" && !stale[name] {
 			r.progress(id, "waiting for container %s, added by an earlier run", name)
 		} else {
 			start := time.Now()
@@ -151,7 +153,7 @@ func (r *Runner) probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 			var err error
 			name, err = inject.Add(ctx, pods, pod, spec)
 			if err != nil {
-				return nil, &StepError{Pod: id, Step: "add ephemeral container", Err: err}
+				return nil, "", &StepError{Pod: id, Step: "add ephemeral container", Err: err}
 			}
 			tm.Add("patch", start)
 		}
@@ -168,7 +170,8 @@ func (r *Runner) probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 		}()
 	}
 
-	return r.collect(ctx, pod, name, args, waitErr, reused, tm)
+	rep, err := r.collect(ctx, pod, name, args, waitErr, reused, tm)
+	return rep, name, err
 }
 
 // ProbeRunning collects in a container that already runs the prober (a reference pod).

@@ -128,39 +128,53 @@ func TestExecRetriesPodDoesNotExist(t *testing.T) {
 }
 
 // After the restart the kubelet knows the pod again, but not the ephemeral container the
-// old status reports running: netdiff gets the pod again and, once the status says the
-// container is gone, adds a new one and collects there.
+// old status reports running, and it will not start that one again: netdiff adds a new
+// container and collects there, whatever the status says by then (still the stale
+// Running, the kubelet's Waiting/ContainerCreating, or Terminated).
 func TestStaleRunningContainerIsReplaced(t *testing.T) {
-	spec := testSpec()
-	pod, old := reusablePod(t, spec)
-	cs := fake.NewClientset(pod.DeepCopy())
-	kubeletCatchesUp := func(container string) error {
-		p, err := cs.CoreV1().Pods("demo").Get(context.Background(), "web-a", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		p.Status.EphemeralContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown"}}
-		if _, err := cs.CoreV1().Pods("demo").UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-		return fmt.Errorf("unable to upgrade connection: container not found (%q)", container)
-	}
-	ex := &scriptedExec{script: []func(string) error{fails(podDoesNotExist), kubeletCatchesUp}}
-	r := &Runner{Client: cs, Spec: spec, Exec: ex.exec}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rep, err := r.Probe(ctx, pod, "app", nil, nil)
-	if err != nil || rep == nil {
-		t.Fatalf("Probe: %v, want a report from a new container", err)
-	}
-	if len(ex.calls) != 3 || ex.calls[0] != old || ex.calls[1] != old || ex.calls[2] == old {
-		t.Errorf("execs into %v, want %s twice, then a new container", ex.calls, old)
-	}
-	got, err := cs.CoreV1().Pods("demo").Get(ctx, "web-a", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(got.Spec.EphemeralContainers); n != 2 || got.Spec.EphemeralContainers[1].Name != ex.calls[2] {
-		t.Errorf("pod has %d ephemeral containers (%v), want the old one and %s", n, got.Spec.EphemeralContainers, ex.calls[2])
+	for _, tc := range []struct {
+		name  string
+		state *corev1.ContainerState // what the status says once the kubelet knows the pod; nil: unchanged
+	}{
+		{"status still running", nil},
+		{"status waiting", &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}},
+		{"status terminated", &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := testSpec()
+			pod, old := reusablePod(t, spec)
+			cs := fake.NewClientset(pod.DeepCopy())
+			kubeletKnowsThePod := func(container string) error {
+				if tc.state != nil {
+					p, err := cs.CoreV1().Pods("demo").Get(context.Background(), "web-a", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					p.Status.EphemeralContainerStatuses[0].State = *tc.state
+					if _, err := cs.CoreV1().Pods("demo").UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+						return err
+					}
+				}
+				return fmt.Errorf("unable to upgrade connection: container not found (%q)", container)
+			}
+			ex := &scriptedExec{script: []func(string) error{fails(podDoesNotExist), kubeletKnowsThePod}}
+			r := &Runner{Client: cs, Spec: spec, Exec: ex.exec}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rep, err := r.Probe(ctx, pod, "app", nil, nil)
+			if err != nil || rep == nil {
+				t.Fatalf("Probe: %v, want a report from a new container", err)
+			}
+			if len(ex.calls) != 3 || ex.calls[0] != old || ex.calls[1] != old || ex.calls[2] == old {
+				t.Errorf("execs into %v, want %s twice, then a new container", ex.calls, old)
+			}
+			got, err := cs.CoreV1().Pods("demo").Get(ctx, "web-a", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(got.Spec.EphemeralContainers); n != 2 || got.Spec.EphemeralContainers[1].Name != ex.calls[2] {
+				t.Errorf("pod has %d ephemeral containers, want the old one and %s", n, ex.calls[2])
+			}
+		})
 	}
 }
