@@ -23,6 +23,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binaries the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // binaries builds the two binaries make try runs, once per test process.
 func binaries(t *testing.T) (prober, plugin string) {
 	t.Helper()
