@@ -7,9 +7,16 @@ LDFLAGS := -s -w -X $(PKG)/pkg/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all build prober plugin test unit deps cross-os fuzz-smoke bench clean
+.PHONY: all build prober plugin test unit deps cross-os fuzz-smoke bench clean try
 
 all: build
+
+# try: the taste without a cluster, as root: two network namespaces shaped like two pods
+# (one without its default route, as in the case study), the real prober in each, the real
+# plugin diffing the two reports (docs/try.md). Builds only the prober and the plugin.
+try:
+	@$(MAKE) -s prober plugin
+	@$(GO) run ./hack/try -prober $(BIN)/netdiff-prober -plugin $(BIN)/kubectl-netdiff -dir _out/try $(TRY_ARGS)
 
 build: prober plugin
 

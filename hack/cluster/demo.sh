@@ -8,16 +8,23 @@ make -C "$repo" -s plugin
 kc=$("$here/up.sh" | tail -1)
 export KUBECONFIG=${kc#KUBECONFIG=} KUBECACHEDIR=$RUN/kubecache
 kubectl create namespace netdiff-demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-# Pods kept in etcd from before the node last started (make cluster-down, then demo again)
-# still show Ready, but the new kubelet may not run them yet: start them afresh.
-kubelet_started=$(stat -c %Y "$RUN/pids/kubelet.pid")
-for p in $(kubectl -n netdiff-demo get pods -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.creationTimestamp}{"\n"}{end}'); do
-  if (( $(date -d "${p#*=}" +%s) < kubelet_started )); then
-    log "demo pod ${p%%=*} is older than the node's kubelet: recreating the demo pods"
-    kubectl -n netdiff-demo delete pods --all --grace-period=0 --force --wait=true >/dev/null 2>&1
-    break
-  fi
-done
+# Pods kept in etcd from before this kubelet started (make cluster-down, then make demo)
+# still say Ready, but the new kubelet has not admitted them (exec: "pod does not exist")
+# and their containers died with the old one: recreate every demo pod older than the
+# kubelet, so the Ready waited for below is this kubelet's. up.sh writes the pid file
+# when it starts the kubelet.
+kubelet_start=$(date -r "$RUN/pids/kubelet.pid" +%s)
+stale=()
+while read -r name created; do
+  if [[ -n $name ]] && (( $(date -d "$created" +%s) < kubelet_start )); then stale+=("$name"); fi
+done < <(kubectl -n netdiff-demo get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.creationTimestamp}{"\n"}{end}')
+if ((${#stale[@]})); then
+  echo "demo: recreating ${stale[*]}: created before the kubelet started, so their Ready is from before" >&2
+  # The restarted kubelet confirms the deletion once it has synced; if it does not within
+  # a minute, remove them from the API server and leave the rest to it.
+  kubectl -n netdiff-demo delete pod "${stale[@]}" --wait --timeout=60s >/dev/null 2>&1 ||
+    kubectl -n netdiff-demo delete pod "${stale[@]}" --grace-period=0 --force >/dev/null 2>&1
+fi
 sed -e "s|\${NODE}|$NODE_NAME|g; s|\${APP_IMAGE}|$APP_IMAGE|g" "$repo/test/e2e/testdata/pair.yaml" | kubectl -n netdiff-demo apply -f - >/dev/null
 kubectl -n netdiff-demo wait --for=condition=Ready pod/web-a pod/web-broken --timeout=120s >/dev/null
 echo "\$ kubectl netdiff -n netdiff-demo web-a web-broken" >&2

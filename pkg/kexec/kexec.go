@@ -63,9 +63,9 @@ func IsNotReady(err error) bool {
 	return false
 }
 
-// IsPodUnknown tells whether the node's kubelet does not know the pod at all ("unable to
-// upgrade connection: pod does not exist"): a kubelet that has just (re)started and not
-// yet admitted the pods the API server assigns to it.
+// IsPodUnknown tells whether an exec failed because the kubelet on the pod's node does not
+// know the pod ("unable to upgrade connection: pod does not exist"): the API server has it,
+// the kubelet has not admitted it, e.g. in the first seconds after the node restarted.
 func IsPodUnknown(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "pod does not exist")
 }

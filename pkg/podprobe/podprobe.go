@@ -5,6 +5,7 @@ package podprobe
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -30,6 +32,25 @@ type StepError struct {
 
 func (e *StepError) Error() string { return fmt.Sprintf("pod %s: %s: %v", e.Pod, e.Step, e.Err) }
 func (e *StepError) Unwrap() error { return e.Err }
+
+// PodUnknownError is an exec that the kubelet of the pod's node kept answering with "pod
+// does not exist" until the probe's time ran out: the API server has the pod (perhaps
+// from before the node restarted), its node's kubelet does not run it.
+type PodUnknownError struct {
+	Node string
+	For  time.Duration // from the first such answer to the end of the probe's time
+	Err  error         // the last exec error, in the API server's words
+}
+
+func (e *PodUnknownError) Error() string {
+	return fmt.Sprintf("the kubelet on node %s does not know this pod (for %s): %v", e.Node, e.For.Round(100*time.Millisecond), e.Err)
+}
+func (e *PodUnknownError) Unwrap() error { return e.Err }
+
+// errStaleReuse marks an exec into a reused container, one the pod's status reports
+// running, that the kubelet says is not: the status predates a node restart (or the
+// container just ended), so Probe gets the pod again and decides afresh.
+var errStaleReuse = errors.New("reused container is not running")
 
 // Timings records where the time went, per phase, for --timings.
 type Timings struct {
@@ -63,6 +84,15 @@ type Runner struct {
 	Progress func(pod, msg string)
 	// ProberErr, when set, returns where a pod's prober stderr (its progress) is copied.
 	ProberErr func(pod string) io.Writer
+	// Exec runs a command in a container; nil is kexec.Exec through Config (tests set it).
+	Exec func(ctx context.Context, pod *corev1.Pod, container string, cmd []string, stdout, stderr io.Writer) error
+}
+
+func (r *Runner) exec(ctx context.Context, pod *corev1.Pod, container string, cmd []string, stdout, stderr io.Writer) error {
+	if r.Exec != nil {
+		return r.Exec(ctx, pod, container, cmd, stdout, stderr)
+	}
+	return kexec.Exec(ctx, r.Config, r.Client.CoreV1().RESTClient(), pod.Namespace, pod.Name, container, cmd, stdout, stderr)
 }
 
 func (r *Runner) progress(pod, format string, args ...any) {
@@ -72,18 +102,50 @@ func (r *Runner) progress(pod, format string, args ...any) {
 }
 
 // Probe runs `collect` with args in pod and returns the decoded report.
+//
+// A reused container that the pod's status reports running but the kubelet does not run
+// (a status from before the node restarted, or a container that just ended) is not the
+// end: Probe gets the pod again and adds a new container, never reusing or waiting for
+// the stale one; that kubelet would not start it again.
 func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, tm *Timings) (*report.Report, error) {
+	id := pod.Namespace + "/" + pod.Name
+	stale := map[string]bool{}
+	for {
+		rep, name, err := r.probe(ctx, pod, targetContainer, args, stale, tm)
+		var se *StepError
+		if !errors.As(err, &se) || !errors.Is(se.Err, errStaleReuse) {
+			return rep, err
+		}
+		r.progress(id, "container %s does not run any more (%v); adding another", name, se.Err)
+		stale[name] = true
+		fresh, gerr := r.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if gerr != nil {
+			if ctx.Err() != nil {
+				return nil, se // the exec's own words say more than "deadline exceeded"
+			}
+			return nil, &StepError{Pod: id, Step: "get pod", Err: gerr}
+		}
+		pod = fresh
+	}
+}
+
+// probe is one try of Probe; it returns the container it used, and skips the stale ones.
+func (r *Runner) probe(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, stale map[string]bool, tm *Timings) (*report.Report, string, error) {
 	id := pod.Namespace + "/" + pod.Name
 	spec := r.Spec
 	spec.TargetContainer = targetContainer
 	pods := r.Client.CoreV1().Pods(pod.Namespace)
 
 	name := inject.FindReusable(pod, spec)
+	if stale[name] {
+		name = ""
+	}
 	var waitErr chan error
-	if name != "" {
+	reused := name != ""
+	if reused {
 		r.progress(id, "reusing running container %s", name)
 	} else {
-		if name = inject.FindStarting(pod, spec); name != "" {
+		if name = inject.FindStarting(pod, spec); name != "" && !stale[name] {
 			r.progress(id, "waiting for container %s, added by an earlier run", name)
 		} else {
 			start := time.Now()
@@ -91,7 +153,7 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 			var err error
 			name, err = inject.Add(ctx, pods, pod, spec)
 			if err != nil {
-				return nil, &StepError{Pod: id, Step: "add ephemeral container", Err: err}
+				return nil, "", &StepError{Pod: id, Step: "add ephemeral container", Err: err}
 			}
 			tm.Add("patch", start)
 		}
@@ -108,20 +170,21 @@ func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 		}()
 	}
 
-	return r.collect(ctx, pod, name, args, waitErr, tm)
+	rep, err := r.collect(ctx, pod, name, args, waitErr, reused, tm)
+	return rep, name, err
 }
 
 // ProbeRunning collects in a container that already runs the prober (a reference pod).
 func (r *Runner) ProbeRunning(ctx context.Context, pod *corev1.Pod, container string, args []string, tm *Timings) (*report.Report, error) {
-	return r.collect(ctx, pod, container, args, nil, tm)
+	return r.collect(ctx, pod, container, args, nil, false, tm)
 }
 
-func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args []string, waitErr chan error, tm *Timings) (*report.Report, error) {
+func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args []string, waitErr chan error, reused bool, tm *Timings) (*report.Report, error) {
 	id := pod.Namespace + "/" + pod.Name
 	cmd := append([]string{inject.ProberPath, "collect", "--stdin-watch", "--stamp", inject.StampPath}, args...)
 	start := time.Now()
 	r.progress(id, "collecting in %s", name)
-	out, err := r.execRetrying(ctx, pod, name, cmd, waitErr)
+	out, err := r.execRetrying(ctx, pod, name, cmd, waitErr, reused)
 	tm.Add("exec", start)
 	if err != nil {
 		return nil, err
@@ -134,44 +197,52 @@ func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args
 	return rep, nil
 }
 
-// podUnknownGrace is how long an exec refused because the kubelet does not know the pod
-// is retried: a restarted kubelet admits the pods of its node within seconds.
-var podUnknownGrace = 20 * time.Second
-
-func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container string, cmd []string, waitErr <-chan error) ([]byte, error) {
+// execRetrying runs cmd until it succeeds, retrying the states that pass by themselves:
+// a container not started yet (while waitErr, the watcher of a container just added, has
+// not said otherwise) and a kubelet that does not know the pod yet (it answers "pod does
+// not exist" until it has admitted it, e.g. after its node restarted), each within ctx.
+// A reused container that exec finds not running ends in errStaleReuse.
+func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container string, cmd []string, waitErr <-chan error, reused bool) ([]byte, error) {
 	id := pod.Namespace + "/" + pod.Name
 	backoff := 100 * time.Millisecond
-	var unknownSince time.Time
+	var unknownSince time.Time // when the kubelet first said "pod does not exist", if it still does
+	var lastUnknown error
+	// unknownOrCtx is the error once ctx has ended: the kubelet's persistent "pod does not
+	// exist" with the node named, else what ctxError makes of it.
+	unknownOrCtx := func(step string) error {
+		if lastUnknown != nil && ctx.Err() == context.DeadlineExceeded {
+			return &StepError{Pod: id, Step: "exec prober", Err: &PodUnknownError{Node: pod.Spec.NodeName, For: time.Since(unknownSince), Err: lastUnknown}}
+		}
+		return ctxError(ctx, id, step, waitErr)
+	}
 	for {
 		var stdout, stderr bytes.Buffer
 		var errOut io.Writer = &stderr
 		if r.ProberErr != nil {
 			errOut = io.MultiWriter(&stderr, r.ProberErr(id))
 		}
-		err := kexec.Exec(ctx, r.Config, r.Client.CoreV1().RESTClient(), pod.Namespace, pod.Name, container, cmd, &stdout, errOut)
+		err := r.exec(ctx, pod, container, cmd, &stdout, errOut)
 		if err == nil {
 			return stdout.Bytes(), nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctxError(ctx, id, "exec prober", waitErr)
+			return nil, unknownOrCtx("exec prober")
 		}
-		if kexec.IsPodUnknown(err) && stdout.Len() == 0 {
-			if unknownSince.IsZero() {
+		unknown := kexec.IsPodUnknown(err) && stdout.Len() == 0
+		if unknown {
+			if lastUnknown == nil {
 				unknownSince = time.Now()
-				r.progress(id, "the kubelet on node %s does not know this pod yet; retrying for up to %s", pod.Spec.NodeName, podUnknownGrace)
+				r.progress(id, "the kubelet on node %s does not know the pod yet (restarted node?); retrying", pod.Spec.NodeName)
 			}
-			if time.Since(unknownSince) >= podUnknownGrace {
-				return nil, &StepError{Pod: id, Step: "exec prober", Err: &PodUnknownError{Node: pod.Spec.NodeName, For: podUnknownGrace, Err: err}}
-			}
-			select {
-			case <-time.After(backoff):
-				backoff = min(backoff*2, time.Second)
-			case <-ctx.Done():
-				return nil, ctxError(ctx, id, "exec prober", waitErr)
-			}
-			continue
+			lastUnknown = err
+		} else {
+			lastUnknown = nil
 		}
-		if !kexec.IsNotReady(err) || stdout.Len() > 0 || waitErr == nil {
+		notReady := kexec.IsNotReady(err) && stdout.Len() == 0
+		if notReady && reused && waitErr == nil {
+			return nil, &StepError{Pod: id, Step: "exec prober", Err: fmt.Errorf("%w: %w", errStaleReuse, err)}
+		}
+		if !unknown && (!notReady || waitErr == nil) {
 			msg := strings.TrimSpace(stderr.String())
 			if msg != "" {
 				err = fmt.Errorf("%w; prober said: %s", err, lastLines(msg, 3))
@@ -187,25 +258,14 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 		case <-time.After(backoff):
 			backoff = min(backoff*2, time.Second)
 		case <-ctx.Done():
-			return nil, ctxError(ctx, id, "wait for container", waitErr)
+			step := "wait for container"
+			if waitErr == nil {
+				step = "exec prober"
+			}
+			return nil, unknownOrCtx(step)
 		}
 	}
 }
-
-// PodUnknownError: the pod's node runs a kubelet that does not know the pod, although
-// the API server has it bound there.
-type PodUnknownError struct {
-	Node string
-	For  time.Duration
-	Err  error
-}
-
-func (e *PodUnknownError) Error() string {
-	return fmt.Sprintf("the kubelet on node %s does not know this pod (for %s: %v); was the node or its kubelet restarted? "+
-		"Its status may be stale: wait until the kubelet reports the pod running again (kubectl get pod -o wide), or recreate the pod", e.Node, e.For, e.Err)
-}
-
-func (e *PodUnknownError) Unwrap() error { return e.Err }
 
 // ctxError is the error of a probe whose context ended. While the container was still
 // being waited for, the watcher's verdict says more than "deadline exceeded" (which image,

@@ -57,7 +57,11 @@ func Explain(err error, profile string) string {
 	if !errors.As(err, &se) {
 		return err.Error()
 	}
+	var unknown *podprobe.PodUnknownError
 	switch {
+	case errors.As(se.Err, &unknown):
+		return fmt.Sprintf("%s\n  the API server has pod %s on node %s, but that node's kubelet does not know it: was the node restarted? The pod's Ready may be from before the restart. Rerun once the kubelet runs the pod again (`kubectl describe pod -n %s %s` shows its containers started after the node's start; or raise --timeout), or recreate the pod (delete it; its controller makes a new one)",
+			se.Error(), se.Pod, unknown.Node, podNamespace(se.Pod), podName(se.Pod))
 	case strings.Contains(se.Err.Error(), "violates PodSecurity"):
 		return fmt.Sprintf("%s\n  Pod Security Admission rejected the prober container with profile %q; --profile=restricted passes every level (it runs as a non-root user, so some facts of a root app may be unreadable)", se.Error(), profile)
 	case apierrors.IsForbidden(se.Err) || isForbiddenUpgrade(se.Err):
@@ -88,4 +92,14 @@ func Explain(err error, profile string) string {
 func isForbiddenUpgrade(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "is forbidden: User ") || strings.Contains(s, "is forbidden: user ")
+}
+
+// podNamespace and podName split a StepError's "namespace/name".
+func podNamespace(id string) string { ns, _, _ := strings.Cut(id, "/"); return ns }
+func podName(id string) string {
+	_, name, ok := strings.Cut(id, "/")
+	if !ok {
+		return id
+	}
+	return name
 }

@@ -1,7 +1,6 @@
 package netdiff
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,11 +27,9 @@ func TestExplainNamesTheFix(t *testing.T) {
 			[]string{"ns/p", "exec prober", `"create" (and "get") on "pods/exec"`, "docs/rbac.md"}},
 		{"prober killed", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New("command terminated with exit code 137; prober said: …")},
 			[]string{"ns/p", "exec prober", "killed", "kubectl describe pod ns/p", "rerun"}},
-		{"kubelet does not know the pod", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: &podprobe.PodUnknownError{Node: "n1", For: 20 * time.Second,
+		{"kubelet does not know the pod", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: &podprobe.PodUnknownError{Node: "node-7", For: 88 * time.Second,
 			Err: errors.New("Internal error occurred: unable to upgrade connection: pod does not exist")}},
-			[]string{"ns/p", "exec prober", "kubelet on node n1 does not know this pod", "restarted", "recreate the pod"}},
-		{"timeout", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: context.DeadlineExceeded},
-			[]string{"ns/p", "exec prober", "raise --timeout"}},
+			[]string{"ns/p", "exec prober", "kubelet on node node-7 does not know this pod", "pod does not exist", "node node-7", "restarted", "kubectl describe pod -n ns p", "recreate the pod"}},
 	}
 	for _, tt := range tests {
 		got := Explain(tt.err, "baseline")
