@@ -52,6 +52,10 @@ type Row struct {
 	Equal   bool     `json:"equal"`
 }
 
+// MaxMessageBytes caps a finding's message (and its checked note) in -o json and -o
+// yaml; the cut is marked "…(N more bytes)". Row values are not cut: json is the record.
+const MaxMessageBytes = 16 << 10
+
 // NewDocument converts res; equal rows are kept only when all is set.
 func NewDocument(res *diff.Result, all bool) Document {
 	d := Document{
@@ -64,7 +68,7 @@ func NewDocument(res *diff.Result, all bool) Document {
 	for _, f := range res.Findings {
 		keys := append([]string{}, f.Keys...)
 		d.Findings = append(d.Findings, Finding{ID: f.ID, Kind: string(f.Kind), Severity: f.Severity.String(), Subject: f.Subject,
-			Rule: f.Rule, Message: f.Message, Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: f.Checked})
+			Rule: f.Rule, Message: Cap(f.Message, MaxMessageBytes), Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: Cap(f.Checked, MaxMessageBytes)})
 	}
 	d.Summary.Rows, d.Summary.Findings = len(res.Rows), len(res.Findings)
 	for _, r := range res.Rows {

@@ -1,12 +1,9 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
@@ -45,14 +42,14 @@ func Render(w io.Writer, res *diff.Result, format string, opts Options) error {
 	}
 	switch format {
 	case "json":
-		b, err := json.MarshalIndent(NewDocument(res, opts.All), "", "  ")
+		b, err := marshalJSON(NewDocument(res, opts.All))
 		if err != nil {
 			return fmt.Errorf("render json: %w", err)
 		}
-		_, err = w.Write(append(b, '\n'))
+		_, err = w.Write(b)
 		return err
 	case "yaml":
-		b, err := yaml.Marshal(NewDocument(res, opts.All))
+		b, err := marshalYAML(NewDocument(res, opts.All))
 		if err != nil {
 			return fmt.Errorf("render yaml: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
@@ -92,7 +91,7 @@ func renderTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
 }
 
 func summary(res *diff.Result, differing int) string {
-	names := strings.Join(res.Subjects, ", ")
+	names := sanitizeAll(res.Subjects, ", ")
 	if !res.Differs() {
 		return fmt.Sprintf("No differences between %s (%d %s compared).\n", names, len(res.Rows), plural(len(res.Rows), "fact", "facts"))
 	}
@@ -172,7 +171,7 @@ func findingsTable(w io.Writer, res *diff.Result, opts Options, l layout) error 
 			if len(f.ExplainedBy) > 0 {
 				links = "\nexplained by " + strings.Join(f.ExplainedBy, " ")
 			}
-			row := []string{f.ID, string(f.Kind), sev, f.Rule, msg + links, sanitize(strings.Join(f.Keys, "\n"))}
+			row := []string{f.ID, string(f.Kind), sev, f.Rule, msg + links, sanitizeAll(f.Keys, "\n")}
 			if err := t.Append(row); err != nil {
 				return fmt.Errorf("render findings: %w", err)
 			}
@@ -217,7 +216,9 @@ func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
 	if l.wide {
 		header = append(header, "KIND")
 	}
-	header = append(header, res.Subjects...)
+	for _, name := range res.Subjects {
+		header = append(header, sanitize(name))
+	}
 	if opts.All {
 		header = append(header, "DIFFERS")
 	}
@@ -260,36 +261,21 @@ func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
 	return t.Render()
 }
 
-// sanitize keeps a report's strings from driving the terminal: control characters
-// (escape sequences included) are shown escaped, and tabs become spaces.
-func sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if r != '\n' && (unicode.IsControl(r) || r == utf8.RuneError) {
-			clean = false
-			break
-		}
+// maxCellBytes caps every table and wide cell (keys, values, finding messages) before it
+// is escaped and wrapped: the full value is in -o json.
+const maxCellBytes = 4096
+
+// sanitize is what a report string becomes in a table cell: capped, then escaped onto
+// one line (Sanitize).
+func sanitize(s string) string { return Sanitize(Cap(s, maxCellBytes)) }
+
+// sanitizeAll sanitizes each of ss and joins them with sep.
+func sanitizeAll(ss []string, sep string) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = sanitize(s)
 	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == '\n':
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteByte(' ')
-		case r == utf8.RuneError:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(r):
-			q := fmt.Sprintf("%+q", string(r))
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return strings.Join(out, sep)
 }
 
 // wrap breaks s into lines of at most width runes, at spaces where it can, and keeps

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
 )
 
 // Exit codes follow kubectl diff.
@@ -51,12 +52,15 @@ var rbacHint = map[string]string{
 }
 
 // Explain turns an error into the message the user sees: which pod, which step, and what
-// to do about it. It is the one place where errors get their user-facing words.
+// to do about it. It is the one place where errors get their user-facing words. The error's
+// own text may carry a file name or a pod's words, so it is escaped onto one line
+// (render.Sanitize); only the hints netdiff adds start new lines.
 func Explain(err error, profile string) string {
 	var se *podprobe.StepError
 	if !errors.As(err, &se) {
-		return err.Error()
+		return render.Sanitize(err.Error())
 	}
+	se = &podprobe.StepError{Pod: render.Sanitize(se.Pod), Step: se.Step, Err: sanitizedError{se.Err}}
 	var unknown *podprobe.PodUnknownError
 	switch {
 	case errors.As(se.Err, &unknown):
@@ -85,6 +89,12 @@ func Explain(err error, profile string) string {
 	}
 	return se.Error()
 }
+
+// sanitizedError is err with its text escaped; errors.Is and errors.As still see err.
+type sanitizedError struct{ err error }
+
+func (e sanitizedError) Error() string { return render.Sanitize(e.err.Error()) }
+func (e sanitizedError) Unwrap() error { return e.err }
 
 // isForbiddenUpgrade recognises an exec refused by RBAC: the streaming upgrade returns the
 // API server's words as plain text ("unable to upgrade streaming request: pods "x" is

@@ -416,7 +416,9 @@ func (o *Options) Run(ctx context.Context) error {
 func (o *Options) subjects() []*subject {
 	var out []*subject
 	for _, f := range o.Files {
-		out = append(out, &subject{name: strings.TrimSuffix(filepath.Base(f), ".json"), file: f})
+		// A file name is the user's, but may come from a pod (a saved report, an archive):
+		// its display name is escaped like every string a report carries.
+		out = append(out, &subject{name: render.Sanitize(strings.TrimSuffix(filepath.Base(f), ".json")), file: f})
 	}
 	for i := range o.pods {
 		ref := o.pods[i]
@@ -488,7 +490,7 @@ func (o *Options) save(subjects []*subject) error {
 		if err := writeJSON(path, s.report); err != nil {
 			return fmt.Errorf("--save: %w", err)
 		}
-		fmt.Fprintf(o.ErrOut, "saved %s\n", path)
+		fmt.Fprintf(o.ErrOut, "saved %s\n", render.Sanitize(path))
 	}
 	return nil
 }

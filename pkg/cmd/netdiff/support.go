@@ -27,6 +27,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/nodeside"
 	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 	"github.com/netdiff/kubectl-netdiff/pkg/version"
@@ -257,7 +258,8 @@ func (l *linePrefixer) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		l.mu.Lock()
-		_, err := fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.buf[:i])
+		// The prober's stderr comes from inside the pod: escape it before the terminal sees it.
+		_, err := fmt.Fprintf(l.w, "%s%s\n", l.prefix, render.Sanitize(string(l.buf[:i])))
 		l.mu.Unlock()
 		l.buf = l.buf[i+1:]
 		if err != nil {
