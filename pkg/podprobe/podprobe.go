@@ -86,7 +86,39 @@ type Runner struct {
 	ProberErr func(pod string) io.Writer
 	// Exec runs a command in a container; nil is kexec.Exec through Config (tests set it).
 	Exec func(ctx context.Context, pod *corev1.Pod, container string, cmd []string, stdout, stderr io.Writer) error
+	// MaxReport bounds the prober's stdout (the report) in bytes; 0 is DefaultMaxReport.
+	MaxReport int64
 }
+
+// DefaultMaxReport: a report is tens of KiB; a pod that sends more is broken or hostile.
+const DefaultMaxReport = 64 << 20
+
+// maxProberStderr bounds the prober's stderr (progress lines, an error).
+const maxProberStderr = 1 << 20
+
+// errOverflow ends an exec whose output passed its bound.
+var errOverflow = errors.New("output too large")
+
+// capped is a buffer that takes at most max bytes: a write past that fails, which ends the
+// exec stream, and the buffer remembers why.
+// (Not an embedded bytes.Buffer: its WriteString would bypass the bound.)
+type capped struct {
+	buf  bytes.Buffer
+	max  int64
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if int64(c.buf.Len()+len(p)) > c.max {
+		c.over = true
+		return 0, errOverflow
+	}
+	return c.buf.Write(p)
+}
+
+func (c *capped) Len() int       { return c.buf.Len() }
+func (c *capped) Bytes() []byte  { return c.buf.Bytes() }
+func (c *capped) String() string { return c.buf.String() }
 
 func (r *Runner) exec(ctx context.Context, pod *corev1.Pod, container string, cmd []string, stdout, stderr io.Writer) error {
 	if r.Exec != nil {
@@ -216,12 +248,23 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 		return ctxError(ctx, id, step, waitErr)
 	}
 	for {
-		var stdout, stderr bytes.Buffer
-		var errOut io.Writer = &stderr
-		if r.ProberErr != nil {
-			errOut = io.MultiWriter(&stderr, r.ProberErr(id))
+		limit := r.MaxReport
+		if limit <= 0 {
+			limit = DefaultMaxReport
 		}
-		err := r.exec(ctx, pod, container, cmd, &stdout, errOut)
+		stdout, stderr := &capped{max: limit}, &capped{max: maxProberStderr}
+		var errOut io.Writer = stderr
+		if r.ProberErr != nil {
+			errOut = io.MultiWriter(stderr, r.ProberErr(id))
+		}
+		err := r.exec(ctx, pod, container, cmd, stdout, errOut)
+		if stdout.over || stderr.over {
+			what, n := "report (stdout)", limit
+			if stderr.over {
+				what, n = "stderr", maxProberStderr
+			}
+			return nil, &StepError{Pod: id, Step: "read report", Err: fmt.Errorf("the prober's %s passed %d bytes and was cut off: the pod sent far more than a report; raise --max-report-size only if it is one", what, n)}
+		}
 		if err == nil {
 			return stdout.Bytes(), nil
 		}

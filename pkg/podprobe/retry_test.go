@@ -178,3 +178,29 @@ func TestStaleRunningContainerIsReplaced(t *testing.T) {
 		})
 	}
 }
+
+// A pod that sends more than a report is cut off at the bound, and the error says which
+// pod and which stream overflowed.
+func TestProberOutputIsBounded(t *testing.T) {
+	spec := testSpec()
+	pod, _ := reusablePod(t, spec)
+	flood := func(ctx context.Context, _ *corev1.Pod, _ string, _ []string, stdout, _ io.Writer) error {
+		chunk := strings.Repeat("x", 1024)
+		for range 1000 {
+			if _, err := io.WriteString(stdout, chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r := &Runner{Client: fake.NewClientset(pod.DeepCopy()), Spec: spec, Exec: flood, MaxReport: 100 << 10}
+	_, err := r.Probe(context.Background(), pod, "app", nil, &Timings{})
+	var se *StepError
+	if !errors.As(err, &se) || se.Pod != "demo/web-a" || !strings.Contains(err.Error(), "report (stdout) passed 102400 bytes") {
+		t.Fatalf("err = %v, want the pod and the overflow named", err)
+	}
+	r.MaxReport = 2 << 20
+	if _, err := r.Probe(context.Background(), pod, "app", nil, &Timings{}); err == nil || strings.Contains(err.Error(), "passed") {
+		t.Errorf("under the bound the output is read (and is no report): %v", err)
+	}
+}

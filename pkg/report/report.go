@@ -3,10 +3,12 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -67,11 +69,23 @@ var ErrSchema = errors.New("unsupported report schema")
 // document is an error, never a partial report.
 func Decode(r io.Reader) (*Report, error) {
 	dec := json.NewDecoder(r)
-	var rep Report
-	if err := dec.Decode(&rep); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("empty report: %w", io.ErrUnexpectedEOF)
 		}
+		return nil, fmt.Errorf("malformed report: %w", err)
+	}
+	// One document, and no key twice: a second document or a repeated key would let
+	// "last one wins" decide what the report says.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("malformed report: data after the report's closing brace (at byte %d)", dec.InputOffset())
+	}
+	if err := uniqueKeys(raw, "the report", true); err != nil {
+		return nil, err
+	}
+	var rep Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
 		return nil, fmt.Errorf("malformed report: %w", err)
 	}
 	if rep.SchemaVersion != SchemaVersion {
@@ -81,4 +95,40 @@ func Decode(r io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("malformed report: no sections")
 	}
 	return &rep, nil
+}
+
+// uniqueKeys fails when the object raw has a key twice. Go's decoder matches field names
+// without regard to case, so at the top level keys are compared that way; there, the
+// "sections" object is checked too.
+func uniqueKeys(raw json.RawMessage, what string, top bool) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil // not an object: Unmarshal says what is wrong
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("malformed report: %w", err)
+		}
+		key, _ := t.(string)
+		k := key
+		if top {
+			k = strings.ToLower(key)
+		}
+		if seen[k] {
+			return fmt.Errorf("malformed report: key %q appears twice in %s", key, what)
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("malformed report: %w", err)
+		}
+		if top && strings.EqualFold(key, "sections") {
+			if err := uniqueKeys(v, "its sections", false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -62,3 +62,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A report is one JSON document with no key twice: otherwise "last one wins" decides what
+// it says (a second schemaVersion, a second section of the same name).
+func TestDecodeRefusesTrailingDataAndRepeatedKeys(t *testing.T) {
+	ok := `{"schemaVersion":"` + SchemaVersion + `","sections":{"a":{},"b":{}}}`
+	if _, err := Decode(strings.NewReader(ok + "\n")); err != nil {
+		t.Fatalf("a whole report refused: %v", err)
+	}
+	for name, in := range map[string]string{
+		"trailing document": ok + `{"schemaVersion":"x"}`,
+		"trailing garbage":  ok + "garbage",
+		"repeated key":      `{"schemaVersion":"x","schemaVersion":"` + SchemaVersion + `","sections":{}}`,
+		"repeated, case":    `{"schemaVersion":"` + SchemaVersion + `","SchemaVersion":"` + SchemaVersion + `","sections":{}}`,
+		"repeated section":  `{"schemaVersion":"` + SchemaVersion + `","sections":{"a":{"x":1},"a":{"x":2}}}`,
+	} {
+		if _, err := Decode(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), "malformed report") {
+			t.Errorf("%s: err = %v, want a malformed-report error", name, err)
+		}
+	}
+}

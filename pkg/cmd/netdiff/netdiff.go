@@ -108,6 +108,7 @@ type Options struct {
 	Burst          int
 	Spread         time.Duration
 	Timings        bool
+	MaxReportSize  int64
 	NoColor        bool
 	Selector       string
 	MaxConcurrency int
@@ -143,6 +144,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		// The prober's DefaultSpread (not imported: pkg/prober links every collector).
 		Spread:         time.Second,
 		MaxConcurrency: 10,
+		MaxReportSize:  64 << 20,
 		isTerminal:     isTerminal,
 	}
 }
@@ -193,7 +195,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.Targets, "target", "t", nil, "extra destination to probe from both pods: HOST:PORT, tcp://, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME (repeatable)")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	f.BoolVar(&o.All, "all", false, "show equal rows too")
-	f.StringVar(&o.SaveDir, "save", "", "directory to write each pod's raw report to (NAMESPACE_POD.json), for later -f")
+	f.StringVar(&o.SaveDir, "save", "", "directory to write each pod's raw report to (NAMESPACE_POD.json, mode 0600; the directory is made 0700), for later -f")
+	f.Int64Var(&o.MaxReportSize, "max-report-size", o.MaxReportSize, "refuse a report (-f file or a prober's output) larger than this many bytes")
 	f.StringVar(&o.Image, "image", "", "prober image (default "+DefaultImage()+"); for mirrors and air-gapped clusters")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "image pull policy of the prober container: Always, IfNotPresent or Never")
 	f.StringVar(&o.Profile, "profile", o.Profile, "security profile of the prober container, as in kubectl debug: "+strings.Join(inject.Profiles, ", "))
@@ -340,7 +343,7 @@ func (o *Options) Run(ctx context.Context) error {
 	subjects := o.subjects()
 	for _, s := range subjects {
 		if s.file != "" {
-			s.report, s.err = readReportFile(s.file)
+			s.report, s.err = readReportFile(s.file, o.MaxReportSize)
 		}
 	}
 	if len(o.pods) > 0 {
@@ -464,13 +467,30 @@ func uniqueNames(subjects []*subject) {
 	}
 }
 
-func readReportFile(path string) (*report.Report, error) {
+// readReportFile reads a saved report. Only a regular file is read (a FIFO with no writer
+// would block for ever) and only up to limit bytes (a report is tens of KiB; a huge one is
+// not a report, or is an attack on the reader).
+func readReportFile(path string, limit int64) (*report.Report, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read report %s: not a regular file (%s): save the report to a file first", path, st.Mode().Type())
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("read report %s: %d bytes, more than --max-report-size %d: raise it if this really is a report", path, st.Size(), limit)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
 	}
 	defer f.Close()
-	rep, err := report.Decode(f)
+	lr := &io.LimitedReader{R: f, N: limit + 1}
+	rep, err := report.Decode(lr)
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("read report %s: grew past --max-report-size %d while read", path, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
 	}
@@ -479,7 +499,9 @@ func readReportFile(path string) (*report.Report, error) {
 
 // save writes every report that was gathered, also when the other side failed.
 func (o *Options) save(subjects []*subject) error {
-	if err := os.MkdirAll(o.SaveDir, 0o755); err != nil {
+	// Reports hold a pod's environment and command lines (redacted, but still): the
+	// user's eyes only.
+	if err := os.MkdirAll(o.SaveDir, 0o700); err != nil {
 		return fmt.Errorf("--save: %w", err)
 	}
 	for _, s := range subjects {
@@ -573,8 +595,9 @@ func (o *Options) resolveAll(ctx context.Context, subjects []*subject) error {
 func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
 	apiTargets := o.apiServiceTargets(ctx)
 	runner := &podprobe.Runner{
-		Client: o.client,
-		Config: o.restConfig,
+		Client:    o.client,
+		Config:    o.restConfig,
+		MaxReport: o.MaxReportSize,
 		Spec: inject.Spec{
 			Image:       o.Image,
 			PullPolicy:  corev1.PullPolicy(o.ImagePullPolicy),

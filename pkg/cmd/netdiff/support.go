@@ -45,7 +45,8 @@ func writeJSON(path string, v any) error {
 	}
 	// Write then rename, so an interrupted save never leaves a half report under the real name.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	_ = os.Remove(tmp) // WriteFile keeps the mode of a file that is already there
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
