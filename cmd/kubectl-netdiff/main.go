@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth providers (exec, oidc, …)
@@ -23,10 +24,24 @@ func main() {
 	// own errors, so those lines would only be noise on the user's terminal.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel() // the run winds down and cleans up (netdiff.InterruptGrace)
+		select {
+		case <-sigs:
+			fmt.Fprintln(os.Stderr, "error: interrupted twice: stopped at once")
+		case <-time.After(netdiff.InterruptGrace()):
+			fmt.Fprintln(os.Stderr, "error: interrupted")
+		}
+		os.Exit(netdiff.ExitInterrupted)
+	}()
 	cmd := netdiff.NewCmdNetdiff(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	err := cmd.ExecuteContext(ctx)
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	if err != nil && !netdiff.IsSilent(err) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 	}

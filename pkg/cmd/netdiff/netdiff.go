@@ -341,6 +341,9 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	subjects := o.subjects()
+	if len(o.pods) == 0 {
+		grace.Store(int64(offlineGrace)) // nothing in the cluster to clean up
+	}
 	for _, s := range subjects {
 		if s.file != "" {
 			s.report, s.err = readReportFile(s.file, o.MaxReportSize)
