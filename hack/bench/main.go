@@ -359,20 +359,12 @@ func (b *bench) execVersion(ctx context.Context, pod string) (time.Duration, err
 // netdiff runs the plugin and returns its wall time and the --timings phases, summed
 // over the phase name's max across the two pods (they run concurrently).
 func (b *bench) netdiff(ctx context.Context, a, bb string, flags ...string) (time.Duration, map[string]time.Duration, error) {
-	args := append([]string{"-n", b.ns, a, bb, "--timings", "--image", b.image}, b.extra...)
-	args = append(args, flags...)
-	cmd := exec.CommandContext(ctx, b.plugin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig, "NO_COLOR=1")
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	start := time.Now()
-	err := cmd.Run()
-	took := time.Since(start)
-	if err != nil && cmd.ProcessState.ExitCode() != 1 {
-		return 0, nil, fmt.Errorf("%s %v: %v\n%s", b.plugin, args, err, se.String())
+	r, stderr, err := b.runPlugin(ctx, append([]string{"-n", b.ns, a, bb}, flags...))
+	if err != nil {
+		return 0, nil, err
 	}
 	tm := map[string]time.Duration{}
-	sc := bufio.NewScanner(&se)
+	sc := bufio.NewScanner(strings.NewReader(stderr))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) < 3 || f[0] != "timing:" {
@@ -388,8 +380,8 @@ func (b *bench) netdiff(ctx context.Context, a, bb string, flags ...string) (tim
 		}
 		tm[phase] = max(tm[phase], d)
 	}
-	tm["total (wall)"] = took
-	return took, tm, nil
+	tm["total (wall)"] = r.wall
+	return r.wall, tm, nil
 }
 
 // run is one plugin run: its wall time, peak RSS and the API requests --timings counted.
@@ -401,7 +393,14 @@ type run struct {
 
 // selector runs kubectl netdiff on the pods a label selector picks.
 func (b *bench) selector(ctx context.Context, sel string) (run, error) {
-	args := []string{"-n", b.ns, "-l", sel, "--timings", "--image", b.image, "-o", "json"}
+	r, _, err := b.runPlugin(ctx, []string{"-n", b.ns, "-l", sel, "-o", "json"})
+	return r, err
+}
+
+// runPlugin runs the plugin with --timings (exit 1, differences, is success) and returns
+// the run and its stderr.
+func (b *bench) runPlugin(ctx context.Context, args []string) (run, string, error) {
+	args = append(append(args, "--timings", "--image", b.image), b.extra...)
 	cmd := exec.CommandContext(ctx, b.plugin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig, "NO_COLOR=1")
 	var se bytes.Buffer
@@ -410,7 +409,7 @@ func (b *bench) selector(ctx context.Context, sel string) (run, error) {
 	err := cmd.Run()
 	r := run{wall: time.Since(start)}
 	if err != nil && cmd.ProcessState.ExitCode() != 1 {
-		return r, fmt.Errorf("%s %v: %v\n%s", b.plugin, args, err, se.String())
+		return r, "", fmt.Errorf("%s %v: %v\n%s", b.plugin, args, err, se.String())
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssKiB = ru.Maxrss
@@ -420,7 +419,7 @@ func (b *bench) selector(ctx context.Context, sel string) (run, error) {
 			r.requests, _ = strconv.Atoi(n)
 		}
 	}
-	return r, nil
+	return r, se.String(), nil
 }
 
 func stats(d []time.Duration) (lo, med, hi time.Duration) {
