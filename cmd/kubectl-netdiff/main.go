@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/cmd/netdiff"
+	"github.com/netdiff/kubectl-netdiff/pkg/engine"
 	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts" // the "pod" section from the API
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"  // facts and finding rules of every probe plugin
 )
@@ -29,21 +30,21 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
-		cancel() // the run winds down and cleans up (netdiff.InterruptGrace)
+		cancel() // the run winds down and cleans up (engine.InterruptGrace)
 		select {
 		case <-sigs:
 			fmt.Fprintln(os.Stderr, "error: interrupted twice: stopped at once")
-		case <-time.After(netdiff.InterruptGrace()):
+		case <-time.After(engine.InterruptGrace()):
 			fmt.Fprintln(os.Stderr, "error: interrupted")
 		}
-		os.Exit(netdiff.ExitInterrupted)
+		os.Exit(engine.ExitInterrupted)
 	}()
 	cmd := netdiff.NewCmdNetdiff(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	err := cmd.ExecuteContext(ctx)
 	signal.Stop(sigs)
 	cancel()
-	if err != nil && !netdiff.IsSilent(err) {
+	if err != nil && !engine.IsSilent(err) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 	}
-	os.Exit(netdiff.ExitCode(err))
+	os.Exit(engine.ExitCode(err))
 }

@@ -28,8 +28,8 @@ func loadReport(t *testing.T, path string) *report.Report {
 // routes), every symptom folded under it, the healthy pod's failed probes of the broken
 // one included, and the links hold both ways.
 func TestDiagnosisOfCapturedDemoPair(t *testing.T) {
-	a := loadReport(t, "../cmd/netdiff/testdata/v1-web-a.json")
-	b := loadReport(t, "../cmd/netdiff/testdata/v1-web-broken.json")
+	a := loadReport(t, "../report/testdata/v1-web-a.json")
+	b := loadReport(t, "../report/testdata/v1-web-broken.json")
 	res, err := diff.Compare([]string{"web-a", "web-broken"}, []*report.Report{a, b}, diff.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +75,8 @@ func TestDiagnosisOfCapturedDemoPair(t *testing.T) {
 
 // Two copies of one report are silent: nothing but context (they share one namespace).
 func TestDiagnosisOfTwinsIsEmpty(t *testing.T) {
-	a := loadReport(t, "../cmd/netdiff/testdata/v1-web-a.json")
-	b := loadReport(t, "../cmd/netdiff/testdata/v1-web-a.json")
+	a := loadReport(t, "../report/testdata/v1-web-a.json")
+	b := loadReport(t, "../report/testdata/v1-web-a.json")
 	res, err := diff.Compare([]string{"one", "two"}, []*report.Report{a, b}, diff.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // silent: every name and address that makes a replica itself normalises away, however
 // short the name and wherever else it occurs as a substring (s1 inside s10, s12 …).
 func TestIdenticalReplicasShortNames(t *testing.T) {
-	raw, err := os.ReadFile("../cmd/netdiff/testdata/v1-web-a.json")
+	raw, err := os.ReadFile("../report/testdata/v1-web-a.json")
 	if err != nil {
 		t.Fatal(err)
 	}

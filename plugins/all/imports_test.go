@@ -9,13 +9,8 @@ import (
 
 const module = "github.com/netdiff/kubectl-netdiff/"
 
-// knownEdges are the plugin-to-plugin imports that remain (issue 16): the node-side
-// section reuses the netfilter and sysctls collectors. Each one removed must leave this
-// list; none may be added.
-var knownEdges = []string{
-	"plugins/nodeside -> plugins/netfilter",
-	"plugins/nodeside -> plugins/sysctls",
-}
+// knownEdges are the plugin-to-plugin imports that remain: none. Keep it empty.
+var knownEdges = []string{}
 
 // badEdges lists the imports that break the layout: pkg/... importing plugins/..., a main
 // importing a plugin other than through plugins/all, or a plugin importing a folder that
@@ -70,12 +65,12 @@ func TestPluginsAreLeaves(t *testing.T) {
 // The check itself fails on the imports it is there to refuse.
 func TestBadEdgesRefusesCrossImports(t *testing.T) {
 	lines := module + "plugins/events " + module + "pkg/netstate " + module + "plugins/routes\n" +
-		module + "pkg/nodeside " + module + "plugins/interfaces\n" +
+		module + "pkg/nodepod " + module + "plugins/interfaces\n" +
 		module + "plugins/connect " + module + "plugins/connect/sub fmt\n" +
 		module + "plugins/all " + module + "plugins/dns\n" +
 		module + "cmd/x " + module + "plugins/all " + module + "plugins/dns\n"
 	got := badEdges(lines)
-	want := []string{"plugins/events -> plugins/routes", "pkg/nodeside -> plugins/interfaces", "cmd/x -> plugins/dns"}
+	want := []string{"plugins/events -> plugins/routes", "pkg/nodepod -> plugins/interfaces", "cmd/x -> plugins/dns"}
 	if !slices.Equal(got, want) {
 		t.Errorf("badEdges = %v, want %v", got, want)
 	}

@@ -5,8 +5,6 @@
 package netfilter
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -66,24 +64,6 @@ func init() {
 
 func (*Plugin) Name() string       { return "netfilter" }
 func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
-// ParseNames reads a /proc/net/*_tables_{names,matches,targets} file: one name per line.
-// Matches and targets repeat once per revision and family; the result is sorted and unique.
-func ParseNames(b []byte) []string {
-	set := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if n := strings.TrimSpace(sc.Text()); n != "" && len(set) < maxNames {
-			set[n] = true
-		}
-	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // Facts flattens the section; see docs/sections/netfilter.md.
 func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {

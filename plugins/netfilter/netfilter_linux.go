@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -22,7 +23,7 @@ func (*Plugin) Collect(_ context.Context, env *probe.Env) (any, error) {
 			s.Visibility[f] = List{Names: []string{}, Error: report.ErrorOf(err)}
 			continue
 		}
-		s.Visibility[f] = List{Names: ParseNames(b)}
+		s.Visibility[f] = List{Names: netstate.ParseNames(b, maxNames)}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nf_conntrack")); err == nil {
 		s.Conntrack = true

@@ -18,6 +18,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -28,14 +29,14 @@ func TestParseNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := ParseNames(b)
+	names := netstate.ParseNames(b, maxNames)
 	if !slices.Contains(names, "REJECT") || !slices.Contains(names, "MASQUERADE") || !slices.IsSorted(names) {
 		t.Errorf("targets = %v", names)
 	}
 	if strings.Count(string(b), "DNAT\n") < 2 || slices.Compact(slices.Clone(names)) == nil || len(slices.Compact(slices.Clone(names))) != len(names) {
 		t.Errorf("names not de-duplicated: %v", names)
 	}
-	if got := ParseNames(nil); len(got) != 0 {
+	if got := netstate.ParseNames(nil, maxNames); len(got) != 0 {
 		t.Errorf("empty file: %v", got)
 	}
 }
@@ -291,7 +292,7 @@ func FuzzParseNames(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if n := ParseNames(b); len(n) > maxNames || !slices.IsSorted(n) {
+		if n := netstate.ParseNames(b, maxNames); len(n) > maxNames || !slices.IsSorted(n) {
 			t.Fatalf("%d names, sorted %v", len(n), slices.IsSorted(n))
 		}
 	})

@@ -5,35 +5,15 @@ import (
 	"sort"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
-
-// OpenRuleset opens an nftables netlink connection in the current network namespace and
-// lists its tables and chains. The caller closes the connection with CloseLasting.
-func OpenRuleset() (*nftables.Conn, []*nftables.Table, []*nftables.Chain, error) {
-	c, err := nftables.New(nftables.AsLasting())
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open nftables netlink: %w", err)
-	}
-	tables, err := c.ListTables()
-	if err != nil {
-		c.CloseLasting()
-		return nil, nil, nil, fmt.Errorf("list nftables tables: %w", err)
-	}
-	chains, err := c.ListChains()
-	if err != nil {
-		c.CloseLasting()
-		return nil, nil, nil, fmt.Errorf("list nftables chains: %w", err)
-	}
-	return c, tables, chains, nil
-}
 
 // listNft reads the ruleset of the current network namespace.
 func listNft() *Nft {
 	n := &Nft{Tables: []NftTable{}, Chains: []NftChain{}}
-	c, tables, chains, err := OpenRuleset()
+	c, tables, chains, err := netstate.OpenRuleset()
 	if err != nil {
 		n.Error = report.ErrorOf(err)
 		return n
@@ -76,7 +56,7 @@ func listNft() *Nft {
 		nc.Rules = len(rules)
 		nt.Rules += len(rules)
 		for _, r := range rules {
-			nt.Actions[Action(r.Exprs)]++
+			nt.Actions[netstate.RuleAction(r.Exprs)]++
 			if len(n.Rules) >= MaxRules {
 				n.Truncated = true
 				continue
@@ -97,63 +77,6 @@ func listNft() *Nft {
 		return n.Tables[i].Family+"/"+n.Tables[i].Name < n.Tables[j].Family+"/"+n.Tables[j].Name
 	})
 	return n
-}
-
-// Action names what a rule does, from its last deciding expression: a rule "ct state
-// established accept" is "accept", "tcp dport 53 reject" is "reject", a rule with only a
-// counter is "counter".
-func Action(exprs []expr.Any) string {
-	action := "other"
-	for _, e := range exprs {
-		switch e := e.(type) {
-		case *expr.Reject:
-			return "reject"
-		case *expr.Verdict:
-			return verdictName(e.Kind)
-		case *expr.Target:
-			return e.Name // iptables-nft: REJECT, DNAT, MASQUERADE, …
-		case *expr.NAT:
-			if e.Type == expr.NATTypeDestNAT {
-				return "dnat"
-			}
-			return "snat"
-		case *expr.Masq:
-			return "masquerade"
-		case *expr.Redir:
-			return "redirect"
-		case *expr.TProxy:
-			return "tproxy"
-		case *expr.Queue:
-			return "queue"
-		case *expr.Log:
-			action = "log"
-		case *expr.Counter:
-			if action == "other" {
-				action = "counter"
-			}
-		}
-	}
-	return action
-}
-
-func verdictName(k expr.VerdictKind) string {
-	switch k {
-	case expr.VerdictDrop:
-		return "drop"
-	case expr.VerdictAccept:
-		return "accept"
-	case expr.VerdictJump:
-		return "jump"
-	case expr.VerdictGoto:
-		return "goto"
-	case expr.VerdictReturn:
-		return "return"
-	case expr.VerdictQueue:
-		return "queue"
-	case expr.VerdictContinue:
-		return "continue"
-	}
-	return fmt.Sprintf("verdict-%d", k)
 }
 
 func familyName(f nftables.TableFamily) string {

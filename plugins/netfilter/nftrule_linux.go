@@ -10,6 +10,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/xt"
 	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 )
 
 // describeRule renders a rule's matches and its verdict in nft(8)'s words, for the
@@ -56,7 +58,7 @@ func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict st
 		case *expr.Reject:
 			return strings.Join(parts, " "), rejectWords(e)
 		case *expr.Verdict:
-			v := verdictName(e.Kind)
+			v := netstate.VerdictName(e.Kind)
 			if e.Chain != "" {
 				v += " " + e.Chain
 			}
@@ -67,7 +69,7 @@ func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict st
 			parts = append(parts, strings.TrimPrefix(fmt.Sprintf("%T", e), "*expr."))
 		}
 	}
-	return strings.Join(parts, " "), Action(exprs)
+	return strings.Join(parts, " "), netstate.RuleAction(exprs)
 }
 
 func metaName(k expr.MetaKey) string {

@@ -9,17 +9,17 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/netfilter"
 )
 
 // listNetfilter reads the ruleset of this namespace and keeps the rules naming the pod.
 func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 	n := &Netfilter{Rules: []Rule{}}
-	if b, err := os.ReadFile(filepath.Join(procNet, "ip_tables_names")); err == nil && len(netfilter.ParseNames(b)) > 0 {
+	if b, err := os.ReadFile(filepath.Join(procNet, "ip_tables_names")); err == nil && len(netstate.ParseNames(b, 1)) > 0 {
 		n.Note = "legacy iptables tables exist here; only nftables rules (iptables-nft's included) are searched for the pod"
 	}
-	c, tables, chains, err := netfilter.OpenRuleset()
+	c, tables, chains, err := netstate.OpenRuleset()
 	if err != nil {
 		n.Error = report.ErrorOf(err)
 		return n
@@ -44,7 +44,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 				n.Truncated = true
 				continue
 			}
-			n.Rules = append(n.Rules, Rule{Table: tableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netfilter.Action(r.Exprs), Mentions: m})
+			n.Rules = append(n.Rules, Rule{Table: tableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Mentions: m})
 		}
 	}
 	return n

@@ -16,7 +16,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/plugins/sysctls"
 )
 
 // Collect reads the node side of env.PodIPs from the prober's own network namespace,
@@ -117,7 +116,7 @@ func readSysctls(s *Section, sysRoot, veth string) {
 				}
 				continue
 			}
-			s.Sysctls[rel] = sysctls.Canonical(b, 64)
+			s.Sysctls[rel] = netstate.SysctlValue(b, 64)
 		}
 	}
 }

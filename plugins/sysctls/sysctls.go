@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -156,22 +157,7 @@ func readValue(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return Canonical(b, maxValueBytes), nil
-}
-
-// Canonical turns a sysctl file's content into a single-line value: whitespace runs
-// (tabs in ip_local_port_range, newlines in multi-line files) become one space, and
-// values longer than limit are cut with a marker, so equal settings compare equal.
-func Canonical(b []byte, limit int) string {
-	cut := len(b) > limit
-	if cut {
-		b = b[:limit]
-	}
-	v := strings.Join(strings.Fields(string(b)), " ")
-	if cut {
-		v += " …(truncated)"
-	}
-	return v
+	return netstate.SysctlValue(b, maxValueBytes), nil
 }
 
 // Facts: one Exact fact per sysctl, keyed by path. The conntrack count moves on its own

@@ -12,6 +12,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -68,8 +69,8 @@ func TestCanonical(t *testing.T) {
 		{"", 100, ""},
 		{"0123456789", 5, "01234 …(truncated)"},
 	} {
-		if got := Canonical([]byte(tt.in), tt.limit); got != tt.want {
-			t.Errorf("Canonical(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+		if got := netstate.SysctlValue([]byte(tt.in), tt.limit); got != tt.want {
+			t.Errorf("SysctlValue(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
 	}
 }
@@ -83,11 +84,11 @@ func FuzzCanonical(f *testing.F) {
 		return nil
 	})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v := Canonical(b, maxValueBytes)
+		v := netstate.SysctlValue(b, maxValueBytes)
 		if strings.ContainsAny(v, "\n\t") || strings.Contains(v, "  ") {
 			t.Fatalf("not canonical: %q", v)
 		}
-		if len(b) <= maxValueBytes && Canonical([]byte(v), maxValueBytes) != v {
+		if len(b) <= maxValueBytes && netstate.SysctlValue([]byte(v), maxValueBytes) != v {
 			t.Fatalf("not idempotent: %q", v)
 		}
 	})

@@ -21,7 +21,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
-	"github.com/netdiff/kubectl-netdiff/pkg/nodeside"
+	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/version"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
@@ -73,7 +73,7 @@ func TestNodeSide(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		raw, err := nodeside.Collect(ctx, cs, cfg, pod, rep, x.nodeSpec(), func(m string) { t.Logf("%s: %s", name, m) })
+		raw, err := nodepod.Collect(ctx, cs, cfg, pod, rep, x.nodeSpec(), func(m string) { t.Logf("%s: %s", name, m) })
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -83,7 +83,7 @@ func TestNodeSide(t *testing.T) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			t.Fatal(err)
 		}
-		peer := nodeside.PeerIndex(rep, []string{pod.Status.PodIP})
+		peer := nodepod.PeerIndex(rep, []string{pod.Status.PodIP})
 		if peer == 0 {
 			t.Fatalf("%s: its report has no eth0 peer index", name)
 		}
@@ -110,11 +110,11 @@ func TestNodeSide(t *testing.T) {
 			t.Errorf("%s: conntrack: %+v", name, s.Conntrack)
 		}
 		// The lead's wiring: the section joins the pod's own report.
-		rep.Sections[nodeside.Section] = raw
+		rep.Sections[nodepod.Section] = raw
 		subjects, reps = append(subjects, name), append(reps, rep)
 	}
 
-	left, err := cs.CoreV1().Pods(x.nsA).List(ctx, metav1.ListOptions{LabelSelector: nodeside.LabelNodeSideFor})
+	left, err := cs.CoreV1().Pods(x.nsA).List(ctx, metav1.ListOptions{LabelSelector: nodepod.LabelNodeSideFor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestNodeSide(t *testing.T) {
 	}
 	rows := 0
 	for _, r := range res.Rows {
-		if r.Section != nodeside.Section {
+		if r.Section != nodepod.Section {
 			continue
 		}
 		rows++
@@ -174,8 +174,8 @@ func TestNodeSideRefusedByPodSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = nodeside.Request{Client: cs, Config: cfg, Subject: pod, Spec: x.nodeSpec(), NodeNamespace: ns}.Collect(ctx)
-	var fe *nodeside.ForbiddenError
+	_, err = nodepod.Request{Client: cs, Config: cfg, Subject: pod, Spec: x.nodeSpec(), NodeNamespace: ns}.Collect(ctx)
+	var fe *nodepod.ForbiddenError
 	if !errors.As(err, &fe) || fe.By != "Pod Security" || !strings.Contains(err.Error(), "--node-namespace") {
 		t.Fatalf("err %v, want a Pod Security refusal naming --node-namespace", err)
 	}

@@ -5,29 +5,22 @@ package netdiff
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/engine"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
-	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
-	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 	"github.com/netdiff/kubectl-netdiff/pkg/version"
 )
@@ -118,8 +111,8 @@ type Options struct {
 	NodeNamespace  string
 
 	// Filled by Complete.
-	pods       []PodRef
-	workloads  []WorkloadRef
+	pods       []engine.PodRef
+	workloads  []engine.WorkloadRef
 	namespace  string
 	client     kubernetes.Interface
 	restConfig *rest.Config
@@ -171,9 +164,9 @@ func NewCmdNetdiff(streams genericiooptions.IOStreams) *cobra.Command {
 			if err == nil {
 				err = o.Run(cmd.Context())
 			}
-			if err != nil && !IsSilent(err) {
-				fmt.Fprintf(o.ErrOut, "error: %s\n", Explain(err, o.Profile))
-				return exitCode(ExitError)
+			if err != nil && !engine.IsSilent(err) {
+				fmt.Fprintf(o.ErrOut, "error: %s\n", engine.Explain(err, o.Profile))
+				return engine.ExitWith(engine.ExitError)
 			}
 			return err
 		},
@@ -221,11 +214,11 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 func (o *Options) Complete(args []string) error {
 	o.pods, o.workloads = nil, nil
 	for _, a := range args {
-		if w, ok := ParseWorkloadRef(a); ok {
+		if w, ok := engine.ParseWorkloadRef(a); ok {
 			o.workloads = append(o.workloads, w)
 			continue
 		}
-		ref, err := ParsePodRef(a)
+		ref, err := engine.ParsePodRef(a)
 		if err != nil {
 			return err
 		}
@@ -255,7 +248,7 @@ func (o *Options) Complete(args []string) error {
 	// the concurrent sides never queue behind each other.
 	cfg.QPS, cfg.Burst = 50, 100
 	if o.Timings {
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, n: &o.apiRequests} })
+		engine.CountRequests(cfg, &o.apiRequests)
 	}
 	o.restConfig = cfg
 	if o.client == nil {
@@ -320,370 +313,35 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// subject is one side of the comparison while it is being gathered.
-type subject struct {
-	name      string
-	ref       *PodRef
-	reference bool // a reference pod netdiff created; the prober is its main container
-	file      string
-	container string
-	pod       *corev1.Pod
-	report    *report.Report
-	err       error
-	timings   podprobe.Timings
-}
-
-// Run gathers both reports (files and pods, concurrently), then diffs and renders.
-func (o *Options) Run(ctx context.Context) error {
-	if o.Selector != "" || len(o.workloads) > 0 {
-		if err := o.expand(ctx); err != nil {
-			return err
-		}
-	}
-	subjects := o.subjects()
-	if len(o.pods) == 0 {
-		grace.Store(int64(offlineGrace)) // nothing in the cluster to clean up
-	}
-	for _, s := range subjects {
-		if s.file != "" {
-			s.report, s.err = readReportFile(s.file, o.MaxReportSize)
-		}
-	}
-	if len(o.pods) > 0 {
-		if err := o.resolveAll(ctx, subjects); err != nil {
-			return err
-		}
-		if o.DryRun {
-			return o.printDryRun(subjects)
-		}
-		if o.Reference {
-			ref, cleanup, err := o.addReference(ctx, subjects[0])
-			defer cleanup()
-			if err != nil {
-				return err
-			}
-			subjects = append(subjects, ref)
-		}
-		o.probeAll(ctx, subjects)
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted: %w", ctx.Err())
-		}
-	}
-	if o.SaveDir != "" {
-		if err := o.save(subjects); err != nil {
-			return err
-		}
-	}
-	var errs []string
-	for _, s := range subjects {
-		if s.err != nil {
-			errs = append(errs, Explain(s.err, o.Profile))
-		}
-	}
-	if o.Timings {
-		o.printTimings(subjects)
-	}
-	for _, e := range errs {
-		fmt.Fprintf(o.ErrOut, "error: %s\n", e)
-	}
-	var names []string
-	var reports []*report.Report
-	for _, s := range subjects {
-		if s.report != nil {
-			names, reports = append(names, s.name), append(reports, s.report)
-		}
-	}
-	// Two subjects: a failure leaves nothing to compare. More: the others still diff, and
-	// the failures above say which pods are missing from it.
-	if len(errs) > 0 && (len(subjects) == 2 || len(reports) < 2) {
-		return exitCode(ExitError)
-	}
-	start := time.Now()
-	res, err := diff.Compare(names, reports, diff.Options{})
-	if err != nil {
-		return fmt.Errorf("diff: %w", err)
-	}
-	color := !o.NoColor && o.isTerminal(o.Out) && os.Getenv("NO_COLOR") == ""
-	if err := render.Render(o.Out, res, o.Output, render.Options{All: o.All, Color: color}); err != nil {
-		return fmt.Errorf("render: %w", err)
-	}
-	if o.Timings {
-		fmt.Fprintf(o.ErrOut, "timing: diff+render %s\n", time.Since(start).Round(time.Millisecond))
-	}
-	if len(errs) > 0 {
-		return exitCode(ExitError)
-	}
-	if res.Differs() {
-		return exitCode(ExitDiffs)
-	}
-	return nil
-}
-
-func (o *Options) subjects() []*subject {
-	var out []*subject
-	for _, f := range o.Files {
-		// A file name is the user's, but may come from a pod (a saved report, an archive):
-		// its display name is escaped like every string a report carries.
-		out = append(out, &subject{name: render.Sanitize(strings.TrimSuffix(filepath.Base(f), ".json")), file: f})
-	}
-	for i := range o.pods {
-		ref := o.pods[i]
-		c := o.Container
-		if len(out) == 0 && o.ContainerA != "" {
-			c = o.ContainerA
-		} else if len(out) == 1 && o.ContainerB != "" {
-			c = o.ContainerB
-		}
-		name := ref.Name
-		if ref.Namespace != o.namespace {
-			name = ref.String()
-		}
-		out = append(out, &subject{name: name, ref: &ref, container: c})
-	}
-	uniqueNames(out)
-	return out
-}
-
-// uniqueNames makes display names distinct (the diff keys subjects by name): the same pod
-// name in two namespaces shows its namespace, the same pod twice gets (a), (b), ….
-func uniqueNames(subjects []*subject) {
-	count := map[string]int{}
-	for _, s := range subjects {
-		count[s.name]++
-	}
-	for _, s := range subjects {
-		if count[s.name] > 1 && s.ref != nil && !strings.Contains(s.name, "/") {
-			s.name = s.ref.String()
-		}
-	}
-	seen := map[string]int{}
-	for _, s := range subjects {
-		seen[s.name]++
-	}
-	n := map[string]int{}
-	for _, s := range subjects {
-		if seen[s.name] > 1 {
-			base := s.name
-			s.name = fmt.Sprintf("%s (%c)", base, 'a'+n[base])
-			n[base]++
-		}
-	}
-}
-
-// readReportFile reads a saved report. Only a regular file is read (a FIFO with no writer
-// would block for ever) and only up to limit bytes (a report is tens of KiB; a huge one is
-// not a report, or is an attack on the reader).
-func readReportFile(path string, limit int64) (*report.Report, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("read report %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("read report %s: not a regular file (%s): save the report to a file first", path, st.Mode().Type())
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("read report %s: %d bytes, more than --max-report-size %d: raise it if this really is a report", path, st.Size(), limit)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read report %s: %w", path, err)
-	}
-	defer f.Close()
-	lr := &io.LimitedReader{R: f, N: limit + 1}
-	rep, err := report.Decode(lr)
-	if lr.N <= 0 {
-		return nil, fmt.Errorf("read report %s: grew past --max-report-size %d while read", path, limit)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read report %s: %w", path, err)
-	}
-	return rep, nil
-}
-
-// save writes every report that was gathered, also when the other side failed.
-func (o *Options) save(subjects []*subject) error {
-	// Reports hold a pod's environment and command lines (redacted, but still): the
-	// user's eyes only.
-	if err := os.MkdirAll(o.SaveDir, 0o700); err != nil {
-		return fmt.Errorf("--save: %w", err)
-	}
-	for _, s := range subjects {
-		if s.report == nil || s.ref == nil {
-			continue
-		}
-		path := filepath.Join(o.SaveDir, s.ref.Namespace+"_"+s.ref.Name+".json")
-		if err := writeJSON(path, s.report); err != nil {
-			return fmt.Errorf("--save: %w", err)
-		}
-		fmt.Fprintf(o.ErrOut, "saved %s\n", render.Sanitize(path))
-	}
-	return nil
-}
-
-func (o *Options) printTimings(subjects []*subject) {
-	for _, s := range subjects {
-		for _, p := range s.timings.Phases {
-			fmt.Fprintf(o.ErrOut, "timing: %s %s %s\n", s.name, p.Name, p.Duration.Round(time.Millisecond))
-		}
-	}
-	fmt.Fprintf(o.ErrOut, "timing: api-requests %d\n", o.apiRequests.Load())
-}
-
-// countingTransport counts the requests that pass through it.
-type countingTransport struct {
-	next http.RoundTripper
-	n    *atomic.Int64
-}
-
-func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	t.n.Add(1)
-	return t.next.RoundTrip(r)
-}
-
-// forEachPod runs fn for every pod subject, at most --max-concurrency at a time.
-func (o *Options) forEachPod(subjects []*subject, fn func(*subject)) {
-	sem := make(chan struct{}, o.MaxConcurrency)
-	var wg sync.WaitGroup
-	for _, s := range subjects {
-		if s.ref == nil || s.err != nil || s.report != nil {
-			continue
-		}
-		wg.Add(1)
-		go func(s *subject) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			fn(s)
-		}(s)
-	}
-	wg.Wait()
-}
-
-// resolveAll gets every pod and picks its target container. With two subjects a refused
-// pod stops everything before any pod is changed; with more, it is reported and the others
-// go on.
-func (o *Options) resolveAll(ctx context.Context, subjects []*subject) error {
-	o.forEachPod(subjects, func(s *subject) {
-		start := time.Now()
-		s.pod, s.err = o.resolve(ctx, *s.ref)
-		s.timings.Add("resolve", start)
-		if s.err == nil {
-			s.container, s.err = inject.TargetContainer(s.pod, s.container)
-			if s.err != nil {
-				s.err = &podprobe.StepError{Pod: s.ref.String(), Step: "choose target container", Err: s.err}
-			}
-		}
-	})
-	ok := 0
-	for _, s := range subjects {
-		if s.ref != nil && s.err != nil && (len(subjects) <= 2 || o.Reference) {
-			return s.err
-		}
-		if s.err == nil {
-			ok++
-		}
-	}
-	if ok < 2 && !o.Reference {
-		for _, s := range subjects {
-			if s.err != nil {
-				return s.err
-			}
-		}
-	}
-	return nil
-}
-
-// probeAll probes the resolved pods concurrently. Per-pod failures stay in the subject so
-// the others still finish (and are saved).
-func (o *Options) probeAll(ctx context.Context, subjects []*subject) {
-	apiTargets := o.apiServiceTargets(ctx)
-	runner := &podprobe.Runner{
-		Client:    o.client,
-		Config:    o.restConfig,
-		MaxReport: o.MaxReportSize,
-		Spec: inject.Spec{
+// Config is the run the flags describe; call it after Complete and Validate.
+func (o *Options) Config() engine.Config {
+	return engine.Config{
+		Files: o.Files, Pods: o.pods, Selector: o.Selector, Workloads: o.workloads, Namespace: o.namespace,
+		Container: o.Container, ContainerA: o.ContainerA, ContainerB: o.ContainerB,
+		Reference: o.Reference, KeepReference: o.KeepReference, NodeSide: o.NodeSide, NodeNamespace: o.NodeNamespace,
+		Prober: inject.Spec{
 			Image:       o.Image,
 			PullPolicy:  corev1.PullPolicy(o.ImagePullPolicy),
 			Profile:     o.Profile,
 			Version:     version.Version,
 			IdleTimeout: o.IdleTimeout,
 		},
+		Targets: o.Targets, Window: o.Window, WatchWindow: o.WatchWindow, Timeout: o.Timeout,
+		Attempts: o.Attempts, Burst: o.Burst, Spread: o.Spread,
+		MaxReportSize: o.MaxReportSize, MaxConcurrency: o.MaxConcurrency,
+		DryRun: o.DryRun, SaveDir: o.SaveDir, Output: o.Output, All: o.All,
+		Color:    !o.NoColor && o.isTerminal(o.Out) && os.Getenv("NO_COLOR") == "",
+		Progress: o.isTerminal(o.ErrOut),
+		Timings:  o.Timings,
+		Out:      o.Out, ErrOut: o.ErrOut,
 	}
-	var watch *windowProgress
-	if o.isTerminal(o.ErrOut) {
-		var mu sync.Mutex
-		runner.Progress = func(pod, msg string) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(o.ErrOut, "%s: %s\n", pod, msg)
-		}
-		runner.ProberErr = func(pod string) io.Writer {
-			return &linePrefixer{prefix: pod + ": ", w: o.ErrOut, mu: &mu}
-		}
-		if o.WatchWindow && o.Window >= minProgressWindow {
-			watch = startWindowProgress(o.ErrOut, &mu, o.Window, progressEvery(o.Window), len(subjects))
-			defer watch.end()
-		}
-	}
-	o.forEachPod(subjects, func(s *subject) {
-		defer watch.podDone()
-		pctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-		args := o.collectArgs(s, subjects, apiTargets)
-		if s.reference {
-			s.report, s.err = runner.ProbeRunning(pctx, s.pod, s.container, args, &s.timings)
-		} else {
-			s.report, s.err = runner.Probe(pctx, s.pod, s.container, args, &s.timings)
-		}
-		if s.err == nil {
-			attach(s)
-			s.err = attachPodFacts(pctx, o.client, s)
-		}
-		if s.err == nil && o.NodeSide {
-			s.err = o.attachNodeSide(pctx, runner, s)
-		}
-	})
 }
 
-// resolve gets the pod and refuses the ones netdiff cannot probe.
-func (o *Options) resolve(ctx context.Context, ref PodRef) (*corev1.Pod, error) {
-	pod, err := o.client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	if err != nil {
-		return nil, &podprobe.StepError{Pod: ref.String(), Step: "get pod", Err: err}
+// Run runs the comparison the flags describe (pkg/engine).
+func (o *Options) Run(ctx context.Context) error {
+	var cluster *engine.Cluster
+	if o.client != nil {
+		cluster = &engine.Cluster{Client: o.client, Config: o.restConfig, Requests: &o.apiRequests}
 	}
-	if pod.Status.Phase != corev1.PodRunning {
-		return nil, &podprobe.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod is %s, not Running: ephemeral containers only start in running pods", pod.Status.Phase)}
-	}
-	if pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows {
-		return nil, &podprobe.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows: the prober is Linux only")}
-	}
-	if pod.Spec.NodeName != "" {
-		// The node's OS label decides when the pod spec is silent; a refused read is no reason to stop.
-		if node, err := o.client.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{}); err == nil && node.Labels[corev1.LabelOSStable] == string(corev1.Windows) {
-			return nil, &podprobe.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows node %s: the prober is Linux only", node.Name)}
-		}
-	}
-	return pod, nil
-}
-
-func (o *Options) printDryRun(subjects []*subject) error {
-	spec := inject.Spec{Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Profile: o.Profile, Version: version.Version, IdleTimeout: o.IdleTimeout}
-	for _, s := range subjects {
-		if s.pod == nil {
-			continue
-		}
-		spec.TargetContainer = s.container
-		if name := inject.FindReusable(s.pod, spec); name != "" {
-			fmt.Fprintf(o.Out, "# pod %s: would reuse running container %s\n", s.ref, name)
-			continue
-		}
-		_, ec, err := inject.Generate(s.pod, spec)
-		if err != nil {
-			return err
-		}
-		if err := printYAML(o.Out, fmt.Sprintf("pod %s: would add this ephemeral container", s.ref), ec); err != nil {
-			return err
-		}
-	}
-	return nil
+	return engine.Run(ctx, cluster, o.Config())
 }

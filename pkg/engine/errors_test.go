@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -19,15 +19,15 @@ func TestExplainNamesTheFix(t *testing.T) {
 		err  error
 		want []string
 	}{
-		{"garbage from the prober", &podprobe.StepError{Pod: "ns/p", Step: "read report", Err: errors.New("malformed report: invalid character '<'")},
+		{"garbage from the prober", &podrun.StepError{Pod: "ns/p", Step: "read report", Err: errors.New("malformed report: invalid character '<'")},
 			[]string{"ns/p", "read report", "--image", "kubectl netdiff version"}},
-		{"another schema", &podprobe.StepError{Pod: "ns/p", Step: "read report", Err: fmt.Errorf("%w \"x/v9\"", report.ErrSchema)},
+		{"another schema", &podrun.StepError{Pod: "ns/p", Step: "read report", Err: fmt.Errorf("%w \"x/v9\"", report.ErrSchema)},
 			[]string{"ns/p", "read report", "--image"}},
-		{"exec refused by RBAC", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New(`unable to upgrade streaming request: pods "p" is forbidden: User "system:serviceaccount:ns:u" cannot get resource "pods/exec" in API group "" in the namespace "ns"`)},
+		{"exec refused by RBAC", &podrun.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New(`unable to upgrade streaming request: pods "p" is forbidden: User "system:serviceaccount:ns:u" cannot get resource "pods/exec" in API group "" in the namespace "ns"`)},
 			[]string{"ns/p", "exec prober", `"create" (and "get") on "pods/exec"`, "docs/rbac.md"}},
-		{"prober killed", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New("command terminated with exit code 137; prober said: …")},
+		{"prober killed", &podrun.StepError{Pod: "ns/p", Step: "exec prober", Err: errors.New("command terminated with exit code 137; prober said: …")},
 			[]string{"ns/p", "exec prober", "killed", "kubectl describe pod ns/p", "rerun"}},
-		{"kubelet does not know the pod", &podprobe.StepError{Pod: "ns/p", Step: "exec prober", Err: &podprobe.PodUnknownError{Node: "node-7", For: 88 * time.Second,
+		{"kubelet does not know the pod", &podrun.StepError{Pod: "ns/p", Step: "exec prober", Err: &podrun.PodUnknownError{Node: "node-7", For: 88 * time.Second,
 			Err: errors.New("Internal error occurred: unable to upgrade connection: pod does not exist")}},
 			[]string{"ns/p", "exec prober", "kubelet on node node-7 does not know this pod", "pod does not exist", "node node-7", "restarted", "kubectl describe pod -n ns p", "recreate the pod"}},
 	}

@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"os"
@@ -59,10 +59,10 @@ func TestFileNamesAndErrorsAreSanitised(t *testing.T) {
 					t.Fatal(err)
 				}
 				missing := filepath.Join(dir, "c"+name+".json")
-				o, _, out, errOut := newTestOptions(t)
-				o.Files = []string{a, b, missing}
-				o.Output = format
-				err := run(t, o)
+				r, _, out, errOut := newTestRun(t)
+				r.Files = []string{a, b, missing}
+				r.Output = format
+				err := start(r)
 				if ExitCode(err) != ExitError {
 					t.Fatalf("exit %d (%v), want %d for the missing report", ExitCode(err), err, ExitError)
 				}

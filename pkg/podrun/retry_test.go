@@ -1,4 +1,4 @@
-package podprobe
+package podrun
 
 import (
 	"context"

@@ -1,6 +1,6 @@
-// Package podprobe runs the prober in one pod: it reuses or adds the netdiff ephemeral
+// Package podrun runs the prober in one pod: it reuses or adds the netdiff ephemeral
 // container, execs `netdiff-prober collect` in it and decodes the report.
-package podprobe
+package podrun
 
 import (
 	"bytes"

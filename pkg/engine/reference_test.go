@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // A Create that fails after the server made the reference pod (Ctrl-C during the
 // request) leaves nothing behind: netdiff named the pod and deletes it by that name.
 func TestReferenceDeletedWhenCreateFailsLate(t *testing.T) {
-	o, cs, _, errOut := newTestOptions(t, runningPod("apps", "a", corev1.PodRunning))
+	r, cs, _, errOut := newTestRun(t, runningPod("apps", "a", corev1.PodRunning))
 	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		if pod.Name == "" {
@@ -26,7 +26,7 @@ func TestReferenceDeletedWhenCreateFailsLate(t *testing.T) {
 		return true, nil, context.Canceled
 	})
 	subj := &subject{name: "a", pod: runningPod("apps", "a", corev1.PodRunning)}
-	_, cleanup, err := o.addReference(context.Background(), subj)
+	_, cleanup, err := r.addReference(context.Background(), subj)
 	cleanup()
 	if err == nil || !strings.Contains(err.Error(), "create reference pod") {
 		t.Fatalf("err = %v, want the create step named", err)

@@ -1,4 +1,4 @@
-package nodeside
+package nodepod
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"bytes"

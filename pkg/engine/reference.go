@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"context"
@@ -9,50 +9,48 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
-	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
-	"github.com/netdiff/kubectl-netdiff/pkg/version"
+	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 )
 
 // addReference creates the reference pod for subj and waits until it runs. The returned
 // cleanup deletes it (unless --keep-reference) and is safe to call on every path, also
 // after an error or Ctrl-C: it uses its own short deadline, not the cancelled context.
-func (o *Options) addReference(ctx context.Context, subj *subject) (*subject, func(), error) {
+func (r *run) addReference(ctx context.Context, subj *subject) (*subject, func(), error) {
 	noop := func() {}
-	spec := inject.Spec{Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Profile: o.Profile, Version: version.Version, IdleTimeout: o.IdleTimeout}
-	want, err := inject.ReferencePod(subj.pod, spec)
+	want, err := inject.ReferencePod(subj.pod, r.Prober)
 	if err != nil {
 		return nil, noop, err
 	}
-	pods := o.client.CoreV1().Pods(subj.pod.Namespace)
+	pods := r.client.CoreV1().Pods(subj.pod.Namespace)
 	start := time.Now()
 	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
 		if deleted, _ := inject.DeletePod(pods, want.Name); deleted {
-			fmt.Fprintf(o.ErrOut, "deleted reference pod %s/%s (created although the request failed)\n", want.Namespace, want.Name)
+			fmt.Fprintf(r.ErrOut, "deleted reference pod %s/%s (created although the request failed)\n", want.Namespace, want.Name)
 		}
-		return nil, noop, &podprobe.StepError{Pod: want.Namespace + "/" + want.Name, Step: "create reference pod", Err: err}
+		return nil, noop, &podrun.StepError{Pod: want.Namespace + "/" + want.Name, Step: "create reference pod", Err: err}
 	}
 	id := created.Namespace + "/" + created.Name
-	fmt.Fprintf(o.ErrOut, "created reference pod %s on node %s\n", id, created.Spec.NodeName)
+	fmt.Fprintf(r.ErrOut, "created reference pod %s on node %s\n", id, created.Spec.NodeName)
 	cleanup := func() {
-		if o.KeepReference {
-			fmt.Fprintf(o.ErrOut, "kept reference pod %s (delete it with: kubectl delete pod -n %s %s)\n", id, created.Namespace, created.Name)
+		if r.KeepReference {
+			fmt.Fprintf(r.ErrOut, "kept reference pod %s (delete it with: kubectl delete pod -n %s %s)\n", id, created.Namespace, created.Name)
 			return
 		}
 		if _, err := inject.DeletePod(pods, created.Name); err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: could not delete reference pod %s: %v (its prober exits by itself after --idle-timeout)\n", id, err)
+			fmt.Fprintf(r.ErrOut, "warning: could not delete reference pod %s: %v (its prober exits by itself after --idle-timeout)\n", id, err)
 			return
 		}
-		fmt.Fprintf(o.ErrOut, "deleted reference pod %s\n", id)
+		fmt.Fprintf(r.ErrOut, "deleted reference pod %s\n", id)
 	}
-	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	wctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	if err := inject.WaitRunning(wctx, pods, created.Name, inject.ReferenceContainer, o.Image); err != nil {
-		return nil, cleanup, &podprobe.StepError{Pod: id, Step: "wait for reference pod", Err: err}
+	if err := inject.WaitRunning(wctx, pods, created.Name, inject.ReferenceContainer, r.Prober.Image); err != nil {
+		return nil, cleanup, &podrun.StepError{Pod: id, Step: "wait for reference pod", Err: err}
 	}
 	running, err := pods.Get(ctx, created.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, cleanup, &podprobe.StepError{Pod: id, Step: "get reference pod", Err: err}
+		return nil, cleanup, &podrun.StepError{Pod: id, Step: "get reference pod", Err: err}
 	}
 	// A brand-new pod's IPv6 link-local address is still in duplicate address detection
 	// for a second or two; the subject's finished long ago. Let the reference settle so the

@@ -1,7 +1,7 @@
 // Package nodeside collects the node side of a pod for `kubectl netdiff --node-side`: it
 // starts a short-lived privileged hostNetwork pod on the pod's node, runs the prober there
 // with the pod's IPs and veth, and returns the report's nodeside section.
-package nodeside
+package nodepod
 
 import (
 	"fmt"

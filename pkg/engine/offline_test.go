@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"encoding/json"
@@ -42,10 +42,10 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 	}
 	a, b := collect(good, "good"), collect(broken, "broken")
 
-	o, _, out, _ := newTestOptions(t)
-	o.Files = []string{a, b}
-	o.Output = "json"
-	err := run(t, o)
+	r, _, out, _ := newTestRun(t)
+	r.Files = []string{a, b}
+	r.Output = "json"
+	err := start(r)
 	if code := ExitCode(err); code != ExitDiffs {
 		t.Fatalf("exit status %d (%v), want %d: differences found", code, err, ExitDiffs)
 	}
@@ -89,19 +89,19 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 	}
 
 	// The same report against itself: no differences, exit 0.
-	o, _, _, _ = newTestOptions(t)
-	o.Files = []string{a, a}
-	if code := ExitCode(run(t, o)); code != ExitSame {
-		t.Errorf("a report diffed against itself exits %d, want 0:\n%s", code, o.Out)
+	r, _, _, _ = newTestRun(t)
+	r.Files = []string{a, a}
+	if code := ExitCode(start(r)); code != ExitSame {
+		t.Errorf("a report diffed against itself exits %d, want 0:\n%s", code, r.Out)
 	}
 
 	// A truncated report is an error naming the file, never a partial diff.
 	cut := filepath.Join(dir, "cut.json")
 	raw, _ := os.ReadFile(b)
 	os.WriteFile(cut, raw[:len(raw)/2], 0o644)
-	o, _, out, _ = newTestOptions(t)
-	o.Files = []string{a, cut}
-	err = run(t, o)
+	r, _, out, _ = newTestRun(t)
+	r.Files = []string{a, cut}
+	err = start(r)
 	if ExitCode(err) != ExitError || out.Len() != 0 {
 		t.Errorf("truncated report: exit %d, output %q; want exit 2 and no output", ExitCode(err), out.String())
 	}
@@ -110,18 +110,18 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 // Reports saved by the first schema (netdiff.report/v1, captured from the e2e cluster)
 // must keep loading and diffing: users keep them to compare a pod with its past.
 func TestSavedV1ReportsStillDiff(t *testing.T) {
-	o, _, out, _ := newTestOptions(t)
-	o.Files = []string{"testdata/v1-web-a.json", "testdata/v1-web-broken.json"}
-	o.Output = "json"
-	if code := ExitCode(run(t, o)); code != ExitDiffs {
+	r, _, out, _ := newTestRun(t)
+	r.Files = []string{"../report/testdata/v1-web-a.json", "../report/testdata/v1-web-broken.json"}
+	r.Output = "json"
+	if code := ExitCode(start(r)); code != ExitDiffs {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	if !strings.Contains(out.String(), `"rule": "routes/no-default-route"`) {
 		t.Errorf("the saved broken pod no longer shows its missing default route:\n%.2000s", out.String())
 	}
-	o, _, _, _ = newTestOptions(t)
-	o.Files = []string{"testdata/v1-web-a.json", "testdata/v1-web-a.json"}
-	if code := ExitCode(run(t, o)); code != ExitSame {
+	r, _, _, _ = newTestRun(t)
+	r.Files = []string{"../report/testdata/v1-web-a.json", "../report/testdata/v1-web-a.json"}
+	if code := ExitCode(start(r)); code != ExitSame {
 		t.Errorf("a saved report against itself exits %d, want 0", code)
 	}
 }

@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
-	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 )
 
@@ -56,12 +56,12 @@ var rbacHint = map[string]string{
 // own text may carry a file name or a pod's words, so it is escaped onto one line
 // (render.Sanitize); only the hints netdiff adds start new lines.
 func Explain(err error, profile string) string {
-	var se *podprobe.StepError
+	var se *podrun.StepError
 	if !errors.As(err, &se) {
 		return render.Sanitize(err.Error())
 	}
-	se = &podprobe.StepError{Pod: render.Sanitize(se.Pod), Step: se.Step, Err: sanitizedError{se.Err}}
-	var unknown *podprobe.PodUnknownError
+	se = &podrun.StepError{Pod: render.Sanitize(se.Pod), Step: se.Step, Err: sanitizedError{se.Err}}
+	var unknown *podrun.PodUnknownError
 	switch {
 	case errors.As(se.Err, &unknown):
 		return fmt.Sprintf("%s\n  the API server has pod %s on node %s, but that node's kubelet does not know it: was the node restarted? The pod's Ready may be from before the restart. Rerun once the kubelet runs the pod again (`kubectl describe pod -n %s %s` shows its containers started after the node's start; or raise --timeout), or recreate the pod (delete it; its controller makes a new one)",
@@ -113,3 +113,6 @@ func podName(id string) string {
 	}
 	return name
 }
+
+// ExitWith is an error that only carries an exit status.
+func ExitWith(code int) error { return exitCode(code) }

@@ -1,4 +1,4 @@
-package netdiff
+package engine
 
 import (
 	"os"
@@ -31,12 +31,12 @@ func TestFileInputIsBounded(t *testing.T) {
 		{dir, "not a regular file", 64 << 20},
 		{big, "more than --max-report-size 1048576", 1 << 20},
 	} {
-		o, _, _, errOut := newTestOptions(t)
-		o.Files = []string{tc.file, "testdata/v1-web-a.json"}
-		o.MaxReportSize = tc.limit
-		start := time.Now()
-		err := run(t, o)
-		took := time.Since(start)
+		r, _, _, errOut := newTestRun(t)
+		r.Files = []string{tc.file, "../report/testdata/v1-web-a.json"}
+		r.MaxReportSize = tc.limit
+		began := time.Now()
+		err := start(r)
+		took := time.Since(began)
 		if err == nil || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("-f %s: err = %v, stderr %q, want %q", tc.file, err, errOut.String(), tc.want)
 		}
@@ -54,17 +54,17 @@ func TestFileInputIsBounded(t *testing.T) {
 // --save makes its directory 0700 and its reports 0600: they hold a pod's environment.
 func TestSaveIsPrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports")
-	o, _, _, _ := newTestOptions(t)
-	o.SaveDir = dir
+	r, _, _, _ := newTestRun(t)
+	r.SaveDir = dir
 	s := &subject{name: "a", ref: &PodRef{Namespace: "apps", Name: "a"}, report: &report.Report{SchemaVersion: report.SchemaVersion}}
-	if err := o.save([]*subject{s}); err != nil {
+	if err := r.save([]*subject{s}); err != nil {
 		t.Fatal(err)
 	}
 	// A leftover temporary file of an interrupted save must not lend the report its mode.
 	if err := os.WriteFile(filepath.Join(dir, "apps_a.json.tmp"), nil, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.save([]*subject{s}); err != nil {
+	if err := r.save([]*subject{s}); err != nil {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "apps_a.json"): 0o600} {

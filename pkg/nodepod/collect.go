@@ -1,4 +1,4 @@
-package nodeside
+package nodepod
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
-	"github.com/netdiff/kubectl-netdiff/pkg/podprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -110,9 +110,9 @@ func (r Request) Collect(ctx context.Context) (json.RawMessage, error) {
 		progress(fmt.Sprintf("deleted node pod %s", id))
 	}()
 	if err := inject.WaitRunning(ctx, pods, created.Name, Container, r.Spec.Image); err != nil {
-		return nil, &podprobe.StepError{Pod: id, Step: "wait for node pod", Err: err}
+		return nil, &podrun.StepError{Pod: id, Step: "wait for node pod", Err: err}
 	}
-	runner := &podprobe.Runner{Client: r.Client, Config: r.Config, Spec: r.Spec,
+	runner := &podrun.Runner{Client: r.Client, Config: r.Config, Spec: r.Spec,
 		Progress: func(_, msg string) { progress(msg) }}
 	rep, err := runner.ProbeRunning(ctx, created, Container, args, nil)
 	if err != nil {

@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
+	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
+	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
+)
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Write then rename, so an interrupted save never leaves a half report under the real name.
+	tmp := path + ".tmp"
+	_ = os.Remove(tmp) // WriteFile keeps the mode of a file that is already there
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func printYAML(w io.Writer, comment string, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "# %s\n%s---\n", comment, b)
+	return err
+}
+
+// attach records which pod a report is about; the diff uses the IPs for <self>/<peer>.
+func attach(s *subject) {
+	ips := []string{}
+	for _, ip := range s.pod.Status.PodIPs {
+		ips = append(ips, ip.IP)
+	}
+	s.report.Subject = &report.Subject{
+		Name:      s.name,
+		Namespace: s.pod.Namespace,
+		Pod:       s.pod.Name,
+		Container: s.container,
+		Node:      s.pod.Spec.NodeName,
+		IPs:       ips,
+	}
+}
+
+// attachPodFacts adds the "pod" section from the API. NetworkPolicies that cannot be
+// listed are noted in the section, not fatal.
+func attachPodFacts(ctx context.Context, client kubernetes.Interface, s *subject) error {
+	list := func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+		l, err := client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return l.Items, nil
+	}
+	nps, npErr := podfacts.ListPolicies(ctx, list, s.pod.Namespace)
+	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
+	sec.NetworkPoliciesError = npErr
+	raw, err := json.Marshal(sec)
+	if err != nil {
+		return err
+	}
+	s.report.Sections[podfacts.SectionName] = raw
+	return nil
+}
+
+// apiServiceTargets returns the Kubernetes API service as a TCP target, when readable.
+func (r *run) apiServiceTargets(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	svc, err := r.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		return nil
+	}
+	port := 443
+	for _, p := range svc.Spec.Ports {
+		if p.Name == "https" {
+			port = int(p.Port)
+		}
+	}
+	return []string{target.Target{Scheme: target.TCP, Host: svc.Spec.ClusterIP, Port: port}.String()}
+}
+
+// collectArgs are the prober flags for one pod: the user's targets, the API service, the
+// other pods' IPs and declared ports (gently: they are somebody's application), plus the
+// prober's own defaults (nameservers, gateway).
+func (r *run) collectArgs(self *subject, all []*subject, apiTargets []string) []string {
+	window := "--timeout"
+	if r.WatchWindow {
+		window = "--window"
+	}
+	args := []string{"--defaults",
+		window, r.Window.String(),
+		"--attempts", strconv.Itoa(r.Attempts),
+		"--spread", r.Spread.String(),
+		"--burst", strconv.Itoa(r.Burst)}
+	seen := map[string]bool{}
+	add := func(flag string, ts []string) {
+		for _, t := range ts {
+			// Canonical spelling, so 10.0.0.1:80 and tcp://10.0.0.1:80 are one target.
+			if tg, err := target.Parse(t); err == nil {
+				t = tg.String()
+			}
+			if !seen[t] {
+				seen[t] = true
+				args = append(args, flag, t)
+			}
+		}
+	}
+	add("--target", r.Targets)
+	add("--target", apiTargets)
+	// With more than two pods every pod would probe every other one (n² targets, each
+	// row about one peer only); they share the common targets instead.
+	for _, peer := range all {
+		if len(all) == 2 && peer != self && peer.pod != nil {
+			// A reference pod has no application: both sides only ping each other.
+			add("--gentle-target", PeerTargets(peer.pod, !self.reference && !peer.reference))
+		}
+	}
+	return args
+}
+
+// PeerTargets are a pod's IPs (ICMP) and, withPorts, its declared container ports, as
+// another pod would reach them.
+func PeerTargets(pod *corev1.Pod, withPorts bool) []string {
+	var out []string
+	for _, ip := range pod.Status.PodIPs {
+		if net.ParseIP(ip.IP) == nil {
+			continue
+		}
+		out = append(out, target.Target{Scheme: target.ICMP, Host: ip.IP}.String())
+		if !withPorts {
+			continue
+		}
+		for _, c := range pod.Spec.Containers {
+			for _, p := range c.Ports {
+				scheme := target.TCP
+				switch p.Protocol {
+				case corev1.ProtocolUDP:
+					scheme = target.UDP
+				case corev1.ProtocolSCTP:
+					continue
+				}
+				out = append(out, target.Target{Scheme: scheme, Host: ip.IP, Port: int(p.ContainerPort)}.String())
+			}
+		}
+	}
+	return out
+}
+
+// linePrefixer writes whole lines, each prefixed (the pod name), so the progress of pods
+// probed at once does not interleave mid-line.
+type linePrefixer struct {
+	prefix string
+	w      io.Writer
+	mu     *sync.Mutex
+	buf    []byte
+}
+
+func (l *linePrefixer) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.mu.Lock()
+		// The prober's stderr comes from inside the pod: escape it before the terminal sees it.
+		_, err := fmt.Fprintf(l.w, "%s%s\n", l.prefix, render.Sanitize(string(l.buf[:i])))
+		l.mu.Unlock()
+		l.buf = l.buf[i+1:]
+		if err != nil {
+			return len(p), err
+		}
+	}
+}
+
+// attachNodeSide adds the "nodeside" section: the pod as its node sees it. A hostNetwork
+// pod's own report already is the node's view, so it gets none.
+func (r *run) attachNodeSide(ctx context.Context, runner *podrun.Runner, s *subject) error {
+	id := s.pod.Namespace + "/" + s.pod.Name
+	start := time.Now()
+	raw, err := nodepod.Request{
+		Client: r.client, Config: r.restConfig, Subject: s.pod, Report: s.report,
+		Spec: runner.Spec, NodeNamespace: r.NodeNamespace, Timeout: r.Timeout,
+		Progress: func(m string) {
+			if runner.Progress != nil {
+				runner.Progress(id, m)
+			}
+		},
+	}.Collect(ctx)
+	s.timings.Add("node-side", start)
+	switch {
+	case errors.Is(err, nodepod.ErrHostNetwork):
+		return nil
+	case err != nil:
+		return err
+	}
+	s.report.Sections[nodepod.Section] = raw
+	return nil
+}
