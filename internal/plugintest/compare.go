@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -70,10 +69,10 @@ func MustMarshal(t testing.TB, v any) []byte {
 	return b
 }
 
-// Facts flattens the plugin's section of rep into key → value.
-func Facts(t testing.TB, p probe.Plugin, rep *report.Report) map[string]string {
+// Facts flattens the named section of rep into key → value.
+func Facts(t testing.TB, name string, rep *report.Report) map[string]string {
 	t.Helper()
-	fs, err := p.Facts(rep.Sections[p.Name()])
+	fs, err := Plugin(t, name).Facts(rep.Sections[name])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package podfacts
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // SectionName is the report section this package fills.
@@ -262,30 +262,8 @@ func bools(p *bool) string {
 	return strconv.FormatBool(*p)
 }
 
-// plugin lets the diff read the "pod" section like a prober section; it is registered only
-// in kubectl-netdiff, which fills the section from the API.
-type plugin struct{}
-
-func (plugin) Name() string       { return SectionName }
-func (plugin) Phase() probe.Phase { return probe.Passive }
-func (plugin) Collect(context.Context, *probe.Env) (any, error) {
-	return nil, errors.New("the pod section comes from the Kubernetes API, not the prober")
-}
-
-func (plugin) Identity(raw json.RawMessage) (probe.Identity, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return probe.Identity{}, err
-	}
-	return probe.Identity{IPs: s.PodIPs}, nil
-}
-
-// Facts flattens the section; keys name containers, sysctls and policies, never uids of objects.
-func (plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+// facts flattens the section; keys name containers, sysctls and policies, never uids of objects.
+func facts(s *Section) []probe.Fact {
 	var f []probe.Fact
 	add := func(k, v string, kind probe.Kind) { f = append(f, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	add("node", s.Node, probe.Exact)
@@ -329,12 +307,20 @@ func (plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 		add("networkPolicies", fmt.Sprintf("%d selecting", len(names)), probe.Exact)
 	}
 	sort.Slice(f, func(i, j int) bool { return f[i].Key < f[j].Key })
-	return f, nil
+	return f
 }
 
+// The diff reads the "pod" section like a prober section; it is registered only in
+// kubectl-netdiff, which fills it from the API (no collector: the prober never does).
 func init() {
-	probe.Register(SectionName, func() probe.Plugin { return plugin{} })
-	diff.RegisterRule("pod/network-policy", policyRule)
-	diff.RegisterRule("pod/host-network", hostNetworkRule)
-	diff.RegisterRule("pod/dns-policy", dnsPolicyRule)
+	section.Register(section.Descriptor[Section]{
+		Name:     SectionName,
+		Facts:    facts,
+		Identity: func(s *Section) probe.Identity { return probe.Identity{IPs: s.PodIPs} },
+		Rules: map[string]diff.Rule{
+			"network-policy": policyRule,
+			"host-network":   hostNetworkRule,
+			"dns-policy":     dnsPolicyRule,
+		},
+	})
 }

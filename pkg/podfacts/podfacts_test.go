@@ -11,6 +11,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 func pod(name string, labels map[string]string, hostNet bool) *corev1.Pod {
@@ -103,7 +104,7 @@ func TestRules(t *testing.T) {
 func TestFactsKeysAreStable(t *testing.T) {
 	s := Build(pod("ha-0", map[string]string{"app": "ha"}, false), nil, "netdiff-")
 	raw, _ := json.Marshal(s)
-	facts, err := plugin{}.Facts(raw)
+	facts, err := section.Facts(SectionName, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

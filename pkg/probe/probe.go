@@ -58,14 +58,27 @@ const (
 	Active
 )
 
-// Plugin collects one report section. Collect returns a JSON-marshalable value; an error
-// means the whole section is missing (per-item failures belong inside the section as data).
+// Plugin is a registered plugin as the prober and the diff see it: pkg/section makes one
+// from each plugin's descriptor.
 type Plugin interface {
 	Name() string
 	Phase() Phase
-	Collect(ctx context.Context, env *Env) (any, error)
+	Collector
 	// Facts flattens the section (as stored in a report) into keyed facts for the diff.
 	Facts(raw json.RawMessage) ([]Fact, error)
+}
+
+// Collector collects one report section in the prober. Collect returns a JSON-marshalable
+// value; an error means the whole section is missing (per-item failures belong inside
+// the section as data).
+type Collector interface {
+	Collect(ctx context.Context, env *Env) (any, error)
+}
+
+// DefaultTargeter is implemented by collectors that know sensible destinations when the
+// user gave none (resolv.conf nameservers, the default gateway).
+type DefaultTargeter interface {
+	DefaultTargets(ctx context.Context, env *Env) []target.Target
 }
 
 // WindowOpener is implemented by plugins that sample something before the active window

@@ -25,12 +25,6 @@ const passiveGrace = 5 * time.Second
 // passiveConcurrency bounds how many passive plugins read at once (see runPhase).
 const passiveConcurrency = 2
 
-// DefaultTargeter is implemented by plugins that know sensible destinations when the
-// user gave none (resolv.conf nameservers, the default gateway).
-type DefaultTargeter interface {
-	DefaultTargets(ctx context.Context, env *probe.Env) []target.Target
-}
-
 // Collect runs every plugin and returns the report. It never fails as a whole: a plugin
 // that errors, panics or overruns becomes a Problem in the report. The probe window
 // (window openers' Begin → active probes → passive plugins) ends when the active probes do.
@@ -170,7 +164,7 @@ func defaultTargets(ctx context.Context, env *probe.Env, plugins []probe.Plugin)
 		seen[t.String()] = true
 	}
 	for _, p := range plugins {
-		d, ok := p.(DefaultTargeter)
+		d, ok := p.(probe.DefaultTargeter)
 		if !ok {
 			continue
 		}

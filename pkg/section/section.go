@@ -1,22 +1,37 @@
 // Package section is how a probe plugin declares itself: one Register call in its init
-// carries its section's name, its collector and fact reader (pkg/probe), its finding rules
-// and its part in the diagnosis (pkg/diff).
+// carries its section's name and phase, its collector (prober side), how its stored
+// section becomes facts (client side), its finding rules and its part in the diagnosis.
 package section
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
-// Descriptor is everything a plugin contributes.
-type Descriptor struct {
-	// Name is the section name; the plugin's Name() returns it.
+// Descriptor is everything a plugin contributes. S is the Go type of its section: the
+// stored JSON is decoded into it once, here, before Facts and Identity see it.
+type Descriptor[S any] struct {
+	// Name is the section name.
 	Name string
-	// New makes the plugin: Phase, Collect (in the prober), Facts and the optional
-	// interfaces of pkg/probe (on the client).
-	New func() probe.Plugin
+	// Phase says when the collector runs: probe.Passive reads state after the active
+	// window, probe.Active sends traffic inside it.
+	Phase probe.Phase
+	// Collector makes a fresh collector for one collection (so it may keep state between
+	// Begin and Collect); it may also implement probe.WindowOpener and
+	// probe.DefaultTargeter. Nil for a section that is filled outside the prober.
+	Collector func() probe.Collector
+	// Facts flattens the section into keyed facts for the diff.
+	Facts func(s *S) []probe.Fact
+	// Identity lists values unique to the subject (its IPs, MACs, names), which the diff
+	// normalises; optional.
+	Identity func(s *S) probe.Identity
 	// Rules are the finding rules, by their name within the section: "moved" is
 	// registered (and reported) as "<Name>/moved".
 	Rules map[string]diff.Rule
@@ -24,22 +39,25 @@ type Descriptor struct {
 	Analysis *diff.Analysis
 }
 
-// Register adds a plugin. It panics on a descriptor that cannot be right (no name, a
-// rule name with a slash, a plugin whose Name() disagrees), as the registries do on a
-// name registered twice: these are programming errors, found by any test.
-func Register(d Descriptor) {
-	if d.Name == "" || d.New == nil {
-		panic("section: descriptor without a name or a plugin")
-	}
-	if got := d.New().Name(); got != d.Name {
-		panic("section: plugin " + d.Name + " says its name is " + got)
+// Register adds a plugin. It panics on a descriptor that cannot be right (no name or no
+// Facts, a rule name with a slash), as the registries do on a name registered twice:
+// these are programming errors, found by any test.
+func Register[S any](d Descriptor[S]) {
+	if d.Name == "" || d.Facts == nil {
+		panic("section: descriptor without a name or Facts")
 	}
 	for name := range d.Rules {
 		if name == "" || strings.Contains(name, "/") {
 			panic("section: rule name " + name + " of " + d.Name + ": give the part after " + d.Name + "/")
 		}
 	}
-	probe.Register(d.Name, d.New)
+	probe.Register(d.Name, func() probe.Plugin {
+		p := &plugin[S]{d: &d}
+		if d.Collector != nil {
+			p.c = d.Collector()
+		}
+		return p
+	})
 	for name, r := range d.Rules {
 		diff.RegisterRule(d.Name+"/"+name, r)
 	}
@@ -48,4 +66,100 @@ func Register(d Descriptor) {
 		a.Section = d.Name
 		diff.RegisterAnalysis(a)
 	}
+}
+
+// Facts flattens a stored section of the named plugin: what the diff does, for tests and
+// tools that hold one section.
+func Facts(name string, raw json.RawMessage) ([]probe.Fact, error) {
+	p, ok := probe.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("no plugin %q", name)
+	}
+	return p.Facts(raw)
+}
+
+// Reencode decodes a stored section of the named plugin into its Go type and encodes it
+// again: what this build keeps of a section written by another. A test holds it against
+// saved reports, so a change to a section's Go type cannot silently change its schema.
+func Reencode(name string, raw json.RawMessage) (json.RawMessage, error) {
+	p, ok := probe.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("no plugin %q", name)
+	}
+	r, ok := p.(interface {
+		reencode(json.RawMessage) (json.RawMessage, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("plugin %q is not registered through a descriptor", name)
+	}
+	return r.reencode(raw)
+}
+
+// plugin is the probe.Plugin the registry hands out for a descriptor.
+type plugin[S any] struct {
+	d *Descriptor[S]
+	c probe.Collector
+}
+
+// errNoCollector: the section is not the prober's to collect (the "pod" section comes
+// from the API server).
+var errNoCollector = errors.New("this section is not collected by the prober")
+
+func (p *plugin[S]) Name() string       { return p.d.Name }
+func (p *plugin[S]) Phase() probe.Phase { return p.d.Phase }
+
+func (p *plugin[S]) Collect(ctx context.Context, env *probe.Env) (any, error) {
+	if p.c == nil {
+		return nil, errNoCollector
+	}
+	return p.c.Collect(ctx, env)
+}
+
+func (p *plugin[S]) Begin(ctx context.Context, env *probe.Env) error {
+	if w, ok := p.c.(probe.WindowOpener); ok {
+		return w.Begin(ctx, env)
+	}
+	return nil
+}
+
+func (p *plugin[S]) DefaultTargets(ctx context.Context, env *probe.Env) []target.Target {
+	if d, ok := p.c.(probe.DefaultTargeter); ok {
+		return d.DefaultTargets(ctx, env)
+	}
+	return nil
+}
+
+func (p *plugin[S]) decode(raw json.RawMessage) (*S, error) {
+	s := new(S)
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil, fmt.Errorf("section %s: %w", p.d.Name, err)
+	}
+	return s, nil
+}
+
+func (p *plugin[S]) reencode(raw json.RawMessage) (json.RawMessage, error) {
+	s, err := p.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(s)
+}
+
+func (p *plugin[S]) Facts(raw json.RawMessage) ([]probe.Fact, error) {
+	s, err := p.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return p.d.Facts(s), nil
+}
+
+func (p *plugin[S]) Identity(raw json.RawMessage) (probe.Identity, error) {
+	if p.d.Identity == nil {
+		return probe.Identity{}, nil
+	}
+	s, err := p.decode(raw)
+	if err != nil {
+		return probe.Identity{}, err
+	}
+	return p.d.Identity(s), nil
 }

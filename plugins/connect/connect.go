@@ -28,9 +28,11 @@ const (
 const udpWait = 300 * time.Millisecond
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Active,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"fails-here-works-there":  ruleFailsHereWorksThere,
 			"errno-differs":           ruleErrnoDiffers,
@@ -87,9 +89,6 @@ type MethodResult struct {
 	Sequential netprobe.Run  `json:"sequential"`
 	Burst      *netprobe.Run `json:"burst,omitempty"`
 }
-
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Active }
 
 // Decode reads a stored section.
 func Decode(raw json.RawMessage) (*Section, error) {

@@ -1,7 +1,6 @@
 package connect
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -29,13 +28,9 @@ func PMTUKey(tgt, addrKey string) string { return "tcp/pmtu/" + tgt + "/" + addr
 // UDPKey is the UDP probe of an address.
 func UDPKey(tgt, addrKey string) string { return "udp/" + tgt + "/" + addrKey }
 
-// Facts flattens the section. Outcomes are Exact ("ok 5/5", "ENETUNREACH 5/5 (immediate)"),
+// facts flattens the section. Outcomes are Exact ("ok 5/5", "ENETUNREACH 5/5 (immediate)"),
 // latencies Info.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	s, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for _, t := range s.Targets {
@@ -68,7 +63,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // FormatResolution is "ipv4 10.0.0.1, ipv6 fd00::1" in resolver order, or the error.

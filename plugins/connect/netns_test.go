@@ -82,10 +82,10 @@ func collect(t testing.TB, ns *netnstest.NS, targets ...string) *report.Report {
 	return rep
 }
 
-func facts(t testing.TB, rep *report.Report) map[string]string {
+func factsOf(t testing.TB, rep *report.Report) map[string]string {
 	t.Helper()
-	m := plugintest.Facts(t, &Plugin{}, rep)
-	for k, v := range plugintest.Facts(t, &routeget.Plugin{}, rep) {
+	m := plugintest.Facts(t, Name, rep)
+	for k, v := range plugintest.Facts(t, routeget.Name, rep) {
 		m["routeget/"+k] = v
 	}
 	return m
@@ -95,7 +95,7 @@ func TestConnectPlantedDifferences(t *testing.T) {
 	w := newWorld(t)
 	targets := []string{svcNoRoute, onLink8080, onLink8081, noListener, rejectRoute, udpClosed, nameTarget, v6OnLink}
 	ra, rb := collect(t, w.a, targets...), collect(t, w.b, targets...)
-	fa, fb := facts(t, ra), facts(t, rb)
+	fa, fb := factsOf(t, ra), factsOf(t, rb)
 
 	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
 		// The case study's failure, planted: no route, so the kernel refuses at once.

@@ -17,7 +17,7 @@ func TestBlackholedTargetStaysInsideTheWindow(t *testing.T) {
 	rep := w.a.Collect("--quiet", "--timeout", timeout.String(), "--attempts", "3", "--burst", "5", "--pid", strconv.Itoa(pid.(int)),
 		"--target", "tcp://10.10.8.1:80", "--target", onLink8080)
 	wall := time.Since(start)
-	f := facts(t, rep)
+	f := factsOf(t, rep)
 	for _, k := range []string{RunKey(Nonblocking, false, "tcp://10.10.8.1:80", "ipv4"), RunKey(Blocking, false, "tcp://10.10.8.1:80", "ipv4")} {
 		if !strings.HasPrefix(f[k], "ETIMEDOUT 3/3 (timeout)") {
 			t.Errorf("%s = %q, want ETIMEDOUT 3/3 (timeout)", k, f[k])

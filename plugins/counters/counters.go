@@ -5,7 +5,6 @@ package counters
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,19 +54,21 @@ type Plugin struct {
 	start *sample
 }
 
+// Name is the section name.
+const Name = "counters"
+
 func init() {
-	section.Register(section.Descriptor{
-		Name: "counters",
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"moved": movedRule,
 		},
 		Analysis: &analysis,
 	})
 }
-
-func (*Plugin) Name() string       { return "counters" }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
 
 // Begin takes the start sample.
 func (p *Plugin) Begin(_ context.Context, env *probe.Env) error {
@@ -147,13 +148,9 @@ var gauges = map[string]bool{
 	"snmp/Tcp/RtoMin": true, "snmp/Tcp/RtoMax": true, "snmp/Tcp/MaxConn": true, "snmp/Tcp/CurrEstab": true,
 }
 
-// Facts: the delta of every counter as a Counter fact (when there was a window), the end
+// facts: the delta of every counter as a Counter fact (when there was a window), the end
 // value of notable counters and of gauges and socket counts as Info.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k string, delta, end int64) {
 		if gauges[k] {
@@ -188,5 +185,5 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 		out = append(out, probe.Fact{Key: "error/" + f, Value: e, Kind: probe.Exact})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return out
 }

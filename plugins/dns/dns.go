@@ -37,9 +37,11 @@ const Name = "dns"
 const maxAnswers = 20
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Active,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"fails-here-works-there": ruleFailsHereWorksThere,
 			"rcode-differs":          ruleRCodeDiffers,
@@ -82,9 +84,6 @@ type Query struct {
 	Error     *report.Error `json:"error,omitempty"`
 	LatencyMs float64       `json:"latencyMs"`
 }
-
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Active }
 
 // Collect asks every nameserver every question over UDP and TCP, all at once.
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
@@ -341,12 +340,8 @@ func (q Query) Outcome() string {
 	return s + " " + strings.Join(q.Answers, ", ")
 }
 
-// Facts: nameserver addresses and query outcomes (Exact), latency (Info).
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	s, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// facts: nameserver addresses and query outcomes (Exact), latency (Info).
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	if s.ResolvConfError != nil {
 		out = append(out, probe.Fact{Key: "resolv.conf", Value: "error " + s.ResolvConfError.Name()})
@@ -359,7 +354,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 			probe.Fact{Key: q.Key(), Value: q.Outcome()},
 			probe.Fact{Key: q.Key() + "/latency", Value: strconv.FormatFloat(q.LatencyMs, 'f', -1, 64) + "ms", Kind: probe.Info})
 	}
-	return out, nil
+	return out
 }
 
 // isTimeout tells a deadline from other failures for the rules.

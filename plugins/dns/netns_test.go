@@ -32,7 +32,7 @@ func TestDNSInNamespaces(t *testing.T) {
 			"--target", "dns://svc.netdiff.test", "--target", "dns://moved.netdiff.test")
 	}
 	ra, rb := collect(a, appA.Process.Pid), collect(b, appB.Process.Pid)
-	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
+	fa, fb := plugintest.Facts(t, Name, ra), plugintest.Facts(t, Name, rb)
 	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
 		{"A", "ns1", "10.10.2.2"},
 		{"A", "ns1/udp/svc.netdiff.test./A", "NOERROR A 10.10.9.1"},

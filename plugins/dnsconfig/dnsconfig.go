@@ -6,7 +6,6 @@ package dnsconfig
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -75,10 +74,15 @@ type GaiFile struct {
 // Plugin is the dnsconfig probe plugin.
 type Plugin struct{}
 
+// Name is the section name.
+const Name = "dnsconfig"
+
 func init() {
-	section.Register(section.Descriptor{
-		Name: "dnsconfig",
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"resolv":       resolvRule,
 			"hosts":        hostsRule,
@@ -87,9 +91,6 @@ func init() {
 		Analysis: &analysis,
 	})
 }
-
-func (*Plugin) Name() string       { return "dnsconfig" }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
 
 // Collect reads the four files; each failure is recorded in its file.
 func (*Plugin) Collect(_ context.Context, env *probe.Env) (any, error) {
@@ -180,12 +181,8 @@ func (*Plugin) DefaultTargets(_ context.Context, env *probe.Env) []target.Target
 	return out
 }
 
-// Facts flattens the section; see docs/sections/dnsconfig.md for the keys.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+// facts flattens the section; see docs/sections/dnsconfig.md for the keys.
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string) { out = append(out, probe.Fact{Key: k, Value: v, Kind: probe.Exact}) }
 	fileErr := func(prefix string, f File) bool {
@@ -234,5 +231,5 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	add("gai/precedence", s.Gai.Gai.PrecedenceString())
 	add("gai/prefers", s.Gai.Prefers)
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return out
 }

@@ -5,7 +5,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -76,9 +75,11 @@ type raw struct {
 }
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"churn": churnRule,
 		},
@@ -86,21 +87,14 @@ func init() {
 	})
 }
 
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
 // neighThreshold: neighbour entries come and go with ordinary traffic (the prober's own
 // probes resolve the gateway), so only this many updates on one device per window count
 // as churn.
 const neighThreshold = 10
 
-// Facts: counts per kind/action/device as Counter facts (neighbour counts as Info: they
+// facts: counts per kind/action/device as Counter facts (neighbour counts as Info: they
 // move with any traffic), the events themselves and the totals as Info, errors as Exact.
-func (*Plugin) Facts(rawSection json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(rawSection, &s); err != nil {
-		return nil, err
-	}
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	for k, n := range s.Counts {
 		kind := probe.Counter
@@ -119,5 +113,5 @@ func (*Plugin) Facts(rawSection json.RawMessage) ([]probe.Fact, error) {
 		out = append(out, probe.Fact{Key: "error/" + k, Value: e, Kind: probe.Exact})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return out
 }

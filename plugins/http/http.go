@@ -43,9 +43,11 @@ var caBundles = []string{
 }
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Active,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"outcome-differs": ruleOutcomeDiffers,
 			"tls-differs":     ruleTLSDiffers,
@@ -95,9 +97,6 @@ type TLSInfo struct {
 	Verify    string `json:"verify"`
 	ServerSNI string `json:"serverName,omitempty"`
 }
-
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Active }
 
 // Collect requests every http(s) target concurrently within the window.
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
@@ -308,12 +307,8 @@ func (tr TargetResult) Outcome() string {
 	return "status " + strconv.Itoa(tr.Status)
 }
 
-// Facts: outcome, TLS and verification (Exact), latency (Info).
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	s, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// facts: outcome, TLS and verification (Exact), latency (Info).
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	for _, t := range s.Targets {
 		out = append(out, probe.Fact{Key: t.Target, Value: t.Outcome()})
@@ -328,5 +323,5 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 		}
 		out = append(out, probe.Fact{Key: t.Target + "/latency", Value: strconv.FormatFloat(t.LatencyMs, 'f', -1, 64) + "ms", Kind: probe.Info})
 	}
-	return out, nil
+	return out
 }

@@ -52,7 +52,7 @@ func TestHTTPInNamespaces(t *testing.T) {
 		return out
 	}
 	ra, rb := a.Collect(args(appA.Process.Pid)...), b.Collect(args(appB.Process.Pid)...)
-	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
+	fa, fb := plugintest.Facts(t, Name, ra), plugintest.Facts(t, Name, rb)
 	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
 		{"A", "http://10.10.9.1:8080/ok", "status 200"},
 		{"B", "http://10.10.9.1:8080/ok", "error ENETUNREACH"},

@@ -43,9 +43,11 @@ const (
 var payload = []byte("netdiff-probe-echo")
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Active,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"echo-differs":      ruleEchoDiffers,
 			"ping-ok-tcp-fails": rulePingOKTCPFails,
@@ -81,9 +83,6 @@ type AddrResult struct {
 	OpenErrors map[string]*report.Error `json:"openErrors,omitempty"`
 	Echo       *netprobe.Run            `json:"echo,omitempty"`
 }
-
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Active }
 
 // Collect pings every icmp:// target concurrently, env.Attempts echoes each.
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
@@ -246,12 +245,8 @@ func Decode(raw json.RawMessage) (*Section, error) {
 // Key is an address's fact key: "<target>/<addr>".
 func Key(tgt, addrKey string) string { return tgt + "/" + addrKey }
 
-// Facts: the echo outcome (Exact), the socket kind (Exact), the rtt (Info).
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	s, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// facts: the echo outcome (Exact), the socket kind (Exact), the rtt (Info).
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	for _, t := range s.Targets {
 		if t.Resolve != nil && !t.Resolve.Literal && t.Resolve.Error != nil {
@@ -269,7 +264,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 				probe.Fact{Key: k + "/rtt", Value: a.Echo.FormatLatency(), Kind: probe.Info})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func openReason(a AddrResult) string {

@@ -35,7 +35,7 @@ func TestEchoInNamespaces(t *testing.T) {
 		"--target", "icmp://10.10.2.2", "--target", "icmp://10.10.9.1", "--target", "tcp://10.10.2.2:8081",
 		"--target", "icmp://[fd00:1::2]"}
 	ra, rb := a.Collect(append(args, "--pid", pids[a])...), b.Collect(append(args, "--pid", pids[b])...)
-	fa, fb := plugintest.Facts(t, &Plugin{}, ra), plugintest.Facts(t, &Plugin{}, rb)
+	fa, fb := plugintest.Facts(t, Name, ra), plugintest.Facts(t, Name, rb)
 	plugintest.CheckFacts(t, map[string]map[string]string{"A": fa, "B": fb}, [][3]string{
 		{"A", "icmp://10.10.2.2/ipv4/method", MethodDgram},
 		{"B", "icmp://10.10.2.2/ipv4/method", MethodRaw},

@@ -1,7 +1,6 @@
 package interfaces
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"sort"
@@ -22,9 +21,12 @@ const Name = "interfaces"
 const MaxInterfaces = 256
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     Facts,
+		Identity:  Identity,
 		Rules: map[string]diff.Rule{
 			"mtu-differs":   MTUDiffers,
 			"down":          Down,
@@ -56,19 +58,7 @@ type (
 // Plugin collects the interfaces section.
 type Plugin struct{}
 
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
 // Facts flattens the section into facts keyed by interface name.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("decode interfaces section: %w", err)
-	}
-	return Facts(&s), nil
-}
-
-// Facts is the pure form of Plugin.Facts.
 func Facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
@@ -124,15 +114,6 @@ func addrList(addrs []Addr, family string) string {
 
 // Identity returns the subject's own addresses, MACs and per-pod names: every address
 // and MAC of a non-loopback interface, and alt-names/aliases that CNIs set per sandbox.
-func (*Plugin) Identity(raw json.RawMessage) (probe.Identity, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return probe.Identity{}, fmt.Errorf("decode interfaces section: %w", err)
-	}
-	return Identity(&s), nil
-}
-
-// Identity is the pure form of Plugin.Identity.
 func Identity(s *Section) probe.Identity {
 	var id probe.Identity
 	seen := map[string]bool{}
@@ -162,7 +143,4 @@ func Identity(s *Section) probe.Identity {
 	return id
 }
 
-var (
-	_ probe.Plugin     = (*Plugin)(nil)
-	_ probe.Identifier = (*Plugin)(nil)
-)
+var _ probe.Collector = (*Plugin)(nil)

@@ -1,7 +1,6 @@
 package neighbours
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -19,9 +18,11 @@ const Name = "neighbours"
 const MaxNeighbours = 256
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     Facts,
 		Rules: map[string]diff.Rule{
 			"gateway-unresolved": GatewayUnresolved,
 		},
@@ -81,21 +82,9 @@ func (n Neighbour) Value() string {
 // Plugin collects the neighbours section.
 type Plugin struct{}
 
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
 // Facts flattens the section. The link-layer address of a gateway or a static entry is
 // compared; learned entries of other hosts and every state are Info, because they only
 // record recent traffic.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("decode neighbours section: %w", err)
-	}
-	return Facts(&s), nil
-}
-
-// Facts is the pure form of Plugin.Facts.
 func Facts(s *Section) []probe.Fact {
 	out := make([]probe.Fact, 0, 2*len(s.Neighbours)+2)
 	for _, n := range s.Neighbours {
@@ -163,4 +152,4 @@ func GatewayUnresolved(c *diff.Comparison) []diff.Finding {
 	return out
 }
 
-var _ probe.Plugin = (*Plugin)(nil)
+var _ probe.Collector = (*Plugin)(nil)

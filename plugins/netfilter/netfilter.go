@@ -5,7 +5,6 @@
 package netfilter
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -50,10 +49,15 @@ type Section struct {
 // Plugin is the netfilter probe plugin.
 type Plugin struct{}
 
+// Name is the section name.
+const Name = "netfilter"
+
 func init() {
-	section.Register(section.Descriptor{
-		Name: "netfilter",
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"rules":      rulesRule,
 			"visibility": visibilityRule,
@@ -62,15 +66,8 @@ func init() {
 	})
 }
 
-func (*Plugin) Name() string       { return "netfilter" }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
-// Facts flattens the section; see docs/sections/netfilter.md.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+// facts flattens the section; see docs/sections/netfilter.md.
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for f, l := range s.Visibility {
@@ -137,7 +134,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return out
 }
 
 // RuleKey is a rule's fact key: "nft/rule/inet/filter/output[output]: tcp dport 443".

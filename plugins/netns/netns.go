@@ -1,7 +1,6 @@
 package netns
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,9 +20,11 @@ const Name = "netns"
 var targetKinds = []string{"net", "pid", "mnt", "uts"}
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     Facts,
 		Rules: map[string]diff.Rule{
 			"shared":                Shared,
 			"prober-outside-target": ProberOutsideTarget,
@@ -69,20 +70,8 @@ func (n NS) String() string {
 // Plugin collects the netns section.
 type Plugin struct{}
 
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
 // Facts flattens the section. Inodes differ by nature between pods and are Info; a read
 // error and whether the prober shares the target's network namespace are compared.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("decode netns section: %w", err)
-	}
-	return Facts(&s), nil
-}
-
-// Facts is the pure form of Plugin.Facts.
 func Facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(key string, n NS) {
@@ -192,4 +181,4 @@ func joinAnd(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-var _ probe.Plugin = (*Plugin)(nil)
+var _ probe.Collector = (*Plugin)(nil)

@@ -19,16 +19,6 @@ func Decode(raw json.RawMessage) (*Section, error) {
 	return &s, nil
 }
 
-// Facts flattens the section; see docs/sections/nodeside.md. The pod's IPs become <self>
-// and its veth's host name <pod-veth>, so two pods' node sides line up.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	s, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	return Facts(s), nil
-}
-
 // Facts is the flattening of a decoded section.
 func Facts(s *Section) []probe.Fact {
 	veth := ""

@@ -128,7 +128,7 @@ func TestNodeSidePlanted(t *testing.T) {
 
 	// Facts name neither the pod's IP nor its veth.
 	for _, rep := range []*report.Report{ra, rb} {
-		for k, v := range plugintest.Facts(t, &nodeside.Plugin{}, rep) {
+		for k, v := range plugintest.Facts(t, nodeside.Name, rep) {
 			if strings.Contains(k+v, "10.20.1.2") || strings.Contains(k+v, "10.20.2.2") || strings.Contains(k, "vetha") || strings.Contains(k, "vethb") {
 				t.Errorf("fact not normalised: %s = %s", k, v)
 			}

@@ -61,9 +61,11 @@ type RouteGet struct {
 type Plugin struct{}
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     Facts,
 		Rules: map[string]diff.Rule{
 			"proxy-arp":          proxyARP,
 			"rp-filter":          rpFilter,
@@ -74,6 +76,3 @@ func init() {
 		},
 	})
 }
-
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }

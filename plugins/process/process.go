@@ -6,7 +6,6 @@ package process
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,10 +109,15 @@ type Section struct {
 // Plugin is the process probe plugin.
 type Plugin struct{}
 
+// Name is the section name.
+const Name = "process"
+
 func init() {
-	section.Register(section.Descriptor{
-		Name: "process",
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"environment": envRule,
 			"privileges":  privilegeRule,
@@ -123,9 +127,6 @@ func init() {
 		Analysis: &analysis,
 	})
 }
-
-func (*Plugin) Name() string       { return "process" }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
 
 func readBounded(p string) ([]byte, error) {
 	f, err := os.Open(p)
@@ -240,12 +241,8 @@ func ReadProcesses(ctx context.Context, proc string, self int) Processes {
 	return ps
 }
 
-// Facts flattens the section; see docs/sections/process.md.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+// facts flattens the section; see docs/sections/process.md.
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	t := s.Target
@@ -322,7 +319,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	}
 	add("processes/(total)", strconv.Itoa(s.Processes.Total), probe.Info)
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return out
 }
 
 func ints(v []int) string {

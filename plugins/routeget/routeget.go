@@ -16,9 +16,11 @@ import (
 const Name = "routeget"
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Active,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"lookup-fails": ruleLookupFails,
 		},
@@ -41,20 +43,13 @@ type (
 	Route  = netprobe.RouteAnswer
 )
 
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Active }
-
-// Facts flattens the section: one Exact fact per lookup.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	s, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// facts flattens the section: one Exact fact per lookup.
+func facts(s *Section) []probe.Fact {
 	out := make([]probe.Fact, 0, len(s.Lookups))
 	for _, l := range s.Lookups {
 		out = append(out, probe.Fact{Key: l.FactKey(), Value: l.Format()})
 	}
-	return out, nil
+	return out
 }
 
 // Decode reads a stored section.

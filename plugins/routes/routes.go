@@ -1,7 +1,6 @@
 package routes
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -22,9 +21,11 @@ const Name = "routes"
 const MaxRoutes = 500
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     Facts,
 		Rules: map[string]diff.Rule{
 			"no-default-route":        NoDefaultRoute,
 			"default-gateway-differs": DefaultGatewayDiffers,
@@ -56,9 +57,6 @@ type (
 
 // Plugin collects the routes section.
 type Plugin struct{}
-
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
 
 // finish counts, orders and caps converted routes.
 func finish(conv []Route) *Section {
@@ -114,16 +112,7 @@ func IsReject(typ string) bool {
 	return typ == "unreachable" || typ == "blackhole" || typ == "prohibit"
 }
 
-// Facts flattens the section: one fact per route key, plus per-table counts.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("decode routes section: %w", err)
-	}
-	return Facts(&s), nil
-}
-
-// Facts is the pure form of Plugin.Facts. Keys stay unique: a second route with the same
+// Facts flattens the section: one fact per route key, plus per-table counts. Keys stay unique: a second route with the same
 // key (rare: equal metric on two devices) gets a "#2" suffix, in a stable order.
 func Facts(s *Section) []probe.Fact {
 	out := make([]probe.Fact, 0, len(s.Routes)+len(s.Counts)+1)
@@ -158,4 +147,4 @@ func Facts(s *Section) []probe.Fact {
 	return out
 }
 
-var _ probe.Plugin = (*Plugin)(nil)
+var _ probe.Collector = (*Plugin)(nil)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
@@ -44,7 +45,8 @@ func TestScale(t *testing.T) {
 
 	mine := 0
 	env := &probe.Env{PID: os.Getpid(), Proc: "/proc", Logf: func(string, ...any) {}}
-	for _, p := range []probe.Plugin{&interfaces.Plugin{}, &routes.Plugin{}, &rules.Plugin{}, &neighbours.Plugin{}, &netns.Plugin{}} {
+	for _, name := range []string{interfaces.Name, routes.Name, rules.Name, neighbours.Name, netns.Name} {
+		p := plugintest.Plugin(t, name)
 		var v any
 		var took time.Duration
 		err := ns.Do(func() (err error) {

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,9 +19,11 @@ const Name = "rules"
 const MaxRules = 1000
 
 func init() {
-	section.Register(section.Descriptor{
-		Name: Name,
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     Facts,
 		Rules: map[string]diff.Rule{
 			"only-in-some": OnlyInSome,
 		},
@@ -55,9 +56,6 @@ type Section struct {
 // Plugin collects the rules section.
 type Plugin struct{}
 
-func (*Plugin) Name() string       { return Name }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
-
 // finish orders the rules as the kernel evaluates them and applies the cap.
 func finish(s *Section) {
 	sort.SliceStable(s.Rules, func(i, j int) bool {
@@ -73,16 +71,8 @@ func finish(s *Section) {
 	}
 }
 
-// Facts flattens the section: one fact per rule, keyed by family, priority and selector.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("decode rules section: %w", err)
-	}
-	return Facts(&s), nil
-}
-
-// Facts is the pure form of Plugin.Facts; a repeated key (two identical rules) gets "#2".
+// Facts flattens the section: one fact per rule, keyed by family, priority and selector;
+// a repeated key (two identical rules) gets "#2".
 func Facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	seen := map[string]int{}
@@ -193,4 +183,4 @@ func tableContents(rep *report.Report, family, table string) (string, bool) {
 	return strings.Join(parts, ", "), unicast == 0
 }
 
-var _ probe.Plugin = (*Plugin)(nil)
+var _ probe.Collector = (*Plugin)(nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // TestNetlinkAgreesWithProc: in a namespace holding TCP, UDP and raw sockets of both
@@ -100,7 +101,7 @@ func TestUnprivilegedSocketTable(t *testing.T) {
 	if !found {
 		t.Errorf("markapp's connection is missing: %+v", s.Sockets)
 	}
-	facts, err := (&Plugin{}).Facts(rep.Sections["sockets"])
+	facts, err := section.Facts(Name, rep.Sections["sockets"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestBusyNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	facts, err := (&Plugin{}).Facts(raw)
+	facts, err := section.Facts(Name, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

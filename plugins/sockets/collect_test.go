@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
 // TestFallbackToProc: when sock_diag is refused every table comes from /proc/net, the
@@ -38,7 +39,7 @@ func TestFallbackToProc(t *testing.T) {
 		t.Errorf("a fixture proc has no processes: unowned %d of %d, owners %v", s.Unowned, s.Total, s.Owners)
 	}
 	raw, _ := json.Marshal(s)
-	facts, err := (&Plugin{}).Facts(raw)
+	facts, err := section.Facts(Name, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

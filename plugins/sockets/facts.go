@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"encoding/json"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -28,13 +27,9 @@ const (
 	reachMaybe6 = "ipv6 (v6only unknown)"
 )
 
-// Facts flattens the section; see docs/sections/sockets.md. Keys name processes by comm
+// facts flattens the section; see docs/sections/sockets.md. Keys name processes by comm
 // and never hold pids, inodes or ephemeral ports.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for table, src := range s.Sources {
@@ -103,11 +98,11 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	for k, n := range counts {
 		add(k, strconv.Itoa(n), probe.Exact)
 	}
-	for k, v := range listenFacts(s) {
+	for k, v := range listenFacts(*s) {
 		add(k, v, probe.Exact)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return out
 }
 
 // listenFacts: one fact per protocol and port, saying which families reach it, from

@@ -125,10 +125,15 @@ type Section struct {
 // Plugin is the sockets probe plugin.
 type Plugin struct{}
 
+// Name is the section name.
+const Name = "sockets"
+
 func init() {
-	section.Register(section.Descriptor{
-		Name: "sockets",
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"syn-sent":      synSentRule,
 			"bound":         boundRule,
@@ -137,9 +142,6 @@ func init() {
 		},
 	})
 }
-
-func (*Plugin) Name() string       { return "sockets" }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
 
 func ephemeralPorts(proc string) [2]int {
 	b, err := os.ReadFile(filepath.Join(proc, "sys", "net", "ipv4", "ip_local_port_range"))

@@ -4,7 +4,6 @@ package sysctls
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -48,10 +47,15 @@ type Section struct {
 // Plugin is the sysctls probe plugin.
 type Plugin struct{}
 
+// Name is the section name.
+const Name = "sysctls"
+
 func init() {
-	section.Register(section.Descriptor{
-		Name: "sysctls",
-		New:  func() probe.Plugin { return &Plugin{} },
+	section.Register(section.Descriptor[Section]{
+		Name:      Name,
+		Phase:     probe.Passive,
+		Collector: func() probe.Collector { return &Plugin{} },
+		Facts:     facts,
 		Rules: map[string]diff.Rule{
 			"differs":        differs,
 			"conntrack-full": conntrackFull,
@@ -59,9 +63,6 @@ func init() {
 		Analysis: &analysis,
 	})
 }
-
-func (*Plugin) Name() string       { return "sysctls" }
-func (*Plugin) Phase() probe.Phase { return probe.Passive }
 
 // Collect walks <proc>/sys/net. A directory or file the kernel refuses is recorded, not fatal.
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
@@ -160,13 +161,9 @@ func readValue(p string) (string, error) {
 	return netstate.SysctlValue(b, maxValueBytes), nil
 }
 
-// Facts: one Exact fact per sysctl, keyed by path. The conntrack count moves on its own
+// facts: one Exact fact per sysctl, keyed by path. The conntrack count moves on its own
 // and the redacted keys carry no value, so they are Info.
-func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
-	var s Section
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
+func facts(s *Section) []probe.Fact {
 	out := make([]probe.Fact, 0, len(s.Values)+len(s.Errors)+1)
 	for k, v := range s.Values {
 		kind := probe.Exact
@@ -184,7 +181,7 @@ func (*Plugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	if len(s.SkippedInterfaces) > 0 {
 		out = append(out, probe.Fact{Key: "skipped-interfaces", Value: strconv.Itoa(len(s.SkippedInterfaces)), Kind: probe.Info})
 	}
-	return out, nil
+	return out
 }
 
 func isVolatile(key string) bool {
