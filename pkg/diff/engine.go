@@ -81,3 +81,15 @@ func sortFindings(fs []Finding) []Finding {
 	})
 	return out
 }
+
+// RunRule runs the registered rule of that name on c, as the engine does: its findings
+// carry the rule's name. For tests and tools that look at one rule.
+func RunRule(name string, c *Comparison) []Finding {
+	rulesMu.RLock()
+	r, ok := rules[name]
+	rulesMu.RUnlock()
+	if !ok {
+		return []Finding{{Severity: Info, Rule: name, Message: "no rule " + name + " is registered"}}
+	}
+	return runRules(c, []namedRule{{name: name, rule: r}})
+}

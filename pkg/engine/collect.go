@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
@@ -69,15 +68,8 @@ func attach(s *subject) {
 
 // attachPodFacts adds the "pod" section from the API. NetworkPolicies that cannot be
 // listed are noted in the section, not fatal.
-func attachPodFacts(ctx context.Context, client kubernetes.Interface, s *subject) error {
-	list := func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
-		l, err := client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return l.Items, nil
-	}
-	nps, npErr := podfacts.ListPolicies(ctx, list, s.pod.Namespace)
+func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
+	nps, npErr := r.policies(ctx, s.pod.Namespace)
 	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
 	sec.NetworkPoliciesError = npErr
 	raw, err := json.Marshal(sec)
@@ -86,6 +78,36 @@ func attachPodFacts(ctx context.Context, client kubernetes.Interface, s *subject
 	}
 	s.report.Sections[podfacts.SectionName] = raw
 	return nil
+}
+
+// policies lists a namespace's NetworkPolicies once per run: a hundred pods of one
+// namespace need one list, not a hundred (issue 18).
+func (r *run) policies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, string) {
+	r.policyMu.Lock()
+	defer r.policyMu.Unlock()
+	if p, ok := r.policyCache[ns]; ok {
+		return p.items, p.err
+	}
+	list := func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+		l, err := r.client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return l.Items, nil
+	}
+	items, errText := podfacts.ListPolicies(ctx, list, ns)
+	if ctx.Err() == nil { // a list cut short by this pod's deadline is not the namespace's answer
+		if r.policyCache == nil {
+			r.policyCache = map[string]policyList{}
+		}
+		r.policyCache[ns] = policyList{items, errText}
+	}
+	return items, errText
+}
+
+type policyList struct {
+	items []networkingv1.NetworkPolicy
+	err   string
 }
 
 // apiServiceTargets returns the Kubernetes API service as a TCP target, when readable.

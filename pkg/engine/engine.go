@@ -85,6 +85,9 @@ type run struct {
 	restConfig *rest.Config
 	requests   *atomic.Int64
 	pods       []PodRef
+
+	policyMu    sync.Mutex
+	policyCache map[string]policyList
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the
@@ -408,7 +411,7 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject) {
 		}
 		if s.err == nil {
 			attach(s)
-			s.err = attachPodFacts(pctx, r.client, s)
+			s.err = r.attachPodFacts(pctx, s)
 		}
 		if s.err == nil && r.NodeSide {
 			s.err = r.attachNodeSide(pctx, runner, s)

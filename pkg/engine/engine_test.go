@@ -212,3 +212,23 @@ func TestSubjectNamesShowOtherNamespaces(t *testing.T) {
 		t.Errorf("subject names = %q, %q", names[0].name, names[1].name)
 	}
 }
+
+// The pods of one namespace share one NetworkPolicy list; another namespace gets its own.
+func TestPoliciesListedOncePerNamespace(t *testing.T) {
+	r, cs, _, _ := newTestRun(t)
+	ctx := context.Background()
+	for _, ns := range []string{"apps", "apps", "apps", "other", "apps"} {
+		if _, errText := r.policies(ctx, ns); errText != "" {
+			t.Fatal(errText)
+		}
+	}
+	lists := map[string]int{}
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "list" && a.GetResource().Resource == "networkpolicies" {
+			lists[a.GetNamespace()]++
+		}
+	}
+	if lists["apps"] != 1 || lists["other"] != 1 {
+		t.Errorf("networkpolicy lists per namespace = %v, want one each", lists)
+	}
+}

@@ -46,7 +46,6 @@ func policyRule(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: sev,
-			Rule:     "pod/network-policy",
 			Message:  fmt.Sprintf("NetworkPolicy %s selects only %s for %s: traffic allowed from the others may be dropped there", name, names(c.Subjects, idx), strings.ToLower(typ)),
 			Keys:     []string{SectionName + "/networkPolicies/" + name},
 		})
@@ -67,7 +66,6 @@ func hostNetworkRule(c *diff.Comparison) []diff.Finding {
 	}
 	return []diff.Finding{{
 		Severity: diff.High,
-		Rule:     "pod/host-network",
 		Message:  fmt.Sprintf("%s uses the node's network namespace (hostNetwork) and the others do not: routes, addresses, netfilter and DNS differ by design", names(c.Subjects, host)),
 		Keys:     []string{SectionName + "/hostNetwork"},
 	}}
@@ -91,7 +89,6 @@ func dnsPolicyRule(c *diff.Comparison) []diff.Finding {
 	sort.Strings(parts)
 	return []diff.Finding{{
 		Severity: diff.Medium,
-		Rule:     "pod/dns-policy",
 		Message:  "dnsPolicy differs: " + strings.Join(parts, ", ") + " (different resolv.conf, nameservers and search domains)",
 		Keys:     []string{SectionName + "/dnsPolicy"},
 	}}

@@ -178,7 +178,6 @@ func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.Critical,
-				Rule:     "connect/fails-here-works-there",
 				Message: fmt.Sprintf("%s: %s connect to %s (%s %s) fails: %s",
 					vs[i].name, strings.Join(failing, " and "), s.target, s.key, a.Address, strings.Join(evidence, "; ")),
 				Keys: keys,
@@ -228,7 +227,6 @@ func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.High,
-				Rule:     "connect/errno-differs",
 				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, diff.Grouped(byErrno)),
 				Keys:     []string{rowID(RunKey(meth, false, s.target, s.key))},
 			})
@@ -254,7 +252,6 @@ func ruleBlockingVsNonblocking(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.Critical,
-				Rule:     "connect/blocking-vs-nonblocking",
 				Message: fmt.Sprintf("%s: connect to %s (%s %s) fails differently between blocking (%s) and non-blocking (%s): the kernel treats the two sockets differently, which points at per-socket state (a BPF program, socket options, a cgroup hook) rather than routing",
 					vs[i].name, s.target, s.key, a.Address, b.Format("ok"), n.Format("ok")),
 				Keys: []string{rowID(RunKey(Blocking, false, s.target, s.key)), rowID(RunKey(Nonblocking, false, s.target, s.key))},
@@ -303,7 +300,6 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 				keys = append(keys, routegetSection+"/"+l.FactKey())
 				out = append(out, diff.Finding{
 					Severity: diff.Critical,
-					Rule:     "connect/route-ok-connect-fails",
 					Message: fmt.Sprintf("%s: route lookup for %s (%s) succeeds (%s) but connect fails (%s): something other than routing rejects the connection (netfilter REJECT/DROP, a BPF program, a policy rule on the source port or mark)",
 						v.name, t.Target, a.Address, l.Format(), strings.Join(bad, "; ")),
 					Keys: keys,
@@ -348,7 +344,6 @@ func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.High,
-				Rule:     "connect/ipv6-first-no-route",
 				Message: fmt.Sprintf("%s resolves %s to IPv6 first (%s) but has no IPv6 route (%s): clients that do not fall back to IPv4 quickly fail",
 					v.name, t.Target, a.Address, why),
 				Keys: keys,
@@ -369,7 +364,6 @@ func ruleIntermittent(c *diff.Comparison) []diff.Finding {
 		}
 		return &diff.Finding{
 			Severity: diff.High,
-			Rule:     "connect/intermittent",
 			Message: fmt.Sprintf("intermittent: %d of %d sequential %s connects to %s (%s %s) failed in %s (%s)",
 				f, ran(r), human(meth), s.target, s.key, a.Address, v.name, r.Format("ok")),
 			Keys: []string{rowID(RunKey(meth, false, s.target, s.key))},
@@ -386,7 +380,6 @@ func ruleBurstFails(c *diff.Comparison) []diff.Finding {
 		}
 		return &diff.Finding{
 			Severity: diff.High,
-			Rule:     "connect/burst-fails",
 			Message: fmt.Sprintf("%s: %d simultaneous %s connects to %s (%s %s) give %s while sequential ones work (%s): look at limits hit by concurrency (neighbour queue, conntrack, ports, accept backlog)",
 				v.name, mr.Burst.Attempts, human(meth), s.target, s.key, a.Address, mr.Burst.Format("ok"), mr.Sequential.Format("ok")),
 			Keys: []string{rowID(RunKey(meth, true, s.target, s.key)), rowID(RunKey(meth, false, s.target, s.key))},
@@ -410,7 +403,6 @@ func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
 		}
 		return []diff.Finding{{
 			Severity: diff.Medium,
-			Rule:     "connect/pmtu-differs",
 			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, diff.Grouped(vals)),
 			Keys:     []string{rowID(PMTUKey(s.target, s.key))},
 		}}
@@ -437,7 +429,6 @@ func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
 		}
 		return []diff.Finding{{
 			Severity: diff.High,
-			Rule:     "connect/udp-differs",
 			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, diff.Grouped(outcome)),
 			Keys:     []string{rowID(UDPKey(s.target, s.key))},
 		}}

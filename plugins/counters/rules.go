@@ -103,7 +103,6 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: n.sev,
-				Rule:     "counters/moved",
 				Message:  fmt.Sprintf("%s: %s; it did not move in %s", c.Subjects[i], fmt.Sprintf(n.what, d), strings.Join(still, ", ")),
 				Keys:     []string{r.ID()},
 			})
@@ -113,7 +112,6 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 		sort.Strings(other)
 		out = append(out, diff.Finding{
 			Severity: diff.Low,
-			Rule:     "counters/moved",
 			Message:  "error counters moved during the probe window in some subjects only: " + counterList(other),
 			Keys:     other,
 		})
@@ -130,7 +128,6 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: diff.Info,
-			Rule:     "counters/moved",
 			Message: fmt.Sprintf("%s: TCP retransmitted during the probe window (%s) although every probe went alike; "+
 				"if the problem comes and goes, watch longer to catch it failing: --window 30s",
 				strings.Join(in, ", "), counterList(repaired)),

@@ -60,7 +60,6 @@ func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.High,
-				Rule:     "dns/fails-here-works-there",
 				Message: fmt.Sprintf("%s: DNS over %s to %s (%s) for %s %s %s but is answered in %s%s",
 					c.Subjects[x.subject], strings.ToUpper(x.q.Transport), x.q.Server, x.q.ServerKey, x.q.Name, x.q.Type, what, strings.Join(ok, ", "), hint),
 				Keys: []string{rowID(k)},
@@ -101,7 +100,7 @@ func ruleRCodeDiffers(c *diff.Comparison) []diff.Finding {
 	var out []diff.Finding
 	for _, k := range keys {
 		if desc, n := group(c, m[k], func(q Query) string { return q.RCode }); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.High, Rule: "dns/rcode-differs",
+			out = append(out, diff.Finding{Severity: diff.High,
 				Message: fmt.Sprintf("DNS %s: the answer code differs: %s", k, desc), Keys: []string{rowID(k)}})
 		}
 	}
@@ -128,7 +127,7 @@ func ruleAnswersDiffer(c *diff.Comparison) []diff.Finding {
 			}
 			return strings.Join(q.Answers, ", ")
 		}); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "dns/answers-differ",
+			out = append(out, diff.Finding{Severity: diff.Medium,
 				Message: fmt.Sprintf("DNS %s: the answers differ: %s", k, desc), Keys: []string{rowID(k)}})
 		}
 	}

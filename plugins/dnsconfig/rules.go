@@ -65,7 +65,6 @@ func hostsRule(c *diff.Comparison) []diff.Finding {
 	}
 	return []diff.Finding{{
 		Severity: diff.Medium,
-		Rule:     "dnsconfig/hosts",
 		Message:  fmt.Sprintf("/etc/hosts resolves names differently: %s%s; hosts entries win over DNS", strings.Join(names, "; "), more),
 		Keys:     keys,
 	}}

@@ -101,7 +101,7 @@ func churnRule(c *diff.Comparison) []diff.Finding {
 				sev, kind = diff.Low, diff.Context
 				msg += ": its network was still being configured while it was probed, so failures during the window may be transient; rerun to confirm"
 			}
-			out = append(out, diff.Finding{Severity: sev, Kind: kind, Rule: "events/churn", Message: msg, Keys: keys[g]})
+			out = append(out, diff.Finding{Severity: sev, Kind: kind, Message: msg, Keys: keys[g]})
 		}
 	}
 	return out

@@ -54,7 +54,7 @@ func ruleOutcomeDiffers(c *diff.Comparison) []diff.Finding {
 				sev = diff.High
 			}
 		}
-		out = append(out, diff.Finding{Severity: sev, Rule: "http/outcome-differs",
+		out = append(out, diff.Finding{Severity: sev,
 			Message: fmt.Sprintf("GET %s differs: %s", k, desc), Keys: []string{Name + "/" + k}})
 	}
 	return out
@@ -72,7 +72,7 @@ func ruleTLSDiffers(c *diff.Comparison) []diff.Finding {
 			}
 			return t.TLS.Verify
 		}); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "http/tls-differs",
+			out = append(out, diff.Finding{Severity: diff.Medium,
 				Message: fmt.Sprintf("certificate verification of %s differs: %s (each subject's own CA bundle)", k, desc), Keys: []string{Name + "/" + k + "/verify"}})
 		}
 		if desc, n := group(c, m[k], func(t TargetResult) string {
@@ -81,7 +81,7 @@ func ruleTLSDiffers(c *diff.Comparison) []diff.Finding {
 			}
 			return t.TLS.Version + " " + t.TLS.Cipher
 		}); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.Low, Rule: "http/tls-differs",
+			out = append(out, diff.Finding{Severity: diff.Low,
 				Message: fmt.Sprintf("TLS parameters for %s differ: %s", k, desc), Keys: []string{Name + "/" + k + "/tls"}})
 		}
 	}

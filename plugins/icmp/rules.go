@@ -79,7 +79,6 @@ func ruleEchoDiffers(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.High,
-				Rule:     "icmp/echo-differs",
 				Message: fmt.Sprintf("%s: ICMP echo to %s (%s) gets %s while %s get%s replies",
 					c.Subjects[c2.subject], k, c2.a.Address, c2.a.Echo.Format("ok"), strings.Join(ok, ", "), sIf(len(ok) == 1)),
 				Keys: []string{Name + "/" + k},
@@ -142,7 +141,6 @@ func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
 				}
 				out = append(out, diff.Finding{
 					Severity: diff.High,
-					Rule:     "icmp/ping-ok-tcp-fails",
 					Message: fmt.Sprintf("%s: ICMP echo to %s works in every subject, but TCP connect to %s fails here (blocking %s, non-blocking %s): layer 3 is fine, so look at layer 4 (ports, netfilter, BPF, policy rules on ports, the process)",
 						c.Subjects[i], a.Address, t.Target, b.Format("ok"), nb.Format("ok")),
 					Keys: []string{pingKey[a.Address], connectNonblockingRow(t.Target, a.Key)},

@@ -63,8 +63,8 @@ func TestPlantedInterfaceDifferences(t *testing.T) {
 	}
 
 	var findings []diff.Finding
-	for _, rule := range []diff.Rule{MTUDiffers, Down, IPv6OneOnly, DAD} {
-		findings = append(findings, rule(c)...)
+	for _, rule := range []string{"mtu-differs", "down", "ipv6-one-only", "dad"} {
+		findings = append(findings, diff.RunRule(Name+"/"+rule, c)...)
 	}
 	want := map[string]string{
 		"interfaces/mtu-differs":   "pod-a 1500, pod-b 1400",

@@ -19,7 +19,6 @@ func MTUDiffers(c *diff.Comparison) []diff.Finding {
 		dev := strings.TrimSuffix(r.Key, "/mtu")
 		out = append(out, diff.Finding{
 			Severity: diff.Medium,
-			Rule:     "interfaces/mtu-differs",
 			Message:  fmt.Sprintf("MTU of %s differs (%s): packets larger than the smaller MTU are dropped or fragmented on one side only", dev, perSubject(c.Subjects, r.Values)),
 			Keys:     []string{r.ID()},
 		})
@@ -62,7 +61,6 @@ func Down(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: diff.High,
-			Rule:     "interfaces/down",
 			Message:  fmt.Sprintf("%s is down in %s but up in %s: traffic routed over it fails", name, strings.Join(downIn, ", "), strings.Join(upIn, ", ")),
 			Keys:     []string{Name + "/" + name + "/flags", Name + "/" + name + "/state"},
 		})
@@ -119,7 +117,6 @@ func IPv6OneOnly(c *diff.Comparison) []diff.Finding {
 	}
 	return []diff.Finding{{
 		Severity: diff.Medium,
-		Rule:     "interfaces/ipv6-one-only",
 		Message:  fmt.Sprintf("%s have global IPv6 addresses and %s have none: IPv6 destinations and AAAA-first resolution behave differently", strings.Join(with, ", "), strings.Join(without, ", ")),
 		Keys:     keys,
 	}}
@@ -151,7 +148,6 @@ func DAD(c *diff.Comparison) []diff.Finding {
 				}
 				out = append(out, diff.Finding{
 					Severity: sev,
-					Rule:     "interfaces/dad",
 					Message:  fmt.Sprintf("%s: address %s on %s %s", c.Subjects[i], a.CIDR, in.Name, what),
 					Keys:     []string{Name + "/" + in.Name + "/addrs/" + a.Family},
 				})

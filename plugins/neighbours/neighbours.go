@@ -144,7 +144,6 @@ func GatewayUnresolved(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: sev,
-			Rule:     "neighbours/gateway-unresolved",
 			Message:  fmt.Sprintf("%s cannot resolve its gateway %s on %s (neighbour state %s): traffic through it is dropped and connects fail with EHOSTUNREACH%s", c.Subjects[b.subject], b.n.IP, b.n.Dev, b.n.State, also),
 			Keys:     []string{Name + "/" + b.n.Key() + "/state"},
 		})

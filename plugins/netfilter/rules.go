@@ -101,13 +101,13 @@ func rulesRule(c *diff.Comparison) []diff.Finding {
 		if m.reject != base.reject || m.drop != base.drop {
 			sev = diff.High
 		}
-		out = append(out, diff.Finding{Severity: sev, Rule: "netfilter/rules", Keys: keys,
+		out = append(out, diff.Finding{Severity: sev, Keys: keys,
 			Message: fmt.Sprintf("%s has %d netfilter rules (%d REJECT, %d DROP, %d NAT/redirect) where %s has %d (%d REJECT, %d DROP, %d NAT/redirect)%s: a REJECT can fail connect() at once (ECONNREFUSED, or ENETUNREACH with icmp net-unreachable), a DROP makes it time out",
 				c.Subjects[i], m.rules, m.reject, m.drop, m.nat, c.Subjects[least], base.rules, base.reject, base.drop, base.nat, onlyRules(c, i, least))})
 	}
 	for _, i := range readable {
 		if p := strings.Join(sums[i].policies, ", "); p != strings.Join(sums[least].policies, ", ") && p != "" {
-			out = append(out, diff.Finding{Severity: diff.High, Rule: "netfilter/rules", Keys: keys,
+			out = append(out, diff.Finding{Severity: diff.High, Keys: keys,
 				Message: fmt.Sprintf("%s has chains with policy drop (%s): traffic no rule accepts is dropped", c.Subjects[i], p)})
 		}
 	}
@@ -163,7 +163,7 @@ func visibilityRule(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	if len(blind) > 0 && len(seen) > 0 {
-		out = append(out, diff.Finding{Severity: diff.Info, Rule: "netfilter/visibility", Keys: []string{"netfilter/nft/error"},
+		out = append(out, diff.Finding{Severity: diff.Info, Keys: []string{"netfilter/nft/error"},
 			Message: "netfilter rules were read in " + strings.Join(seen, ", ") + " but not in " + strings.Join(blind, ", ") + ": listing rules needs CAP_NET_ADMIN (the netadmin profile)"})
 	}
 	for _, r := range c.Rows {
@@ -172,10 +172,10 @@ func visibilityRule(c *diff.Comparison) []diff.Finding {
 		}
 		switch r.Key {
 		case "visible/ip_tables_names", "visible/ip6_tables_names", "visible/arp_tables_names":
-			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "netfilter/visibility", Keys: []string{r.ID()},
+			out = append(out, diff.Finding{Severity: diff.Medium, Keys: []string{r.ID()},
 				Message: fmt.Sprintf("legacy iptables tables differ (%s, /proc/net/%s): something installed rules in one namespace only", diff.Values(c, r), strings.TrimPrefix(r.Key, "visible/"))})
 		case "conntrack":
-			out = append(out, diff.Finding{Severity: diff.Low, Rule: "netfilter/visibility", Keys: []string{r.ID()},
+			out = append(out, diff.Finding{Severity: diff.Low, Keys: []string{r.ID()},
 				Message: "connection tracking is active in some namespaces only (" + diff.Values(c, r) + ")"})
 		}
 	}

@@ -148,7 +148,6 @@ func Shared(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: diff.Medium,
-			Rule:     "netns/shared",
 			Message:  fmt.Sprintf("%s share one network namespace (inode %d): they are one network world (hostNetwork, or containers of one pod), so their interfaces, routes and rules cannot differ", joinAnd(names), inodes[id]),
 			Keys:     []string{Name + "/target/net/inode", Name + "/self/net/inode"},
 		})
@@ -166,7 +165,6 @@ func ProberOutsideTarget(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: diff.High,
-			Rule:     "netns/prober-outside-target",
 			Message:  fmt.Sprintf("the prober for %s is not in the target's network namespace (prober %s, PID %d %s): the report describes the prober's network, not the target's", c.Subjects[i], s.Self, s.PID, s.Target["net"]),
 			Keys:     []string{Name + "/prober-in-target-netns"},
 		})

@@ -21,23 +21,23 @@ func envRule(c *diff.Comparison) []diff.Finding {
 		lower := strings.ToLower(name)
 		switch {
 		case isEnv && strings.HasSuffix(lower, "_proxy") && lower != "no_proxy":
-			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
+			out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
 				Message: setIn(c, r, name) + ": HTTP clients that honour it connect to the proxy instead of the destination"})
 		case isEnv && lower == "no_proxy":
-			out = append(out, diff.Finding{Severity: diff.Medium, Rule: "process/environment", Keys: []string{r.ID()},
+			out = append(out, diff.Finding{Severity: diff.Medium, Keys: []string{r.ID()},
 				Message: setIn(c, r, name) + ": it decides which destinations bypass the proxy"})
 		case isEnv && (name == "LD_PRELOAD" || name == "LD_LIBRARY_PATH" || name == "LD_AUDIT"):
-			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
+			out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
 				Message: setIn(c, r, name) + ": a preloaded library can wrap socket calls such as connect()"})
 		case r.Key == "target/ld.so.preload":
-			out = append(out, diff.Finding{Severity: diff.High, Rule: "process/environment", Keys: []string{r.ID()},
+			out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
 				Message: "/etc/ld.so.preload differs (" + diff.Values(c, r) + "): every dynamically linked program loads it"})
 		case isEnv:
 			other = append(other, r.ID())
 		}
 	}
 	if len(other) > 0 {
-		out = append(out, diff.Finding{Severity: diff.Low, Rule: "process/environment", Keys: other,
+		out = append(out, diff.Finding{Severity: diff.Low, Keys: other,
 			Message: "network-related environment differs: " + keyNames(other, "process/target/env/")})
 	}
 	return out
@@ -121,7 +121,7 @@ func listRule(c *diff.Comparison) []diff.Finding {
 	if len(parts) > 0 {
 		msg += ": " + strings.Join(parts, "; ")
 	}
-	return []diff.Finding{{Severity: diff.Low, Rule: "process/list", Keys: keys, Message: msg}}
+	return []diff.Finding{{Severity: diff.Low, Keys: keys, Message: msg}}
 }
 
 // capFinding compares effective capabilities among the subjects whose target could be

@@ -50,7 +50,6 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 			}
 			out = append(out, diff.Finding{
 				Severity: diff.Critical,
-				Rule:     "routeget/lookup-fails",
 				Message: fmt.Sprintf("%s: route lookup for %s (ip route get %s%s) fails with %s while it works in %s: check the routes and the policy rules of %s",
 					c.Subjects[c2.subject], c2.l.Target, c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", "), c.Subjects[c2.subject]),
 				Keys: []string{Name + "/" + k},

@@ -65,8 +65,8 @@ func TestPlantedRouteDifferences(t *testing.T) {
 	}
 
 	var got []diff.Finding
-	for _, rule := range []diff.Rule{NoDefaultRoute, DefaultGatewayDiffers, RejectRoute, MTUDiffers} {
-		got = append(got, rule(c)...)
+	for _, rule := range []string{"no-default-route", "default-gateway-differs", "reject-route", "mtu-differs"} {
+		got = append(got, diff.RunRule(Name+"/"+rule, c)...)
 	}
 	want := []struct {
 		rule string

@@ -116,8 +116,8 @@ func TestRulesTolerateMissingSections(t *testing.T) {
 	}
 	c := &diff.Comparison{Subjects: []string{"a", "b", "c", "d"}, Reports: reps}
 	var got []string
-	for _, rule := range []diff.Rule{NoDefaultRoute, DefaultGatewayDiffers, RejectRoute, MTUDiffers} {
-		for _, f := range rule(c) {
+	for _, rule := range []string{"no-default-route", "default-gateway-differs", "reject-route", "mtu-differs"} {
+		for _, f := range diff.RunRule(Name+"/"+rule, c) {
 			got = append(got, f.Rule+": "+f.Message)
 		}
 	}

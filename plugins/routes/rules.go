@@ -64,7 +64,6 @@ func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
 		for _, i := range without {
 			out = append(out, diff.Finding{
 				Severity: diff.Critical,
-				Rule:     "routes/no-default-route",
 				Message:  fmt.Sprintf("%s has no %s default route (%s): connects to %s addresses outside its own subnets fail with ENETUNREACH", c.Subjects[i], label, strings.Join(with, "; "), label),
 				Keys:     keys,
 			})
@@ -104,7 +103,6 @@ func DefaultGatewayDiffers(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: sev,
-			Rule:     "routes/default-gateway-differs",
 			Message:  fmt.Sprintf("the %s default gateway differs (%s): %s", fam, strings.Join(parts, ", "), why),
 			Keys:     keys,
 		})
@@ -185,7 +183,6 @@ func RejectRoute(c *diff.Comparison) []diff.Finding {
 		}[r.Type]
 		out = append(out, diff.Finding{
 			Severity: sev,
-			Rule:     "routes/reject-route",
 			Message:  fmt.Sprintf("only %s has a %s route to %s in table %s (%s): %s there", strings.Join(x.in, ", "), r.Type, r.Dst, r.Table, r.Family, effect),
 			Keys:     []string{Name + "/" + k},
 		})
@@ -233,7 +230,6 @@ func MTUDiffers(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: diff.Medium,
-			Rule:     "routes/mtu-differs",
 			Message:  fmt.Sprintf("the MTU of route %s differs (%s): large packets on that path are dropped or fragmented on one side only", k, strings.Join(parts, ", ")),
 			Keys:     []string{Name + "/" + k},
 		})

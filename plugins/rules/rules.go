@@ -140,7 +140,7 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 		if len(lacks) > 0 {
 			msg = fmt.Sprintf("policy rule only in %s, not in %s: matching traffic is routed differently", strings.Join(has, "; "), strings.Join(lacks, ", "))
 		}
-		out = append(out, diff.Finding{Severity: sev, Rule: "rules/only-in-some", Message: msg, Keys: []string{row.ID()}})
+		out = append(out, diff.Finding{Severity: sev, Message: msg, Keys: []string{row.ID()}})
 	}
 	return out
 }

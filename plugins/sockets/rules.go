@@ -73,7 +73,7 @@ func synSentRule(c *diff.Comparison) []diff.Finding {
 		if n >= 3 {
 			sev = diff.High
 		}
-		return diff.Finding{Severity: sev, Rule: "sockets/syn-sent",
+		return diff.Finding{Severity: sev,
 			Message: fmt.Sprintf("%s's %s has %d %s socket(s) stuck in SYN-SENT to %s: its SYNs get no answer", s, comm, n, table, to)}
 	})
 }
@@ -82,11 +82,11 @@ func synSentRule(c *diff.Comparison) []diff.Finding {
 // the way a fresh socket (or netdiff's own probe) is.
 func boundRule(c *diff.Comparison) []diff.Finding {
 	out := groupRule(c, keyDev, func(s, comm, table, dev string, n int) diff.Finding {
-		return diff.Finding{Severity: diff.High, Rule: "sockets/bound",
+		return diff.Finding{Severity: diff.High,
 			Message: fmt.Sprintf("%s's %s binds %d %s socket(s) to device %s (SO_BINDTODEVICE): they route only through it, unlike a fresh socket", s, comm, n, table, dev)}
 	})
 	return append(out, groupRule(c, keyAddr, func(s, comm, table, addr string, n int) diff.Finding {
-		return diff.Finding{Severity: diff.Medium, Rule: "sockets/bound",
+		return diff.Finding{Severity: diff.Medium,
 			Message: fmt.Sprintf("%s's %s binds %d outgoing %s socket(s) to source address %s: routes and rules that match on the source apply to them", s, comm, n, table, addr)}
 	})...)
 }
@@ -95,7 +95,7 @@ func boundRule(c *diff.Comparison) []diff.Finding {
 // with one can take a different route than netdiff's unmarked probes.
 func markRule(c *diff.Comparison) []diff.Finding {
 	return groupRule(c, keyMark, func(s, comm, table, mark string, n int) diff.Finding {
-		return diff.Finding{Severity: diff.High, Rule: "sockets/mark",
+		return diff.Finding{Severity: diff.High,
 			Message: fmt.Sprintf("%s has %d %s socket(s) with fwmark %s (held by %s): fwmark rules and netfilter treat them differently from unmarked traffic", s, n, table, mark, comm)}
 	})
 }
@@ -120,7 +120,7 @@ func listenRule(c *diff.Comparison) []diff.Finding {
 		}
 		for i, s := range c.Subjects {
 			if r.Present(i) && strings.HasPrefix(r.Values[i], reachV6) {
-				out = append(out, diff.Finding{Severity: diff.High, Rule: "sockets/listen-family", Keys: []string{r.ID()},
+				out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
 					Message: fmt.Sprintf("%s listens on %s :%s only on IPv6 (%s) where another subject accepts IPv4: IPv4 clients are refused", s, proto, port, strings.TrimPrefix(r.Values[i], reachV6+" "))})
 			}
 		}

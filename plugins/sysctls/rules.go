@@ -74,7 +74,6 @@ func differs(c *diff.Comparison) []diff.Finding {
 		if why, ok := whyCritical(r.Key); ok {
 			out = append(out, diff.Finding{
 				Severity: diff.High,
-				Rule:     "sysctls/differs",
 				Message:  fmt.Sprintf("sysctl %s differs (%s): %s", r.Key, diff.Values(c, r), why),
 				Keys:     []string{r.ID()},
 			})
@@ -86,7 +85,6 @@ func differs(c *diff.Comparison) []diff.Finding {
 		if i == maxSingle {
 			out = append(out, diff.Finding{
 				Severity: diff.Medium,
-				Rule:     "sysctls/differs",
 				Message:  fmt.Sprintf("%d more sysctls differ, e.g. %s", len(rest)-maxSingle, strings.TrimPrefix(id, "sysctls/")),
 				Keys:     rest[maxSingle:],
 			})
@@ -95,7 +93,6 @@ func differs(c *diff.Comparison) []diff.Finding {
 		r := rowByID(c, id)
 		out = append(out, diff.Finding{
 			Severity: diff.Medium,
-			Rule:     "sysctls/differs",
 			Message:  fmt.Sprintf("sysctl %s differs (%s)", r.Key, diff.Values(c, r)),
 			Keys:     []string{id},
 		})
@@ -119,7 +116,6 @@ func conntrackFull(c *diff.Comparison) []diff.Finding {
 		}
 		out = append(out, diff.Finding{
 			Severity: diff.High,
-			Rule:     "sysctls/conntrack-full",
 			Message:  fmt.Sprintf("%s: conntrack table is %d/%d full; new connections are dropped when it fills", s, n, m),
 			Keys:     []string{count.ID(), max.ID()},
 		})
