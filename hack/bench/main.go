@@ -176,10 +176,10 @@ func main() {
 	}
 	if len(scaled) > 0 {
 		fmt.Printf("\nkubectl netdiff -l on N pods (one run each; RSS of the plugin, requests to the API server):\n")
-		fmt.Printf("%6s %10s %10s %10s %10s %8s %8s\n", "pods", "fresh", "reuse", "RSS fresh", "RSS reuse", "API", "API re")
+		fmt.Printf("%6s %10s %10s %10s %10s %8s %8s %10s\n", "pods", "fresh", "reuse", "RSS fresh", "RSS reuse", "API", "API re", "CPU/pod")
 		for _, r := range scaled {
-			fmt.Printf("%6d %10s %10s %9.1fM %9.1fM %8d %8d\n", r.n, ms(r.fresh.wall), ms(r.reuse.wall),
-				float64(r.fresh.rssKiB)/1024, float64(r.reuse.rssKiB)/1024, r.fresh.requests, r.reuse.requests)
+			fmt.Printf("%6d %10s %10s %9.1fM %9.1fM %8d %8d %10s\n", r.n, ms(r.fresh.wall), ms(r.reuse.wall),
+				float64(r.fresh.rssKiB)/1024, float64(r.reuse.rssKiB)/1024, r.fresh.requests, r.reuse.requests, ms(r.reuse.cpuPerPod))
 		}
 	}
 
@@ -389,6 +389,8 @@ type run struct {
 	wall     time.Duration
 	rssKiB   int64
 	requests int
+	// cpuPerPod is the prober's CPU time per pod (median of the pods' cpuMs).
+	cpuPerPod time.Duration
 }
 
 // selector runs kubectl netdiff on the pods a label selector picks.
@@ -414,10 +416,19 @@ func (b *bench) runPlugin(ctx context.Context, args []string) (run, string, erro
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssKiB = ru.Maxrss
 	}
+	var cpu []time.Duration
 	for _, l := range strings.Split(se.String(), "\n") {
 		if n, ok := strings.CutPrefix(l, "timing: api-requests "); ok {
 			r.requests, _ = strconv.Atoi(n)
 		}
+		if _, v, ok := strings.Cut(l, " prober-cpu "); ok && strings.HasPrefix(l, "timing: ") {
+			if d, err := time.ParseDuration(v); err == nil {
+				cpu = append(cpu, d)
+			}
+		}
+	}
+	if len(cpu) > 0 {
+		_, r.cpuPerPod, _ = stats(cpu)
 	}
 	return r, se.String(), nil
 }

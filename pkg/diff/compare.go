@@ -265,6 +265,7 @@ func reportFacts(r *report.Report, sections []string) []probe.Fact {
 		{Key: "hostname", Value: r.Hostname, Kind: probe.Info},
 		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.Info},
 		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.Info},
+		{Key: "cpuMs", Value: strconv.FormatInt(r.CPUMS, 10), Kind: probe.Info},
 	}
 	if len(r.Targets) > 0 {
 		ts := append([]string{}, r.Targets...)

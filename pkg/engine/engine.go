@@ -316,6 +316,9 @@ func (r *run) printTimings(subjects []*subject) {
 		for _, p := range s.timings.Phases {
 			fmt.Fprintf(r.ErrOut, "timing: %s %s %s\n", s.name, p.Name, p.Duration.Round(time.Millisecond))
 		}
+		if s.report != nil && s.report.CPUMS > 0 {
+			fmt.Fprintf(r.ErrOut, "timing: %s prober-cpu %dms\n", s.name, s.report.CPUMS)
+		}
 	}
 	fmt.Fprintf(r.ErrOut, "timing: api-requests %d\n", r.requests.Load())
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -97,7 +98,21 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 	// Plugins finish in any order; keep the report deterministic.
 	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Section < rep.Problems[j].Section })
 	rep.DurationMS = time.Since(start).Milliseconds()
+	rep.CPUMS = cpuTime().Milliseconds()
 	return rep
+}
+
+// cpuTime is the CPU time this process and its waited-for children have used: what a
+// collection costs the pod (the prober starts for it and does nothing else).
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
 }
 
 // runPhase runs the plugins of one phase concurrently, each bounded by limit.

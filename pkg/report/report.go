@@ -23,6 +23,9 @@ type Report struct {
 	Time          time.Time `json:"time"`
 	// DurationMS is the wall time of the whole collection.
 	DurationMS int64 `json:"durationMs"`
+	// CPUMS is the CPU time (user and system, the prober and its children) the
+	// collection cost inside the pod; absent in reports of older probers.
+	CPUMS int64 `json:"cpuMs,omitempty"`
 	// PID is the process whose view (root, environment, limits) was reported.
 	PID     int      `json:"pid"`
 	Targets []string `json:"targets,omitempty"`

@@ -39,6 +39,9 @@ func TestSectionsSurviveTheirGoTypes(t *testing.T) {
 		ns := netnstest.New(t, "schema")
 		ns.IP("addr", "add", "10.221.0.2/24", "dev", "lo")
 		reports["fresh"] = ns.Collect("-q", "--timeout", "1s", "--attempts", "1", "--burst", "1")
+		if cpu := reports["fresh"].CPUMS; cpu <= 0 {
+			t.Errorf("the prober reports %d ms of CPU for a whole collection", cpu)
+		}
 	}
 	checked := 0
 	for name, rep := range reports {
