@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -21,6 +22,10 @@ func main() {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 	if err := prober.NewCommand(os.Stdout, os.Stderr).ExecuteContext(context.Background()); err != nil {
+		var status prober.ExitStatus
+		if errors.As(err, &status) { // the run in the container's namespaces said why
+			os.Exit(int(status))
+		}
 		fmt.Fprintln(os.Stderr, "netdiff-prober:", err)
 		os.Exit(2)
 	}

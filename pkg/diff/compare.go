@@ -266,6 +266,7 @@ func reportFacts(r *report.Report, sections []string) []probe.Fact {
 		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.Info},
 		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.Info},
 		{Key: "cpuMs", Value: strconv.FormatInt(r.CPUMS, 10), Kind: probe.Info},
+		{Key: "via", Value: r.Via, Kind: probe.Info},
 	}
 	if len(r.Targets) > 0 {
 		ts := append([]string{}, r.Targets...)

@@ -42,6 +42,10 @@ type Env struct {
 	// the host end of that pod's network. Empty in a normal collect.
 	PodIPs       []string
 	PodPeerIndex int
+	// OnlyTargetPIDNamespace limits the processes plugins list (ListPIDs) to the target's
+	// PID namespace: set when the prober entered the pod from its node, where it sees
+	// every process of the host. In a pod it sees only the pod's, and this is false.
+	OnlyTargetPIDNamespace bool
 }
 
 // ErrNotAsked is what a plugin returns when its section only exists on request (nodeside

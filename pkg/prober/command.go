@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -47,6 +49,11 @@ type CollectOptions struct {
 	PodIfindex int
 	// Only restricts the collect to the named sections (the node-side run needs no other).
 	Only []string
+	// ContainerID asks for the report of that container, from its node: the prober finds
+	// the container's process and runs again inside its network and UTS namespaces
+	// (kubectl netdiff --via node). Entered is set on that second run.
+	ContainerID string
+	Entered     bool
 
 	Out, ErrOut io.Writer
 }
@@ -85,6 +92,9 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.In = cmd.InOrStdin()
+			if o.ContainerID != "" && !o.Entered {
+				return o.enter(cmd.Flags())
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -105,8 +115,48 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.StringArrayVar(&o.PodIPs, "pod-ip", nil, "run on a pod's node: report the node side of the pod with this IP (its veth, routes, sysctls, netfilter rules, conntrack entries); repeatable")
 	f.IntVar(&o.PodIfindex, "pod-ifindex", 0, "with --pod-ip: ifindex of the pod's veth on this host (the pod's eth0 peer index)")
 	f.StringArrayVar(&o.Only, "only", nil, "collect only these sections (repeatable); the default is every section")
+	f.StringVar(&o.ContainerID, "container-id", "", "run on a pod's node, in the host PID namespace: report the container with this ID (containerd://…) from inside its network namespace, as an ephemeral container would, without touching the pod")
+	f.BoolVar(&o.Entered, "entered", false, "set by --container-id on the run inside the container's namespaces")
+	_ = f.MarkHidden("entered")
 	return cmd
 }
+
+// enter finds the container's process and runs this collect again inside its network
+// and UTS namespaces, with the same flags, --pid of that process and --entered.
+func (o *CollectOptions) enter(flags *pflag.FlagSet) error {
+	pid, err := ContainerPID(o.Proc, o.ContainerID)
+	if err != nil {
+		return err
+	}
+	args := []string{"collect"}
+	flags.Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "pid", "entered":
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				args = append(args, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		args = append(args, "--"+f.Name+"="+f.Value.String())
+	})
+	args = append(args, "--pid="+strconv.Itoa(pid), "--entered")
+	in := o.In
+	if in == nil {
+		in = os.Stdin
+	}
+	return runEntered(pid, args, in, o.Out, o.ErrOut)
+}
+
+// ExitStatus is the exit status of a collect run in a container's namespaces, which has
+// said why on stderr already.
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func exitStatus(code int) error { return ExitStatus(code) }
 
 // Validate checks the flags before anything runs.
 func (o *CollectOptions) Validate() ([]target.Target, error) {
@@ -180,7 +230,8 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 		spread = o.Window - o.Window/10 // leave the last tenth to the bursts
 	}
 	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, Spread: spread,
-		AddDefaults: o.Defaults, Gentle: map[string]bool{}, PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex}
+		AddDefaults: o.Defaults, Gentle: map[string]bool{}, PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex,
+		OnlyTargetPIDNamespace: o.Entered}
 	for _, t := range targets[len(targets)-len(o.Gentle):] {
 		env.Gentle[t.String()] = true
 	}
@@ -188,6 +239,9 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
 	}
 	rep := CollectWindow(ctx, env, only(probe.New(), o.Only), max(o.Window, spread))
+	if o.Entered {
+		rep.Via = report.ViaNode
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("collect interrupted: no report written")
 	}

@@ -33,9 +33,15 @@ type Report struct {
 	Sections map[string]json.RawMessage `json:"sections"`
 	// Problems lists sections that could not be collected at all, and why.
 	Problems []Problem `json:"problems,omitempty"`
+	// Via says how the report was taken when not from inside the pod: ViaNode, by a
+	// prober on the pod's node that entered the pod's network namespace (--via node).
+	Via string `json:"via,omitempty"`
 	// Subject is filled in by kubectl-netdiff: which pod and container the report is about.
 	Subject *Subject `json:"subject,omitempty"`
 }
+
+// ViaNode is Report.Via of a report taken from the pod's node.
+const ViaNode = "node"
 
 // Subject names where a report came from, for display and normalisation.
 type Subject struct {

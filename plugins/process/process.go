@@ -197,28 +197,16 @@ func libc(dir string, fail func(string, error)) *Libc {
 	return &Libc{Flavour: "unknown", Source: "root"}
 }
 
-// ReadProcesses lists the visible processes, skipping kernel threads and self (the
+// ReadProcesses lists the subject's processes (env.ListPIDs), skipping kernel threads and self (the
 // prober is not part of the pod being compared).
-func ReadProcesses(ctx context.Context, proc string, self int) Processes {
+func ReadProcesses(ctx context.Context, env *probe.Env, self int) Processes {
 	ps := Processes{List: []Proc{}}
-	d, err := os.Open(proc)
+	proc := env.Proc
+	pids, err := env.ListPIDs(self)
 	if err != nil {
 		ps.Error = report.ErrorOf(err)
 		return ps
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		ps.Error = report.ErrorOf(err)
-		return ps
-	}
-	var pids []int
-	for _, n := range names {
-		if pid, err := strconv.Atoi(n); err == nil && pid != self {
-			pids = append(pids, pid)
-		}
-	}
-	sort.Ints(pids)
 	for _, pid := range pids {
 		if ctx.Err() != nil {
 			break

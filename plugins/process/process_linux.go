@@ -20,7 +20,7 @@ import (
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	return &Section{
 		Target:    ReadTarget(env.Proc, env.PID),
-		Processes: ReadProcesses(ctx, env.Proc, os.Getpid()),
+		Processes: ReadProcesses(ctx, env, os.Getpid()),
 	}, nil
 }
 

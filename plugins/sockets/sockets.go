@@ -183,23 +183,12 @@ type Holder struct {
 // section's list is capped, and a busy pod's socket holder may be past the cap); comm is
 // read only for processes that hold a wanted socket. The prober itself (self) is left
 // out. An error is returned only when no process's descriptors could be read.
-func MapOwners(ctx context.Context, proc string, self int, want map[uint64]bool) (map[uint64]Holder, error) {
-	d, err := os.Open(proc)
+func MapOwners(ctx context.Context, env *probe.Env, self int, want map[uint64]bool) (map[uint64]Holder, error) {
+	proc := env.Proc
+	pids, err := env.ListPIDs(self)
 	if err != nil {
 		return nil, err
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, n := range names {
-		if pid, err := strconv.Atoi(n); err == nil && pid != self {
-			pids = append(pids, pid)
-		}
-	}
-	sort.Ints(pids)
 	out := map[uint64]Holder{}
 	var firstErr error
 	read := 0

@@ -37,7 +37,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 			want[k.Inode] = true
 		}
 	}
-	owners, err := MapOwners(ctx, env.Proc, os.Getpid(), want)
+	owners, err := MapOwners(ctx, env, os.Getpid(), want)
 	if err != nil {
 		s.OwnersError = report.ErrorOf(err)
 	}

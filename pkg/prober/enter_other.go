@@ -1,0 +1,16 @@
+//go:build !linux
+
+package prober
+
+import (
+	"errors"
+	"io"
+)
+
+func ContainerPID(string, string) (int, error) {
+	return 0, errors.New("entering a container runs only on Linux")
+}
+
+func runEntered(int, []string, io.Reader, io.Writer, io.Writer) error {
+	return errors.New("entering a container runs only on Linux")
+}
