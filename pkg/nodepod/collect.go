@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
@@ -38,9 +39,9 @@ type ForbiddenError struct {
 
 func (e *ForbiddenError) Error() string {
 	if e.By == "Pod Security" {
-		return fmt.Sprintf("the namespace's Pod Security level forbids the privileged node pod netdiff needs for --node-side; run it in a namespace that allows privileged pods with --node-namespace (namespace %s: %v)", e.Namespace, e.Err)
+		return fmt.Sprintf("the namespace's Pod Security level forbids the privileged node pod netdiff needs for --node-side and --via node; run it in a namespace that allows privileged pods with --node-namespace (namespace %s: %v)", e.Namespace, e.Err)
 	}
-	return fmt.Sprintf(`--node-side needs "create" on "pods" in namespace %s to start a privileged node pod (and "create" on "pods/exec", "delete" on "pods"); ask for them or pick a namespace where you have them with --node-namespace (%v)`, e.Namespace, e.Err)
+	return fmt.Sprintf(`--node-side and --via node need "create" on "pods" in namespace %s to start a privileged node pod (and "create" on "pods/exec", "delete" on "pods"); ask for them or pick a namespace where you have them with --node-namespace (%v)`, e.Namespace, e.Err)
 }
 
 func (e *ForbiddenError) Unwrap() error { return e.Err }
@@ -59,8 +60,10 @@ type Request struct {
 	// NodeNamespace is where the node pod runs; "" means the subject's namespace.
 	NodeNamespace string
 	// Timeout bounds starting the node pod and collecting in it (default 60s).
-	Timeout  time.Duration
-	Progress func(string)
+	Timeout time.Duration
+	// MaxReport caps the prober's report (podrun.DefaultMaxReport when 0).
+	MaxReport int64
+	Progress  func(string)
 }
 
 // Collect starts a node pod on subjectPod's node, runs the prober there for the pod's IPs
@@ -71,28 +74,55 @@ func Collect(ctx context.Context, client kubernetes.Interface, cfg *rest.Config,
 
 // Collect runs the request; see the function Collect.
 func (r Request) Collect(ctx context.Context) (json.RawMessage, error) {
-	progress := r.Progress
-	if progress == nil {
-		progress = func(string) {}
+	if r.Subject.Spec.HostNetwork {
+		return nil, ErrHostNetwork
+	}
+	args, err := ProberArgs(r.Subject, r.Report)
+	if err != nil {
+		return nil, err
 	}
 	if r.Timeout <= 0 {
 		r.Timeout = 60 * time.Second
 	}
-	subj := r.Subject
-	if subj.Spec.HostNetwork {
-		return nil, ErrHostNetwork
-	}
-	args, err := ProberArgs(subj, r.Report)
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	p, err := Start(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	want, err := NodePod(subj, r.NodeNamespace, r.Spec)
+	defer p.Delete()
+	rep, err := p.Collect(ctx, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return Extract(rep, p.ID)
+}
+
+// Pod is a running node pod: the prober on a pod's node, privileged, in the node's
+// network and PID namespaces. It collects the node side of the pod (--node-side) and the
+// pod itself from outside (--via node), and is deleted when done.
+type Pod struct {
+	// ID is its namespace/name.
+	ID       string
+	pod      *corev1.Pod
+	pods     corev1client.PodInterface
+	runner   *podrun.Runner
+	progress func(string)
+}
+
+// Start creates the node pod for r.Subject and waits until it runs, within ctx. A pod
+// created although Create failed (an interrupted request) is deleted by the name netdiff
+// gave it.
+func Start(ctx context.Context, r Request) (*Pod, error) {
+	progress := r.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	want, err := NodePod(r.Subject, r.NodeNamespace, r.Spec)
 	if err != nil {
 		return nil, err
 	}
 	pods := r.Client.CoreV1().Pods(want.Namespace)
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
-	defer cancel()
 	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
 		if deleted, _ := inject.DeletePod(pods, want.Name); deleted {
@@ -100,25 +130,30 @@ func (r Request) Collect(ctx context.Context) (json.RawMessage, error) {
 		}
 		return nil, createError(want, err)
 	}
-	id := created.Namespace + "/" + created.Name
-	progress(fmt.Sprintf("started node pod %s on node %s", id, created.Spec.NodeName))
-	defer func() {
-		if _, err := inject.DeletePod(pods, created.Name); err != nil {
-			progress(fmt.Sprintf("warning: could not delete node pod %s: %v (its prober exits by itself after %s; delete it with: kubectl delete pod -n %s %s)", id, err, IdleTimeout, created.Namespace, created.Name))
-			return
-		}
-		progress(fmt.Sprintf("deleted node pod %s", id))
-	}()
+	p := &Pod{ID: created.Namespace + "/" + created.Name, pod: created, pods: pods, progress: progress,
+		runner: &podrun.Runner{Client: r.Client, Config: r.Config, Spec: r.Spec, MaxReport: r.MaxReport,
+			Progress: func(_, msg string) { progress(msg) }}}
+	progress(fmt.Sprintf("started node pod %s on node %s", p.ID, created.Spec.NodeName))
 	if err := inject.WaitRunning(ctx, pods, created.Name, Container, r.Spec.Image); err != nil {
-		return nil, &podrun.StepError{Pod: id, Step: "wait for node pod", Err: err}
+		p.Delete()
+		return nil, &podrun.StepError{Pod: p.ID, Step: "wait for node pod", Err: err}
 	}
-	runner := &podrun.Runner{Client: r.Client, Config: r.Config, Spec: r.Spec,
-		Progress: func(_, msg string) { progress(msg) }}
-	rep, err := runner.ProbeRunning(ctx, created, Container, args, nil)
-	if err != nil {
-		return nil, err
+	return p, nil
+}
+
+// Collect runs the prober's collect with args in the node pod.
+func (p *Pod) Collect(ctx context.Context, args []string, tm *podrun.Timings) (*report.Report, error) {
+	return p.runner.ProbeRunning(ctx, p.pod, Container, args, tm)
+}
+
+// Delete deletes the node pod, with a deadline of its own (it runs on every path, also
+// after the run's context ended).
+func (p *Pod) Delete() {
+	if _, err := inject.DeletePod(p.pods, p.pod.Name); err != nil {
+		p.progress(fmt.Sprintf("warning: could not delete node pod %s: %v (its prober exits by itself after %s; delete it with: kubectl delete pod -n %s %s)", p.ID, err, IdleTimeout, p.pod.Namespace, p.pod.Name))
+		return
 	}
-	return Extract(rep, id)
+	p.progress(fmt.Sprintf("deleted node pod %s", p.ID))
 }
 
 // ProberArgs are the collect flags for subject: --pod-ip for each of its IPs and
@@ -201,5 +236,5 @@ func createError(want *corev1.Pod, err error) error {
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "cannot create resource"):
 		return &ForbiddenError{By: "RBAC", Namespace: want.Namespace, Err: err}
 	}
-	return fmt.Errorf("create node pod %s/%s for --node-side: %w", want.Namespace, want.Name, err)
+	return fmt.Errorf("create node pod %s/%s (for --node-side or --via node): %w", want.Namespace, want.Name, err)
 }

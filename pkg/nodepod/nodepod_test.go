@@ -140,9 +140,9 @@ func TestCollectRefused(t *testing.T) {
 		name, msg, by, want string
 	}{
 		{"PSA", `violates PodSecurity "baseline:latest": privileged (container "netdiff" must not set securityContext.privileged=true), host namespaces (hostNetwork=true, hostPID=true, hostIPC=true)`,
-			"Pod Security", "the namespace's Pod Security level forbids the privileged node pod netdiff needs for --node-side; run it in a namespace that allows privileged pods with --node-namespace"},
+			"Pod Security", "the namespace's Pod Security level forbids the privileged node pod netdiff needs for --node-side and --via node; run it in a namespace that allows privileged pods with --node-namespace"},
 		{"RBAC", `User "dev" cannot create resource "pods" in API group "" in the namespace "shop"`,
-			"RBAC", `--node-side needs "create" on "pods" in namespace shop`},
+			"RBAC", `--node-side and --via node need "create" on "pods" in namespace shop`},
 		{"other admission", `error looking up service account shop/default: serviceaccount "default" not found`,
 			"", `create node pod shop/netdiff-node-`},
 	} {
