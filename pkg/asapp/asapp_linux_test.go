@@ -1,0 +1,63 @@
+package asapp
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary be its own child: run as "<test> as-app-child TASK", it
+// runs the task as the prober's hidden subcommand does.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == ChildCommand {
+		RegisterTask("whoami", whoami)
+		if err := RunChild(context.Background(), os.Args[2], os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+type who struct {
+	UID, GID int
+	Groups   []int
+	In       string
+}
+
+func whoami(_ context.Context, in json.RawMessage) (any, error) {
+	g, err := os.Getgroups()
+	return who{UID: os.Geteuid(), GID: os.Getegid(), Groups: g, In: string(in)}, err
+}
+
+// TestRunSwitchesIdentity runs a child with another uid, gid and groups and checks what
+// the child itself reports.
+func TestRunSwitchesIdentity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SETUID, CAP_SETGID)")
+	}
+	r := &Runner{Exe: "/proc/self/exe", Proc: "/proc"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got who
+	start := time.Now()
+	if err := r.Run(ctx, Identity{UID: 1000, GID: 1001, Groups: []int{1001, 2000}}, "whoami", "hello", &got); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("child as uid 1000 ran in %s", time.Since(start).Round(time.Millisecond))
+	if got.UID != 1000 || got.GID != 1001 || len(got.Groups) != 2 || got.Groups[0] != 1001 || got.Groups[1] != 2000 || got.In != `"hello"` {
+		t.Errorf("child saw %+v", got)
+	}
+	if err := r.Run(ctx, Identity{UID: 1000, GID: 1000}, "no-such-task", 1, &got); err == nil || !strings.Contains(err.Error(), "no as-app task") {
+		t.Errorf("unknown task: %v", err)
+	}
+	// The app's cgroup, when asked, must exist.
+	rc := &Runner{Exe: "/proc/self/exe", Proc: "/proc", Cgroup: true, CgroupRoot: t.TempDir()}
+	if err := rc.Run(ctx, Identity{UID: 1000, GID: 1000, Cgroup: "/no/such"}, "whoami", 1, &got); err == nil || !strings.Contains(err.Error(), "cgroup") {
+		t.Errorf("missing cgroup: %v", err)
+	}
+}
