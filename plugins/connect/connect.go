@@ -42,6 +42,7 @@ func init() {
 			"burst-fails":             ruleBurstFails,
 			"pmtu-differs":            rulePMTUDiffers,
 			"udp-differs":             ruleUDPDiffers,
+			"fails-as-app":            ruleFailsAsApp,
 		},
 		Analysis: &analysis,
 	})
