@@ -187,7 +187,8 @@ type Runner struct {
 	// Proc is the procfs mount point.
 	Proc string
 	// Cgroup also places the child in the app's cgroup (cgroup v2), so programs attached
-	// there apply; CgroupRoot is where the cgroup v2 hierarchy is mounted.
+	// there apply; CgroupRoot is where the cgroup v2 hierarchy is mounted ("": found
+	// at /sys/fs/cgroup or, on a hybrid host, /sys/fs/cgroup/unified).
 	Cgroup     bool
 	CgroupRoot string
 }

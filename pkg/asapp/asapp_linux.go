@@ -39,7 +39,9 @@ func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any)
 		}
 		root := r.CgroupRoot
 		if root == "" {
-			root = "/sys/fs/cgroup"
+			if root = UnifiedRoot(); root == "" {
+				return errors.New("no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified")
+			}
 		}
 		dir := filepath.Join(root, filepath.Clean("/"+id.Cgroup))
 		fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -86,4 +88,16 @@ func (c *capped) Write(p []byte) (int, error) {
 	}
 	c.Buffer.Write(p)
 	return n, nil
+}
+
+// UnifiedRoot is where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on a cgroup v2
+// host, /sys/fs/cgroup/unified on a hybrid one; "" when there is none.
+func UnifiedRoot() string {
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			return dir
+		}
+	}
+	return ""
 }
