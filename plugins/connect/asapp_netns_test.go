@@ -17,6 +17,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/connect"
+	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
 
 // appPods builds two "pods" on a node's bridge (10.66.0.1, gateway of both) with a
@@ -155,12 +156,25 @@ func TestUIDRangeRuleFailsOnlyTheApp(t *testing.T) {
 		}
 	}
 
+	// The route lookup asked as uid 1000 (RTA_UID) takes the rule in pod-b only.
+	for k, want := range []string{"unicast", "EHOSTUNREACH"} {
+		var rg routeget.Section
+		netnstest.Section(t, reps[k], routeget.Name, &rg)
+		if rg.AsApp == nil || rg.AsApp.UID != 1000 || len(rg.AsApp.Lookups) != 1 || !strings.HasPrefix(rg.AsApp.Lookups[0].Format(), want) {
+			t.Errorf("pod %d: routeget as the app = %+v, want %s", k, rg.AsApp, want)
+		}
+		if len(rg.Lookups) != 1 || !strings.HasPrefix(rg.Lookups[0].Format(), "unicast") {
+			t.Errorf("pod %d: routeget as root = %+v, want unicast", k, rg.Lookups)
+		}
+	}
+
 	res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps, diff.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
 	_ = render.Render(&out, res, "wide", render.Options{})
+	t.Logf("diff:\n%s", out.String())
 	top := res.Findings[0]
 	names := regexp.MustCompile(`pod-b.*uidrange 1000-1000.*lookup 100.*uid 1000`)
 	if top.Kind != diff.Cause || top.Subject != "pod-b" || !names.MatchString(top.Message) {
@@ -170,12 +184,12 @@ func TestUIDRangeRuleFailsOnlyTheApp(t *testing.T) {
 	for _, f := range res.Findings {
 		if f.Kind == diff.Symptom && slices.Contains(f.ExplainedBy, top.ID) {
 			explained = append(explained, f.Rule)
-			if !strings.Contains(f.Message, "as the app (uid 1000)") && !strings.Contains(f.Message, "as-app") {
+			if !strings.Contains(f.Message, "as the app (uid 1000)") && !strings.Contains(f.Message, "-as-app") {
 				t.Errorf("a symptom of the rule is not the connect as the app: %s", f.Message)
 			}
 		}
 	}
-	if !slices.Contains(explained, "connect/fails-as-app") {
+	if !slices.Contains(explained, "connect/fails-as-app") || !slices.Contains(explained, "routeget/lookup-fails") {
 		t.Errorf("the rule explains %v, not connect/fails-as-app:\n%s", explained, out.String())
 	}
 	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))

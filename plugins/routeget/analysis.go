@@ -12,7 +12,8 @@ import (
 var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf, Annotate: annotate}
 
 func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
-	tgt, ak := diff.SplitTargetKey(r.Key)
+	key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
+	tgt, ak := diff.SplitTargetKey(key)
 	scheme, port := diff.TargetPort(tgt)
 	p := diff.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
 		Status: diff.Statuses(r, func(v string) diff.Status {
@@ -24,11 +25,27 @@ func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	if diff.IsName(tgt) {
 		p.Name = diff.TargetHost(tgt)
 	}
+	if asApp {
+		p.AsApp, p.UIDs = true, appUIDs(c)
+	}
 	return p, true
 }
 
+// appUIDs is the uid each subject's lookups as the app were asked as, -1 where unknown.
+func appUIDs(c *diff.Comparison) []int {
+	out := make([]int, len(c.Subjects))
+	for i, s := range diff.DecodeSections(c, Name, Decode) {
+		out[i] = -1
+		if s != nil && s.AsApp != nil {
+			out[i] = s.AsApp.UID
+		}
+	}
+	return out
+}
+
 // annotate fills each subject's route for the probe's destination: the lookup of the same
-// target, else of any target with the same host and address key.
+// target, else of any target with the same host and address key; for a probe run as the
+// app, the lookups asked as the app's uid.
 func annotate(c *diff.Comparison, p *diff.Probe) {
 	rows := c.Section(Name)
 	for i := range c.Subjects {
@@ -37,7 +54,11 @@ func annotate(c *diff.Comparison, p *diff.Probe) {
 		}
 		host := diff.TargetHost(p.Target)
 		for _, r := range rows {
-			tgt, ak := diff.SplitTargetKey(r.Key)
+			key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
+			if asApp != p.AsApp {
+				continue
+			}
+			tgt, ak := diff.SplitTargetKey(key)
 			if ak != p.AddrKey || !r.Present(i) || (tgt != p.Target && diff.TargetHost(tgt) != host) {
 				continue
 			}
