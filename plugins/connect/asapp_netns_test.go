@@ -244,3 +244,34 @@ func TestAsAppNotRun(t *testing.T) {
 		t.Errorf("--as-app=false: asApp = %+v", s.AsApp)
 	}
 }
+
+// TestOwnerMatchFailsOnlyTheApp: in pod-b a netfilter rule rejects the TCP traffic of
+// uid 1000 (`-m owner --uid-owner 1000`, an nftables `meta skuid 1000`). Root's connects
+// work in both pods; the app's fail in pod-b, and the first finding is that rule.
+func TestOwnerMatchFailsOnlyTheApp(t *testing.T) {
+	netnstest.RequireRoot(t)
+	a, b, apps := appPods(t, "ao")
+	b.Exec("iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", "8080", "-m", "owner", "--uid-owner", "1000",
+		"-j", "REJECT", "--reject-with", "icmp-net-unreachable")
+	reps := collectApps(t, a, b, apps)
+	if r := asAppRun(section(t, reps[1]), connect.Nonblocking); r == nil || r.Sequential.OK != 0 || r.Sequential.Errors[0].Errno != "ENETUNREACH" {
+		t.Errorf("pod-b: non-blocking as the app = %+v, want ENETUNREACH every time", r)
+	}
+	if r := rootRun(section(t, reps[1]), connect.Nonblocking); r == nil || r.Sequential.OK != 3 {
+		t.Errorf("pod-b: non-blocking as root = %+v, want ok 3/3", r)
+	}
+	res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	_ = render.Render(&out, res, "wide", render.Options{})
+	top := res.Findings[0]
+	names := regexp.MustCompile(`pod-b.*dport 8080.*skuid 1000.*REJECT`)
+	if top.Kind != diff.Cause || !names.MatchString(top.Message) || !slices.ContainsFunc(res.Findings, func(f diff.Finding) bool {
+		return f.Rule == "connect/fails-as-app" && slices.Contains(f.ExplainedBy, top.ID)
+	}) {
+		t.Fatalf("first finding is not the owner-match rule explaining the failure as the app:\n%s", out.String())
+	}
+	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+}
