@@ -111,7 +111,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
 	f.StringArrayVar(&o.PodIPs, "pod-ip", nil, "run on a pod's node: report the node side of the pod with this IP (its veth, routes, sysctls, netfilter rules, conntrack entries); repeatable")
 	f.IntVar(&o.PodIfindex, "pod-ifindex", 0, "with --pod-ip: ifindex of the pod's veth on this host (the pod's eth0 peer index)")
-	f.BoolVar(&o.AsApp, "as-app", o.AsApp, "also run the TCP connects as the --pid process's uid, gid and groups, when they differ from the prober's (needs CAP_SETUID and CAP_SETGID)")
+	f.BoolVar(&o.AsApp, "as-app", o.AsApp, "also run the TCP connects and route lookups as the --pid process's uid, gid and groups, when they differ from the prober's (needs CAP_SETUID and CAP_SETGID)")
 	f.BoolVar(&o.AsAppCgroup, "as-app-cgroup", false, "with --as-app: also run them inside the --pid process's cgroup (cgroup v2, mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified), so programs attached to it apply")
 	f.StringArrayVar(&o.Only, "only", nil, "collect only these sections (repeatable); the default is every section")
 	return cmd
