@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/plugins/connect"
 )
 
 // A uidrange rule lies on the path of a probe only for the uid the probe ran as in that
@@ -56,5 +58,22 @@ func TestOnlyInSomeNamesTheAppsUID(t *testing.T) {
 		if len(res.Findings) == 0 || !strings.Contains(res.Findings[0].Message, tc.want) {
 			t.Errorf("app uid %d: findings %+v, want one saying %q", tc.uid, res.Findings, tc.want)
 		}
+	}
+}
+
+// The rule reads the app's uid through its own schema of the connect section; this pins
+// the two together.
+func TestConnectSchemaMatchesTheConnectSection(t *testing.T) {
+	raw, err := json.Marshal(connect.Section{AsApp: &connect.AsApp{Identity: &asapp.Identity{PID: 7, UID: 1000, GID: 1000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &report.Report{Sections: map[string]json.RawMessage{connect.Name: raw}}
+	if connectSection != connect.Name {
+		t.Errorf("connectSection %q, connect's name %q", connectSection, connect.Name)
+	}
+	c := &diff.Comparison{Subjects: []string{"a"}, Reports: []*report.Report{rep}}
+	if uid, ok := appUID(c, 0); !ok || uid != 1000 {
+		t.Errorf("appUID = %d, %v from %s", uid, ok, raw)
 	}
 }
