@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,8 @@ func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any)
 	cmd := exec.CommandContext(ctx, r.Exe, ChildCommand, task)
 	cmd.Env = []string{} // the child needs nothing of the prober's environment
 	cmd.Dir = "/"
+	// Killed at ctx's end; its output pipe is not waited on much longer.
+	cmd.WaitDelay = 200 * time.Millisecond
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: uint32(id.UID), Gid: uint32(id.GID), Groups: groups},
 		Pdeathsig:  syscall.SIGKILL,

@@ -212,6 +212,11 @@ func TestAppTwinsAreSilent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range res.Findings {
+		// The test's namespaces share the host's PID namespace: the process list is the
+		// host's, which other work changes between the two collects.
+		if f.Rule == "process/list" {
+			continue
+		}
 		t.Errorf("finding between twins: %s %s: %s", f.Kind, f.Rule, f.Message)
 	}
 }
