@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,10 @@ type Identity struct {
 	UID    int   `json:"uid"`
 	GID    int   `json:"gid"`
 	Groups []int `json:"groups"`
-	// Cgroup is the app's cgroup v2 path ("/kubepods/…"), "" where there is none (v1 only).
-	Cgroup string `json:"cgroup,omitempty"`
+	// Cgroup is the app's cgroup v2 path ("/kubepods/…"), "" where there is none (v1 only)
+	// or it cannot be named (CgroupError).
+	Cgroup      string `json:"cgroup,omitempty"`
+	CgroupError string `json:"cgroupError,omitempty"`
 }
 
 // String is "uid 1000 gid 1000 groups 1000,2000" (groups "-" when there are none).
@@ -109,6 +112,11 @@ func ParseCgroup(r io.Reader) (string, error) {
 			if !strings.HasPrefix(p, "/") {
 				return "", fmt.Errorf("cgroup: path %q is not absolute", p)
 			}
+			// The kernel shows a cgroup outside the reader's cgroup namespace as "/../…":
+			// the reader cannot name it.
+			if slices.Contains(strings.Split(p, "/"), "..") {
+				return "", fmt.Errorf("cgroup %s is outside this process's cgroup namespace", p)
+			}
 			return filepath.Clean(p), nil
 		}
 	}
@@ -127,9 +135,13 @@ func Read(proc string, pid int) (Identity, error) {
 		return id, err
 	}
 	id.PID = pid
-	if c, err := os.Open(filepath.Join(proc, strconv.Itoa(pid), "cgroup")); err == nil {
-		id.Cgroup, _ = ParseCgroup(io.LimitReader(c, 1<<20))
+	c, err := os.Open(filepath.Join(proc, strconv.Itoa(pid), "cgroup"))
+	if err == nil {
+		id.Cgroup, err = ParseCgroup(io.LimitReader(c, 1<<20))
 		c.Close()
+	}
+	if err != nil {
+		id.CgroupError = err.Error()
 	}
 	return id, nil
 }

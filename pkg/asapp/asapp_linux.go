@@ -37,7 +37,10 @@ func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any)
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	if r.Cgroup {
-		if id.Cgroup == "" {
+		switch {
+		case id.CgroupError != "":
+			return fmt.Errorf("the app's cgroup: %s", id.CgroupError)
+		case id.Cgroup == "":
 			return errors.New("the app has no cgroup v2 path (/proc/PID/cgroup has no 0:: line)")
 		}
 		root := r.CgroupRoot

@@ -66,7 +66,7 @@ func TestParseCgroup(t *testing.T) {
 		{string(fixture(t, "cgroup-hybrid")), "/"},
 		{"0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-abc.scope\n", "/kubepods.slice/kubepods-pod1.slice/cri-containerd-abc.scope"},
 		{"12:cpu,cpuacct:/docker/abc\n11:memory:/docker/abc\n", ""},
-		{"0::/a/../../b\n", "/b"},
+		{"0::/a//b/\n", "/a/b"},
 	} {
 		got, err := ParseCgroup(strings.NewReader(tc.in))
 		if err != nil || got != tc.want {
@@ -75,6 +75,10 @@ func TestParseCgroup(t *testing.T) {
 	}
 	if _, err := ParseCgroup(strings.NewReader("0::relative\n")); err == nil {
 		t.Error("a relative cgroup path is accepted")
+	}
+	// Seen from a container's cgroup namespace, another container's cgroup.
+	if p, err := ParseCgroup(strings.NewReader("0::/../cri-containerd-abc.scope\n")); err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Errorf("a cgroup outside the namespace = %q, %v; want an error", p, err)
 	}
 }
 
