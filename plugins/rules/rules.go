@@ -141,7 +141,13 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 					}
 				}
 			}
-			desc += uidWords(c, i, rest)
+			if w := uidWords(c, i, rest); w != "" {
+				if strings.HasSuffix(desc, ")") {
+					desc = desc[:len(desc)-1] + "; " + w + ")"
+				} else {
+					desc += " (" + w + ")"
+				}
+			}
 			has = append(has, desc)
 		}
 		if len(has) == 0 {
@@ -200,15 +206,15 @@ func uidWords(c *diff.Comparison, i int, rest string) string {
 	app, root := inRange(rng, uid), inRange(rng, 0)
 	switch {
 	case uid == 0 && app:
-		return fmt.Sprintf(" (uidrange %s holds the app's uid 0, as it does root's)", rng)
+		return fmt.Sprintf("uidrange %s holds the app's uid 0, which is root's", rng)
 	case app && !root:
-		return fmt.Sprintf(" (uidrange %s selects the app's uid %d and not root's: the app's connects take this rule, the prober's as root do not)", rng, uid)
+		return fmt.Sprintf("uidrange %s selects the app's uid %d and not root's: the app's connects take this rule, the prober's as root do not", rng, uid)
 	case app && root:
-		return fmt.Sprintf(" (uidrange %s selects both the app's uid %d and root's)", rng, uid)
+		return fmt.Sprintf("uidrange %s selects both the app's uid %d and root's", rng, uid)
 	case root:
-		return fmt.Sprintf(" (uidrange %s selects root's connects, not the app's uid %d)", rng, uid)
+		return fmt.Sprintf("uidrange %s selects root's connects, not the app's uid %d", rng, uid)
 	}
-	return fmt.Sprintf(" (uidrange %s selects neither the app's uid %d nor root)", rng, uid)
+	return fmt.Sprintf("uidrange %s selects neither the app's uid %d nor root", rng, uid)
 }
 
 // hasSection: a subject without a rules section lacks no rule, it was not asked.
