@@ -280,3 +280,28 @@ func TestOwnerMatchFailsOnlyTheApp(t *testing.T) {
 	}
 	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
 }
+
+// TestAppUIDDiffers: the same policy rule (uidrange 1000-1000 to the unreachable table)
+// in both pods, but pod-a's app runs as root and pod-b's as uid 1000: only pod-b's app
+// fails, and what differs is who the app is. The first finding names the uid.
+func TestAppUIDDiffers(t *testing.T) {
+	netnstest.RequireRoot(t)
+	a, b, apps := appPods(t, "au")
+	apps[0] = startApp(t, a, 0)
+	for _, ns := range []*netnstest.NS{a, b} {
+		ns.IP("rule", "add", "uidrange", "1000-1000", "lookup", "100", "prio", "100")
+	}
+	reps := collectApps(t, a, b, apps)
+	res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	_ = render.Render(&out, res, "wide", render.Options{})
+	t.Logf("diff:\n%s", out.String())
+	top := res.Findings[0]
+	if top.Kind != diff.Cause || top.Subject != "pod-b" || !strings.Contains(top.Message, "1000") || len(top.Explains) == 0 {
+		t.Fatalf("first finding is not a cause naming the app's uid 1000:\n%s", out.String())
+	}
+	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+}

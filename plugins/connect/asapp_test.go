@@ -106,7 +106,8 @@ func TestAsAppProbeCarriesTheAppsUID(t *testing.T) {
 		}
 	}
 	p, ok := probeOf(c, r)
-	if !ok || !p.AsApp || len(p.UIDs) != 2 || p.UIDIn(0) != 2000 || p.UIDIn(1) != 1000 || p.Status[1] != diff.FailLocal {
+	// a's app runs as the prober does: root's connects (ok) are its app's.
+	if !ok || !p.AsApp || len(p.UIDs) != 2 || p.UIDIn(0) != 2000 || p.UIDIn(1) != 1000 || p.Status[1] != diff.FailLocal || p.Status[0] != diff.OK {
 		t.Errorf("probe %+v, %v", p, ok)
 	}
 	if u, ok := ParseUID("uid 1000 gid 1 groups -"); !ok || u != 1000 {

@@ -175,7 +175,7 @@ func collectAsApp(ctx context.Context, env *probe.Env, deadline time.Time) *AsAp
 		if uid != 0 {
 			who = "the prober's"
 		}
-		out.Skipped = fmt.Sprintf("the app runs as uid %d gid %d, as the prober does: %s connects are the app's", id.UID, id.GID, who)
+		out.Skipped = fmt.Sprintf(sameUID+" %d gid %d, as the prober does: %s connects are the app's", id.UID, id.GID, who)
 		return out
 	}
 	if missing, err := asapp.MissingCapsSelf(env.Proc); err != nil || len(missing) > 0 {

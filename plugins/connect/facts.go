@@ -42,6 +42,9 @@ const (
 	AsAppStatusKey   = "as-app/status"
 )
 
+// sameUID starts the reason no probe ran as the app because it runs as the prober does.
+const sameUID = "the app runs as uid"
+
 // PMTUKey is the path MTU of a TCP target's address.
 func PMTUKey(tgt, addrKey string) string { return "tcp/pmtu/" + tgt + "/" + addrKey }
 

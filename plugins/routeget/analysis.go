@@ -16,31 +16,37 @@ func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	tgt, ak := diff.SplitTargetKey(key)
 	scheme, port := diff.TargetPort(tgt)
 	p := diff.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
-		Status: diff.Statuses(r, func(v string) diff.Status {
-			if a := ParseAnswer(v); a.Err != "" {
-				return diff.ErrnoStatus(a.Err)
-			}
-			return diff.OK
-		})}
+		Status: diff.Statuses(r, lookupStatus)}
 	if diff.IsName(tgt) {
 		p.Name = diff.TargetHost(tgt)
 	}
 	if asApp {
-		p.AsApp, p.UIDs = true, appUIDs(c)
+		secs := diff.DecodeSections(c, Name, Decode)
+		p.AsApp, p.UIDs = true, make([]int, len(c.Subjects))
+		root, _ := c.Row(Name, key)
+		for i, s := range secs {
+			p.UIDs[i] = -1
+			if s == nil || s.AsApp == nil {
+				continue
+			}
+			p.UIDs[i] = s.AsApp.UID
+			// The app runs as the prober does: root's lookup is the app's.
+			if s.AsApp.Skipped != "" && !r.Present(i) && root.Present(i) {
+				if p.Detail == nil {
+					p.Detail = append([]string(nil), r.Values...)
+				}
+				p.Status[i], p.Detail[i] = lookupStatus(root.Values[i]), root.Values[i]+" (the app runs as the prober's uid)"
+			}
+		}
 	}
 	return p, true
 }
 
-// appUIDs is the uid each subject's lookups as the app were asked as, -1 where unknown.
-func appUIDs(c *diff.Comparison) []int {
-	out := make([]int, len(c.Subjects))
-	for i, s := range diff.DecodeSections(c, Name, Decode) {
-		out[i] = -1
-		if s != nil && s.AsApp != nil {
-			out[i] = s.AsApp.UID
-		}
+func lookupStatus(v string) diff.Status {
+	if a := ParseAnswer(v); a.Err != "" {
+		return diff.ErrnoStatus(a.Err)
 	}
-	return out
+	return diff.OK
 }
 
 // annotate fills each subject's route for the probe's destination: the lookup of the same
