@@ -180,7 +180,7 @@ func collectAsApp(ctx context.Context, env *probe.Env, deadline time.Time) *AsAp
 	}
 	if missing, err := asapp.MissingCapsSelf(env.Proc); err != nil || len(missing) > 0 {
 		if err == nil {
-			err = fmt.Errorf("the prober lacks %s, needed to run the connects as the app (uid %d): its container's profile drops them (the default container capabilities include both)",
+			err = fmt.Errorf("the prober lacks %s, needed to run the connects as the app (uid %d): its container drops them (kubectl netdiff's --profile restricted does; the default baseline keeps them)",
 				strings.Join(missing, " and "), id.UID)
 		}
 		out.Error = report.ErrorOf(err)
