@@ -62,8 +62,11 @@ func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any)
 	cmd.Stdin = bytes.NewReader(req)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		if errors.Is(err, unix.EPERM) {
+		switch {
+		case errors.Is(err, unix.EPERM):
 			return fmt.Errorf("start a child as %s: %w (switching to the app's identity needs CAP_SETUID and CAP_SETGID)", id, err)
+		case errors.Is(err, unix.EACCES):
+			return fmt.Errorf("start a child as %s: %w (the prober binary must be executable by uid %d)", id, err, id.UID)
 		}
 		msg := strings.TrimSpace(stderr.String())
 		if msg != "" {

@@ -119,3 +119,23 @@ func TestRunInCgroup(t *testing.T) {
 		t.Errorf("without Cgroup: child in %q, %v", got.Cgroup, err)
 	}
 }
+
+// A prober binary the app's uid may not execute is named as such.
+func TestRunNotExecutable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	bin := filepath.Join(t.TempDir(), "prober")
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var got who
+	err = (&Runner{Exe: bin, Proc: "/proc"}).Run(context.Background(), Identity{UID: 1000, GID: 1000}, "whoami", 0, &got)
+	if err == nil || !strings.Contains(err.Error(), "executable by uid 1000") {
+		t.Errorf("Run of a 0700 binary as uid 1000: %v", err)
+	}
+}
