@@ -76,6 +76,11 @@ type Probe struct {
 	Name string
 	// UID is the user the probe ran as (the prober's root, or the app's for as-app probes).
 	UID int
+	// UIDs, where set, is the user the probe ran as in each subject: a probe run as the
+	// app runs as each subject's own app's uid (see UIDIn).
+	UIDs []int
+	// AsApp marks a probe run with the app's identity rather than the prober's.
+	AsApp bool
 	// Status and Detail (the row's value) per subject.
 	Status []Status
 	Detail []string
@@ -98,6 +103,14 @@ type RouteAnswer struct {
 	Src   string
 	Table string
 	MTU   int
+}
+
+// UIDIn is the uid the probe ran as in subject i.
+func (p *Probe) UIDIn(i int) int {
+	if i >= 0 && i < len(p.UIDs) {
+		return p.UIDs[i]
+	}
+	return p.UID
 }
 
 // Family is "ipv4" or "ipv6" from the address key.

@@ -267,6 +267,8 @@ func (d *diagnosis) reverse(p *Probe, i, j int) *Probe {
 	back := *p
 	back.Target = strings.Replace(p.Target, peerPlaceholder(PeerIP, d.c.Subjects, j), peerPlaceholder(PeerIP, d.c.Subjects, i), 1)
 	back.Addr, back.Route = nil, nil
+	// The replies are the peer kernel's (its listening socket's), not sent as anyone's app.
+	back.AsApp, back.UIDs = false, nil
 	if back.Target != p.Target || len(d.c.Subjects) != 2 {
 		back.Row = ""
 	}

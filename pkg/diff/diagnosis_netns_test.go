@@ -30,6 +30,9 @@ type planted struct {
 	unprivileged bool
 	// args replace the collect's default probing flags (--attempts 3 --burst 3 --timeout 2s).
 	args []string
+	// appUID, when set, runs both pods' app processes as that uid (gid the same), so the
+	// prober's connects as the app differ from its connects as root.
+	appUID int
 }
 
 // The faults cover every kind of state fact the diagnosis follows: routes (absent, a
@@ -68,6 +71,16 @@ var plantedCauses = []planted{
 		}},
 	{name: "interface-mtu", names: `(?i)mtu.*eth0|eth0.*mtu`,
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("link", "set", "eth0", "mtu", "1280") }},
+	// Faults only the app meets: its uid (1000) is selected, root's is not.
+	{name: "app-uidrange", names: `uidrange 1000-1000.*uid 1000`, appUID: 1000,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.IP("route", "add", "unreachable", "default", "table", "100")
+			b.IP("rule", "add", "uidrange", "1000-1000", "lookup", "100", "prio", "100")
+		}},
+	{name: "app-owner-reject", names: `nftables rule .*skuid 1000.*REJECT`, appUID: 1000,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.Exec("iptables", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", "1000", "-j", "REJECT")
+		}},
 }
 
 func plantOwnerReject(t *testing.T, a, b *netnstest.NS) {
@@ -133,7 +146,15 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	// target container's.
 	apps := map[*netnstest.NS]string{}
 	for _, ns := range []*netnstest.NS{a, b} {
-		apps[ns] = strconv.Itoa(ns.Start("sleep", "300").Process.Pid)
+		app := []string{"sleep", "300"}
+		if pc.appUID != 0 {
+			id := strconv.Itoa(pc.appUID)
+			app = append([]string{"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups"}, app...)
+		}
+		apps[ns] = strconv.Itoa(ns.Start(app...).Process.Pid)
+	}
+	if pc.appUID != 0 {
+		waitForUID(t, apps, pc.appUID)
 	}
 
 	collect := func(ns *netnstest.NS, peer string) *report.Report {
@@ -238,5 +259,23 @@ func TestFlappingRouteNamedAsChanging(t *testing.T) {
 			})
 			t.Logf("flapping default route (%s) named as changing: %d/10", tc.name, named.Load())
 		})
+	}
+}
+
+// waitForUID waits until every app process runs with uid (setpriv has switched and
+// executed the app).
+func waitForUID(t *testing.T, apps map[*netnstest.NS]string, uid int) {
+	t.Helper()
+	want := fmt.Sprintf("\nUid:\t%d\t%d\t", uid, uid)
+	for _, pid := range apps {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			b, _ := os.ReadFile("/proc/" + pid + "/status")
+			if strings.Contains(string(b), want) && strings.Contains(string(b), "Name:\tsleep\n") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("app %s does not run sleep as uid %d", pid, uid)
+			}
+		}
 	}
 }

@@ -20,6 +20,12 @@ import (
 // `ip route get IP ipproto tcp dport N`. netlink's RouteGetWithOptions cannot send the
 // protocol and port selectors, so the request is built here.
 func RouteGet(ip netip.Addr, proto uint8, dport int) (*RouteAnswer, *report.Error) {
+	return RouteGetAs(ip, proto, dport, -1)
+}
+
+// RouteGetAs is RouteGet for a packet of a socket owned by uid (RTA_UID), so policy rules
+// with a uidrange match as they do for that user's connects; uid < 0 asks as the caller.
+func RouteGetAs(ip netip.Addr, proto uint8, dport int, uid int) (*RouteAnswer, *report.Error) {
 	ip = ip.Unmap()
 	family, bits := unix.AF_INET, uint8(32)
 	if ip.Is6() {
@@ -36,6 +42,11 @@ func RouteGet(ip netip.Addr, proto uint8, dport int) (*RouteAnswer, *report.Erro
 			binary.BigEndian.PutUint16(b, uint16(dport))
 			req.AddData(nl.NewRtAttr(unix.RTA_DPORT, b))
 		}
+	}
+	if uid >= 0 {
+		b := make([]byte, 4)
+		nl.NativeEndian().PutUint32(b, uint32(uid))
+		req.AddData(nl.NewRtAttr(unix.RTA_UID, b))
 	}
 	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWROUTE)
 	if err != nil {

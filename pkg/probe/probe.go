@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -46,6 +47,10 @@ type Env struct {
 	// PID namespace: set when the prober entered the pod from its node, where it sees
 	// every process of the host. In a pod it sees only the pod's, and this is false.
 	OnlyTargetPIDNamespace bool
+	// AsApp runs probes again with the target process's identity (its uid, gid and groups,
+	// and its cgroup where asked), in a child of the prober; nil where the running binary
+	// cannot be re-executed as a prober (tests calling Collect) or --as-app=false.
+	AsApp *asapp.Runner
 }
 
 // ErrNotAsked is what a plugin returns when its section only exists on request (nodeside

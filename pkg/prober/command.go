@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
@@ -54,6 +56,11 @@ type CollectOptions struct {
 	// (kubectl netdiff --via node). Entered is set on that second run.
 	ContainerID string
 	Entered     bool
+	// AsApp also runs the active connects as the target process's uid, gid and groups;
+	// AsAppCgroup also places that child in the target's cgroup (needs the host's view of
+	// the cgroup tree, as a node-side prober has).
+	AsApp       bool
+	AsAppCgroup bool
 
 	Out, ErrOut io.Writer
 }
@@ -72,12 +79,12 @@ changes nothing. kubectl netdiff runs it in an ephemeral container; it also runs
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newCollectCommand(out, errOut), newVersionCommand(out), newIdleCommand(errOut))
+	root.AddCommand(newCollectCommand(out, errOut), newVersionCommand(out), newIdleCommand(errOut), newAsAppChildCommand(out))
 	return root
 }
 
 func newCollectCommand(out, errOut io.Writer) *cobra.Command {
-	o := &CollectOptions{PID: 1, Timeout: 4 * time.Second, Attempts: 5, Burst: 10, Spread: DefaultSpread, Proc: "/proc", Out: out, ErrOut: errOut}
+	o := &CollectOptions{PID: 1, AsApp: true, Timeout: 4 * time.Second, Attempts: 5, Burst: 10, Spread: DefaultSpread, Proc: "/proc", Out: out, ErrOut: errOut}
 	cmd := &cobra.Command{
 		Use:   "collect [--target T]...",
 		Short: "Print one JSON report of this network namespace and the target process",
@@ -114,6 +121,8 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
 	f.StringArrayVar(&o.PodIPs, "pod-ip", nil, "run on a pod's node: report the node side of the pod with this IP (its veth, routes, sysctls, netfilter rules, conntrack entries); repeatable")
 	f.IntVar(&o.PodIfindex, "pod-ifindex", 0, "with --pod-ip: ifindex of the pod's veth on this host (the pod's eth0 peer index)")
+	f.BoolVar(&o.AsApp, "as-app", o.AsApp, "also run the TCP connects and route lookups as the --pid process's uid, gid and groups, when they differ from the prober's (needs CAP_SETUID and CAP_SETGID)")
+	f.BoolVar(&o.AsAppCgroup, "as-app-cgroup", false, "with --as-app: also run them inside the --pid process's cgroup (cgroup v2, mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified), so programs attached to it apply")
 	f.StringArrayVar(&o.Only, "only", nil, "collect only these sections (repeatable); the default is every section")
 	f.StringVar(&o.ContainerID, "container-id", "", "run on a pod's node, in the host PID namespace: report the container with this ID (containerd://…) from inside its network namespace, as an ephemeral container would, without touching the pod")
 	f.BoolVar(&o.Entered, "entered", false, "set by --container-id on the run inside the container's namespaces")
@@ -175,6 +184,8 @@ func (o *CollectOptions) Validate() ([]target.Target, error) {
 		return nil, fmt.Errorf("--burst must be between 0 and 1000, got %d", o.Burst)
 	case o.PodIfindex < 0:
 		return nil, fmt.Errorf("--pod-ifindex must be an interface index >= 1, got %d", o.PodIfindex)
+	case o.AsAppCgroup && !o.AsApp:
+		return nil, fmt.Errorf("--as-app-cgroup needs --as-app")
 	case o.PodIfindex > 0 && len(o.PodIPs) == 0:
 		return nil, fmt.Errorf("--pod-ifindex needs --pod-ip: the node side is reported for a pod's IP")
 	}
@@ -232,6 +243,9 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, Spread: spread,
 		AddDefaults: o.Defaults, Gentle: map[string]bool{}, PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex,
 		OnlyTargetPIDNamespace: o.Entered}
+	if o.AsApp {
+		env.AsApp = &asapp.Runner{Exe: filepath.Join(o.Proc, "self", "exe"), Proc: o.Proc, Cgroup: o.AsAppCgroup}
+	}
 	for _, t := range targets[len(targets)-len(o.Gentle):] {
 		env.Gentle[t.String()] = true
 	}
@@ -286,4 +300,21 @@ func only(plugins []probe.Plugin, names []string) []probe.Plugin {
 		}
 	}
 	return out
+}
+
+// newAsAppChildCommand is the hidden side of the probes as the app: the prober re-executes
+// itself with the app's credentials and this subcommand, which runs one registered task on
+// the JSON request read from stdin and prints its JSON result on stdout.
+func newAsAppChildCommand(out io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:    asapp.ChildCommand + " TASK",
+		Short:  "Run one probe task as the app (used by collect itself)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return asapp.RunChild(ctx, args[0], cmd.InOrStdin(), out)
+		},
+	}
 }

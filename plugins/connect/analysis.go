@@ -33,11 +33,62 @@ func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 		tgt, ak := diff.SplitTargetKey(strings.TrimPrefix(k, "tcp/pmtu/"))
 		return newProbe(tgt, ak, "tcp", pmtuStatus(r)), true
 	case strings.HasPrefix(k, "tcp/"):
-		_, rest, _ := strings.Cut(strings.TrimPrefix(k, "tcp/"), "/")
+		method, rest, _ := strings.Cut(strings.TrimPrefix(k, "tcp/"), "/")
 		tgt, ak := diff.SplitTargetKey(rest)
-		return newProbe(tgt, ak, "tcp", diff.Statuses(r, func(v string) diff.Status { return diff.RunStatus(v, "ok") })), true
+		p := newProbe(tgt, ak, "tcp", diff.Statuses(r, func(v string) diff.Status { return diff.RunStatus(v, "ok") }))
+		if strings.HasSuffix(method, AsAppSuffix) {
+			p.AsApp, p.UIDs = true, appUIDs(c)
+			asRoot(c, r, "tcp/"+strings.TrimSuffix(method, AsAppSuffix)+"/"+rest, &p)
+		}
+		return p, true
 	}
 	return diff.Probe{}, false
+}
+
+// asRoot fills in, for a subject whose app runs as the prober's own uid (no probe ran as
+// the app: root's connects are the app's), the status of root's row, so a pod whose app
+// is root counts as doing better or worse as the app than one whose app is not.
+func asRoot(c *diff.Comparison, r diff.Row, rootKey string, p *diff.Probe) {
+	status, ok := c.Row(Name, AsAppStatusKey)
+	root, ok2 := c.Row(Name, rootKey)
+	if !ok || !ok2 {
+		return
+	}
+	for i := range p.Status {
+		if r.Present(i) || !status.Present(i) || !root.Present(i) || !strings.HasPrefix(status.Values[i], "not run: "+sameUID) {
+			continue
+		}
+		if p.Detail == nil {
+			p.Detail = append([]string(nil), r.Values...)
+		}
+		p.Status[i] = diff.RunStatus(root.Values[i], "ok")
+		p.Detail[i] = root.Values[i] + " (the app runs as the prober's uid)"
+	}
+}
+
+// appUIDs is the uid each subject's probes as the app ran as, -1 where unknown.
+func appUIDs(c *diff.Comparison) []int {
+	out := make([]int, len(c.Subjects))
+	r, ok := c.Row(Name, AsAppIdentityKey)
+	for i := range out {
+		out[i] = -1
+		if ok && r.Present(i) {
+			if uid, ok := ParseUID(r.Values[i]); ok {
+				out[i] = uid
+			}
+		}
+	}
+	return out
+}
+
+// ParseUID reads the uid of an identity fact ("uid 1000 gid 1000 groups -").
+func ParseUID(v string) (int, bool) {
+	f := strings.Fields(v)
+	if len(f) < 2 || f[0] != "uid" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(f[1])
+	return n, err == nil && n >= 0
 }
 
 func newProbe(tgt, addrKey, proto string, st []diff.Status) diff.Probe {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -43,6 +44,7 @@ func init() {
 			"burst-fails":             ruleBurstFails,
 			"pmtu-differs":            rulePMTUDiffers,
 			"udp-differs":             ruleUDPDiffers,
+			"fails-as-app":            ruleFailsAsApp,
 		},
 		Analysis: &analysis,
 	})
@@ -58,6 +60,24 @@ type Section struct {
 	// SlotMs bounds a single attempt: the window divided so every attempt fits.
 	SlotMs  int64          `json:"slotMs"`
 	Targets []TargetResult `json:"targets"`
+	// AsApp holds the TCP connects run again as the target process (its uid, gid and
+	// groups); nil where the prober was not asked (--as-app=false) or cannot re-execute
+	// itself.
+	AsApp *AsApp `json:"asApp,omitempty"`
+}
+
+// AsApp is the connects as the app: who the app is, and either its results or why there
+// are none (the app runs as the prober's own uid; the prober may not switch uid).
+type AsApp struct {
+	// Identity is the target process's (--pid), from /proc/PID/status; nil when unreadable.
+	Identity *asapp.Identity `json:"identity,omitempty"`
+	// Cgroup is set when the child also ran inside the app's cgroup.
+	Cgroup bool `json:"cgroup,omitempty"`
+	// Skipped says why no probe ran as the app although nothing failed (same uid as root's).
+	Skipped string `json:"skipped,omitempty"`
+	// Error says why the probes as the app could not run (no CAP_SETUID, the process is gone).
+	Error   *report.Error  `json:"error,omitempty"`
+	Targets []TargetResult `json:"targets,omitempty"`
 }
 
 // TargetResult is one tcp:// or udp:// target.

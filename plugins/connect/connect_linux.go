@@ -2,11 +2,16 @@ package connect
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -17,6 +22,7 @@ import (
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	start := time.Now()
 	deadline := netprobe.Deadline(ctx, start, env.Timeout)
+	outer := ctx
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	sec := &Section{Attempts: env.Attempts, Burst: env.Burst, Targets: []TargetResult{}}
@@ -29,6 +35,8 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		}
 		sec.Targets = append(sec.Targets, TargetResult{Target: t.String(), Scheme: string(t.Scheme), Port: t.Port})
 	}
+	// The connects as the app run beside root's, in the same window.
+	wg.Go(func() { sec.AsApp = collectAsApp(outer, env, deadline) })
 	for i := range sec.Targets {
 		wg.Add(1)
 		go func(tr *TargetResult) {
@@ -116,4 +124,107 @@ func pathMTU(fd int, family string) (int, *report.Error) {
 		return 0, report.ErrorOf(err)
 	}
 	return v, nil
+}
+
+func init() { asapp.RegisterTask(Name, runAsApp) }
+
+// asAppRequest is what the prober sends the child that connects as the app.
+type asAppRequest struct {
+	Targets  []string      `json:"targets"`
+	Gentle   []string      `json:"gentle,omitempty"`
+	Attempts int           `json:"attempts"`
+	Burst    int           `json:"burst"`
+	Spread   time.Duration `json:"spread"`
+	Deadline time.Time     `json:"deadline"`
+}
+
+// asAppGrace is how long the child may take past the window to report.
+const asAppGrace = 700 * time.Millisecond
+
+// collectAsApp runs the TCP connects again as the target process's uid, gid and groups
+// (and in its cgroup where asked), in a child of the prober, when that identity differs
+// from the prober's own; otherwise it says why none ran.
+func collectAsApp(ctx context.Context, env *probe.Env, deadline time.Time) *AsApp {
+	if env.AsApp == nil {
+		return nil
+	}
+	out := &AsApp{Cgroup: env.AsApp.Cgroup}
+	req := asAppRequest{Attempts: env.Attempts, Burst: env.Burst, Spread: env.Spread, Deadline: deadline}
+	for _, t := range env.Targets {
+		if t.Scheme != target.TCP {
+			continue
+		}
+		req.Targets = append(req.Targets, t.String())
+		if env.Gentle[t.String()] {
+			req.Gentle = append(req.Gentle, t.String())
+		}
+	}
+	id, err := asapp.Read(env.Proc, env.PID)
+	if err != nil {
+		out.Error = report.ErrorOf(fmt.Errorf("read the app's identity (pid %d): %w", env.PID, err))
+		return out
+	}
+	out.Identity = &id
+	uid, gid := os.Geteuid(), os.Getegid()
+	switch {
+	case len(req.Targets) == 0:
+		out.Skipped = "no TCP target"
+		return out
+	case id.UID == uid && id.GID == gid && !env.AsApp.Cgroup:
+		who := "root's"
+		if uid != 0 {
+			who = "the prober's"
+		}
+		out.Skipped = fmt.Sprintf(sameUID+" %d gid %d, as the prober does: %s connects are the app's", id.UID, id.GID, who)
+		return out
+	}
+	if missing, err := asapp.MissingCapsSelf(env.Proc); err != nil || len(missing) > 0 {
+		if err == nil {
+			err = fmt.Errorf("the prober lacks %s, needed to run the connects as the app (uid %d): its container drops them (kubectl netdiff's --profile restricted does; the default baseline keeps them)",
+				strings.Join(missing, " and "), id.UID)
+		}
+		out.Error = report.ErrorOf(err)
+		return out
+	}
+	// The child ends its connects at the deadline and then writes its result: it gets a
+	// moment beyond (the plugin's own bound is a second beyond the window).
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(asAppGrace))
+	defer cancel()
+	start := time.Now()
+	if err := env.AsApp.Run(ctx, id, Name, req, &out.Targets); err != nil {
+		out.Error, out.Targets = report.ErrorOf(err), nil
+		env.Logf("connect: as the app (%s): %v", id, err)
+		return out
+	}
+	env.Logf("connect: as the app (%s): done in %s", id, time.Since(start).Round(time.Millisecond))
+	return out
+}
+
+// runAsApp is the child's side: the connects of the request, run as whoever the child is.
+func runAsApp(ctx context.Context, raw json.RawMessage) (any, error) {
+	var req asAppRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	env := &probe.Env{Attempts: req.Attempts, Burst: req.Burst, Spread: req.Spread, Gentle: map[string]bool{},
+		Logf: func(string, ...any) {}}
+	for _, g := range req.Gentle {
+		env.Gentle[g] = true
+	}
+	ctx, cancel := context.WithDeadline(ctx, req.Deadline)
+	defer cancel()
+	out := make([]TargetResult, 0, len(req.Targets))
+	for _, s := range req.Targets {
+		t, err := target.Parse(s)
+		if err != nil || t.Scheme != target.TCP {
+			return nil, fmt.Errorf("target %q is not a TCP target", s)
+		}
+		out = append(out, TargetResult{Target: t.String(), Scheme: string(t.Scheme), Port: t.Port})
+	}
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() { probeTarget(ctx, env, &out[i], req.Deadline) })
+	}
+	wg.Wait()
+	return out, nil
 }

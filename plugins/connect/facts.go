@@ -22,6 +22,28 @@ func RunKey(method string, burst bool, tgt, addrKey string) string {
 	return "tcp/" + method + "/" + tgt + "/" + addrKey
 }
 
+// AsAppSuffix marks a method run as the app: "tcp/nonblocking-as-app/tcp://10.0.0.1:80/ipv4",
+// "tcp/nonblocking-burst-as-app/…".
+const AsAppSuffix = "-as-app"
+
+// AsAppKey is a run of a TCP method as the app.
+func AsAppKey(method string, burst bool, tgt, addrKey string) string {
+	if burst {
+		method += "-burst"
+	}
+	return "tcp/" + method + AsAppSuffix + "/" + tgt + "/" + addrKey
+}
+
+// AsAppIdentityKey holds who the app is ("uid 1000 gid 1000 groups 1000"), or why no
+// probe ran as the app; AsAppErrorKey why they could not run.
+const (
+	AsAppIdentityKey = "as-app/identity"
+	AsAppStatusKey   = "as-app/status"
+)
+
+// sameUID starts the reason no probe ran as the app because it runs as the prober does.
+const sameUID = "the app runs as uid"
+
 // PMTUKey is the path MTU of a TCP target's address.
 func PMTUKey(tgt, addrKey string) string { return "tcp/pmtu/" + tgt + "/" + addrKey }
 
@@ -60,6 +82,52 @@ func facts(s *Section) []probe.Fact {
 			}
 			if t.Scheme == "tcp" {
 				add(PMTUKey(t.Target, a.Key), FormatPMTU(a), probe.Exact)
+			}
+		}
+	}
+	if s.AsApp != nil {
+		out = append(out, asAppFacts(s.AsApp)...)
+	}
+	return out
+}
+
+// asAppFacts: who the app is and whether its probes ran (Info: the process section
+// compares the app's identity), and one Exact fact per method run as the app.
+func asAppFacts(a *AsApp) []probe.Fact {
+	var out []probe.Fact
+	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	if a.Identity != nil {
+		add(AsAppIdentityKey, a.Identity.String(), probe.Info)
+	}
+	switch {
+	case a.Error != nil:
+		add(AsAppStatusKey, "not run: "+a.Error.Message, probe.Info)
+	case a.Skipped != "":
+		add(AsAppStatusKey, "not run: "+a.Skipped, probe.Info)
+	default:
+		status := "ran"
+		if a.Cgroup {
+			status += " in the app's cgroup"
+		}
+		add(AsAppStatusKey, status, probe.Info)
+	}
+	for _, t := range a.Targets {
+		for _, ad := range t.Addresses {
+			for _, m := range []struct {
+				name string
+				r    *MethodResult
+			}{{Blocking, ad.Blocking}, {Nonblocking, ad.Nonblocking}} {
+				if m.r == nil {
+					continue
+				}
+				k := AsAppKey(m.name, false, t.Target, ad.Key)
+				add(k, m.r.Sequential.Format("ok"), probe.Exact)
+				add(k+"/latency", m.r.Sequential.FormatLatency(), probe.Info)
+				if m.r.Burst != nil {
+					k := AsAppKey(m.name, true, t.Target, ad.Key)
+					add(k, m.r.Burst.Format("ok"), probe.Exact)
+					add(k+"/latency", m.r.Burst.FormatLatency(), probe.Info)
+				}
 			}
 		}
 	}

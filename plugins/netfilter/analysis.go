@@ -57,7 +57,7 @@ func ruleMayMatch(key string, p *diff.Probe, i int) bool {
 				return false
 			}
 		case "skuid":
-			if lo, hi, ok := portRange(v); ok && (p.UID < lo || p.UID > hi) {
+			if lo, hi, ok := portRange(v); ok && (p.UIDIn(i) < lo || p.UIDIn(i) > hi) {
 				return false
 			}
 		case "daddr":

@@ -12,23 +12,46 @@ import (
 var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf, Annotate: annotate}
 
 func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
-	tgt, ak := diff.SplitTargetKey(r.Key)
+	key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
+	tgt, ak := diff.SplitTargetKey(key)
 	scheme, port := diff.TargetPort(tgt)
 	p := diff.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
-		Status: diff.Statuses(r, func(v string) diff.Status {
-			if a := ParseAnswer(v); a.Err != "" {
-				return diff.ErrnoStatus(a.Err)
-			}
-			return diff.OK
-		})}
+		Status: diff.Statuses(r, lookupStatus)}
 	if diff.IsName(tgt) {
 		p.Name = diff.TargetHost(tgt)
+	}
+	if asApp {
+		secs := diff.DecodeSections(c, Name, Decode)
+		p.AsApp, p.UIDs = true, make([]int, len(c.Subjects))
+		root, _ := c.Row(Name, key)
+		for i, s := range secs {
+			p.UIDs[i] = -1
+			if s == nil || s.AsApp == nil {
+				continue
+			}
+			p.UIDs[i] = s.AsApp.UID
+			// The app runs as the prober does: root's lookup is the app's.
+			if s.AsApp.Skipped != "" && !r.Present(i) && root.Present(i) {
+				if p.Detail == nil {
+					p.Detail = append([]string(nil), r.Values...)
+				}
+				p.Status[i], p.Detail[i] = lookupStatus(root.Values[i]), root.Values[i]+" (the app runs as the prober's uid)"
+			}
+		}
 	}
 	return p, true
 }
 
+func lookupStatus(v string) diff.Status {
+	if a := ParseAnswer(v); a.Err != "" {
+		return diff.ErrnoStatus(a.Err)
+	}
+	return diff.OK
+}
+
 // annotate fills each subject's route for the probe's destination: the lookup of the same
-// target, else of any target with the same host and address key.
+// target, else of any target with the same host and address key; for a probe run as the
+// app, the lookups asked as the app's uid.
 func annotate(c *diff.Comparison, p *diff.Probe) {
 	rows := c.Section(Name)
 	for i := range c.Subjects {
@@ -37,7 +60,11 @@ func annotate(c *diff.Comparison, p *diff.Probe) {
 		}
 		host := diff.TargetHost(p.Target)
 		for _, r := range rows {
-			tgt, ak := diff.SplitTargetKey(r.Key)
+			key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
+			if asApp != p.AsApp {
+				continue
+			}
+			tgt, ak := diff.SplitTargetKey(key)
 			if ak != p.AddrKey || !r.Present(i) || (tgt != p.Target && diff.TargetHost(tgt) != host) {
 				continue
 			}

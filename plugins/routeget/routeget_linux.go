@@ -2,22 +2,44 @@ package routeget
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
-// Collect looks up a route per target address.
+// Collect looks up a route per target address, as the prober and, where the target
+// process runs as another uid, as that uid.
 func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
-	sec := &Section{Lookups: []Lookup{}}
+	sec := &Section{Lookups: lookups(ctx, env, -1)}
+	if env.AsApp == nil {
+		return sec, nil
+	}
+	id, err := asapp.Read(env.Proc, env.PID)
+	switch {
+	case err != nil:
+		sec.AsApp = &AsApp{UID: -1, Error: report.ErrorOf(fmt.Errorf("read the app's identity (pid %d): %w", env.PID, err))}
+	case id.UID == os.Geteuid():
+		sec.AsApp = &AsApp{UID: id.UID, Skipped: fmt.Sprintf("the app runs as uid %d, as the prober does", id.UID)}
+	default:
+		sec.AsApp = &AsApp{UID: id.UID, Lookups: lookups(ctx, env, id.UID)}
+	}
+	return sec, nil
+}
+
+// lookups asks the route of every target address, as uid (the caller's when uid < 0).
+func lookups(ctx context.Context, env *probe.Env, uid int) []Lookup {
+	out := []Lookup{}
 	for _, t := range env.Targets {
 		if t.Scheme == target.DNS {
 			continue
@@ -30,7 +52,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 			if res.Error != nil {
 				l.Error = res.Error
 			}
-			sec.Lookups = append(sec.Lookups, l)
+			out = append(out, l)
 			continue
 		}
 		proto, port := selectors(t)
@@ -39,11 +61,11 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 			if proto != 0 {
 				l.IPProto = protoName(proto)
 			}
-			l.Route, l.Error = netprobe.RouteGet(a.IP, proto, port)
-			sec.Lookups = append(sec.Lookups, l)
+			l.Route, l.Error = netprobe.RouteGetAs(a.IP, proto, port, uid)
+			out = append(out, l)
 		}
 	}
-	return sec, nil
+	return out
 }
 
 func selectors(t target.Target) (proto uint8, port int) {

@@ -17,12 +17,19 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 		l       Lookup
 	}
 	byKey := map[string][]cell{}
+	uid := map[int]int{}
 	for i, s := range diff.DecodeSections(c, Name, Decode) {
 		if s == nil {
 			continue
 		}
 		for _, l := range s.Lookups {
 			byKey[l.FactKey()] = append(byKey[l.FactKey()], cell{i, l})
+		}
+		if s.AsApp != nil {
+			uid[i] = s.AsApp.UID
+			for _, l := range s.AsApp.Lookups {
+				byKey[AsAppPrefix+l.FactKey()] = append(byKey[AsAppPrefix+l.FactKey()], cell{i, l})
+			}
 		}
 	}
 	keys := slices.Sorted(maps.Keys(byKey))
@@ -48,10 +55,15 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 					sel += fmt.Sprintf(" dport %d", c2.l.Dport)
 				}
 			}
+			what := "route lookup"
+			if strings.HasPrefix(k, AsAppPrefix) {
+				what = fmt.Sprintf("route lookup as the app (uid %d)", uid[c2.subject])
+				sel += fmt.Sprintf(" uid %d", uid[c2.subject])
+			}
 			out = append(out, diff.Finding{
 				Severity: diff.Critical,
-				Message: fmt.Sprintf("%s: route lookup for %s (ip route get %s%s) fails with %s while it works in %s: check the routes and the policy rules of %s",
-					c.Subjects[c2.subject], c2.l.Target, c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", "), c.Subjects[c2.subject]),
+				Message: fmt.Sprintf("%s: %s for %s (ip route get %s%s) fails with %s while it works in %s: check the routes and the policy rules of %s",
+					c.Subjects[c2.subject], what, c2.l.Target, c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", "), c.Subjects[c2.subject]),
 				Keys: []string{Name + "/" + k},
 			})
 		}

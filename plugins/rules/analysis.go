@@ -9,8 +9,8 @@ import (
 )
 
 // analysis: on a probe's path lie the policy rules whose selectors match it: its
-// destination, protocol, ports, the prober's uid (root), no firewall mark, and iif lo
-// (locally generated traffic).
+// destination, protocol, ports, the uid it ran as in that subject (root's, or the app's
+// for a probe run as the app), no firewall mark, and iif lo (locally generated traffic).
 var analysis = diff.Analysis{Role: diff.State, Path: path}
 
 func path(c *diff.Comparison, p *diff.Probe, i int) []string {
@@ -54,7 +54,7 @@ func matches(key string, p *diff.Probe, i int) bool {
 	if dp, ok := sel["dport"]; ok && !inRange(dp, p.Port) {
 		return false
 	}
-	if uid, ok := sel["uidrange"]; ok && !inRange(uid, p.UID) {
+	if uid, ok := sel["uidrange"]; ok && !inRange(uid, p.UIDIn(i)) {
 		return false
 	}
 	if _, ok := sel["fwmark"]; ok {

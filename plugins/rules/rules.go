@@ -131,6 +131,13 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 					}
 				}
 			}
+			if w := uidWords(c, i, rest); w != "" {
+				if strings.HasSuffix(desc, ")") {
+					desc = desc[:len(desc)-1] + "; " + w + ")"
+				} else {
+					desc += " (" + w + ")"
+				}
+			}
 			has = append(has, desc)
 		}
 		if len(has) == 0 {
@@ -143,6 +150,61 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 		out = append(out, diff.Finding{Severity: sev, Message: msg, Keys: []string{row.ID()}})
 	}
 	return out
+}
+
+// connectSection is the connect section's name, and connectSchema the part of its schema
+// (docs/sections/connect.md) that says as whom the app runs.
+const connectSection = "connect"
+
+type connectSchema struct {
+	AsApp *struct {
+		Identity *struct {
+			UID int `json:"uid"`
+		} `json:"identity"`
+	} `json:"asApp"`
+}
+
+// appUID is the uid of subject i's app (the target process), as its probes as the app read it.
+func appUID(c *diff.Comparison, i int) (int, bool) {
+	if i >= len(c.Reports) || c.Reports[i] == nil {
+		return 0, false
+	}
+	var s connectSchema
+	if ok, err := c.Reports[i].Section(connectSection, &s); !ok || err != nil || s.AsApp == nil || s.AsApp.Identity == nil {
+		return 0, false
+	}
+	return s.AsApp.Identity.UID, true
+}
+
+// uidWords says whom a rule with a uidrange selects in subject i: the app's uid, root's,
+// both or neither, so a rule that moves only the app's traffic is named as such.
+func uidWords(c *diff.Comparison, i int, rest string) string {
+	f := strings.Fields(rest)
+	var rng string
+	for k := 1; k+1 < len(f); k++ {
+		if f[k] == "uidrange" {
+			rng = f[k+1]
+		}
+	}
+	if rng == "" {
+		return ""
+	}
+	uid, ok := appUID(c, i)
+	if !ok {
+		return ""
+	}
+	app, root := inRange(rng, uid), inRange(rng, 0)
+	switch {
+	case uid == 0 && app:
+		return fmt.Sprintf("uidrange %s holds the app's uid 0, which is root's", rng)
+	case app && !root:
+		return fmt.Sprintf("uidrange %s selects the app's uid %d and not root's: the app's connects take this rule, the prober's as root do not", rng, uid)
+	case app && root:
+		return fmt.Sprintf("uidrange %s selects both the app's uid %d and root's", rng, uid)
+	case root:
+		return fmt.Sprintf("uidrange %s selects root's connects, not the app's uid %d", rng, uid)
+	}
+	return fmt.Sprintf("uidrange %s selects neither the app's uid %d nor root", rng, uid)
 }
 
 // hasSection: a subject without a rules section lacks no rule, it was not asked.

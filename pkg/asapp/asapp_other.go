@@ -1,0 +1,13 @@
+//go:build !linux
+
+package asapp
+
+import (
+	"context"
+	"errors"
+)
+
+// Run runs task as the app; probes as the app run only on Linux.
+func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any) error {
+	return errors.New("probes as the app run only on Linux")
+}
