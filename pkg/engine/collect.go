@@ -245,3 +245,70 @@ func (r *run) attachNodeSide(ctx context.Context, runner *podrun.Runner, s *subj
 	s.report.Sections[nodepod.Section] = raw
 	return nil
 }
+
+// probeViaNode probes s from a node pod on its node, leaving the pod's spec as it is: the
+// prober there finds the target container's process by its ID and collects inside its
+// namespaces (as the app, in the app's cgroup too); with --node-side the same node pod then
+// collects the node side.
+func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subject, args []string) error {
+	id := s.pod.Namespace + "/" + s.pod.Name
+	cid := containerID(s.pod, s.container)
+	if cid == "" {
+		return &podrun.StepError{Pod: id, Step: "find container", Err: fmt.Errorf("container %s has no container ID in the pod's status (not started yet?): --via node enters a running container", s.container)}
+	}
+	if s.pod.Spec.HostNetwork {
+		return &podrun.StepError{Pod: id, Step: "find container", Err: fmt.Errorf("the pod uses its node's network: probe it without --via node")}
+	}
+	start := time.Now()
+	p, err := nodepod.Start(ctx, nodepod.Request{
+		Client: r.client, Config: r.restConfig, Subject: s.pod, Spec: runner.Spec,
+		NodeNamespace: r.NodeNamespace, MaxReport: r.MaxReportSize,
+		Progress: func(m string) {
+			if runner.Progress != nil {
+				runner.Progress(id, m)
+			}
+		},
+	})
+	s.timings.Add("node-pod", start)
+	if err != nil {
+		return err
+	}
+	defer p.Delete()
+	if s.report, err = p.Collect(ctx, append(args, "--container-id", cid, "--as-app-cgroup"), &s.timings); err != nil {
+		return err
+	}
+	attach(s)
+	if err := r.attachPodFacts(ctx, s); err != nil {
+		return err
+	}
+	if !r.NodeSide {
+		return nil
+	}
+	nargs, err := nodepod.ProberArgs(s.pod, s.report)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	rep, err := p.Collect(ctx, nargs, nil)
+	s.timings.Add("node-side", start)
+	if err != nil {
+		return err
+	}
+	raw, err := nodepod.Extract(rep, p.ID)
+	if err != nil {
+		return err
+	}
+	s.report.Sections[nodepod.Section] = raw
+	return nil
+}
+
+// containerID is the runtime's ID of the named container ("containerd://…"), "" when the
+// status has none yet.
+func containerID(pod *corev1.Pod, container string) string {
+	for _, st := range pod.Status.ContainerStatuses {
+		if st.Name == container {
+			return st.ContainerID
+		}
+	}
+	return ""
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -44,7 +45,10 @@ type Config struct {
 	NodeSide                 bool
 	NodeNamespace            string
 
-	// How to probe: the prober container, the targets and the prober's flags.
+	// How to probe: from an ephemeral container in each pod (ViaEphemeral, the default), or
+	// from a node pod that enters the pod's namespaces (ViaNode: the pod spec is not
+	// changed); the prober image, the targets and the prober's flags.
+	Via     string
 	Prober  inject.Spec
 	Targets []string
 	// Window is the probe window; WatchWindow keeps it open for its whole length.
@@ -69,6 +73,12 @@ type Config struct {
 	Out      io.Writer
 	ErrOut   io.Writer
 }
+
+// The ways of probing a pod (Config.Via).
+const (
+	ViaEphemeral = "ephemeral"
+	ViaNode      = "node"
+)
 
 // Cluster is how a run reaches the API server. A run of saved reports needs none.
 type Cluster struct {
@@ -407,9 +417,14 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject) {
 		pctx, cancel := context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 		args := r.collectArgs(s, subjects, apiTargets)
-		if s.reference {
+		switch {
+		case s.reference:
 			s.report, s.err = runner.ProbeRunning(pctx, s.pod, s.container, args, &s.timings)
-		} else {
+		case r.Via == ViaNode:
+			// The node pod also collects the node side: one node pod per pod, not two.
+			s.err = r.probeViaNode(pctx, runner, s, args)
+			return
+		default:
 			s.report, s.err = runner.Probe(pctx, s.pod, s.container, args, &s.timings)
 		}
 		if s.err == nil {
@@ -447,6 +462,16 @@ func (r *run) printDryRun(subjects []*subject) error {
 	spec := r.Prober
 	for _, s := range subjects {
 		if s.pod == nil {
+			continue
+		}
+		if r.Via == ViaNode {
+			np, err := nodepod.NodePod(s.pod, r.NodeNamespace, spec)
+			if err != nil {
+				return err
+			}
+			if err := printYAML(r.Out, fmt.Sprintf("pod %s: would create this node pod, enter container %s from it, and delete it (the pod is not changed)", s.ref, s.container), np); err != nil {
+				return err
+			}
 			continue
 		}
 		spec.TargetContainer = s.container

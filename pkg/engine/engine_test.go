@@ -232,3 +232,48 @@ func TestPoliciesListedOncePerNamespace(t *testing.T) {
 		t.Errorf("networkpolicy lists per namespace = %v, want one each", lists)
 	}
 }
+
+// --via node leaves the pods alone: the dry run shows the node pod it would create, and
+// a pod whose container has not started is refused by name.
+func TestViaNode(t *testing.T) {
+	a, b := runningPod("apps", "a", corev1.PodRunning), runningPod("apps", "b", corev1.PodRunning)
+	for _, p := range []*corev1.Pod{a, b} {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", ContainerID: "containerd://" + strings.Repeat("ab", 32)}}
+	}
+	r, cs, out, _ := newTestRun(t, a, b)
+	r.pods, r.Via, r.DryRun = []PodRef{{"apps", "a"}, {"apps", "b"}}, ViaNode, true
+	if err := start(r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# pod apps/a: would create this node pod", "enter container app", "hostPID: true", "privileged: true", "nodeName: n1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "ephemeral") {
+		t.Errorf("dry run mentions an ephemeral container:\n%s", out)
+	}
+	for _, act := range cs.Actions() {
+		if act.GetVerb() != "get" {
+			t.Errorf("dry run made a %s call", act.GetVerb())
+		}
+	}
+
+	b.Status.ContainerStatuses = nil
+	r, cs, _, errOut := newTestRun(t, a, b)
+	r.pods, r.Via, r.Timeout = []PodRef{{"apps", "a"}, {"apps", "b"}}, ViaNode, time.Second // a's node pod never runs here
+	if err := start(r); ExitCode(err) != ExitError || !strings.Contains(errOut.String(), "pod apps/b: find container: container app has no container ID") {
+		t.Fatalf("err = %v, stderr %q: want b's missing container ID named", err, errOut)
+	}
+	for _, act := range cs.Actions() {
+		if act.GetVerb() == "patch" {
+			t.Errorf("--via node patched a pod: %v", act)
+		}
+	}
+	left, _ := cs.CoreV1().Pods("apps").List(context.Background(), metav1.ListOptions{})
+	for _, p := range left.Items {
+		if p.Name != "a" && p.Name != "b" {
+			t.Errorf("node pod %s left behind", p.Name)
+		}
+	}
+}

@@ -69,6 +69,9 @@ var (
 		kubectl netdiff ha-0 netshoot --save ./reports
 		kubectl netdiff -f ./reports/default_ha-0.json -f ./reports/default_netshoot.json
 
+		# Leave the pods' specs untouched: probe each from a short-lived pod on its node
+		kubectl netdiff ha-0 netshoot --via node --node-namespace netdiff-system
+
 		# Show what would be added to the pods, and add nothing
 		kubectl netdiff ha-0 netshoot --dry-run`)
 )
@@ -109,6 +112,7 @@ type Options struct {
 	KeepReference  bool
 	NodeSide       bool
 	NodeNamespace  string
+	Via            string
 
 	// Filled by Complete.
 	pods       []engine.PodRef
@@ -138,6 +142,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		Spread:         time.Second,
 		MaxConcurrency: 10,
 		MaxReportSize:  64 << 20,
+		Via:            engine.ViaEphemeral,
 		isTerminal:     isTerminal,
 	}
 }
@@ -207,7 +212,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Reference, "reference", false, "compare one pod against a fresh reference pod (prober image, same node, network and DNS settings), deleted afterwards")
 	f.BoolVar(&o.KeepReference, "keep-reference", false, "with --reference: keep the reference pod instead of deleting it")
 	f.BoolVar(&o.NodeSide, "node-side", false, "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node")
-	f.StringVar(&o.NodeNamespace, "node-namespace", "", "with --node-side: namespace for the privileged node pods (default: each pod's own; use one whose Pod Security level allows privileged pods)")
+	f.StringVar(&o.NodeNamespace, "node-namespace", "", "with --node-side or --via node: namespace for the privileged node pods (default: each pod's own; use one whose Pod Security level allows privileged pods)")
+	f.StringVar(&o.Via, "via", o.Via, "how to reach each pod: ephemeral (add the prober to the pod as an ephemeral container) or node (a short-lived privileged pod on its node enters the pod's namespaces: the pod spec is not changed)")
 }
 
 // Complete parses the arguments and builds the clients when pods are involved.
@@ -272,8 +278,13 @@ func (o *Options) Validate() error {
 	case (o.ContainerA != "" || o.ContainerB != "") && (n != 2 || expands):
 		return fmt.Errorf("--container-a and --container-b need exactly two subjects")
 	}
-	if o.NodeNamespace != "" && !o.NodeSide {
-		return fmt.Errorf("--node-namespace only makes sense with --node-side")
+	switch o.Via {
+	case engine.ViaEphemeral, engine.ViaNode:
+	default:
+		return fmt.Errorf("unknown --via %q: use ephemeral or node", o.Via)
+	}
+	if o.NodeNamespace != "" && !o.NodeSide && o.Via != engine.ViaNode {
+		return fmt.Errorf("--node-namespace only makes sense with --node-side or --via node")
 	}
 	if o.MaxConcurrency < 1 {
 		return fmt.Errorf("--max-concurrency must be at least 1, got %d", o.MaxConcurrency)
@@ -319,6 +330,7 @@ func (o *Options) Config() engine.Config {
 		Files: o.Files, Pods: o.pods, Selector: o.Selector, Workloads: o.workloads, Namespace: o.namespace,
 		Container: o.Container, ContainerA: o.ContainerA, ContainerB: o.ContainerB,
 		Reference: o.Reference, KeepReference: o.KeepReference, NodeSide: o.NodeSide, NodeNamespace: o.NodeNamespace,
+		Via: o.Via,
 		Prober: inject.Spec{
 			Image:       o.Image,
 			PullPolicy:  corev1.PullPolicy(o.ImagePullPolicy),
