@@ -83,3 +83,23 @@ func BenchmarkDiffRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRender prints a Result that is already compared (the renderer alone): n rows,
+// every 100th differing, with --all, in every format.
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		res, err := diff.Compare([]string{"a", "b"}, benchReports(b, n), diff.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, format := range []string{"table", "wide", "json", "yaml"} {
+			b.Run(fmt.Sprintf("%s-all/%d", format, n), func(b *testing.B) {
+				for b.Loop() {
+					if err := Render(io.Discard, res, format, Options{All: true}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
