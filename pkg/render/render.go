@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -32,8 +33,15 @@ func ValidateFormat(format string) error {
 	return fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(Formats, ", "))
 }
 
-// Render prints res in format ("" means table).
+// Render prints res in format ("" means table): RenderContext without a deadline.
 func Render(w io.Writer, res *diff.Result, format string, opts Options) error {
+	return RenderContext(context.Background(), w, res, format, opts)
+}
+
+// RenderContext prints res in format ("" means table). It looks at ctx every few
+// thousand rows and returns ctx.Err() once ctx is done; what was printed by then stays
+// printed (the table and wide formats are written as they are laid out).
+func RenderContext(ctx context.Context, w io.Writer, res *diff.Result, format string, opts Options) error {
 	if err := ValidateFormat(format); err != nil {
 		return err
 	}
@@ -56,8 +64,8 @@ func Render(w io.Writer, res *diff.Result, format string, opts Options) error {
 		_, err = w.Write(b)
 		return err
 	case "wide":
-		return renderTable(w, res, opts, wideLayout)
+		return renderTable(ctx, w, res, opts, wideLayout)
 	default:
-		return renderTable(w, res, opts, tableLayout)
+		return renderTable(ctx, w, res, opts, tableLayout)
 	}
 }
