@@ -49,17 +49,21 @@ func RenderContext(ctx context.Context, w io.Writer, res *diff.Result, format st
 		return fmt.Errorf("render: no comparison result")
 	}
 	switch format {
-	case "json":
-		b, err := marshalJSON(NewDocument(res, opts.All))
+	case "json", "yaml":
+		doc, err := newDocument(ctx, res, opts.All)
 		if err != nil {
-			return fmt.Errorf("render json: %w", err)
+			return err
 		}
-		_, err = w.Write(b)
-		return err
-	case "yaml":
-		b, err := marshalYAML(NewDocument(res, opts.All))
+		marshal := marshalJSON
+		if format == "yaml" {
+			marshal = marshalYAML
+		}
+		b, err := marshalContext(ctx, func() ([]byte, error) { return marshal(doc) })
 		if err != nil {
-			return fmt.Errorf("render yaml: %w", err)
+			if ctx.Err() != nil {
+				return err
+			}
+			return fmt.Errorf("render %s: %w", format, err)
 		}
 		_, err = w.Write(b)
 		return err
@@ -67,5 +71,32 @@ func RenderContext(ctx context.Context, w io.Writer, res *diff.Result, format st
 		return renderTable(ctx, w, res, opts, wideLayout)
 	default:
 		return renderTable(ctx, w, res, opts, tableLayout)
+	}
+}
+
+// marshalContext returns what marshal returns, or ctx.Err() as soon as ctx is done: one
+// encoder call cannot be interrupted (YAML takes seconds for 100,000 rows), so it runs on
+// its own and, when ctx ends first, finishes unseen while the caller goes on.
+func marshalContext(ctx context.Context, marshal func() ([]byte, error)) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ctx.Done() == nil {
+		return marshal() // no deadline, nothing to wait for
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := marshal()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
