@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -369,6 +370,10 @@ func (b *builder) add(ctx context.Context, i int, section string, facts []probe.
 	if keys == nil {
 		keys = make(map[string]int, len(facts))
 		b.sections[section] = keys
+		// Room for this section's cells: the first subject's facts make most of them.
+		b.kinds = slices.Grow(b.kinds, len(facts))
+		b.values = slices.Grow(b.values, len(facts)*b.n)
+		b.present = slices.Grow(b.present, len(facts)*b.n)
 	}
 	for n, f := range facts {
 		if n%checkEvery == 0 {
