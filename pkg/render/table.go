@@ -141,12 +141,14 @@ func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 		if l.wide {
 			links := ""
 			if len(f.Explains) > 0 {
-				links = "\nexplains " + strings.Join(f.Explains, " ")
+				links = "\nexplains " + sanitizeAll(f.Explains, " ")
 			}
 			if len(f.ExplainedBy) > 0 {
-				links = "\nexplained by " + strings.Join(f.ExplainedBy, " ")
+				links = "\nexplained by " + sanitizeAll(f.ExplainedBy, " ")
 			}
-			t.add([]string{f.ID, string(f.Kind), sev, f.Rule, msg + links, sanitizeAll(f.Keys, "\n")})
+			// IDs, kinds and rule names are the engine's and the plugins', escaped all
+			// the same: nothing that reaches the terminal is printed raw.
+			t.add([]string{sanitize(f.ID), sanitize(string(f.Kind)), sev, sanitize(f.Rule), msg + links, sanitizeAll(f.Keys, "\n")})
 			continue
 		}
 		var under []string
@@ -209,7 +211,8 @@ func rowsGrid(ctx context.Context, res *diff.Result, opts Options, l layout) (*g
 		}
 		section := ""
 		if r.Section != last {
-			section, last = r.Section, r.Section
+			// A section name is a key of the report's sections object: the pod's choice.
+			section, last = sanitize(r.Section), r.Section
 		}
 		cells = append(cells[:0], section, wrap(sanitize(r.Key), l.keyWidth, 0))
 		if l.wide {
