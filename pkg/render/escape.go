@@ -88,18 +88,29 @@ func Cap(s string, max int) string {
 	return s[:cut] + fmt.Sprintf("…(%d more bytes)", len(s)-cut)
 }
 
+// yamlRefused reports the runes that are valid UTF-8 and harmless on a terminal but that
+// YAML cannot carry raw (outside its printable set): the noncharacters U+FFFE and U+FFFF.
+// The YAML library refuses them ("control characters are not allowed"), so a report
+// holding one would break -o yaml for the whole run.
+func yamlRefused(r rune) bool { return r == 0xFFFE || r == 0xFFFF }
+
+// jsonEscaped reports the runes escapeJSON rewrites: every unsafe rune encoding/json
+// leaves raw, and the ones YAML refuses.
+func jsonEscaped(r rune) bool { return r >= 0x7f && (unsafeRune(r) || yamlRefused(r)) }
+
 // escapeJSON rewrites, in encoding/json output, every unsafe rune it leaves raw (DEL, C1
-// controls, bidi controls) as a \uXXXX escape. Outside strings JSON is printable ASCII,
-// so each such rune is inside a string and the escape decodes to the same value.
+// controls, bidi controls) and every rune YAML refuses as a \uXXXX escape. Outside
+// strings JSON is printable ASCII, so each such rune is inside a string and the escape
+// decodes to the same value.
 func escapeJSON(b []byte) []byte {
-	i := bytes.IndexFunc(b, func(r rune) bool { return r >= 0x7f && unsafeRune(r) })
+	i := bytes.IndexFunc(b, jsonEscaped)
 	if i < 0 {
 		return b
 	}
 	out := make([]byte, 0, len(b)+16)
 	out = append(out, b[:i]...)
 	for _, r := range string(b[i:]) {
-		if r >= 0x7f && unsafeRune(r) {
+		if jsonEscaped(r) {
 			out = fmt.Appendf(out, `\u%04x`, r)
 			continue
 		}
@@ -121,7 +132,7 @@ func marshalJSON(v any) ([]byte, error) {
 
 // marshalYAML prints v as sigs.k8s.io/yaml does, except that a string holding an unsafe
 // rune (which the YAML library either refuses, like U+009B, or prints raw, like U+202E
-// and newlines in a block scalar) is written as a double-quoted scalar with JSON escapes,
+// and newlines in a block scalar) or a rune YAML refuses (U+FFFE) is written as a double-quoted scalar with JSON escapes,
 // which YAML reads back as the same string. Such strings are swapped for placeholders
 // carrying a random nonce before marshalling, so a report cannot forge one.
 func marshalYAML(v any) ([]byte, error) {
@@ -142,7 +153,7 @@ func marshalYAML(v any) ([]byte, error) {
 	prefix := "netdiff-quoted-" + hex.EncodeToString(nonce[:]) + "-"
 	var quoted [][]byte
 	swap := func(s string) (string, error) {
-		if safe(s) {
+		if safe(s) && !strings.ContainsFunc(s, yamlRefused) {
 			return s, nil
 		}
 		q, err := marshalJSON(s)

@@ -29,6 +29,7 @@ var hostile = []struct{ name, s string }{
 	{"marks", "a\u200eb\u200fc\u061cd"},
 	{"line separator", "a\u2028b\u2029c"},
 	{"invalid UTF-8", "a\xffb"},
+	{"noncharacters YAML refuses", "x\ufffey\uffff"},
 }
 
 // rawUnsafe returns the first forbidden rune (or invalid byte) raw in s, or "". It keeps
