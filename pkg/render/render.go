@@ -48,6 +48,9 @@ func RenderContext(ctx context.Context, w io.Writer, res *diff.Result, format st
 	if res == nil {
 		return fmt.Errorf("render: no comparison result")
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	switch format {
 	case "json", "yaml":
 		doc, err := newDocument(ctx, res, opts.All)
