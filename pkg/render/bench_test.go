@@ -103,3 +103,18 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderColor prints 100,000 rows that all differ, coloured as on a terminal:
+// every value cell of the second subject is painted.
+func BenchmarkRenderColor(b *testing.B) {
+	res := bigResult(100000)
+	for i := range res.Rows {
+		res.Rows[i].Values[1] = "x" + res.Rows[i].Values[1][:12]
+		res.Rows[i].Equal = false
+	}
+	for b.Loop() {
+		if err := Render(io.Discard, res, "table", Options{All: true, Color: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

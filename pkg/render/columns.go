@@ -115,13 +115,63 @@ func (g *grid) write(ctx context.Context, w *bufio.Writer) error {
 	return nil
 }
 
-// displayWidth is how many terminal cells s takes, colours not counted: its length when
-// it is printable ASCII, else tablewriter's width (East Asian widths included).
+// displayWidth is how many terminal cells s takes, colours not counted, as tablewriter
+// measures it (twwidth: East Asian widths included): its length when it is printable
+// ASCII, and the colours paint adds are skipped without twwidth's regular expression.
 func displayWidth(s string) int {
+	ascii, esc := true, false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e {
-			return twwidth.WidthNoCache(s)
+		switch c := s[i]; {
+		case c == 0x1b:
+			esc = true
+		case c < 0x20 || c > 0x7e:
+			ascii = false
 		}
 	}
-	return len(s)
+	switch {
+	case !esc && ascii:
+		return len(s)
+	case !esc:
+		return twwidth.WidthNoCache(s)
+	}
+	text, ok := stripCSI(s)
+	switch {
+	case !ok:
+		return twwidth.WidthNoCache(s) // an ESC that starts no CSI: twwidth decides
+	case ascii:
+		return len(text)
+	}
+	return twwidth.WidthNoCache(text)
+}
+
+// stripCSI removes the CSI sequences (ESC [, parameter bytes 0x30–0x3f, intermediate
+// bytes 0x20–0x2f, a final byte 0x40–0x7e) from s, the ones twwidth does not count. It
+// fails on an ESC that starts no complete CSI.
+func stripCSI(s string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if s[i] != 0x1b {
+			j := strings.IndexByte(s[i:], 0x1b)
+			if j < 0 {
+				j = len(s) - i
+			}
+			b.WriteString(s[i : i+j])
+			i += j
+			continue
+		}
+		j := i + 1
+		if j >= len(s) || s[j] != '[' {
+			return "", false
+		}
+		for j++; j < len(s) && s[j] >= 0x30 && s[j] <= 0x3f; j++ {
+		}
+		for ; j < len(s) && s[j] >= 0x20 && s[j] <= 0x2f; j++ {
+		}
+		if j >= len(s) || s[j] < 0x40 || s[j] > 0x7e {
+			return "", false
+		}
+		i = j + 1
+	}
+	return b.String(), true
 }

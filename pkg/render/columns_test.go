@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
@@ -129,4 +130,17 @@ func TestGridCancelled(t *testing.T) {
 	if err := g.write(ctx, bufio.NewWriter(io.Discard)); err != context.Canceled {
 		t.Fatalf("write = %v, want context.Canceled", err)
 	}
+}
+
+// FuzzDisplayWidth: the grid measures every string as tablewriter does.
+func FuzzDisplayWidth(f *testing.F) {
+	for _, s := range []string{"", "plain", "ünï…", "日本", "\x1b[1m\x1b[31mCRITICAL\x1b[0m", "\x1b[33m日本\x1b[0m",
+		"\x1b[", "\x1b[31", "\x1b]0;t\x07x", "\x1b[\x1b[31mx", "a\x1bb", "\t", "\x1b[2 qx", "e\u0301"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := displayWidth(s), twwidth.WidthNoCache(s); got != want {
+			t.Errorf("displayWidth(%q) = %d, twwidth says %d", s, got, want)
+		}
+	})
 }
