@@ -2,9 +2,11 @@ package diff
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,17 +57,30 @@ func (r *Result) Differs() bool {
 
 // Compare lines up the facts of two or more reports, normalises each subject's identity
 // away, and runs the finding rules. subjects are display names, aligned with reports.
+// It is CompareContext without a deadline.
 func Compare(subjects []string, reports []*report.Report, opts Options) (*Result, error) {
+	return CompareContext(context.Background(), subjects, reports, opts)
+}
+
+// CompareContext is Compare that gives up once ctx is done: it looks at ctx between
+// sections and rules and every few thousand facts and rows, and then returns ctx.Err()
+// itself (errors.Is(err, context.Canceled) holds). One plugin reading one section's
+// facts is not interrupted.
+func CompareContext(ctx context.Context, subjects []string, reports []*report.Report, opts Options) (*Result, error) {
 	var named []namedRule
 	for _, nr := range registeredNamedRules() {
 		if opts.Rules == nil || opts.Rules(nr.name) {
 			named = append(named, nr)
 		}
 	}
-	return compare(subjects, reports, named)
+	return compare(ctx, subjects, reports, named)
 }
 
-func compare(subjects []string, reports []*report.Report, rules []namedRule) (*Result, error) {
+// checkEvery is how many facts or rows the engine handles between two looks at the
+// context: a few hundred microseconds of work.
+const checkEvery = 4096
+
+func compare(ctx context.Context, subjects []string, reports []*report.Report, rules []namedRule) (*Result, error) {
 	if len(subjects) < 2 {
 		return nil, fmt.Errorf("compare: need at least 2 subjects, got %d", len(subjects))
 	}
@@ -86,6 +101,9 @@ func compare(subjects []string, reports []*report.Report, rules []namedRule) (*R
 		}
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var notes []Finding
 	ids := make([]Identity, len(reports))
 	for i, r := range reports {
@@ -102,21 +120,40 @@ func compare(subjects []string, reports []*report.Report, rules []namedRule) (*R
 	per := make([]subjectFacts, len(reports))
 	var wg sync.WaitGroup
 	for i := range reports {
-		wg.Go(func() { per[i] = collectFacts(subjects, ids, reports, sections, i) })
+		wg.Go(func() { per[i] = collectFacts(ctx, subjects, ids, reports, sections, i) })
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	b := newBuilder(len(reports))
 	for i, sf := range per {
 		notes = append(notes, sf.notes...)
 		for _, s := range sf.sections {
-			b.add(i, s.name, s.facts)
+			if err := b.add(ctx, i, s.name, s.facts); err != nil {
+				return nil, err
+			}
 		}
 	}
 
 	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids}
-	c.Rows = b.rows(subjects)
-	findings := append(notes, runRules(c, rules)...)
-	return &Result{Subjects: subjects, Findings: diagnose(c, sortFindings(findings)), Rows: c.Rows}, nil
+	var err error
+	if c.Rows, err = b.rows(ctx, subjects); err != nil {
+		return nil, err
+	}
+	fs, err := runRules(ctx, c, rules)
+	if err != nil {
+		return nil, err
+	}
+	findings := sortFindings(append(notes, fs...))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	findings = diagnose(c, findings)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &Result{Subjects: subjects, Findings: findings, Rows: c.Rows}, nil
 }
 
 type subjectFacts struct {
@@ -129,12 +166,16 @@ type namedFacts struct {
 	facts []probe.Fact
 }
 
-// collectFacts reads subject i's facts, section by section, already normalised.
-func collectFacts(subjects []string, ids []Identity, reports []*report.Report, sections []string, i int) subjectFacts {
+// collectFacts reads subject i's facts, section by section, already normalised. Once
+// ctx is done it stops early; the caller looks at ctx.
+func collectFacts(ctx context.Context, subjects []string, ids []Identity, reports []*report.Report, sections []string, i int) subjectFacts {
 	r := reports[i]
 	norm := NewNormaliser(subjects, ids, i)
 	normalise := func(fs []probe.Fact) []probe.Fact {
 		for k := range fs {
+			if k%checkEvery == 0 && ctx.Err() != nil {
+				return nil
+			}
 			fs[k].Key, fs[k].Value = norm.Normalise(fs[k].Key), norm.Normalise(fs[k].Value)
 		}
 		return fs
@@ -145,6 +186,9 @@ func collectFacts(subjects []string, ids []Identity, reports []*report.Report, s
 		raw := r.Sections[name]
 		if absent(raw) {
 			continue
+		}
+		if ctx.Err() != nil {
+			return out
 		}
 		facts, err := sectionFacts(name, raw)
 		if err != nil {
@@ -323,13 +367,22 @@ type builder struct {
 
 func newBuilder(n int) *builder { return &builder{n: n, sections: map[string]map[string]int{}} }
 
-func (b *builder) add(i int, section string, facts []probe.Fact) {
+func (b *builder) add(ctx context.Context, i int, section string, facts []probe.Fact) error {
 	keys := b.sections[section]
 	if keys == nil {
 		keys = make(map[string]int, len(facts))
 		b.sections[section] = keys
+		// Room for this section's cells: the first subject's facts make most of them.
+		b.kinds = slices.Grow(b.kinds, len(facts))
+		b.values = slices.Grow(b.values, len(facts)*b.n)
+		b.present = slices.Grow(b.present, len(facts)*b.n)
 	}
-	for _, f := range facts {
+	for n, f := range facts {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		c, ok := keys[f.Key]
 		if !ok {
 			c = len(b.kinds)
@@ -347,6 +400,7 @@ func (b *builder) add(i int, section string, facts []probe.Fact) {
 		}
 		b.values[at], b.present[at] = f.Value, true
 	}
+	return nil
 }
 
 // mergeSep joins the values of facts that normalisation collapsed onto one key.
@@ -360,7 +414,7 @@ func mergeValues(a, b string) string {
 	return strings.Join(sortedKeys(set), mergeSep)
 }
 
-func (b *builder) rows(subjects []string) []Row {
+func (b *builder) rows(ctx context.Context, subjects []string) ([]Row, error) {
 	markers := make([][]string, len(subjects))
 	for j := range subjects {
 		markers[j] = peerMarkers(subjects, j)
@@ -373,6 +427,11 @@ func (b *builder) rows(subjects []string) []Row {
 	for _, section := range sortedKeys(b.sections) {
 		keys := b.sections[section]
 		for _, k := range sortedKeys(keys) {
+			if len(rows)%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
 			c := keys[k]
 			lo, hi := c*b.n, c*b.n+b.n
 			row := Row{Section: section, Key: k, Values: b.values[lo:hi:hi], Kind: b.kinds[c], Missing: missing[lo:hi:hi]}
@@ -385,7 +444,7 @@ func (b *builder) rows(subjects []string) []Row {
 			rows = append(rows, row)
 		}
 	}
-	return rows
+	return rows, nil
 }
 
 // expectedMissing marks subjects the key is about as a peer ("<peer:b>"): b cannot have

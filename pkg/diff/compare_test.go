@@ -353,7 +353,7 @@ func TestRulesPanicDedupeSort(t *testing.T) {
 			return nil
 		}},
 	}
-	res, err := compare([]string{"a", "b"}, []*report.Report{a, b}, rules)
+	res, err := compare(context.Background(), []string{"a", "b"}, []*report.Report{a, b}, rules)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -9,9 +10,12 @@ import (
 
 // runRules runs every rule on c. A panicking rule costs only its own findings: it
 // becomes an Info finding naming the rule, so one broken plugin cannot hide the rest.
-func runRules(c *Comparison, rules []namedRule) []Finding {
+func runRules(ctx context.Context, c *Comparison, rules []namedRule) ([]Finding, error) {
 	var out []Finding
 	for _, nr := range rules {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		fs, err := safeRule(nr, c)
 		if err != nil {
 			out = append(out, Finding{Severity: Info, Rule: nr.name,
@@ -28,7 +32,7 @@ func runRules(c *Comparison, rules []namedRule) []Finding {
 			out = append(out, f)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func safeRule(nr namedRule, c *Comparison) (fs []Finding, err error) {

@@ -174,26 +174,31 @@ func (n *Normaliser) Normalise(s string) string {
 		}
 		return b.end - a.end
 	})
+	// Most spans keep their text (addresses that are nobody's identity): the copy is
+	// made at the first span that replaces; up to there the output is s itself.
 	var b strings.Builder
-	b.Grow(len(s))
-	pos, changed := 0, false
+	pos, done := 0, 0 // s[:done] is in b (once changed), s[done:pos] is kept as is
+	changed := false
 	for _, sp := range spans {
 		if sp.start < pos {
 			continue // overlaps an earlier, longer match
 		}
-		b.WriteString(s[pos:sp.start])
+		pos = sp.end
 		if sp.to == "" {
-			b.WriteString(s[sp.start:sp.end])
-			pos = sp.end
 			continue
 		}
+		if !changed {
+			b.Grow(len(s))
+			changed = true
+		}
+		b.WriteString(s[done:sp.start])
 		b.WriteString(sp.to)
-		pos, changed = sp.end, true
+		done = sp.end
 	}
 	if !changed {
 		return s
 	}
-	b.WriteString(s[pos:])
+	b.WriteString(s[done:])
 	return b.String()
 }
 

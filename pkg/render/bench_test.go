@@ -83,3 +83,38 @@ func BenchmarkDiffRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRender prints a Result that is already compared (the renderer alone): n rows,
+// every 100th differing, with --all, in every format.
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		res, err := diff.Compare([]string{"a", "b"}, benchReports(b, n), diff.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, format := range []string{"table", "wide", "json", "yaml"} {
+			b.Run(fmt.Sprintf("%s-all/%d", format, n), func(b *testing.B) {
+				for b.Loop() {
+					if err := Render(io.Discard, res, format, Options{All: true}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRenderColor prints 100,000 rows that all differ, coloured as on a terminal:
+// every value cell of the second subject is painted.
+func BenchmarkRenderColor(b *testing.B) {
+	res := bigResult(100000)
+	for i := range res.Rows {
+		res.Rows[i].Values[1] = "x" + res.Rows[i].Values[1][:12]
+		res.Rows[i].Equal = false
+	}
+	for b.Loop() {
+		if err := Render(io.Discard, res, "table", Options{All: true, Color: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"context"
+
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
@@ -58,6 +60,12 @@ const MaxMessageBytes = 16 << 10
 
 // NewDocument converts res; equal rows are kept only when all is set.
 func NewDocument(res *diff.Result, all bool) Document {
+	d, _ := newDocument(context.Background(), res, all)
+	return d
+}
+
+// newDocument is NewDocument that returns ctx.Err() once ctx is done.
+func newDocument(ctx context.Context, res *diff.Result, all bool) (Document, error) {
 	d := Document{
 		APIVersion: APIVersion,
 		Subjects:   append([]string{}, res.Subjects...),
@@ -71,7 +79,12 @@ func NewDocument(res *diff.Result, all bool) Document {
 			Rule: f.Rule, Message: Cap(f.Message, MaxMessageBytes), Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: Cap(f.Checked, MaxMessageBytes)})
 	}
 	d.Summary.Rows, d.Summary.Findings = len(res.Rows), len(res.Findings)
-	for _, r := range res.Rows {
+	for n, r := range res.Rows {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return Document{}, err
+			}
+		}
 		if !r.Equal {
 			d.Summary.Differing++
 		}
@@ -90,7 +103,7 @@ func NewDocument(res *diff.Result, all bool) Document {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	return d
+	return d, nil
 }
 
 // KindName is the lowercase name of a fact kind, as in JSON and -o wide.

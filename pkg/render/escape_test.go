@@ -29,6 +29,7 @@ var hostile = []struct{ name, s string }{
 	{"marks", "a\u200eb\u200fc\u061cd"},
 	{"line separator", "a\u2028b\u2029c"},
 	{"invalid UTF-8", "a\xffb"},
+	{"noncharacters YAML refuses", "x\ufffey\uffff"},
 }
 
 // rawUnsafe returns the first forbidden rune (or invalid byte) raw in s, or "". It keeps
@@ -59,7 +60,9 @@ func hostileResult(s string) *diff.Result {
 			{ID: "f2", Kind: diff.Symptom, Severity: diff.Low, Rule: "x/y", Keys: []string{"x/" + s}, ExplainedBy: []string{"f1"}, Message: "symptom " + s},
 			{ID: "f3", Kind: diff.Symptom, Severity: diff.Low, Rule: "x/z", Keys: []string{"x/z"}, Message: "unexplained", Checked: "checked " + s},
 		},
-		Rows: []diff.Row{{Section: "env", Key: "K" + s, Kind: probe.Exact, Values: []string{"-", "v" + s}, Missing: []bool{true, false}}},
+		Rows: []diff.Row{{Section: "env", Key: "K" + s, Kind: probe.Exact, Values: []string{"-", "v" + s}, Missing: []bool{true, false}},
+			// A section name is a key of the report's sections object: the pod chooses it.
+			{Section: "section" + s, Key: "k", Kind: probe.Exact, Values: []string{"x", "y"}, Missing: []bool{false, false}}},
 	}
 }
 

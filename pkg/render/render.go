@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -32,32 +33,73 @@ func ValidateFormat(format string) error {
 	return fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(Formats, ", "))
 }
 
-// Render prints res in format ("" means table).
+// Render prints res in format ("" means table): RenderContext without a deadline.
 func Render(w io.Writer, res *diff.Result, format string, opts Options) error {
+	return RenderContext(context.Background(), w, res, format, opts)
+}
+
+// RenderContext prints res in format ("" means table). It looks at ctx every few
+// thousand rows and returns ctx.Err() once ctx is done; what was printed by then stays
+// printed (the table and wide formats are written as they are laid out).
+func RenderContext(ctx context.Context, w io.Writer, res *diff.Result, format string, opts Options) error {
 	if err := ValidateFormat(format); err != nil {
 		return err
 	}
 	if res == nil {
 		return fmt.Errorf("render: no comparison result")
 	}
-	switch format {
-	case "json":
-		b, err := marshalJSON(NewDocument(res, opts.All))
-		if err != nil {
-			return fmt.Errorf("render json: %w", err)
-		}
-		_, err = w.Write(b)
+	if err := ctx.Err(); err != nil {
 		return err
-	case "yaml":
-		b, err := marshalYAML(NewDocument(res, opts.All))
+	}
+	switch format {
+	case "json", "yaml":
+		doc, err := newDocument(ctx, res, opts.All)
 		if err != nil {
-			return fmt.Errorf("render yaml: %w", err)
+			return err
+		}
+		marshal := marshalJSON
+		if format == "yaml" {
+			marshal = marshalYAML
+		}
+		b, err := marshalContext(ctx, func() ([]byte, error) { return marshal(doc) })
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return fmt.Errorf("render %s: %w", format, err)
 		}
 		_, err = w.Write(b)
 		return err
 	case "wide":
-		return renderTable(w, res, opts, wideLayout)
+		return renderTable(ctx, w, res, opts, wideLayout)
 	default:
-		return renderTable(w, res, opts, tableLayout)
+		return renderTable(ctx, w, res, opts, tableLayout)
+	}
+}
+
+// marshalContext returns what marshal returns, or ctx.Err() as soon as ctx is done: one
+// encoder call cannot be interrupted (YAML takes seconds for 100,000 rows), so it runs on
+// its own and, when ctx ends first, finishes unseen while the caller goes on.
+func marshalContext(ctx context.Context, marshal func() ([]byte, error)) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ctx.Done() == nil {
+		return marshal() // no deadline, nothing to wait for
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := marshal()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }

@@ -1,15 +1,12 @@
 package render
 
 import (
-	"bytes"
+	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
@@ -50,7 +47,7 @@ func paint(on bool, color, s string) string {
 	if !on || color == "" || s == "" {
 		return s
 	}
-	// Colour each line: tablewriter lays multi-line cells out line by line.
+	// Colour each line: the grid lays multi-line cells out line by line.
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = color + l + ansiReset
@@ -58,36 +55,35 @@ func paint(on bool, color, s string) string {
 	return strings.Join(lines, "\n")
 }
 
-func renderTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
-	var buf bytes.Buffer
+func renderTable(ctx context.Context, w io.Writer, res *diff.Result, opts Options, l layout) error {
+	var grids []*grid
 	if len(res.Findings) > 0 {
-		if err := findingsTable(&buf, res, opts, l); err != nil {
-			return err
-		}
+		grids = append(grids, findingsGrid(res, opts, l))
 	}
-	shown, differing := 0, 0
+	differing := 0
+	shown := false
 	for _, r := range res.Rows {
 		if !r.Equal {
 			differing++
 		}
-		if opts.All || !r.Equal {
-			shown++
-		}
+		shown = shown || opts.All || !r.Equal
 	}
-	if shown > 0 {
-		if buf.Len() > 0 {
-			buf.WriteByte('\n')
-		}
-		if err := rowsTable(&buf, res, opts, l); err != nil {
+	if shown {
+		g, err := rowsGrid(ctx, res, opts, l)
+		if err != nil {
 			return err
 		}
+		grids = append(grids, g)
 	}
-	if buf.Len() > 0 {
-		buf.WriteByte('\n')
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for _, g := range grids {
+		if err := g.write(ctx, bw); err != nil {
+			return err
+		}
+		bw.WriteByte('\n')
 	}
-	buf.WriteString(summary(res, differing))
-	_, err := w.Write(trimLines(buf.Bytes()))
-	return err
+	bw.WriteString(summary(res, differing))
+	return bw.Flush()
 }
 
 func summary(res *diff.Result, differing int) string {
@@ -116,36 +112,15 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func newTable(w io.Writer) *tablewriter.Table {
-	cell := tw.CellConfig{
-		Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
-		Formatting: tw.CellFormatting{AutoFormat: tw.Off, AutoWrap: tw.WrapNone},
-	}
-	return tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off, ShowHeader: tw.Off},
-				Lines:      tw.Lines{ShowTop: tw.Off, ShowBottom: tw.Off, ShowHeaderLine: tw.Off, ShowFooterLine: tw.Off},
-			},
-		})),
-		tablewriter.WithConfig(tablewriter.Config{Header: cell, Row: cell}),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "   ", Overwrite: true}),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-}
-
-// findingsTable prints the diagnosis: by default the top-level findings (causes,
+// findingsGrid lays out the diagnosis: by default the top-level findings (causes,
 // unexplained symptoms, context), each cause with the symptoms it explains folded under
 // it one line each; -o wide prints every finding with its ID, kind, rule and links.
-func findingsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
-	t := newTable(w)
+func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 	header := []string{"SEVERITY", "FINDING"}
 	if l.wide {
 		header = []string{"ID", "KIND", "SEVERITY", "RULE", "FINDING", "EVIDENCE"}
 	}
-	t.Header(header)
+	t := newGrid(header)
 	byID := make(map[string]diff.Finding, len(res.Findings))
 	for _, f := range res.Findings {
 		byID[f.ID] = f
@@ -166,15 +141,14 @@ func findingsTable(w io.Writer, res *diff.Result, opts Options, l layout) error 
 		if l.wide {
 			links := ""
 			if len(f.Explains) > 0 {
-				links = "\nexplains " + strings.Join(f.Explains, " ")
+				links = "\nexplains " + sanitizeAll(f.Explains, " ")
 			}
 			if len(f.ExplainedBy) > 0 {
-				links = "\nexplained by " + strings.Join(f.ExplainedBy, " ")
+				links = "\nexplained by " + sanitizeAll(f.ExplainedBy, " ")
 			}
-			row := []string{f.ID, string(f.Kind), sev, f.Rule, msg + links, sanitizeAll(f.Keys, "\n")}
-			if err := t.Append(row); err != nil {
-				return fmt.Errorf("render findings: %w", err)
-			}
+			// IDs, kinds and rule names are the engine's and the plugins', escaped all
+			// the same: nothing that reaches the terminal is printed raw.
+			t.add([]string{sanitize(f.ID), sanitize(string(f.Kind)), sev, sanitize(f.Rule), msg + links, sanitizeAll(f.Keys, "\n")})
 			continue
 		}
 		var under []string
@@ -190,11 +164,9 @@ func findingsTable(w io.Writer, res *diff.Result, opts Options, l layout) error 
 		if len(under) > 0 {
 			msg += "\n" + strings.Join(under, "\n")
 		}
-		if err := t.Append([]string{sev, msg}); err != nil {
-			return fmt.Errorf("render findings: %w", err)
-		}
+		t.add([]string{sev, msg})
 	}
-	return t.Render()
+	return t
 }
 
 // maxFolded is how many symptoms the table lists under a cause.
@@ -210,8 +182,8 @@ func oneLine(s string, width int) string {
 	return string(r[:width-1]) + "…"
 }
 
-func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
-	t := newTable(w)
+// rowsGrid lays out the rows, every row with opts.All, else the differing ones.
+func rowsGrid(ctx context.Context, res *diff.Result, opts Options, l layout) (*grid, error) {
 	header := []string{"SECTION", "KEY"}
 	if l.wide {
 		header = append(header, "KIND")
@@ -222,17 +194,27 @@ func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
 	if opts.All {
 		header = append(header, "DIFFERS")
 	}
-	t.Header(header)
+	t := newGrid(header)
+	if opts.All {
+		t.grow(len(res.Rows))
+	}
 	last := ""
-	for _, r := range res.Rows {
+	cells := make([]string, 0, len(header))
+	for n, r := range res.Rows {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		if r.Equal && !opts.All {
 			continue
 		}
 		section := ""
 		if r.Section != last {
-			section, last = r.Section, r.Section
+			// A section name is a key of the report's sections object: the pod's choice.
+			section, last = sanitize(r.Section), r.Section
 		}
-		cells := []string{section, wrap(sanitize(r.Key), l.keyWidth, 0)}
+		cells = append(cells[:0], section, wrap(sanitize(r.Key), l.keyWidth, 0))
 		if l.wide {
 			cells = append(cells, KindName(r.Kind))
 		}
@@ -254,12 +236,13 @@ func rowsTable(w io.Writer, res *diff.Result, opts Options, l layout) error {
 			}
 			cells = append(cells, mark)
 		}
-		if err := t.Append(cells); err != nil {
-			return fmt.Errorf("render rows: %w", err)
-		}
+		t.add(cells)
 	}
-	return t.Render()
+	return t, nil
 }
+
+// checkEvery is how many rows the renderers lay out between two looks at the context.
+const checkEvery = 1024
 
 // maxCellBytes caps every table and wide cell (keys, values, finding messages) before it
 // is escaped and wrapped: the full value is in -o json.
@@ -281,6 +264,9 @@ func sanitizeAll(ss []string, sep string) string {
 // wrap breaks s into lines of at most width runes, at spaces where it can, and keeps
 // at most maxLines lines (0: all), marking the cut.
 func wrap(s string, width, maxLines int) string {
+	if len(s) <= width && strings.IndexByte(s, '\n') < 0 {
+		return s // fits: no rune is shorter than a byte
+	}
 	var lines []string
 	for _, para := range strings.Split(s, "\n") {
 		lines = append(lines, wrapLine(para, width)...)
@@ -320,13 +306,4 @@ func wrapLine(s string, width int) []string {
 		out = append(out, string(rs))
 	}
 	return out
-}
-
-// trimLines drops the padding tablewriter leaves at line ends.
-func trimLines(b []byte) []byte {
-	lines := bytes.Split(b, []byte("\n"))
-	for i, l := range lines {
-		lines[i] = bytes.TrimRight(l, " ")
-	}
-	return bytes.Join(lines, []byte("\n"))
 }

@@ -4,6 +4,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,11 +76,24 @@ func (r *Report) Section(name string, v any) (bool, error) {
 var ErrSchema = errors.New("unsupported report schema")
 
 // Decode reads one report and checks its schema version. A truncated or malformed
-// document is an error, never a partial report.
+// document is an error, never a partial report. It is DecodeContext without a deadline.
 func Decode(r io.Reader) (*Report, error) {
-	dec := json.NewDecoder(r)
+	return DecodeContext(context.Background(), r)
+}
+
+// DecodeContext is Decode that gives up once ctx is done: it looks at ctx before every
+// read from r and between the steps of the decoding, and then returns ctx.Err() itself.
+// A read that blocks is not interrupted (-f reads regular files only).
+func DecodeContext(ctx context.Context, r io.Reader) (*Report, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(ctxReader{ctx, r})
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("empty report: %w", io.ErrUnexpectedEOF)
 		}
@@ -90,12 +104,21 @@ func Decode(r io.Reader) (*Report, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("malformed report: data after the report's closing brace (at byte %d)", dec.InputOffset())
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := uniqueKeys(raw, "the report", true); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var rep Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		return nil, fmt.Errorf("malformed report: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if rep.SchemaVersion != SchemaVersion {
 		return nil, fmt.Errorf("%w %q (this build reads %q): use a prober of the same version as the plugin", ErrSchema, rep.SchemaVersion, SchemaVersion)
@@ -104,6 +127,19 @@ func Decode(r io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("malformed report: no sections")
 	}
 	return &rep, nil
+}
+
+// ctxReader reads from r while ctx is not done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // uniqueKeys fails when the object raw has a key twice. Go's decoder matches field names
