@@ -309,8 +309,13 @@ func reportFacts(r *report.Report, sections []string) []probe.Fact {
 		{Key: "hostname", Value: r.Hostname, Kind: probe.Info},
 		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.Info},
 		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.Info},
-		{Key: "cpuMs", Value: strconv.FormatInt(r.CPUMS, 10), Kind: probe.Info},
-		{Key: "via", Value: r.Via, Kind: probe.Info},
+	}
+	// Newer report fields, only where set, so older reports keep their rows.
+	if r.CPUMS > 0 {
+		facts = append(facts, probe.Fact{Key: "cpuMs", Value: strconv.FormatInt(r.CPUMS, 10), Kind: probe.Info})
+	}
+	if r.Via != "" {
+		facts = append(facts, probe.Fact{Key: "via", Value: r.Via, Kind: probe.Info})
 	}
 	if len(r.Targets) > 0 {
 		ts := append([]string{}, r.Targets...)

@@ -95,5 +95,6 @@ func RunRule(name string, c *Comparison) []Finding {
 	if !ok {
 		return []Finding{{Severity: Info, Rule: name, Message: "no rule " + name + " is registered"}}
 	}
-	return runRules(c, []namedRule{{name: name, rule: r}})
+	fs, _ := runRules(context.Background(), c, []namedRule{{name: name, rule: r}})
+	return fs
 }

@@ -148,7 +148,7 @@ func (r *run) run(ctx context.Context) error {
 	}
 	for _, s := range subjects {
 		if s.file != "" {
-			s.report, s.err = readReportFile(s.file, r.MaxReportSize)
+			s.report, s.err = readReportFile(ctx, s.file, r.MaxReportSize)
 		}
 	}
 	if len(r.pods) > 0 {
@@ -201,11 +201,14 @@ func (r *run) run(ctx context.Context) error {
 		return exitCode(ExitError)
 	}
 	start := time.Now()
-	res, err := diff.Compare(names, reports, diff.Options{})
+	res, err := diff.CompareContext(ctx, names, reports, diff.Options{})
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}
-	if err := render.Render(r.Out, res, r.Output, render.Options{All: r.All, Color: r.Color}); err != nil {
+	if err := render.RenderContext(ctx, r.Out, res, r.Output, render.Options{All: r.All, Color: r.Color}); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	if r.Timings {
@@ -274,7 +277,7 @@ func uniqueNames(subjects []*subject) {
 // readReportFile reads a saved report. Only a regular file is read (a FIFO with no writer
 // would block for ever) and only up to limit bytes (a report is tens of KiB; a huge one is
 // not a report, or is an attack on the reader).
-func readReportFile(path string, limit int64) (*report.Report, error) {
+func readReportFile(ctx context.Context, path string, limit int64) (*report.Report, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
@@ -291,7 +294,7 @@ func readReportFile(path string, limit int64) (*report.Report, error) {
 	}
 	defer f.Close()
 	lr := &io.LimitedReader{R: f, N: limit + 1}
-	rep, err := report.Decode(lr)
+	rep, err := report.DecodeContext(ctx, lr)
 	if lr.N <= 0 {
 		return nil, fmt.Errorf("read report %s: grew past --max-report-size %d while read", path, limit)
 	}

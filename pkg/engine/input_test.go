@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +47,7 @@ func TestFileInputIsBounded(t *testing.T) {
 		t.Logf("-f %s: refused in %s", filepath.Base(tc.file), took.Round(time.Microsecond))
 	}
 	// Raised, the same file is read.
-	if _, err := readReportFile(big, 4<<20); err != nil {
+	if _, err := readReportFile(context.Background(), big, 4<<20); err != nil {
 		t.Errorf("under a raised limit: %v", err)
 	}
 }

@@ -44,7 +44,7 @@ func (x *env) faults(t *testing.T) string {
 		}
 		if faultErr == nil {
 			faultErr = x.waitReady(ctx, faultNs, "f-a", "f-b", "pull-a", "pull-b", "fake-a", "fake-b", "kill-a", "sig-a", "sig-b",
-				"ten-a", "ten-b", "rbac-a", "rbac-b", "multi", "hostnet2", "hostnet3", "tight", "sec-a", "sec-b", "flap-a", "flap-b", "conc-a", "conc-b")
+				"ten-a", "ten-b", "rbac-a", "rbac-b", "multi", "hostnet2", "hostnet3", "tight", "sec-a", "sec-b", "flap-a", "flap-b", "conc-a", "conc-b", "via-a", "via-b")
 		}
 	})
 	if faultErr != nil {
