@@ -335,7 +335,7 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 				lacks = append(lacks, i)
 			}
 		}
-		if len(has) == 0 {
+		if len(has) == 0 || len(lacks) == 0 && sameValues(row, has) {
 			continue
 		}
 		f := diff.Finding{Severity: severityOf(k.Attach), Rule: Name + "/only-in-some", Keys: []string{row.ID()}}
@@ -364,6 +364,16 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// sameValues: the subjects in idx all have one value of r.
+func sameValues(r diff.Row, idx []int) bool {
+	for _, i := range idx[1:] {
+		if r.Values[i] != r.Values[idx[0]] {
+			return false
+		}
+	}
+	return true
 }
 
 func hasWord(n int) string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -71,10 +72,10 @@ func unescape(s string) string {
 // mount's root (cg first), as paths in the hierarchy, or ok=false when no mount shows cg
 // (a path that climbs out of the prober's cgroup namespace, "/../x", never resolves).
 func Resolve(cg string, mounts []Mount) (dir string, m Mount, chain []string, ok bool) {
-	cg = path.Clean(cg)
-	if !strings.HasPrefix(cg, "/") || strings.HasPrefix(cg, "/..") {
+	if !strings.HasPrefix(cg, "/") || slices.Contains(strings.Split(cg, "/"), "..") {
 		return "", Mount{}, nil, false
 	}
+	cg = path.Clean(cg)
 	best := -1
 	for k, mt := range mounts {
 		root := path.Clean(mt.Root)
