@@ -2,6 +2,7 @@ package cgroupbpf
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -257,7 +258,10 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	return s, nil
 }
 
-// describe fills a program's name, tag and type from its id.
+// describe fills a program's name, tag and type from its id: cilium/ebpf's
+// NewProgramFromID opens it, and one BPF_OBJ_GET_INFO_BY_FD reads them. Program.Info is not
+// used: it also copies the program's instructions and, for a program without maps, loads
+// a probe program of its own to test a kernel feature, and the prober only reads.
 func describe(p *Program) error {
 	prog, err := ebpf.NewProgramFromID(ebpf.ProgramID(p.ID))
 	if err != nil {
@@ -265,13 +269,50 @@ func describe(p *Program) error {
 		return err
 	}
 	defer prog.Close()
-	info, err := prog.Info()
+	info, err := progInfoOf(prog.FD())
 	if err != nil {
 		p.Error = report.ErrorOf(err)
 		return err
 	}
-	p.Name, p.Tag, p.Type = info.Name, info.Tag, info.Type.String()
+	p.Name = unix.ByteSliceToString(info.name[:])
+	p.Tag = hex.EncodeToString(info.tag[:])
+	p.Type = ebpf.ProgramType(info.typ).String()
 	return nil
+}
+
+// progInfo is the head of struct bpf_prog_info, up to and including the name.
+type progInfo struct {
+	typ             uint32
+	id              uint32
+	tag             [8]byte
+	jitedProgLen    uint32
+	xlatedProgLen   uint32
+	jitedProgInsns  uint64
+	xlatedProgInsns uint64
+	loadTime        uint64
+	createdByUID    uint32
+	nrMapIDs        uint32
+	mapIDs          uint64
+	name            [16]byte
+}
+
+// objInfoAttr is union bpf_attr's BPF_OBJ_GET_INFO_BY_FD member.
+type objInfoAttr struct {
+	fd      uint32
+	infoLen uint32
+	info    uint64
+}
+
+// progInfoOf reads the head of the program's bpf_prog_info by its fd.
+func progInfoOf(fd int) (*progInfo, error) {
+	info := &progInfo{}
+	attr := objInfoAttr{fd: uint32(fd), infoLen: uint32(unsafe.Sizeof(*info)), info: uint64(uintptr(unsafe.Pointer(info)))}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET_INFO_BY_FD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(info)
+	if errno != 0 {
+		return nil, fmt.Errorf("program info: %w", errno)
+	}
+	return info, nil
 }
 
 // capPrograms keeps the first MaxPrograms programs, levels nearest the target first.
