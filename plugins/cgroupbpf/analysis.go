@@ -44,7 +44,7 @@ func probePath(c *diff.Comparison, p *diff.Probe, i int) []string {
 	var out []string
 	for _, r := range c.Section(Name) {
 		k, ok := ParseProgKey(r.Key)
-		if !ok {
+		if !ok || !governsProber(c, k.Level, i) {
 			continue
 		}
 		for _, h := range hooks {
@@ -55,6 +55,18 @@ func probePath(c *diff.Comparison, p *diff.Probe, i int) []string {
 		}
 	}
 	return out
+}
+
+// governsProber: the programs of a level are on the path of the prober's probes in
+// subject i unless the section says the prober ran outside that cgroup (the app's own
+// cgroup, seen from an ephemeral container). Programs "above" are in effect for the app's
+// cgroup from ancestors it shares with the prober; a report without the fact keeps them.
+func governsProber(c *diff.Comparison, level string, i int) bool {
+	r, ok := c.Row(Name, "prober/"+level)
+	if !ok || !r.Present(i) {
+		return true
+	}
+	return r.Values[i] == ProberRuns
 }
 
 // describeRow words a program row as a cause in subject i, against subject j, when no

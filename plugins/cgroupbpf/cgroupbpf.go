@@ -47,6 +47,8 @@ type Section struct {
 	// through /proc/PID/root, when the prober's mounts do not show the app's cgroup).
 	Mount string `json:"mount,omitempty"`
 	Via   string `json:"via,omitempty"`
+	// ProberCgroup is the prober's own cgroup v2 path (as its /proc/self/cgroup names it).
+	ProberCgroup string `json:"proberCgroup,omitempty"`
 	// Levels are the target's cgroup ("self") and each visible ancestor, self first.
 	Levels []Level `json:"levels,omitempty"`
 	// Above are the programs in effect for the target's cgroup that no visible level holds:
@@ -65,8 +67,12 @@ type Section struct {
 type Level struct {
 	// Level names the cgroup relative to the target's: self, parent, up2, up3, …; root is
 	// the root of the hierarchy as the prober's cgroup namespace shows it.
-	Level    string        `json:"level"`
-	Path     string        `json:"path"`
+	Level string `json:"level"`
+	Path  string `json:"path"`
+	// Prober: the prober's own probes run in this cgroup or below it, so its programs
+	// govern them. In an ephemeral container the prober has a cgroup of its own beside
+	// the app's: the app's own level does not govern its probes, the pod's and above do.
+	Prober   bool          `json:"prober,omitempty"`
 	Programs []Program     `json:"programs,omitempty"`
 	Error    *report.Error `json:"error,omitempty"`
 }
@@ -183,6 +189,7 @@ func Facts(s *Section) []probe.Fact {
 	}
 	for _, l := range s.Levels {
 		out = append(out, probe.Fact{Key: "level/" + l.Level, Value: l.Path, Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "prober/" + l.Level, Value: proberWord(l.Prober), Kind: probe.Info})
 		if l.Error != nil {
 			out = append(out, probe.Fact{Key: "error/level/" + l.Level, Value: l.Error.Name(), Kind: probe.Exact})
 		}
@@ -199,6 +206,18 @@ func Facts(s *Section) []probe.Fact {
 	}
 	return out
 }
+
+// proberWord is the value of a "prober/LEVEL" fact: whether the prober's probes run under
+// that level (ProberRuns) or not.
+func proberWord(b bool) string {
+	if b {
+		return ProberRuns
+	}
+	return "the prober runs elsewhere"
+}
+
+// ProberRuns is the value of "prober/LEVEL" where the prober's probes run under the level.
+const ProberRuns = "the prober runs here or below"
 
 // ProgKey is a program row's key split: hook, level and the program's name@tag (or #N).
 type ProgKey struct {

@@ -133,6 +133,9 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		return s, nil
 	}
 	s.Cgroup = cg
+	if own, err := os.ReadFile(filepath.Join(env.Proc, "self", "cgroup")); err == nil {
+		s.ProberCgroup, _ = ParseCgroup(own)
+	}
 	var chain []string
 	var dirOf func(string) string
 	if mi, err := os.ReadFile(filepath.Join(env.Proc, "self", "mountinfo")); err == nil {
@@ -168,7 +171,10 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		}
 		l := Level{Level: LevelName(n, p), Path: p}
 		if s.Via == "app-root" {
+			// The app's cgroup seen through its own mount: not the prober's.
 			l.Level = "self"
+		} else {
+			l.Prober = under(s.ProberCgroup, p)
 		}
 		fd, err := unix.Open(dirOf(p), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -327,6 +333,11 @@ func capPrograms(s *Section) {
 	if len(s.Above) > left {
 		s.Above, s.Truncated = s.Above[:left], true
 	}
+}
+
+// under reports whether cgroup c is p or one of its descendants.
+func under(c, p string) bool {
+	return c != "" && (p == "/" || c == p || strings.HasPrefix(c, p+"/"))
 }
 
 // holds reports whether dir is a cgroup2 directory whose cgroup.procs lists pid.

@@ -77,10 +77,10 @@ func FuzzParseCgroup(f *testing.F) {
 // sample is a pod's section: Cilium-like programs at the root, one at the pod's own cgroup.
 func sample(id uint32, extra ...Program) *Section {
 	return &Section{Cgroup: "/kubepods/pod1/ctr", Mount: "/sys/fs/cgroup", Via: "mountinfo", Levels: []Level{
-		{Level: "self", Path: "/kubepods/pod1/ctr", Programs: extra},
-		{Level: "parent", Path: "/kubepods/pod1"},
-		{Level: "up2", Path: "/kubepods"},
-		{Level: "root", Path: "/", Programs: []Program{
+		{Level: "self", Path: "/kubepods/pod1/ctr", Prober: true, Programs: extra},
+		{Level: "parent", Path: "/kubepods/pod1", Prober: true},
+		{Level: "up2", Path: "/kubepods", Prober: true},
+		{Level: "root", Path: "/", Prober: true, Programs: []Program{
 			{Attach: "connect4", ID: id, Name: "cil_sock4_connect", Tag: "aa11", Type: "CGroupSockAddr", Flags: "multi"},
 			{Attach: "sendmsg4", ID: id + 1, Name: "cil_sock4_sendmsg", Tag: "bb22", Type: "CGroupSockAddr", Flags: "multi"},
 		}},
@@ -192,5 +192,20 @@ func TestPathHoldsTheHooksOfTheProbe(t *testing.T) {
 		if !slices.Equal(got, tc.wants) {
 			t.Errorf("%s: path %v, want %v", tc.name, got, tc.wants)
 		}
+	}
+}
+
+// TestPathLeavesOutTheAppsOwnLevelWhereTheProberRunsElsewhere: seen from an ephemeral
+// container, the app's own cgroup is not the prober's, so its programs do not govern the
+// prober's probes; the pod's and the root's do.
+func TestPathLeavesOutTheAppsOwnLevelWhereTheProberRunsElsewhere(t *testing.T) {
+	deny := Program{Attach: "connect4", ID: 55, Name: "deny", Tag: "cc", Type: "CGroupSockAddr", Flags: "multi"}
+	b := sample(200, deny)
+	b.Levels[0].Prober = false
+	c := compare(t, sample(100), b)
+	p := &diff.Probe{Proto: "tcp", AddrKey: "ipv4", Port: 80, Addr: make([]netip.Addr, 2), Route: make([]diff.RouteAnswer, 2)}
+	got := probePath(c, p, 1)
+	if !slices.Equal(got, []string{"prog/connect4/root/cil_sock4_connect@aa11"}) {
+		t.Errorf("path %v, want the root's connect4 program only", got)
 	}
 }
