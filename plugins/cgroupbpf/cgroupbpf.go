@@ -90,8 +90,9 @@ type Program struct {
 	Tag string `json:"tag,omitempty"`
 	// Type is the program type (CGroupSockAddr, CGroupSKB, SockOps, …).
 	Type string `json:"type,omitempty"`
-	// Flags are the attach flags at this level: multi, override, or none (exclusive);
-	// "link" when attached through a bpf_link.
+	// Flags are the attach flags at this level: multi (also every bpf_link), override,
+	// none (exclusive), preorder, and overridden (attached, not in effect for the target);
+	// empty in Above, where the level is unknown.
 	Flags string `json:"flags,omitempty"`
 	// Error is why the name, tag and type could not be read (EPERM without CAP_SYS_ADMIN).
 	Error *report.Error `json:"error,omitempty"`
@@ -140,14 +141,15 @@ func (p Program) ident(pos int) string {
 // value is a program's comparable value: its type and attach flags.
 func (p Program) value() string {
 	if p.Error != nil && p.Type == "" {
-		return "info unreadable (" + p.Error.Name() + ") flags " + orNone(p.Flags)
+		return "info unreadable (" + p.Error.Name() + ") flags " + flagsOrUnknown(p.Flags)
 	}
-	return "type " + p.Type + " flags " + orNone(p.Flags)
+	return "type " + p.Type + " flags " + flagsOrUnknown(p.Flags)
 }
 
-func orNone(s string) string {
+// flagsOrUnknown: a program in "above" has no known flags (the effective list has none).
+func flagsOrUnknown(s string) string {
 	if s == "" {
-		return "none"
+		return "unknown"
 	}
 	return s
 }

@@ -379,3 +379,104 @@ func TestUnprivilegedSaysWhatIsMissing(t *testing.T) {
 		t.Logf("says: %s", e.Message)
 	})
 }
+
+// subCgroup makes a child cgroup of dir, removed at cleanup before dir.
+func subCgroup(t *testing.T, dir, name string) string {
+	t.Helper()
+	sub := filepath.Join(dir, name)
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if err := os.Remove(sub); err == nil || os.IsNotExist(err) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	return sub
+}
+
+// TestEphemeralContainerView builds what an ephemeral container sees: each pod a cgroup
+// holding the app's cgroup and the prober's, the app in a cgroup namespace of its own with
+// its own cgroup2 mount at /sys/fs/cgroup, the prober in another cgroup namespace, so the
+// app's cgroup reads "/../app" and no mount of the prober's shows it. In pod-b a connect4
+// program refusing 9090 is attached at the pod's cgroup and one refusing 8080 at the
+// app's. The section reads the app's cgroup through /proc/PID/root: the app's program at
+// "self", the pod's in "above" (in effect, from an ancestor it cannot see). The prober's
+// own connects to 9090 fail (the pod's program governs its cgroup too) and those to 8080
+// work (the app's does not): the first finding is the pod-level program, and the
+// app-level one explains nothing the prober saw.
+func TestEphemeralContainerView(t *testing.T) {
+	root := cgroupRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	deny9090, deny8080 := denyPort(t, 9090), denyPort(t, 8080)
+	p := &pair{addr: [2]string{"10.78.0.1", "10.78.0.2"}}
+	p.ns[0], p.ns[1] = netnstest.New(t, "cbpfEA"), netnstest.New(t, "cbpfEB")
+	netnstest.Veth(t, p.ns[0], p.addr[0]+"/24", p.ns[1], p.addr[1]+"/24")
+	settle(t, p.ns[:]...)
+	var appCg [2]string
+	for i, ns := range p.ns {
+		for _, port := range []string{"8080", "9090"} {
+			ns.ListenTCP(p.addr[i] + ":" + port)
+		}
+		pod := testCgroup(t, root, "epod"+string(rune('a'+i)))
+		appCg[i], p.cg[i] = subCgroup(t, pod, "app"), subCgroup(t, pod, "prober")
+		if i == 1 {
+			attach(t, pod, deny9090)
+			attach(t, appCg[i], deny8080)
+		}
+		cmd := exec.Command("unshare", "-C", "-m", "sh", "-c", "mount -t cgroup2 none /sys/fs/cgroup && exec sleep 300")
+		startIn(t, ns, appCg[i], cmd)
+		t.Cleanup(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		})
+		p.pid[i] = cmd.Process.Pid
+		// Wait until the app's own cgroup2 mount is there (the shell has exec'd sleep).
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid[i]))
+			if strings.TrimSpace(string(comm)) == "sleep" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the app did not start: %q", comm)
+			}
+		}
+	}
+	reps := p.collect(t, []string{"unshare", "-C"})
+	sa, sb := section(t, reps[0]), section(t, reps[1])
+	if sa.Via != "app-root" || sb.Via != "app-root" || len(programs(sa)) != 0 {
+		t.Fatalf("want both read through the app's root, pod-a without programs: %+v / %+v", sa, sb)
+	}
+	if got := programs(sb); len(got) != 2 || got[0] != "connect4 self nd_deny_8080" || got[1] != "connect4 above nd_deny_9090" {
+		t.Fatalf("pod-b lists %v, want the app's program at self and the pod's above; section %+v", got, sb)
+	}
+	if sb.Cgroup != "/../app" || sb.Levels[0].Prober {
+		t.Errorf("pod-b's app cgroup %q, prober under it %v: want /../app, false", sb.Cgroup, sb.Levels[0].Prober)
+	}
+
+	res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps[:], diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	_ = render.Render(&out, res, "wide", render.Options{})
+	top := res.Findings[0]
+	if top.Kind != diff.Cause || !strings.Contains(top.Message, "pod-b has a cgroup connect4 program nd_deny_9090") ||
+		!strings.Contains(top.Message, "at an ancestor cgroup the prober cannot see") || len(top.Explains) == 0 {
+		t.Fatalf("the first finding is not the pod-level program:\n%s", out.String())
+	}
+	for _, f := range res.Findings {
+		if strings.Contains(f.Message, "nd_deny_8080") && len(f.Explains) > 0 {
+			t.Errorf("the app-level program, which does not govern the prober, explains %v:\n%s", f.Explains, out.String())
+		}
+		if f.Kind == diff.Symptom && strings.Contains(f.Message, ":8080") {
+			t.Errorf("the prober's connects to 8080 differ:\n%s", out.String())
+		}
+	}
+	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+}
