@@ -352,32 +352,56 @@ func TestTwinsWithTheSameProgramAreSilent(t *testing.T) {
 	}
 }
 
-// TestUnprivilegedSaysWhatIsMissing: without capabilities the listing is refused and the
-// section says CAP_NET_ADMIN is needed; with CAP_NET_ADMIN alone the program is listed
-// by id and hook, and the section says its name and tag need CAP_SYS_ADMIN.
+// runtimeDefaultCaps are the capabilities a container runtime (containerd, CRI-O) gives a
+// root container by default: what kubectl's baseline profile leaves the prober.
+const runtimeDefaultCaps = "+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write"
+
+// TestUnprivilegedSaysWhatIsMissing runs the prober as root with the capabilities each
+// of kubectl debug's profiles leaves it (setpriv's bounding set; the kernel checks the
+// same capabilities in a container): without CAP_NET_ADMIN (baseline, general) the
+// listing is refused and the section names CAP_NET_ADMIN; with it (netadmin) the program
+// is listed by hook and level, and the section says its name and tag need CAP_SYS_ADMIN;
+// CAP_SYS_ADMIN alone reads everything.
 func TestUnprivilegedSaysWhatIsMissing(t *testing.T) {
 	root := cgroupRoot(t)
 	p := newPair(t, root)
 	attach(t, p.cg[1], denyPort(t, 9090))
-	t.Run("no-capabilities", func(t *testing.T) {
-		reps := p.collect(t, []string{"setpriv", "--inh-caps=-all", "--bounding-set=-all"})
-		s := section(t, reps[1])
+	refused := func(t *testing.T, s cgroupbpf.Section) {
 		e := s.Errors["query"]
 		if e == nil || e.Errno != "EPERM" || !strings.Contains(e.Message, "CAP_NET_ADMIN") || len(programs(s)) != 0 {
 			t.Fatalf("want a query error naming CAP_NET_ADMIN and no programs, got %+v", s)
 		}
 		t.Logf("says: %s", e.Message)
-	})
-	t.Run("net-admin-only", func(t *testing.T) {
-		reps := p.collect(t, []string{"setpriv", "--inh-caps=-all", "--bounding-set=-all,+net_admin"})
-		s := section(t, reps[1])
+	}
+	listed := func(t *testing.T, s cgroupbpf.Section) {
 		e := s.Errors["info"]
 		got := programs(s)
 		if e == nil || e.Errno != "EPERM" || !strings.Contains(e.Message, "CAP_SYS_ADMIN") || len(got) != 1 || got[0] != "connect4 self " {
 			t.Fatalf("want the program listed without its name and an info error naming CAP_SYS_ADMIN, got %v %+v", got, s)
 		}
 		t.Logf("says: %s", e.Message)
-	})
+	}
+	full := func(t *testing.T, s cgroupbpf.Section) {
+		if got := programs(s); len(s.Errors) != 0 || len(got) != 1 || got[0] != "connect4 self nd_deny_9090" {
+			t.Fatalf("want the program fully described and no error, got %v %+v", got, s)
+		}
+	}
+	for _, tc := range []struct {
+		name, caps string
+		check      func(*testing.T, cgroupbpf.Section)
+	}{
+		{"no-capabilities", "-all", refused},
+		{"baseline", "-all," + runtimeDefaultCaps, refused},
+		{"general", "-all," + runtimeDefaultCaps + ",+sys_ptrace", refused},
+		{"net-admin-only", "-all,+net_admin", listed},
+		{"netadmin", "-all," + runtimeDefaultCaps + ",+net_admin", listed},
+		{"sys-admin-only", "-all,+sys_admin", full},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reps := p.collect(t, []string{"setpriv", "--inh-caps=-all", "--bounding-set=" + tc.caps})
+			tc.check(t, section(t, reps[1]))
+		})
+	}
 }
 
 // subCgroup makes a child cgroup of dir, removed at cleanup before dir.
