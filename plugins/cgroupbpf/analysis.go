@@ -2,6 +2,7 @@ package cgroupbpf
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -13,7 +14,7 @@ import (
 // for TCP. A program does not make the kernel's route lookup fail, so where the lookup
 // already failed in the subject (no route, a policy rule's unreachable) the route is the
 // cause and the programs are left off the path.
-var analysis = diff.Analysis{Role: diff.State, Path: probePath, Describe: describeRow}
+var analysis = diff.Analysis{Role: diff.State, Path: probePath, Infer: inferRefusal, Describe: describeRow}
 
 // hooksFor lists the attach types that govern a probe of proto and family ("ipv4", "ipv6").
 func hooksFor(proto, family string) []string {
@@ -87,4 +88,69 @@ func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
 	}
 	return fmt.Sprintf("the %s attached %s is %s in %s (%s: %s)", k.what(), where(k.Level, ""),
 		strings.TrimSpace(r.Values[i]), c.Subjects[i], c.Subjects[j], r.Values[j])
+}
+
+// refusingHooks are the hooks whose programs make a connect or send of a family fail at
+// once with EPERM.
+func refusingHooks(proto, family string) []string {
+	v := "4"
+	if family == "ipv6" {
+		v = "6"
+	}
+	if proto == "udp" {
+		return []string{"connect" + v, "sendmsg" + v, "sock_create"}
+	}
+	return []string{"connect" + v, "sock_create"}
+}
+
+// inferRefusal: a TCP or UDP probe fails at once with EPERM in subject i while its route
+// lookup succeeds, and no differing fact on its path explains it. Nothing else in a pod's
+// own stack answers a connect so: a netfilter DROP makes a TCP connect time out, a REJECT
+// gives EHOSTUNREACH, ECONNREFUSED or EACCES, a prohibit rule or route EACCES, and both
+// show in the route lookup or the counters. A cgroup BPF program (connect4/6, sendmsg4/6,
+// sock_create) returning "reject" gives exactly EPERM. Where the programs could not be
+// listed the finding says what would list them; where they were listed and are the same
+// code as in the subjects that do better, it names them: they decide by the state in
+// their maps (a socket load balancer's service table), which the report cannot show.
+func inferRefusal(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.Finding {
+	if p.Proto != "tcp" && p.Proto != "udp" || p.Route == nil || i >= len(p.Route) || !p.Route[i].Known || p.Route[i].Err != "" {
+		return nil
+	}
+	if errno, _, _ := strings.Cut(strings.TrimPrefix(p.Detail[i], "error "), " "); errno != "EPERM" {
+		return nil
+	}
+	if len(c.Section(Name)) == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("%s's %s connects to %s fail at once with EPERM while its route lookup succeeds", c.Subjects[i], strings.ToUpper(p.Proto), p.Target)
+	why := "of what lies on a connect's path, only a cgroup BPF program refuses it with EPERM (a netfilter DROP makes it time out, a REJECT or a prohibit rule gives another errno)"
+	for _, k := range []string{"error/query", "error/cgroup"} {
+		if r, ok := c.Row(Name, k); ok && r.Present(i) {
+			hint := "rerun with --profile netadmin (CAP_NET_ADMIN) to list them"
+			if k == "error/cgroup" {
+				hint = "a prober that sees the app's cgroup (privileged, on the node) would list them"
+			}
+			return &diff.Finding{Severity: diff.High, Rule: Name + "/refused-connect", Keys: []string{r.ID()},
+				Message: fmt.Sprintf("%s: %s; %s's cgroup BPF programs could not be listed (%s): %s", what, why, c.Subjects[i], r.Values[i], hint)}
+		}
+	}
+	var progs, keys []string
+	for _, r := range c.Section(Name) {
+		k, ok := ParseProgKey(r.Key)
+		if !ok || !r.Present(i) || !governsProber(c, k.Level, i) || !slices.Contains(refusingHooks(p.Proto, p.Family()), k.Attach) {
+			continue
+		}
+		progs = append(progs, k.what()+" "+where(k.Level, levelPath(c, i, k.Level)))
+		keys = append(keys, r.ID())
+	}
+	if len(progs) == 0 {
+		return nil
+	}
+	var others []string
+	for _, j := range better {
+		others = append(others, c.Subjects[j])
+	}
+	return &diff.Finding{Severity: diff.High, Rule: Name + "/refused-connect", Keys: keys,
+		Message: fmt.Sprintf("%s: %s, and on its path is the %s, the same code as in %s: it decides by the state in its maps (a socket load balancer's service and backend tables), which the report does not hold",
+			what, why, strings.Join(progs, ", the "), strings.Join(others, ", "))}
 }

@@ -209,3 +209,39 @@ func TestPathLeavesOutTheAppsOwnLevelWhereTheProberRunsElsewhere(t *testing.T) {
 		t.Errorf("path %v, want the root's connect4 program only", got)
 	}
 }
+
+func TestInferRefusal(t *testing.T) {
+	eperm := func(detail string) *diff.Probe {
+		return &diff.Probe{Proto: "tcp", AddrKey: "ipv4", Port: 9090, Target: "tcp://<peer>:9090",
+			Detail: []string{"ok 2/2", detail}, Route: []diff.RouteAnswer{{Known: true}, {Known: true}}}
+	}
+	// Same code in both pods: the root's connect4 program is named, with its maps.
+	c := compare(t, sample(100), sample(200))
+	f := inferRefusal(c, eperm("EPERM 2/2 (immediate)"), 1, []int{0})
+	if f == nil || f.Rule != "cgroupbpf/refused-connect" || !strings.Contains(f.Message, "cgroup connect4 program cil_sock4_connect (tag aa11) at the cgroup root /, the same code as in pod-a") ||
+		strings.Contains(f.Message, "sendmsg4") || !slices.Equal(f.Keys, []string{"cgroupbpf/prog/connect4/root/cil_sock4_connect@aa11"}) {
+		t.Errorf("same code: %+v", f)
+	}
+	// Other errnos, a failed route lookup: not a program's refusal.
+	for _, p := range []*diff.Probe{eperm("ETIMEDOUT 2/2"), eperm("ECONNREFUSED 2/2")} {
+		if f := inferRefusal(c, p, 1, []int{0}); f != nil {
+			t.Errorf("%s: %+v", p.Detail[1], f)
+		}
+	}
+	p := eperm("EPERM 2/2")
+	p.Route[1].Err = "ENETUNREACH"
+	if f := inferRefusal(c, p, 1, []int{0}); f != nil {
+		t.Errorf("route failed: %+v", f)
+	}
+	// Unlisted programs: what would list them.
+	unread := &Section{Errors: map[string]*report.Error{"query": {Errno: "EPERM", Message: errQuery}}}
+	c = compare(t, unread, unread)
+	if f := inferRefusal(c, eperm("EPERM 2/2"), 1, []int{0}); f == nil || !strings.Contains(f.Message, "--profile netadmin") {
+		t.Errorf("unlisted: %+v", f)
+	}
+	// Listed, and no program on the path: nothing to infer.
+	c = compare(t, &Section{Levels: []Level{{Level: "self", Path: "/", Prober: true}}}, &Section{Levels: []Level{{Level: "self", Path: "/", Prober: true}}})
+	if f := inferRefusal(c, eperm("EPERM 2/2"), 1, []int{0}); f != nil {
+		t.Errorf("no program: %+v", f)
+	}
+}

@@ -400,8 +400,94 @@ func TestUnprivilegedSaysWhatIsMissing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reps := p.collect(t, []string{"setpriv", "--inh-caps=-all", "--bounding-set=" + tc.caps})
 			tc.check(t, section(t, reps[1]))
+			if tc.name != "baseline" {
+				return
+			}
+			// Under the default profile nothing lists the program, and the immediate EPERM
+			// with a working route still names a cgroup BPF program and how to see it.
+			res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps[:], diff.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			top := res.Findings[0]
+			if top.Kind != diff.Cause || top.Rule != cgroupbpf.Name+"/refused-connect" || !strings.Contains(top.Message, "--profile netadmin") || len(top.Explains) == 0 {
+				var out strings.Builder
+				_ = render.Render(&out, res, "wide", render.Options{})
+				t.Fatalf("the first finding does not name a refusing cgroup BPF program:\n%s", out.String())
+			}
+			t.Logf("first: %s", top.Message)
 		})
 	}
+}
+
+// portFromMap is a cgroup/connect4 program that refuses the port held in the first entry
+// of an array map: the same code (the same tag) wherever it is loaded, its verdict set by
+// its map, as a socket load balancer's is by its service table.
+func portFromMap(t *testing.T, port uint16) *ebpf.Program {
+	t.Helper()
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "nd_port", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		t.Skipf("the kernel does not create an array map: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := m.Put(uint32(0), uint32(port>>8|(port&0xff)<<8)); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:       "nd_port_map",
+		Type:       ebpf.CGroupSockAddr,
+		AttachType: ebpf.AttachCGroupInet4Connect,
+		License:    "Apache-2.0",
+		Instructions: asm.Instructions{
+			asm.Mov.Reg(asm.R6, asm.R1),
+			asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+			asm.LoadMapPtr(asm.R1, m.FD()),
+			asm.Mov.Reg(asm.R2, asm.RFP),
+			asm.Add.Imm(asm.R2, -4),
+			asm.FnMapLookupElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, "allow"),
+			asm.LoadMem(asm.R2, asm.R0, 0, asm.Word),
+			asm.LoadMem(asm.R3, asm.R6, 24, asm.Word),
+			asm.JEq.Reg(asm.R3, asm.R2, "deny"),
+			asm.Mov.Imm(asm.R0, 1).WithSymbol("allow"),
+			asm.Return(),
+			asm.Mov.Imm(asm.R0, 0).WithSymbol("deny"),
+			asm.Return(),
+		},
+	})
+	if err != nil {
+		t.Skipf("the kernel does not load a cgroup/connect4 program with a map: %v", err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	return prog
+}
+
+// TestSameProgramDifferentMaps: both pods run the same connect4 program (same name and
+// tag, so no row differs), but pod-b's map holds 9090: its connects there fail with EPERM
+// and the first finding names the program on its path and says its maps decide.
+func TestSameProgramDifferentMaps(t *testing.T) {
+	root := cgroupRoot(t)
+	p := newPair(t, root)
+	attach(t, p.cg[0], portFromMap(t, 7777))
+	attach(t, p.cg[1], portFromMap(t, 9090))
+	reps := p.collect(t, nil)
+	sa, sb := section(t, reps[0]), section(t, reps[1])
+	if len(sa.Levels) == 0 || len(sb.Levels) == 0 || len(sa.Levels[0].Programs) != 1 || len(sb.Levels[0].Programs) != 1 ||
+		sa.Levels[0].Programs[0].Tag != sb.Levels[0].Programs[0].Tag {
+		t.Fatalf("want the same program (same tag) in both: %+v / %+v", sa, sb)
+	}
+	res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps[:], diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	_ = render.Render(&out, res, "wide", render.Options{})
+	top := res.Findings[0]
+	want := regexp.MustCompile(`pod-b's TCP connects to tcp://<peer>:9090 fail at once with EPERM .* the cgroup connect4 program nd_port_map \(tag [0-9a-f]+\) at its own cgroup .*, the same code as in pod-a: it decides by the state in its maps`)
+	if top.Kind != diff.Cause || top.Rule != cgroupbpf.Name+"/refused-connect" || !want.MatchString(top.Message) || len(top.Explains) == 0 {
+		t.Fatalf("the first finding does not name the program and its maps:\n%s", out.String())
+	}
+	t.Logf("first: %s", top.Message)
 }
 
 // subCgroup makes a child cgroup of dir, removed at cleanup before dir.
