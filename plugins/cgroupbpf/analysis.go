@@ -103,17 +103,18 @@ func refusingHooks(proto, family string) []string {
 	return []string{"connect" + v, "sock_create"}
 }
 
-// inferRefusal: a TCP or UDP probe fails at once with EPERM in subject i while its route
-// lookup succeeds, and no differing fact on its path explains it. Nothing else in a pod's
-// own stack answers a connect so: a netfilter DROP makes a TCP connect time out, a REJECT
-// gives EHOSTUNREACH, ECONNREFUSED or EACCES, a prohibit rule or route EACCES, and both
-// show in the route lookup or the counters. A cgroup BPF program (connect4/6, sendmsg4/6,
-// sock_create) returning "reject" gives exactly EPERM. Where the programs could not be
+// inferRefusal: a TCP probe fails at once with EPERM in subject i while its route lookup
+// succeeds, and no differing fact on its path explains it. Nothing else in a pod's own
+// stack answers a TCP connect so: a netfilter DROP makes it time out, a REJECT gives
+// EHOSTUNREACH, ECONNREFUSED or EACCES, a prohibit rule or route EACCES, and both show in
+// the route lookup or the counters. A cgroup BPF program (connect4/6, sock_create)
+// returning "reject" gives exactly EPERM. UDP is left out: a netfilter DROP in OUTPUT
+// fails a UDP send with EPERM too (checked in a network namespace). Where the programs could not be
 // listed the finding says what would list them; where they were listed and are the same
 // code as in the subjects that do better, it names them: they decide by the state in
 // their maps (a socket load balancer's service table), which the report cannot show.
 func inferRefusal(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.Finding {
-	if p.Proto != "tcp" && p.Proto != "udp" || p.Route == nil || i >= len(p.Route) || !p.Route[i].Known || p.Route[i].Err != "" {
+	if p.Proto != "tcp" || p.Route == nil || i >= len(p.Route) || !p.Route[i].Known || p.Route[i].Err != "" {
 		return nil
 	}
 	if errno, _, _ := strings.Cut(strings.TrimPrefix(p.Detail[i], "error "), " "); errno != "EPERM" {

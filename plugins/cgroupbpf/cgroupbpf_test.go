@@ -228,6 +228,11 @@ func TestInferRefusal(t *testing.T) {
 			t.Errorf("%s: %+v", p.Detail[1], f)
 		}
 	}
+	udp := eperm("EPERM 2/2")
+	udp.Proto = "udp" // a netfilter DROP fails a UDP send with EPERM too
+	if f := inferRefusal(c, udp, 1, []int{0}); f != nil {
+		t.Errorf("udp: %+v", f)
+	}
 	p := eperm("EPERM 2/2")
 	p.Route[1].Err = "ENETUNREACH"
 	if f := inferRefusal(c, p, 1, []int{0}); f != nil {
