@@ -90,17 +90,13 @@ func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
 		strings.TrimSpace(r.Values[i]), c.Subjects[i], c.Subjects[j], r.Values[j])
 }
 
-// refusingHooks are the hooks whose programs make a connect or send of a family fail at
-// once with EPERM.
-func refusingHooks(proto, family string) []string {
-	v := "4"
+// refusingHooks are the hooks whose programs make a TCP connect of a family fail at once
+// with EPERM.
+func refusingHooks(family string) []string {
 	if family == "ipv6" {
-		v = "6"
+		return []string{"connect6", "sock_create"}
 	}
-	if proto == "udp" {
-		return []string{"connect" + v, "sendmsg" + v, "sock_create"}
-	}
-	return []string{"connect" + v, "sock_create"}
+	return []string{"connect4", "sock_create"}
 }
 
 // inferRefusal: a TCP probe fails at once with EPERM in subject i while its route lookup
@@ -138,7 +134,7 @@ func inferRefusal(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.
 	var progs, keys []string
 	for _, r := range c.Section(Name) {
 		k, ok := ParseProgKey(r.Key)
-		if !ok || !r.Present(i) || !governsProber(c, k.Level, i) || !slices.Contains(refusingHooks(p.Proto, p.Family()), k.Attach) {
+		if !ok || !r.Present(i) || !governsProber(c, k.Level, i) || !slices.Contains(refusingHooks(p.Family()), k.Attach) {
 			continue
 		}
 		progs = append(progs, k.what()+" "+where(k.Level, levelPath(c, i, k.Level)))

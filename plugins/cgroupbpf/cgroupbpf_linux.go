@@ -138,8 +138,10 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	}
 	var chain []string
 	var dirOf func(string) string
+	var mounts []Mount
 	if mi, err := os.ReadFile(filepath.Join(env.Proc, "self", "mountinfo")); err == nil {
-		if _, m, ch, ok := Resolve(cg, ParseMountinfo(mi)); ok {
+		mounts = ParseMountinfo(mi)
+		if _, m, ch, ok := Resolve(cg, mounts); ok {
 			s.Mount, s.Via, chain = m.Point, "mountinfo", ch
 			dirOf = func(p string) string { return Dir(m, p) }
 		}
@@ -154,7 +156,11 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		}
 	}
 	if chain == nil {
-		s.Errors["cgroup"] = &report.Error{Message: errNotVisible}
+		msg := errNotVisible
+		if len(mounts) == 0 {
+			msg = errNoMount
+		}
+		s.Errors["cgroup"] = &report.Error{Message: msg}
 		return s, nil
 	}
 	seen := map[uint32]bool{}
