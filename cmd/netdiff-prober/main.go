@@ -8,7 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/prober"
+	"github.com/netdiff/kubectl-netdiff/pkg/cmd/prober"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // registers every probe plugin
 )
 

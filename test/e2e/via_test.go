@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -84,3 +86,43 @@ func TestViaNode(t *testing.T) {
 	}
 }
 
+
+// SIGINT at any moment of a --via node run, the node pods' Create requests included,
+// ends it promptly with the interrupted status and leaves no node pod behind: a pod the
+// server made although its Create was cut off is deleted by the name netdiff gave it.
+func TestInterruptDuringNodePodCreate(t *testing.T) {
+	x := need(t)
+	ns := x.faults(t)
+	cs, _ := x.clients(t)
+	var worst time.Duration
+	for _, delay := range []time.Duration{50, 120, 200, 300, 450, 700} {
+		delay *= time.Millisecond
+		r := x.startNetdiff(t, "-n", ns, "via-a", "via-b", "--via", "node", "--timeout", "60s")
+		time.Sleep(delay)
+		sent := time.Now()
+		if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		res := r.wait(t, 25*time.Second)
+		took := time.Since(sent)
+		worst = max(worst, took)
+		t.Logf("SIGINT %s into the run: exit %d after %s", delay, res.code, took.Round(time.Millisecond))
+		if res.code < 2 {
+			t.Errorf("SIGINT %s into the run: exit %d, want the interrupted status", delay, res.code)
+		}
+		if took > 3*time.Second {
+			t.Errorf("SIGINT %s into the run: returned after %s", delay, took.Round(time.Millisecond))
+		}
+		// Deletes are sent before the plugin exits; the pods may still be terminating.
+		list, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: inject.LabelManagedBy + "=" + inject.ManagedBy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range list.Items {
+			if p.DeletionTimestamp == nil {
+				t.Errorf("SIGINT %s into the run: node pod %s left behind", delay, p.Name)
+			}
+		}
+	}
+	t.Logf("slowest return after SIGINT: %s", worst.Round(time.Millisecond))
+}

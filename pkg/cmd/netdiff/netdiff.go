@@ -138,7 +138,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		IdleTimeout:     15 * time.Minute,
 		Attempts:        5,
 		Burst:           10,
-		// The prober's DefaultSpread (not imported: pkg/prober links every collector).
+		// The prober's DefaultSpread (not imported: pkg/cmd/prober links every collector).
 		Spread:         time.Second,
 		MaxConcurrency: 10,
 		MaxReportSize:  64 << 20,
