@@ -64,22 +64,7 @@ func facts(s *Section) []probe.Fact {
 				add(UDPKey(t.Target, a.Key), a.UDP.Format("reply"), probe.Exact)
 				add(UDPKey(t.Target, a.Key)+"/latency", a.UDP.FormatLatency(), probe.Info)
 			}
-			for _, m := range []struct {
-				name string
-				r    *MethodResult
-			}{{Blocking, a.Blocking}, {Nonblocking, a.Nonblocking}} {
-				if m.r == nil {
-					continue
-				}
-				k := RunKey(m.name, false, t.Target, a.Key)
-				add(k, m.r.Sequential.Format("ok"), probe.Exact)
-				add(k+"/latency", m.r.Sequential.FormatLatency(), probe.Info)
-				if m.r.Burst != nil {
-					k := RunKey(m.name, true, t.Target, a.Key)
-					add(k, m.r.Burst.Format("ok"), probe.Exact)
-					add(k+"/latency", m.r.Burst.FormatLatency(), probe.Info)
-				}
-			}
+			out = append(out, methodFacts(RunKey, t.Target, a)...)
 			if t.Scheme == "tcp" {
 				add(PMTUKey(t.Target, a.Key), FormatPMTU(a), probe.Exact)
 			}
@@ -113,22 +98,7 @@ func asAppFacts(a *AsApp) []probe.Fact {
 	}
 	for _, t := range a.Targets {
 		for _, ad := range t.Addresses {
-			for _, m := range []struct {
-				name string
-				r    *MethodResult
-			}{{Blocking, ad.Blocking}, {Nonblocking, ad.Nonblocking}} {
-				if m.r == nil {
-					continue
-				}
-				k := AsAppKey(m.name, false, t.Target, ad.Key)
-				add(k, m.r.Sequential.Format("ok"), probe.Exact)
-				add(k+"/latency", m.r.Sequential.FormatLatency(), probe.Info)
-				if m.r.Burst != nil {
-					k := AsAppKey(m.name, true, t.Target, ad.Key)
-					add(k, m.r.Burst.Format("ok"), probe.Exact)
-					add(k+"/latency", m.r.Burst.FormatLatency(), probe.Info)
-				}
-			}
+			out = append(out, methodFacts(AsAppKey, t.Target, ad)...)
 		}
 	}
 	return out
@@ -158,4 +128,28 @@ func FormatPMTU(a AddrResult) string {
 		return "unknown: " + a.PathMTUError.Name()
 	}
 	return "unknown"
+}
+
+// methodFacts: the outcome of each TCP connect method (sequential and burst) to one
+// address (Exact) and its latency (Info), under the keys key makes (root's or the app's).
+func methodFacts(key func(method string, burst bool, target, addr string) string, target string, a AddrResult) []probe.Fact {
+	var out []probe.Fact
+	add := func(method string, burst bool, r *netprobe.Run) {
+		k := key(method, burst, target, a.Key)
+		out = append(out, probe.Fact{Key: k, Value: r.Format("ok"), Kind: probe.Exact},
+			probe.Fact{Key: k + "/latency", Value: r.FormatLatency(), Kind: probe.Info})
+	}
+	for _, m := range []struct {
+		name string
+		r    *MethodResult
+	}{{Blocking, a.Blocking}, {Nonblocking, a.Nonblocking}} {
+		if m.r == nil {
+			continue
+		}
+		add(m.name, false, &m.r.Sequential)
+		if m.r.Burst != nil {
+			add(m.name, true, m.r.Burst)
+		}
+	}
+	return out
 }
