@@ -180,4 +180,9 @@ func TestNodeSideRefusedByPodSecurity(t *testing.T) {
 		t.Fatalf("err %v, want a Pod Security refusal naming --node-namespace", err)
 	}
 	t.Logf("refused: %v", err)
+
+	// The same refusal through the command, for --via node: the user is told which flag
+	// picks another namespace, and no pod is changed.
+	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-b", "--via", "node", "--node-namespace", ns)
+	r.fails(t, 30*time.Second, "web-[ab]", "Pod Security", "--via node", "--node-namespace")
 }

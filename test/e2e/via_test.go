@@ -107,7 +107,6 @@ func TestViaNode(t *testing.T) {
 	}
 }
 
-
 // SIGINT at any moment of a --via node run, the node pods' Create requests included,
 // ends it promptly with the interrupted status and leaves no node pod behind: a pod the
 // server made although its Create was cut off is deleted by the name netdiff gave it.
