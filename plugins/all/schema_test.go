@@ -11,6 +11,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
@@ -46,6 +47,9 @@ func TestSectionsSurviveTheirGoTypes(t *testing.T) {
 	checked := 0
 	for name, rep := range reports {
 		for sec, raw := range rep.Sections {
+			if _, ok := probe.Lookup(sec); !ok {
+				continue // a plugin this build leaves out (hack/without-plugins.sh)
+			}
 			again, err := section.Reencode(sec, raw)
 			if err != nil {
 				t.Errorf("%s: section %s: %v", name, sec, err)

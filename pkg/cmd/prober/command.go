@@ -156,7 +156,7 @@ func (o *CollectOptions) enter(flags *pflag.FlagSet) error {
 	if in == nil {
 		in = os.Stdin
 	}
-	return runEntered(pid, args, in, o.Out, o.ErrOut)
+	return runEntered(o.Proc, pid, args, in, o.Out, o.ErrOut)
 }
 
 // ExitStatus is the exit status of a collect run in a container's namespaces, which has
@@ -251,6 +251,13 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	if !o.Quiet {
 		env.Logf = func(format string, args ...any) { fmt.Fprintf(o.ErrOut, "netdiff-prober: "+format+"\n", args...) }
+	}
+	if o.Entered {
+		logf := env.Logf
+		if logf == nil {
+			logf = func(string, ...any) {}
+		}
+		mountAppFiles(o.Proc, o.PID, logf)
 	}
 	rep := CollectWindow(ctx, env, only(probe.New(), o.Only), max(o.Window, spread))
 	if o.Entered {

@@ -106,9 +106,11 @@ func TestEnteredReportEqualsTheInsideOne(t *testing.T) {
 	netnstest.Veth(t, ns, "10.223.0.2/24", peer, "10.223.0.1/24")
 	ns.IP("route", "add", "default", "via", "10.223.0.1")
 	peer.ListenTCP("10.223.0.1:8080")
+	// A name only the pod's /etc/hosts knows: the node's prober must resolve it as the pod.
+	ns.WriteEtc("hosts", "127.0.0.1 localhost\n10.223.0.1 peer.pod.test\n")
 	id, app := startPod(t, ns)
 	bin := netnstest.Prober(t)
-	args := []string{"collect", "-q", "--target", "10.223.0.1:8080", "--attempts", "2", "--burst", "2", "--spread", "0", "--timeout", "2s"}
+	args := []string{"collect", "-q", "--target", "10.223.0.1:8080", "--target", "peer.pod.test:8080", "--attempts", "2", "--burst", "2", "--spread", "0", "--timeout", "2s"}
 
 	run := func(argv ...string) *report.Report {
 		t.Helper()
