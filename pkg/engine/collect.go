@@ -84,9 +84,23 @@ func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 // namespace need one list, not a hundred (issue 18).
 func (r *run) policies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, string) {
 	r.policyMu.Lock()
-	defer r.policyMu.Unlock()
-	if p, ok := r.policyCache[ns]; ok {
-		return p.items, p.err
+	p, ok := r.policyCache[ns]
+	if !ok {
+		if r.policyCache == nil {
+			r.policyCache = map[string]*policyList{}
+		}
+		p = &policyList{done: make(chan struct{})}
+		r.policyCache[ns] = p
+	}
+	r.policyMu.Unlock()
+	if ok {
+		// Another pod of the namespace lists it: wait for that, within this pod's deadline.
+		select {
+		case <-p.done:
+			return p.items, p.err
+		case <-ctx.Done():
+			return nil, fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, ctx.Err())
+		}
 	}
 	list := func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
 		l, err := r.client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
@@ -95,17 +109,15 @@ func (r *run) policies(ctx context.Context, ns string) ([]networkingv1.NetworkPo
 		}
 		return l.Items, nil
 	}
-	items, errText := podfacts.ListPolicies(ctx, list, ns)
-	if ctx.Err() == nil { // a list cut short by this pod's deadline is not the namespace's answer
-		if r.policyCache == nil {
-			r.policyCache = map[string]policyList{}
-		}
-		r.policyCache[ns] = policyList{items, errText}
-	}
-	return items, errText
+	p.items, p.err = podfacts.ListPolicies(ctx, list, ns)
+	close(p.done)
+	return p.items, p.err
 }
 
+// policyList is one namespace's NetworkPolicies, or why they could not be listed; done
+// is closed once they are there.
 type policyList struct {
+	done  chan struct{}
 	items []networkingv1.NetworkPolicy
 	err   string
 }
@@ -250,15 +262,21 @@ func (r *run) attachNodeSide(ctx context.Context, runner *podrun.Runner, s *subj
 // prober there finds the target container's process by its ID and collects inside its
 // namespaces (as the app, in the app's cgroup too); with --node-side the same node pod then
 // collects the node side.
-func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subject, args []string) error {
+func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subject, args []string) (err error) {
 	id := s.pod.Namespace + "/" + s.pod.Name
-	cid := containerID(s.pod, s.container)
-	if cid == "" {
-		return &podrun.StepError{Pod: id, Step: "find container", Err: fmt.Errorf("container %s has no container ID in the pod's status (not started yet?): --via node enters a running container", s.container)}
+	cid, err := viaNodeTarget(s)
+	if err != nil {
+		return err
 	}
-	if s.pod.Spec.HostNetwork {
-		return &podrun.StepError{Pod: id, Step: "find container", Err: fmt.Errorf("the pod uses its node's network: probe it without --via node")}
-	}
+	// What goes wrong in the node pod is told as this pod's, the node pod named beside it.
+	defer func() {
+		var se *podrun.StepError
+		if errors.As(err, &se) && se.Pod != id {
+			se.Pod = id + " (via node pod " + se.Pod + ")"
+		} else if err != nil && !errors.As(err, &se) {
+			err = &podrun.StepError{Pod: id, Step: "probe via node", Err: err}
+		}
+	}()
 	start := time.Now()
 	p, err := nodepod.Start(ctx, nodepod.Request{
 		Client: r.client, Config: r.restConfig, Subject: s.pod, Spec: runner.Spec,
@@ -278,7 +296,7 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 		return err
 	}
 	attach(s)
-	if err := r.attachPodFacts(ctx, s); err != nil {
+	if err = r.attachPodFacts(ctx, s); err != nil {
 		return err
 	}
 	if !r.NodeSide {
@@ -300,6 +318,19 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 	}
 	s.report.Sections[nodepod.Section] = raw
 	return nil
+}
+
+// viaNodeTarget is the container ID --via node enters in s, or why it cannot.
+func viaNodeTarget(s *subject) (string, error) {
+	id := s.pod.Namespace + "/" + s.pod.Name
+	if s.pod.Spec.HostNetwork {
+		return "", &podrun.StepError{Pod: id, Step: "find container", Err: fmt.Errorf("the pod uses its node's network: probe it without --via node")}
+	}
+	cid := containerID(s.pod, s.container)
+	if cid == "" {
+		return "", &podrun.StepError{Pod: id, Step: "find container", Err: fmt.Errorf("container %s has no container ID in the pod's status (not started yet?): --via node enters a running container", s.container)}
+	}
+	return cid, nil
 }
 
 // containerID is the runtime's ID of the named container ("containerd://…"), "" when the

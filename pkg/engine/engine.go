@@ -74,6 +74,13 @@ type Config struct {
 	ErrOut   io.Writer
 }
 
+// Defaults of a Config's zero values (the command's flags have the same).
+const (
+	DefaultMaxConcurrency = 10
+	DefaultTimeout        = 90 * time.Second
+	DefaultMaxReportSize  = 64 << 20
+)
+
 // The ways of probing a pod (Config.Via).
 const (
 	ViaEphemeral = "ephemeral"
@@ -97,7 +104,7 @@ type run struct {
 	pods       []PodRef
 
 	policyMu    sync.Mutex
-	policyCache map[string]policyList
+	policyCache map[string]*policyList
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the
@@ -108,6 +115,19 @@ func Run(ctx context.Context, cluster *Cluster, cfg Config) error {
 	}
 	if cfg.ErrOut == nil {
 		cfg.ErrOut = io.Discard
+	}
+	// A Config built by hand may leave these at zero: the command's defaults then.
+	if cfg.MaxConcurrency < 1 {
+		cfg.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxReportSize <= 0 {
+		cfg.MaxReportSize = DefaultMaxReportSize
+	}
+	if cfg.Via == "" {
+		cfg.Via = ViaEphemeral
 	}
 	r := &run{Config: cfg, pods: append([]PodRef(nil), cfg.Pods...), requests: &atomic.Int64{}}
 	if cluster != nil {
@@ -468,6 +488,9 @@ func (r *run) printDryRun(subjects []*subject) error {
 			continue
 		}
 		if r.Via == ViaNode {
+			if _, err := viaNodeTarget(s); err != nil {
+				return err
+			}
 			np, err := nodepod.NodePod(s.pod, r.NodeNamespace, spec)
 			if err != nil {
 				return err

@@ -49,6 +49,7 @@ var rbacHint = map[string]string{
 	"add ephemeral container": `"patch" on "pods/ephemeralcontainers"`,
 	"wait for container":      `"list" and "watch" on "pods"`,
 	"exec prober":             `"create" (and "get") on "pods/exec"`,
+	"wait for node pod":       `"list" and "watch" on "pods"`,
 }
 
 // Explain turns an error into the message the user sees: which pod, which step, and what
@@ -73,7 +74,11 @@ func Explain(err error, profile string) string {
 		if perm == "" {
 			perm = "the permission this step needs"
 		}
-		return fmt.Sprintf("%s\n  netdiff needs %s in the pod's namespace; see docs/rbac.md for a least-privilege ClusterRole", se.Error(), perm)
+		where := "the pod's namespace"
+		if strings.Contains(se.Pod, "via node pod") || strings.Contains(se.Step, "node pod") {
+			where = "the node pods' namespace (--node-namespace, default the pod's)"
+		}
+		return fmt.Sprintf("%s\n  netdiff needs %s in %s; see docs/rbac.md for a least-privilege ClusterRole", se.Error(), perm, where)
 	case apierrors.IsNotFound(se.Err) && se.Step == "get pod":
 		return fmt.Sprintf("pod %s not found (check the name, -n/--namespace and --context)", se.Pod)
 	case errors.Is(se.Err, inject.ErrUnsupported):

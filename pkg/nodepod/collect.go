@@ -41,7 +41,7 @@ func (e *ForbiddenError) Error() string {
 	if e.By == "Pod Security" {
 		return fmt.Sprintf("the namespace's Pod Security level forbids the privileged node pod netdiff needs for --node-side and --via node; run it in a namespace that allows privileged pods with --node-namespace (namespace %s: %v)", e.Namespace, e.Err)
 	}
-	return fmt.Sprintf(`--node-side and --via node need "create" on "pods" in namespace %s to start a privileged node pod (and "create" on "pods/exec", "delete" on "pods"); ask for them or pick a namespace where you have them with --node-namespace (%v)`, e.Namespace, e.Err)
+	return fmt.Sprintf(`--node-side and --via node need "create" on "pods" in namespace %s to start a privileged node pod (and "list", "watch" and "delete" on "pods", "create" on "pods/exec"); ask for them or pick a namespace where you have them with --node-namespace (%v)`, e.Namespace, e.Err)
 }
 
 func (e *ForbiddenError) Unwrap() error { return e.Err }

@@ -1,10 +1,11 @@
-// Package nodeside collects the node side of a pod for `kubectl netdiff --node-side`: it
-// starts a short-lived privileged hostNetwork pod on the pod's node, runs the prober there
-// with the pod's IPs and veth, and returns the report's nodeside section.
+// Package nodepod runs the prober in a short-lived privileged pod on a pod's node: for
+// `kubectl netdiff --node-side` it reads the node side of the pod (its veth, routes,
+// netfilter rules), for `--via node` it enters the pod's namespaces from there.
 package nodepod
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,7 +75,7 @@ func NodePod(subject *corev1.Pod, namespace string, s inject.Spec) (*corev1.Pod,
 		return nil, fmt.Errorf("apply profile %q: %w", debug.ProfileSysadmin, err)
 	}
 	dropHostRoot(pod)
-	pod.Labels = map[string]string{inject.LabelManagedBy: inject.ManagedBy, LabelNodeSideFor: subject.Name}
+	pod.Labels = map[string]string{inject.LabelManagedBy: inject.ManagedBy, LabelNodeSideFor: labelValue(subject.Name)}
 	return pod, nil
 }
 
@@ -95,4 +96,13 @@ func dropHostRoot(pod *corev1.Pod) {
 		}
 		pod.Spec.Containers[i].VolumeMounts = mounts
 	}
+}
+
+// labelValue fits a pod name into a label value: at most 63 characters, ending in an
+// alphanumeric (a pod name may be 253 long).
+func labelValue(name string) string {
+	if len(name) > 63 {
+		name = strings.TrimRight(name[:63], "-.")
+	}
+	return name
 }

@@ -213,7 +213,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.KeepReference, "keep-reference", false, "with --reference: keep the reference pod instead of deleting it")
 	f.BoolVar(&o.NodeSide, "node-side", false, "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node")
 	f.StringVar(&o.NodeNamespace, "node-namespace", "", "with --node-side or --via node: namespace for the privileged node pods (default: each pod's own; use one whose Pod Security level allows privileged pods)")
-	f.StringVar(&o.Via, "via", o.Via, "how to reach each pod: ephemeral (add the prober to the pod as an ephemeral container) or node (a short-lived privileged pod on its node enters the pod's namespaces: the pod spec is not changed)")
+	f.StringVar(&o.Via, "via", o.Via, "how to reach each pod: ephemeral (add the prober to the pod as an ephemeral container) or node (a short-lived privileged pod on its node enters the pod's namespaces: the pod spec is not changed; --profile does not apply)")
 }
 
 // Complete parses the arguments and builds the clients when pods are involved.
@@ -282,6 +282,9 @@ func (o *Options) Validate() error {
 	case engine.ViaEphemeral, engine.ViaNode:
 	default:
 		return fmt.Errorf("unknown --via %q: use ephemeral or node", o.Via)
+	}
+	if o.Via == engine.ViaNode && o.Reference {
+		return fmt.Errorf("--via node and --reference compare unlike views (a privileged prober on the node against one inside a fresh pod): use one of them")
 	}
 	if o.NodeNamespace != "" && !o.NodeSide && o.Via != engine.ViaNode {
 		return fmt.Errorf("--node-namespace only makes sense with --node-side or --via node")
