@@ -25,7 +25,7 @@ func (r *run) addReference(ctx context.Context, subj *subject) (*subject, func()
 	start := time.Now()
 	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
-		if deleted, _ := inject.DeletePod(pods, want.Name); deleted {
+		if deleted, _ := inject.DeleteAfterFailedCreate(pods, want.Name, err); deleted {
 			fmt.Fprintf(r.ErrOut, "deleted reference pod %s/%s (created although the request failed)\n", want.Namespace, want.Name)
 		}
 		return nil, noop, &podrun.StepError{Pod: want.Namespace + "/" + want.Name, Step: "create reference pod", Err: err}

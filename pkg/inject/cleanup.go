@@ -2,6 +2,7 @@ package inject
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,4 +26,28 @@ func DeletePod(pods corev1client.PodInterface, name string) (deleted bool, err e
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// createLandsWithin bounds how long a Create cut off by the client may still land on the
+// server: its request was sent, and a Delete sent after it can overtake it. A moment:
+// the API server handles a Create in milliseconds; an interrupted run waits this long at
+// most.
+const createLandsWithin = 700 * time.Millisecond
+
+// DeleteAfterFailedCreate deletes the pod a failed Create may have made (Ctrl-C during the
+// request), by the name netdiff chose. When the Create never got the server's answer
+// (createErr is no API status), a Delete that finds nothing may have overtaken it, so it
+// is sent again until the Create cannot land any more (seen in e2e: SIGINT 50 ms into a
+// run left a node pod behind). deleted says whether there was one to delete.
+func DeleteAfterFailedCreate(pods corev1client.PodInterface, name string, createErr error) (deleted bool, err error) {
+	var status apierrors.APIStatus
+	answered := errors.As(createErr, &status)
+	deadline := time.Now().Add(createLandsWithin)
+	for {
+		deleted, err = DeletePod(pods, name)
+		if deleted || err != nil || answered || time.Now().After(deadline) {
+			return deleted, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

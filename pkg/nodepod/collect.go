@@ -125,7 +125,7 @@ func Start(ctx context.Context, r Request) (*Pod, error) {
 	pods := r.Client.CoreV1().Pods(want.Namespace)
 	created, err := pods.Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
-		if deleted, _ := inject.DeletePod(pods, want.Name); deleted {
+		if deleted, _ := inject.DeleteAfterFailedCreate(pods, want.Name, err); deleted {
 			progress(fmt.Sprintf("deleted node pod %s/%s (created although the request failed)", want.Namespace, want.Name))
 		}
 		return nil, createError(want, err)

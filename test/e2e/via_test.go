@@ -130,7 +130,7 @@ func TestInterruptDuringNodePodCreate(t *testing.T) {
 		if res.code < 2 {
 			t.Errorf("SIGINT %s into the run: exit %d, want the interrupted status", delay, res.code)
 		}
-		if took > time.Second {
+		if took > 1500*time.Millisecond { // at most 0.7s of it waits for a Create cut off in flight
 			t.Errorf("SIGINT %s into the run: returned after %s", delay, took.Round(time.Millisecond))
 		}
 		// Deletes are sent before the plugin exits; the pods may still be terminating.
