@@ -163,8 +163,11 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 	subjects := r.subjects()
+	// The grace main gives the run after a signal: this run's, not an earlier one's.
 	if len(r.pods) == 0 {
 		grace.Store(int64(offlineGrace)) // nothing in the cluster to clean up
+	} else {
+		grace.Store(int64(liveGrace))
 	}
 	for _, s := range subjects {
 		if s.file != "" {
