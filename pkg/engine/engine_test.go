@@ -277,3 +277,20 @@ func TestViaNode(t *testing.T) {
 		}
 	}
 }
+
+// Each run sets the grace it needs after a signal: short with nothing to clean up in the
+// cluster, long when pods may need deleting, whatever an earlier run in the process set.
+func TestInterruptGraceIsTheRunsOwn(t *testing.T) {
+	r, _, _, _ := newTestRun(t)
+	r.Files = []string{"../report/testdata/v1-web-a.json", "../report/testdata/v1-web-a.json"}
+	_ = start(r)
+	if InterruptGrace() != offlineGrace {
+		t.Errorf("after an offline run: grace %s, want %s", InterruptGrace(), offlineGrace)
+	}
+	r, _, _, _ = newTestRun(t, runningPod("apps", "a", corev1.PodPending), runningPod("apps", "b", corev1.PodPending))
+	r.pods = []PodRef{{"apps", "a"}, {"apps", "b"}}
+	_ = start(r)
+	if InterruptGrace() != liveGrace {
+		t.Errorf("after a live run: grace %s, want %s", InterruptGrace(), liveGrace)
+	}
+}
