@@ -13,7 +13,7 @@ func TestIdleExitsAfterTimeoutAndStaysWhileUsed(t *testing.T) {
 		stop := make(chan struct{})
 		defer close(stop)
 		if keepTouching > 0 {
-			go func() {
+			go func(stamp string) { // its own copy: the test names another stamp later
 				end := time.After(keepTouching)
 				for {
 					select {
@@ -25,7 +25,7 @@ func TestIdleExitsAfterTimeoutAndStaysWhileUsed(t *testing.T) {
 						touch(stamp)
 					}
 				}
-			}()
+			}(stamp)
 		}
 		var errOut bytes.Buffer
 		cmd := NewCommand(&bytes.Buffer{}, &errOut)
