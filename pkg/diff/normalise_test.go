@@ -134,3 +134,18 @@ func FuzzNormalise(f *testing.F) {
 		}
 	})
 }
+
+// A rule that builds a row key from a section it decoded names the row the diff made.
+func TestNormaliseForNamesTheRow(t *testing.T) {
+	c := &Comparison{Subjects: []string{"a", "b"},
+		Identities: []Identity{{IPs: []string{"10.9.0.5"}}, {IPs: []string{"10.9.0.6"}}}}
+	if got := c.NormaliseFor(0, "tcp/nonblocking/tcp://10.9.0.6:8080/ipv4"); got != "tcp/nonblocking/tcp://<peer>:8080/ipv4" {
+		t.Errorf("NormaliseFor(0) = %q", got)
+	}
+	if got := c.NormaliseFor(1, "tcp://10.9.0.6:8080"); got != "tcp://<self>:8080" {
+		t.Errorf("NormaliseFor(1) = %q", got)
+	}
+	if got := c.NormaliseFor(5, "x"); got != "x" {
+		t.Errorf("out of range: %q", got)
+	}
+}

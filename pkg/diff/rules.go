@@ -72,6 +72,16 @@ type Comparison struct {
 	Identities []Identity
 }
 
+// NormaliseFor normalises s as subject i's facts were: its own addresses and names become
+// <self>, the others' <peer>. A rule that builds a row key from a section it decoded
+// itself names the row with it.
+func (c *Comparison) NormaliseFor(i int, s string) string {
+	if i < 0 || i >= len(c.Subjects) || len(c.Identities) != len(c.Subjects) {
+		return s
+	}
+	return NewNormaliser(c.Subjects, c.Identities, i).Normalise(s)
+}
+
 // Row is one keyed fact across subjects.
 type Row struct {
 	Section string   `json:"section"`

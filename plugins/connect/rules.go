@@ -270,7 +270,7 @@ var rejectErrnos = []string{"ENETUNREACH", "EHOSTUNREACH", "EPERM", "EACCES"}
 func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 	vs := views(c)
 	var out []diff.Finding
-	for _, v := range vs {
+	for i, v := range vs {
 		if v.sec == nil || v.route == nil {
 			continue
 		}
@@ -292,16 +292,21 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 						continue
 					}
 					bad = append(bad, fmt.Sprintf("%s %s", human(meth), mr.Sequential.Format("ok")))
-					keys = append(keys, rowID(RunKey(meth, false, t.Target, a.Key)))
+					// The rows' keys, as the diff normalised them (<peer>, <self>), so the
+					// diagnosis links this symptom to the cause on its path.
+					keys = append(keys, rowID(c.NormaliseFor(i, RunKey(meth, false, t.Target, a.Key))))
 				}
 				if len(bad) == 0 {
 					continue
 				}
-				keys = append(keys, routegetSection+"/"+l.FactKey())
+				keys = append(keys, routegetSection+"/"+c.NormaliseFor(i, l.FactKey()))
 				out = append(out, diff.Finding{
 					Severity: diff.Critical,
-					Message: fmt.Sprintf("%s: route lookup for %s (%s) succeeds (%s) but connect fails (%s): something other than routing rejects the connection (netfilter REJECT/DROP, a BPF program, a policy rule on the source port or mark)",
-						v.name, t.Target, a.Address, l.Format(), strings.Join(bad, "; ")),
+					// A symptom: the cause is what the diagnosis finds on this connect's path
+					// (a netfilter rule, a cgroup program, a rule for the app's uid), not
+					// a list of guesses here.
+					Message: fmt.Sprintf("%s: connect to %s (%s) fails (%s) although a route lookup for it succeeds (%s)",
+						v.name, t.Target, a.Address, strings.Join(bad, "; "), l.Format()),
 					Keys: keys,
 				})
 			}
