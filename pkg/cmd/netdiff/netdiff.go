@@ -50,6 +50,9 @@ var (
 		--idle-timeout and stays in the pod spec, terminated, until the pod is deleted. A
 		running one of the same version is reused.
 
+		With --via node the pods are not changed: a short-lived privileged pod on each pod's
+		node runs the prober inside the pod's namespaces and is deleted afterwards.
+
 		Exit status: 0 no differences, 1 differences found, 2 or more an error.`)
 
 	netdiffExample = templates.Examples(`
@@ -201,7 +204,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for each pod's prober, from adding the container to the end of its report")
 	f.DurationVar(&o.Window, "window", o.Window, "probe window inside each pod; by default it closes when the active probes are done (at most this long), given explicitly it stays open this long to watch for route, address, link, rule and neighbour changes")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "the prober container exits after this long without use")
-	f.BoolVar(&o.DryRun, "dry-run", false, "print the ephemeral container(s) that would be added, as YAML, and change nothing")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the ephemeral container(s) that would be added (with --via node: the node pods that would be created), as YAML, and change nothing")
 	f.IntVar(&o.Attempts, "attempts", o.Attempts, "sequential connects per target and method")
 	f.IntVar(&o.Burst, "burst", o.Burst, "simultaneous connects per target and method")
 	f.DurationVar(&o.Spread, "spread", o.Spread, "spread each probe's sequential attempts over this long, and watch route, address, link and rule changes at least this long, so a fact that flaps at a few Hz is caught (e.g. --spread 1s); a longer --window spreads them over the window, a shorter one caps it; 0 fires them back to back (faster, blind to flaps)")
