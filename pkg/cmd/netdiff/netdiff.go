@@ -136,15 +136,15 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		Output:          "table",
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Profile:         inject.DefaultProfile,
-		Timeout:         90 * time.Second,
+		Timeout:         engine.DefaultTimeout,
 		Window:          4 * time.Second,
 		IdleTimeout:     15 * time.Minute,
 		Attempts:        5,
 		Burst:           10,
 		// The prober's DefaultSpread (not imported: pkg/cmd/prober links every collector).
 		Spread:         time.Second,
-		MaxConcurrency: 10,
-		MaxReportSize:  64 << 20,
+		MaxConcurrency: engine.DefaultMaxConcurrency,
+		MaxReportSize:  engine.DefaultMaxReportSize,
 		Via:            engine.ViaEphemeral,
 		isTerminal:     isTerminal,
 	}
