@@ -271,10 +271,12 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 	// What goes wrong in the node pod is told as this pod's, the node pod named beside it.
 	defer func() {
 		var se *podrun.StepError
-		if errors.As(err, &se) && se.Pod != id {
-			se.Pod = id + " (via node pod " + se.Pod + ")"
-		} else if err != nil && !errors.As(err, &se) {
+		switch {
+		case err == nil:
+		case !errors.As(err, &se):
 			err = &podrun.StepError{Pod: id, Step: "probe via node", Err: err}
+		case se.Pod != id && se.NodePod == "":
+			se.NodePod, se.Pod = se.Pod, id
 		}
 	}()
 	start := time.Now()
@@ -307,12 +309,8 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 		return err
 	}
 	start = time.Now()
-	rep, err := p.Collect(ctx, nargs, nil)
+	raw, err := p.NodeSide(ctx, nargs)
 	s.timings.Add("node-side", start)
-	if err != nil {
-		return err
-	}
-	raw, err := nodepod.Extract(rep, p.ID)
 	if err != nil {
 		return err
 	}

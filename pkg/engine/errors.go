@@ -61,7 +61,7 @@ func Explain(err error, profile string) string {
 	if !errors.As(err, &se) {
 		return render.Sanitize(err.Error())
 	}
-	se = &podrun.StepError{Pod: render.Sanitize(se.Pod), Step: se.Step, Err: sanitizedError{se.Err}}
+	se = &podrun.StepError{Pod: render.Sanitize(se.Pod), NodePod: render.Sanitize(se.NodePod), Step: se.Step, Err: sanitizedError{se.Err}}
 	var unknown *podrun.PodUnknownError
 	switch {
 	case errors.As(se.Err, &unknown):
@@ -75,7 +75,7 @@ func Explain(err error, profile string) string {
 			perm = "the permission this step needs"
 		}
 		where := "the pod's namespace"
-		if strings.Contains(se.Pod, "via node pod") || strings.Contains(se.Step, "node pod") {
+		if se.NodePod != "" || strings.Contains(se.Step, "node pod") {
 			where = "the node pods' namespace (--node-namespace, default the pod's)"
 		}
 		return fmt.Sprintf("%s\n  netdiff needs %s in %s; see docs/rbac.md for a least-privilege ClusterRole", se.Error(), perm, where)

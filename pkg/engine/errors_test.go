@@ -30,6 +30,12 @@ func TestExplainNamesTheFix(t *testing.T) {
 		{"kubelet does not know the pod", &podrun.StepError{Pod: "ns/p", Step: "exec prober", Err: &podrun.PodUnknownError{Node: "node-7", For: 88 * time.Second,
 			Err: errors.New("Internal error occurred: unable to upgrade connection: pod does not exist")}},
 			[]string{"ns/p", "exec prober", "kubelet on node node-7 does not know this pod", "pod does not exist", "node node-7", "restarted", "kubectl describe pod -n ns p", "recreate the pod"}},
+		{"via node: waiting for the node pod refused by RBAC", &podrun.StepError{Pod: "ns/p", NodePod: "ops/netdiff-node-x", Step: "wait for node pod",
+			Err: errors.New(`pods is forbidden: User "u" cannot watch resource "pods" in API group "" in the namespace "ops"`)},
+			[]string{"pod ns/p (via node pod ops/netdiff-node-x): wait for node pod", `"list" and "watch" on "pods"`, "--node-namespace"}},
+		{"via node: the node's kubelet does not know the node pod", &podrun.StepError{Pod: "ns/p", NodePod: "ops/netdiff-node-x", Step: "exec prober", Err: &podrun.PodUnknownError{Node: "node-7",
+			Err: errors.New("pod does not exist")}},
+			[]string{"pod ns/p (via node pod ops/netdiff-node-x)", "kubectl describe pod -n ns p"}},
 	}
 	for _, tt := range tests {
 		got := Explain(tt.err, "baseline")

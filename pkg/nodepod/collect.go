@@ -91,11 +91,7 @@ func (r Request) Collect(ctx context.Context) (json.RawMessage, error) {
 		return nil, err
 	}
 	defer p.Delete()
-	rep, err := p.Collect(ctx, args, nil)
-	if err != nil {
-		return nil, err
-	}
-	return Extract(rep, p.ID)
+	return p.NodeSide(ctx, args)
 }
 
 // Pod is a running node pod: the prober on a pod's node, privileged, in the node's
@@ -144,6 +140,15 @@ func Start(ctx context.Context, r Request) (*Pod, error) {
 // Collect runs the prober's collect with args in the node pod.
 func (p *Pod) Collect(ctx context.Context, args []string, tm *podrun.Timings) (*report.Report, error) {
 	return p.runner.ProbeRunning(ctx, p.pod, Container, args, tm)
+}
+
+// NodeSide collects the nodeside section in the node pod, with args from ProberArgs.
+func (p *Pod) NodeSide(ctx context.Context, args []string) (json.RawMessage, error) {
+	rep, err := p.Collect(ctx, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return Extract(rep, p.ID)
 }
 
 // Delete deletes the node pod, with a deadline of its own (it runs on every path, also

@@ -28,9 +28,17 @@ type StepError struct {
 	Pod  string // namespace/name
 	Step string // "get pod", "add ephemeral container", "wait for container", "exec prober", "read report"
 	Err  error
+	// NodePod is the node pod (namespace/name) the step ran in, for a pod probed from its
+	// node (--via node); "" when the step was the pod's own.
+	NodePod string
 }
 
-func (e *StepError) Error() string { return fmt.Sprintf("pod %s: %s: %v", e.Pod, e.Step, e.Err) }
+func (e *StepError) Error() string {
+	if e.NodePod != "" {
+		return fmt.Sprintf("pod %s (via node pod %s): %s: %v", e.Pod, e.NodePod, e.Step, e.Err)
+	}
+	return fmt.Sprintf("pod %s: %s: %v", e.Pod, e.Step, e.Err)
+}
 func (e *StepError) Unwrap() error { return e.Err }
 
 // PodUnknownError is an exec that the kubelet of the pod's node kept answering with "pod
