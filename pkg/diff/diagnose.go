@@ -315,12 +315,16 @@ func (d *diagnosis) causeFor(a Analysis, r Row, i, j int) int {
 	if idx, ok := d.byCauseKey[k]; ok {
 		return idx
 	}
-	for idx, f := range d.fs {
-		// A cause, or context that explains (a namespace still settling during the window).
-		if (f.Kind == Cause || f.Kind == Context) && slices.Contains(f.Keys, r.ID()) && (f.Subject == "" || f.Subject == d.c.Subjects[i]) {
-			d.fs[idx].Subject = d.c.Subjects[i]
-			d.byCauseKey[k] = idx
-			return idx
+	// A rule's cause first; else context that explains (a namespace still settling
+	// during the window). Context that only lists the row among others (diff/odd-one-out
+	// with three or more subjects) must not take the place of the rule that names it.
+	for _, kind := range []Kind{Cause, Context} {
+		for idx, f := range d.fs {
+			if f.Kind == kind && slices.Contains(f.Keys, r.ID()) && (f.Subject == "" || f.Subject == d.c.Subjects[i]) {
+				d.fs[idx].Subject = d.c.Subjects[i]
+				d.byCauseKey[k] = idx
+				return idx
+			}
 		}
 	}
 	msg := ""
