@@ -207,6 +207,7 @@ func identityOf(r *report.Report) (Identity, []error) {
 	var errs []error
 	id.Hostname = r.Hostname
 	if r.Subject != nil {
+		id.Node = r.Subject.Node
 		id.IPs = append(id.IPs, r.Subject.IPs...)
 		if r.Subject.Pod != "" && r.Subject.Pod != r.Hostname {
 			id.Names = append(id.Names, r.Subject.Pod)
@@ -233,6 +234,8 @@ func identityOf(r *report.Report) (Identity, []error) {
 		id.IPs = append(id.IPs, pid.IPs...)
 		id.MACs = append(id.MACs, pid.MACs...)
 		id.Names = append(id.Names, pid.Names...)
+		id.Gateways = append(id.Gateways, pid.Gateways...)
+		id.NodeNets = append(id.NodeNets, pid.NodeNets...)
 	}
 	return id, errs
 }

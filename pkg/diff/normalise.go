@@ -14,6 +14,12 @@ type Identity struct {
 	MACs     []string
 	Hostname string
 	Names    []string // pod name, interface alt-names, veth peer names, ...
+	// Node is the node the subject runs on ("" when unknown). Gateways and NodeNets
+	// (prefixes) are its node's values (probe.Identity): replaced only when the
+	// subjects do not all run on one known node.
+	Node     string
+	Gateways []string
+	NodeNets []string
 }
 
 // Placeholders. A subject's own values become the self forms; another subject's values
@@ -28,6 +34,14 @@ const (
 	PeerMAC      = "<peer-mac>"
 	PeerHostname = "<peer-hostname>"
 	PeerName     = "<peer-name>"
+	// A node's values, for subjects on different nodes: the default gateway, and the
+	// network and broadcast addresses of the node's pod range.
+	SelfGateway   = "<gateway>"
+	PeerGateway   = "<peer-gateway>"
+	SelfNodeNet   = "<node-net>"
+	PeerNodeNet   = "<peer-node-net>"
+	SelfNodeBcast = "<node-bcast>"
+	PeerNodeBcast = "<peer-node-bcast>"
 )
 
 // minNameLen: names shorter than this ("a", "s1") are replaced only as whole fields,
@@ -63,6 +77,7 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 		}
 	}
 	seenName := map[string]bool{}
+	nodeLocal := onDifferentNodes(ids)
 	for _, j := range order {
 		id := ids[j]
 		ph := func(selfForm, peerForm string) string {
@@ -75,6 +90,27 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 			if a, ok := parseIdentityIP(s); ok {
 				if _, dup := n.ips[a]; !dup {
 					n.ips[a] = ph(SelfIP, PeerIP)
+				}
+			}
+		}
+		addIP := func(a netip.Addr, to string) {
+			if _, dup := n.ips[a]; !dup {
+				n.ips[a] = to
+			}
+		}
+		if nodeLocal {
+			for _, s := range id.Gateways {
+				if a, ok := parseIdentityIP(s); ok {
+					addIP(a, ph(SelfGateway, PeerGateway))
+				}
+			}
+			for _, s := range id.NodeNets {
+				if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil && p.Bits() < p.Addr().BitLen()-1 {
+					p = p.Masked()
+					addIP(p.Addr().Unmap(), ph(SelfNodeNet, PeerNodeNet))
+					if p.Addr().Is4() {
+						addIP(lastAddr(p), ph(SelfNodeBcast, PeerNodeBcast))
+					}
 				}
 			}
 		}
@@ -102,6 +138,27 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 	return n
 }
 
+// onDifferentNodes: every subject's node is known and they are not all one node.
+func onDifferentNodes(ids []Identity) bool {
+	nodes := map[string]bool{}
+	for _, id := range ids {
+		if id.Node == "" {
+			return false
+		}
+		nodes[id.Node] = true
+	}
+	return len(nodes) > 1
+}
+
+// lastAddr is an IPv4 prefix's broadcast address.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().As4()
+	for i := p.Bits(); i < 32; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	return netip.AddrFrom4(b)
+}
+
 // peerPlaceholder gives "<peer>" for two subjects and "<peer:NAME>" for more.
 func peerPlaceholder(form string, subjects []string, j int) string {
 	if len(subjects) <= 2 {
@@ -117,7 +174,7 @@ func peerMarkers(subjects []string, j int) []string {
 		return nil
 	}
 	var out []string
-	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName} {
+	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName, PeerGateway, PeerNodeNet, PeerNodeBcast} {
 		out = append(out, peerPlaceholder(f, subjects, j))
 	}
 	return out

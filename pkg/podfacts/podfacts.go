@@ -266,7 +266,9 @@ func bools(p *bool) string {
 func facts(s *Section) []probe.Fact {
 	var f []probe.Fact
 	add := func(k, v string, kind probe.Kind) { f = append(f, probe.Fact{Key: k, Value: v, Kind: kind}) }
-	add("node", s.Node, probe.Exact)
+	// Replicas run on different nodes by design: the node is context, and what a node
+	// changes shows in the facts it changes (gateway, addresses: normalised between nodes).
+	add("node", s.Node, probe.Info)
 	add("hostIP", s.HostIP, probe.Info)
 	add("podIPs", strings.Join(s.PodIPs, ","), probe.Exact)
 	add("hostNetwork", strconv.FormatBool(s.HostNetwork), probe.Exact)

@@ -107,6 +107,12 @@ type Identity struct {
 	IPs   []string
 	MACs  []string
 	Names []string // hostnames, veth peer names and other strings that are different by nature
+	// Gateways and NodeNets are what a subject has because of the node it runs on: its
+	// default gateways, and the pod range of a CNI that gives each node its own (a
+	// prefix such as 10.244.1.0/24). The diff normalises them only between subjects on
+	// different nodes; on one node a different gateway stays a difference.
+	Gateways []string
+	NodeNets []string
 }
 
 // Kind tells the diff how to compare a fact.

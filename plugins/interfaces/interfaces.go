@@ -130,6 +130,11 @@ func Identity(s *Section) probe.Identity {
 		for _, a := range in.Addrs {
 			if ip := net.ParseIP(a.IP()); ip != nil && !ip.IsLoopback() {
 				once(&id.IPs, ip.String())
+				// The address's subnet: with a CNI that gives each node a range, the
+				// node's (normalised between nodes).
+				if _, n, err := net.ParseCIDR(a.CIDR); err == nil && !ip.IsLinkLocalUnicast() {
+					once(&id.NodeNets, n.String())
+				}
 			}
 		}
 		if in.MAC != "" && in.MAC != "00:00:00:00:00:00" {

@@ -26,6 +26,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
+		Identity:  Identity,
 		Rules: map[string]diff.Rule{
 			"no-default-route":        NoDefaultRoute,
 			"default-gateway-differs": DefaultGatewayDiffers,
@@ -148,3 +149,24 @@ func Facts(s *Section) []probe.Fact {
 }
 
 var _ probe.Collector = (*Plugin)(nil)
+
+// Identity names the gateways of the default routes: a pod on another node has another
+// gateway by design (ptp, bridge), so the diff normalises them between nodes.
+func Identity(s *Section) probe.Identity {
+	var id probe.Identity
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		if r.Dst != "default" || r.Table != "main" {
+			continue
+		}
+		if r.Gw != "" {
+			id.Gateways = append(id.Gateways, r.Gw)
+		}
+		for _, nh := range r.Nexthops {
+			if nh.Gw != "" {
+				id.Gateways = append(id.Gateways, nh.Gw)
+			}
+		}
+	}
+	return id
+}
