@@ -41,7 +41,8 @@ in_node ip link set uplink1 up
 in_node ip link set uplink0 up
 in_node ip route add default dev uplink0
 
-in_node /usr/bin/etcd --name smoke --data-dir "$work/etcd" \
+# Not through in_node: a backgrounded function is a subshell, and $! would be its PID.
+ip netns exec "$node" /usr/bin/etcd --name smoke --data-dir "$work/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
   --initial-cluster smoke=http://127.0.0.1:2380 >"$work/etcd.log" 2>&1 &
@@ -76,14 +77,15 @@ cni() {
 cni ADD >"$work/add.json" 2>"$work/add.log" || fail "ADD: $(cat "$work/add.json" "$work/add.log")"
 echo "--- ADD result"; cat "$work/add.json"; echo
 ip=$(in_pod ip -4 -o addr show dev eth0 | awk '{print $4}')
-echo "--- pod: eth0 $ip"; in_pod ip route
+echo "--- pod: eth0 $ip"; routes "$pod"
 [[ $ip == */32 ]] || fail "pod eth0 address is '$ip', not a /32"
 ip=${ip%/32}
 routes "$pod" | grep -qx 'default via 169.254.1.1 dev eth0' || fail "no default via 169.254.1.1"
 routes "$pod" | grep -qx '169.254.1.1 dev eth0 scope link' || fail "no 169.254.1.1 link route"
 veth=cali${cid:0:11}
-echo "--- node: $veth"; in_node ip -o link show "$veth"; in_node ip route
-in_node ip -o link show "$veth" | grep -q 'link/ether ee:ee:ee:ee:ee:ee' || fail "$veth MAC is not ee:ee:ee:ee:ee:ee"
+echo "--- node: $veth"; in_node ip -o link show "$veth"; routes "$node"
+link=$(in_node ip -o link show "$veth")
+[[ $link == *"link/ether ee:ee:ee:ee:ee:ee "* ]] || fail "$veth MAC is not ee:ee:ee:ee:ee:ee"
 [[ $(in_node cat /proc/sys/net/ipv4/conf/$veth/proxy_arp) == 1 ]] || fail "$veth proxy_arp != 1"
 routes "$node" | grep -qx "$ip dev $veth scope link" || fail "no node route '$ip dev $veth scope link'"
 if command -v ping >/dev/null; then  # Debian: iputils-ping
