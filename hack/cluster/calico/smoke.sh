@@ -4,10 +4,10 @@
 # CNI_COMMAND=ADD, checks the Calico topology (/32 on eth0, default via 169.254.1.1, caliX
 # with proxy ARP and MAC ee:ee:ee:ee:ee:ee, a host route per pod IP, node->pod ping), then
 # DEL, and cleans up everything it made. The datastore is one of:
-#   kubernetes (default)  KDD mode against fakeapi.py in the node netns (a few canned
-#                         objects; prints the API calls made) and host-local "usePodCidr"
+#   kubernetes (default)  KDD mode against fakeapi/ (built here) in the node netns (a few
+#                         canned objects; prints the API calls made), host-local "usePodCidr"
 #   etcdv3                etcd started in the node netns, ClusterInformation put by etcdctl
-# Needs root, iproute2, python3 (kubernetes) or /usr/bin/etcd + etcdctl (etcdv3),
+# Needs root, iproute2, go (kubernetes) or /usr/bin/etcd + etcdctl (etcdv3),
 # host-local in CNI_PLUGIN_DIR, and iputils-ping for the ping (skipped without it).
 # Usage: [DATASTORE=etcdv3] smoke.sh [DIR_WITH_calico]   (default: build-calico.sh's dir)
 set -euo pipefail
@@ -49,8 +49,9 @@ in_node ip route add default dev uplink0
 cid=0123456789abcdef0123456789abcdef
 case $datastore in
 kubernetes)
+  (cd "$here" && go build -o "$work/fakeapi" ./fakeapi)
   # Not through in_node: a backgrounded function is a subshell, and $! would be its PID.
-  ip netns exec "$node" python3 -u "$here/fakeapi.py" 8080 "$node" "$subnet" >"$work/api.log" 2>&1 &
+  ip netns exec "$node" "$work/fakeapi" 127.0.0.1:8080 "$node" "$subnet" >"$work/api.log" 2>&1 &
   server_pid=$!
   printf '%s\n' 'apiVersion: v1' 'kind: Config' \
     'clusters: [{name: fake, cluster: {server: "http://127.0.0.1:8080"}}]' \
