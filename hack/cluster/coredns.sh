@@ -15,6 +15,6 @@ manifest=$(sed -e "s|\${COREDNS_IMAGE}|$COREDNS_IMAGE|g; s|\${DNS_SERVICE_IP}|$D
 k apply -f - >/dev/null <<<"$manifest"
 if ! k -n kube-system rollout status deployment/coredns --timeout="${COREDNS_TIMEOUT:-180s}" >&2; then
   k -n kube-system get pods -l k8s-app=kube-dns -o wide >&2 || true
-  die "coredns did not roll out (Pending with no node: is a scheduler running? ErrImageNeverPull: run images.sh import)"
+  die "coredns did not roll out (no pods: is kube-controller-manager running? Pending: kube-scheduler, or no Ready node? ErrImageNeverPull: images.sh import)"
 fi
 log "cluster DNS: $COREDNS_IMAGE behind kube-dns $DNS_SERVICE_IP"
