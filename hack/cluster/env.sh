@@ -19,6 +19,7 @@ API_PORT=6443
 ETCD_PORT=2379
 PAUSE_IMAGE=netdiff/pause:v1
 APP_IMAGE=netdiff/busybox:v1
+COREDNS_IMAGE=netdiff/coredns:$(sed -n 's/^require github.com\/coredns\/coredns \(v[0-9.]*\)$/\1/p' "$repo/hack/cluster/coredns/go.mod")
 VERSION=${VERSION:-$(cat "$repo/VERSION")}
 PROBER_IMAGE=${NETDIFF_PROBER_IMAGE:-netdiff/netdiff-prober:$VERSION}
 KUBECONFIG_FILE=$RUN/admin.kubeconfig

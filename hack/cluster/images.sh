@@ -59,14 +59,22 @@ build() {
   echo 'root:x:0:0:root:/root:/bin/sh' > "$work/busybox/etc/passwd"
   echo 'root:x:0:' > "$work/busybox/etc/group"
   mkimage -ref "$APP_IMAGE" -cmd /bin/sh -rootfs "linux/$arch=$work/busybox" -docker-tar "$out/busybox.tar"
+
+  # Cluster DNS: CoreDNS built by build-coredns.sh (cached by version), alone in its image;
+  # coredns.yaml mounts the Corefile at /etc/coredns.
+  local cdns; cdns=$("$here/build-coredns.sh" | tail -n1)
+  rm -rf "$work/coredns"; mkdir -p "$work/coredns"
+  cp "$cdns/coredns" "$work/coredns/coredns"
+  mkimage -ref "$COREDNS_IMAGE" -entrypoint /coredns -cmd=-conf -cmd=/etc/coredns/Corefile \
+    -rootfs "linux/$arch=$work/coredns" -docker-tar "$out/coredns.tar"
 }
 
 import() {
-  for i in pause busybox prober; do
+  for i in pause busybox prober coredns; do
     # Without --digests: that flag adds extra references that confuse the kubelet.
     ctr_ images import "$out/$i.tar" >/dev/null || die "ctr images import $out/$i.tar failed"
   done
-  log "imported $PAUSE_IMAGE $APP_IMAGE $PROBER_IMAGE"
+  log "imported $PAUSE_IMAGE $APP_IMAGE $PROBER_IMAGE $COREDNS_IMAGE"
 }
 
 release() {
