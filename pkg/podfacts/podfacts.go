@@ -262,6 +262,23 @@ func bools(p *bool) string {
 	return strconv.FormatBool(*p)
 }
 
+// isRuntimeID: a container or sandbox ID (64 hex digits), maybe with its runtime's
+// prefix ("containerd://").
+func isRuntimeID(v string) bool {
+	if _, id, ok := strings.Cut(v, "://"); ok {
+		v = id
+	}
+	if len(v) != 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // facts flattens the section; keys name containers, sysctls and policies, never uids of objects.
 func facts(s *Section) []probe.Fact {
 	var f []probe.Fact
@@ -296,7 +313,13 @@ func facts(s *Section) []probe.Fact {
 		addSec(p, c.Security)
 	}
 	for k, v := range s.Annotations {
-		add("annotations/"+k, v, probe.Exact)
+		kind := probe.Exact
+		if isRuntimeID(v) {
+			// Calico's cni.projectcalico.org/containerID and the like: the sandbox of this
+			// one pod, different in every replica by nature.
+			kind = probe.Info
+		}
+		add("annotations/"+k, v, kind)
 	}
 	if s.NetworkPoliciesError != "" {
 		add("networkPolicies", "unknown: "+s.NetworkPoliciesError, probe.Info)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
@@ -121,5 +122,24 @@ func TestFactsKeysAreStable(t *testing.T) {
 		if strings.Contains(k, "netdiff-") {
 			t.Errorf("netdiff's own container leaked into fact %q", k)
 		}
+	}
+}
+
+// A CNI's annotation naming the pod's sandbox (Calico's containerID) is Info: every
+// replica has its own. Other annotations still count.
+func TestSandboxIDAnnotationIsInfo(t *testing.T) {
+	s := &Section{Annotations: map[string]string{
+		"cni.projectcalico.org/containerID": "4568c7437b2fd7a7f3b5862f615fecae39e2f446aafb10bcadcc7f3ff1f3b062",
+		"cni.projectcalico.org/ipv4pools":   `["default-pool"]`,
+	}}
+	kinds := map[string]probe.Kind{}
+	for _, f := range facts(s) {
+		kinds[f.Key] = f.Kind
+	}
+	if kinds["annotations/cni.projectcalico.org/containerID"] != probe.Info {
+		t.Errorf("the sandbox ID annotation is not Info: %v", kinds)
+	}
+	if kinds["annotations/cni.projectcalico.org/ipv4pools"] != probe.Exact {
+		t.Errorf("an ordinary annotation is not Exact: %v", kinds)
 	}
 }
