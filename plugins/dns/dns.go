@@ -117,8 +117,8 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	return sec, nil
 }
 
-// Questions are the dns:// targets (A and AAAA each); without any, the API service name
-// under the first search domain (what a pod resolves first), or the root's NS records.
+// Questions are the dns:// targets (A and AAAA each); without any, the API service's
+// name in the cluster domain, or the root's NS records.
 func Questions(targets []target.Target, search []string) []Question {
 	var out []Question
 	for _, t := range targets {
@@ -131,10 +131,23 @@ func Questions(targets []target.Target, search []string) []Question {
 		return out
 	}
 	if len(search) > 0 {
-		n := fqdn("kubernetes.default.svc." + search[0])
+		n := fqdn("kubernetes.default.svc." + clusterDomain(search))
 		return []Question{{n, "A"}, {n, "AAAA"}}
 	}
 	return []Question{{".", "NS"}}
+}
+
+// clusterDomain is the domain of a pod's search list ("NS.svc.cluster.local
+// svc.cluster.local cluster.local": cluster.local), so every pod, whatever its namespace,
+// asks the one name that a healthy cluster DNS answers. A search list without a
+// "svc." entry is not a pod's: its first domain.
+func clusterDomain(search []string) string {
+	for _, s := range search {
+		if d, ok := strings.CutPrefix(strings.TrimSuffix(s, "."), "svc."); ok && d != "" {
+			return d
+		}
+	}
+	return search[0]
 }
 
 func fqdn(n string) string {

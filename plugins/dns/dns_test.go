@@ -20,8 +20,14 @@ func TestQuestions(t *testing.T) {
 		want    []Question
 	}{
 		{"dns targets win", []target.Target{tcpT, dnsT}, []string{"default.svc.cluster.local"}, []Question{{"example.test.", "A"}, {"example.test.", "AAAA"}}},
-		{"kubernetes default", []target.Target{tcpT}, []string{"default.svc.cluster.local", "svc.cluster.local"},
-			[]Question{{"kubernetes.default.svc.default.svc.cluster.local.", "A"}, {"kubernetes.default.svc.default.svc.cluster.local.", "AAAA"}}},
+		// The API service's absolute name: the same question from every namespace, one a
+		// healthy cluster DNS answers (under the first search domain it is NXDOMAIN).
+		{"kubernetes default", []target.Target{tcpT}, []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local"},
+			[]Question{{"kubernetes.default.svc.cluster.local.", "A"}, {"kubernetes.default.svc.cluster.local.", "AAAA"}}},
+		{"other cluster domain", nil, []string{"a.svc.corp.example.", "svc.corp.example.", "corp.example."},
+			[]Question{{"kubernetes.default.svc.corp.example.", "A"}, {"kubernetes.default.svc.corp.example.", "AAAA"}}},
+		{"not a pod's search list", nil, []string{"lab.example"},
+			[]Question{{"kubernetes.default.svc.lab.example.", "A"}, {"kubernetes.default.svc.lab.example.", "AAAA"}}},
 		{"no search list", nil, nil, []Question{{".", "NS"}}},
 	}
 	for _, tt := range tests {
