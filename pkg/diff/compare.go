@@ -236,6 +236,7 @@ func identityOf(r *report.Report) (Identity, []error) {
 		id.Names = append(id.Names, pid.Names...)
 		id.Gateways = append(id.Gateways, pid.Gateways...)
 		id.NodeNets = append(id.NodeNets, pid.NodeNets...)
+		id.NodeIPs = append(id.NodeIPs, pid.NodeIPs...)
 	}
 	return id, errs
 }

@@ -14,12 +14,13 @@ type Identity struct {
 	MACs     []string
 	Hostname string
 	Names    []string // pod name, interface alt-names, veth peer names, ...
-	// Node is the node the subject runs on ("" when unknown). Gateways and NodeNets
-	// (prefixes) are its node's values (probe.Identity): replaced only when the
-	// subjects do not all run on one known node.
+	// Node is the node the subject runs on ("" when unknown). Gateways, NodeNets
+	// (prefixes) and NodeIPs are its node's values (probe.Identity): replaced only when
+	// the subjects do not all run on one known node.
 	Node     string
 	Gateways []string
 	NodeNets []string
+	NodeIPs  []string
 }
 
 // Placeholders. A subject's own values become the self forms; another subject's values
@@ -34,14 +35,16 @@ const (
 	PeerMAC      = "<peer-mac>"
 	PeerHostname = "<peer-hostname>"
 	PeerName     = "<peer-name>"
-	// A node's values, for subjects on different nodes: the default gateway, and the
-	// network and broadcast addresses of the node's pod range.
+	// A node's values, for subjects on different nodes: the default gateway, the
+	// network and broadcast addresses of the node's pod range, the node's addresses.
 	SelfGateway   = "<gateway>"
 	PeerGateway   = "<peer-gateway>"
 	SelfNodeNet   = "<node-net>"
 	PeerNodeNet   = "<peer-node-net>"
 	SelfNodeBcast = "<node-bcast>"
 	PeerNodeBcast = "<peer-node-bcast>"
+	SelfNodeIP    = "<node-ip>"
+	PeerNodeIP    = "<peer-node-ip>"
 )
 
 // minNameLen: names shorter than this ("a", "s1") are replaced only as whole fields,
@@ -99,6 +102,11 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 			}
 		}
 		if nodeLocal {
+			for _, s := range id.NodeIPs {
+				if a, ok := parseIdentityIP(s); ok {
+					addIP(a, ph(SelfNodeIP, PeerNodeIP))
+				}
+			}
 			for _, s := range id.Gateways {
 				if a, ok := parseIdentityIP(s); ok {
 					addIP(a, ph(SelfGateway, PeerGateway))
@@ -174,7 +182,7 @@ func peerMarkers(subjects []string, j int) []string {
 		return nil
 	}
 	var out []string
-	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName, PeerGateway, PeerNodeNet, PeerNodeBcast} {
+	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName, PeerGateway, PeerNodeNet, PeerNodeBcast, PeerNodeIP} {
 		out = append(out, peerPlaceholder(f, subjects, j))
 	}
 	return out
