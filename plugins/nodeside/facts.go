@@ -3,6 +3,8 @@ package nodeside
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -18,6 +20,13 @@ func Decode(raw json.RawMessage) (*Section, error) {
 	}
 	return &s, nil
 }
+
+// podRange replaces the network address of a node route holding the pod.
+const podRange = "<pod-range>"
+
+// endpointChain: kube-proxy's per-endpoint chain (iptables mode), named by a hash of the
+// endpoint, so every pod has its own; the pod's chains of all its Services are one fact.
+var endpointChain = regexp.MustCompile(`^(KUBE-SEP-)[A-Z2-7]{16}$`)
 
 // Facts is the flattening of a decoded section.
 func Facts(s *Section) []probe.Fact {
@@ -66,7 +75,13 @@ func Facts(s *Section) []probe.Fact {
 		add(key, routeGetValue(g), probe.Exact)
 	}
 	for _, r := range s.Routes {
-		add("route/"+r.Key(), r.Value(), probe.Exact)
+		k := "route/" + r.Key()
+		if p, err := netip.ParsePrefix(r.Dst); err == nil && p.Bits() < p.Addr().BitLen() {
+			// A range holding the pod (Calico's blackhole of the node's block, a bridge's
+			// subnet) is the node's: another node has another.
+			k = strings.Replace(k, p.Addr().String()+"/", podRange+"/", 1)
+		}
+		add(k, r.Value(), probe.Exact)
 	}
 	for f, e := range s.RouteErrors {
 		add("route-error/"+f, e.Name(), probe.Exact)
@@ -80,7 +95,7 @@ func Facts(s *Section) []probe.Fact {
 		}
 		byChain := map[string][]string{}
 		for _, r := range nf.Rules {
-			k := "netfilter/" + r.Table + "/" + r.Chain
+			k := "netfilter/" + r.Table + "/" + endpointChain.ReplaceAllString(r.Chain, "${1}<pod-endpoint>")
 			byChain[k] = append(byChain[k], r.Action+" ("+strings.Join(r.Mentions, ",")+")")
 		}
 		for k, v := range byChain {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/google/nftables/expr"
 
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )
@@ -155,5 +157,38 @@ func TestVethAndConntrackRules(t *testing.T) {
 		if got[r] != m {
 			t.Errorf("%s: %q, want %q", r, got[r], m)
 		}
+	}
+}
+
+// What every pod has its own of on its node lines up across nodes: kube-proxy's
+// per-endpoint chains (one fact for all the pod's Services) and the node's range that
+// holds the pod (Calico's blackhole of its block).
+func TestPerEndpointChainsAndNodeRangeLineUp(t *testing.T) {
+	sec := func(ip, cidr string, chains ...string) *Section {
+		s := &Section{PodIPs: []string{ip}, Netfilter: &Netfilter{}}
+		s.Routes = []netstate.Route{{Family: "ipv4", Table: "main", Type: "blackhole", Dst: cidr, Proto: "boot"}}
+		for _, c := range chains {
+			s.Netfilter.Rules = append(s.Netfilter.Rules, Rule{Table: "ip/nat", Chain: c, Action: "jump", Mentions: []string{"ip"}})
+		}
+		return s
+	}
+	keys := func(s *Section) map[string]string {
+		m := map[string]string{}
+		for _, f := range Facts(s) {
+			m[f.Key] = f.Value
+		}
+		return m
+	}
+	a := keys(sec("10.244.0.6", "10.244.0.0/24", "KUBE-SEP-HIZREF2SI2OBGYXT", "KUBE-SEP-AAAAAAAAAAAAAAAA"))
+	b := keys(sec("10.244.1.7", "10.244.1.0/24", "KUBE-SEP-BCJDKEVTF6K7HRVR", "KUBE-SEP-BBBBBBBBBBBBBBBB"))
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("facts differ:\n%v\n%v", a, b)
+	}
+	if a["netfilter/ip/nat/KUBE-SEP-<pod-endpoint>"] != "jump (ip); jump (ip)" || a["route/ipv4/main/blackhole/<pod-range>/24"] != "proto boot" {
+		t.Errorf("unexpected facts: %v", a)
+	}
+	// Another chain is still itself.
+	if c := keys(sec("10.244.0.6", "10.244.0.0/24", "KUBE-SVC-73WMMOVXT3WEBZ65")); c["netfilter/ip/nat/KUBE-SVC-73WMMOVXT3WEBZ65"] == "" {
+		t.Errorf("a Service chain was renamed: %v", c)
 	}
 }
