@@ -13,7 +13,7 @@ kubectl create namespace netdiff-demo --dry-run=client -o yaml | kubectl apply -
 # and their containers died with the old one: recreate every demo pod older than the
 # kubelet, so the Ready waited for below is this kubelet's. up.sh writes the pid file
 # when it starts the kubelet.
-kubelet_start=$(date -r "$RUN/pids/kubelet.pid" +%s)
+kubelet_start=$(date -r "$RUN/pids/kubelet-$NODE_NAME.pid" +%s)
 stale=()
 while read -r name created; do
   if [[ -n $name ]] && (( $(date -d "$created" +%s) < kubelet_start )); then stale+=("$name"); fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Tears the local cluster down and puts the machine back as up.sh found it: stops only the
-# processes up.sh recorded (and the containers their containerd started), unmounts what the
-# kubelet mounted, deletes the node network namespace (its veths, addresses and iptables
-# rules go with it), removes paths the kubelet created outside the run directory and
-# restores the sysctls the kubelet changed. Safe to rerun; --purge also removes $RUN.
+# processes up.sh recorded (and the containers their containerds started), unmounts what the
+# kubelets mounted, deletes the node and LAN network namespaces (their veths, addresses and
+# iptables rules go with them), removes paths the kubelets created outside the run
+# directory and restores the sysctls they changed. Safe to rerun; --purge also removes $RUN.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
@@ -21,43 +21,46 @@ stop() { # name: TERM, then KILL after 10s, only the recorded process (same PID 
   rm -f "$f"
 }
 
-stop kubelet
+for n in "${NODES[@]}"; do stop "kubelet-$n"; stop "kube-proxy-$n"; done
 stop kube-controller-manager
+stop kube-scheduler
 # Containers outlive the kubelet and containerd (their shims are separate processes):
-# kill and delete every task of our containerd while it still answers.
-if alive containerd; then
+# kill and delete every task of each node's containerd while it still answers.
+for n in "${NODES[@]}"; do
+  alive "containerd-$n" || continue
+  export CTR_NODE=$n
   for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
   for _ in $(seq 25); do
     [[ -z $(ctr_ tasks ls -q 2>/dev/null | head -1) ]] && break
     for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks delete -f "$t" >/dev/null 2>&1; done
     sleep 0.2
   done
-fi
-stop containerd
-# Killed sandboxes never got a CNI DEL: free their addresses, or the /24 runs out.
-rm -rf "$RUN/cni/ipam"
+  stop "containerd-$n"
+  # Killed sandboxes never got a CNI DEL: free their addresses, or the range runs out.
+  rm -rf "$(node_dir "$n")/cni/ipam"
+done
 stop kube-apiserver
 stop etcd
 
 # Unmount everything under the run directory and the network namespaces CNI created for
-# pods (deepest first), then the node namespace itself.
+# pods (deepest first), then the node and LAN namespaces themselves.
 if [[ -d $RUN ]]; then
   awk -v r="$RUN/" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r | while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m"
   done
 fi
-# Only our containerd makes cni-* namespaces on this machine (there is no other CRI).
+# Only our containerds make cni-* namespaces on this machine (there is no other CRI).
 for ns in /run/netns/cni-*; do
   [[ -e $ns ]] || continue
   umount "$ns" 2>/dev/null; rm -f "$ns"
 done
-if [[ -e /run/netns/$NODE_NETNS ]]; then
-  ip netns del "$NODE_NETNS" && log "deleted network namespace $NODE_NETNS"
-fi
+for ns in "${NODES[@]}" "$LAN_NETNS"; do
+  if [[ -e /run/netns/$ns ]]; then ip netns del "$ns" && log "deleted network namespace $ns"; fi
+done
 ip link del "$HOST_VETH" 2>/dev/null || true
 
-# The kubelet's cgroups (cgroupfs driver): remove the empty kubepods trees it made.
-for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice; do
+# The kubelets' cgroup roots (cgroupfs driver): remove the empty trees they made.
+for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice $(printf '/sys/fs/cgroup/*/%s ' "${NODES[@]}"); do
   [[ -d $c ]] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 

@@ -2,7 +2,8 @@
 # Builds the container images the local cluster and the e2e tests use, with hack/mkimage
 # (no docker, no registry), and imports them into the cluster's containerd.
 #   images.sh build   -> docker tarballs for this machine's architecture under $RUN/images
-#   images.sh import  -> build, then `ctr images import` each one
+#   images.sh import  -> build, then `ctr images import` each one into every node's containerd
+#   images.sh import-only -> only the import, into the node CTR_NODE (default: the first)
 #   images.sh release -> the multi-arch prober image as an OCI layout + tar under _out/image
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,7 +75,7 @@ import() {
     # Without --digests: that flag adds extra references that confuse the kubelet.
     ctr_ images import "$out/$i.tar" >/dev/null || die "ctr images import $out/$i.tar failed"
   done
-  log "imported $PAUSE_IMAGE $APP_IMAGE $PROBER_IMAGE $COREDNS_IMAGE"
+  log "imported $PAUSE_IMAGE $APP_IMAGE $PROBER_IMAGE $COREDNS_IMAGE into ${CTR_NODE:-$NODE_NAME}"
 }
 
 release() {
@@ -91,7 +92,8 @@ release() {
 
 case ${1:-import} in
   build) build ;;
-  import) build; import ;;
+  import) build; for CTR_NODE in "${NODES[@]}"; do import; done ;;
+  import-only) import ;;
   release) release ;;
   *) die "usage: images.sh build|import|release" ;;
 esac
