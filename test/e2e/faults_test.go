@@ -427,11 +427,11 @@ var (
 )
 
 // fakeProberImages builds netdiff/fake-prober:{garbage,schema,truncated} (testdata/
-// fakeprober) with hack/mkimage and imports them into the local cluster's containerd.
+// fakeprober) with hack/mkimage and imports them into every local node's containerd.
 func (x *env) fakeProberImages(t *testing.T) {
 	t.Helper()
-	sock := filepath.Join(repoRoot(), "_out", "cluster", "containerd", "containerd.sock")
-	if _, err := os.Stat(sock); err != nil || os.Getenv("NETDIFF_E2E_LOCAL") == "" && os.Getenv("NETDIFF_E2E_IMAGE") != "" {
+	socks, _ := filepath.Glob(filepath.Join(repoRoot(), "_out", "cluster", "nodes", "*", "containerd", "containerd.sock"))
+	if len(socks) == 0 || os.Getenv("NETDIFF_E2E_LOCAL") == "" && os.Getenv("NETDIFF_E2E_IMAGE") != "" {
 		t.Skip("fake prober images need the local cluster's containerd (make e2e)")
 	}
 	fakeOnce.Do(func() {
@@ -475,8 +475,10 @@ func (x *env) fakeProberImages(t *testing.T) {
 			if fakeErr = run(mk, "-ref", "netdiff/fake-prober:"+mode, "-entrypoint", "/netdiff-prober", "-rootfs", "linux/"+arch+"="+root, "-docker-tar", tar); fakeErr != nil {
 				return
 			}
-			if fakeErr = run("ctr", "--address", sock, "-n", "k8s.io", "images", "import", tar); fakeErr != nil {
-				return
+			for _, sock := range socks {
+				if fakeErr = run("ctr", "--address", sock, "-n", "k8s.io", "images", "import", tar); fakeErr != nil {
+					return
+				}
 			}
 		}
 	})

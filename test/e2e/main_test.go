@@ -25,6 +25,7 @@ type env struct {
 	wantImage  string // the image the ephemeral container must run
 	appImage   string
 	node       string
+	node2      string // a second node, "" on a one-node cluster
 	nsA, nsB   string
 	cacheDir   string
 }
@@ -98,11 +99,15 @@ func setup(kc string) (*env, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	nodes, err := x.kubectlOut(ctx, "get", "nodes", "-o", `jsonpath={.items[0].metadata.name}`)
+	nodes, err := x.kubectlOut(ctx, "get", "nodes", "-o", `jsonpath={.items[*].metadata.name}`)
 	if err != nil || nodes == "" {
 		return nil, fmt.Errorf("list nodes: %v %s", err, nodes)
 	}
-	x.node = nodes
+	names := strings.Fields(nodes)
+	x.node = names[0]
+	if len(names) > 1 {
+		x.node2 = names[1]
+	}
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e6)
 	x.nsA, x.nsB = "netdiff-e2e-a-"+suffix, "netdiff-e2e-b-"+suffix
 	for _, ns := range []string{x.nsA, x.nsB} {
@@ -143,7 +148,7 @@ func (x *env) apply(ctx context.Context, ns, file string) error {
 	if err != nil {
 		return err
 	}
-	m := strings.NewReplacer("${NODE}", x.node, "${APP_IMAGE}", x.appImage).Replace(string(b))
+	m := strings.NewReplacer("${NODE2}", x.node2, "${NODE}", x.node, "${APP_IMAGE}", x.appImage).Replace(string(b))
 	if out, err := x.kubectlIn(ctx, m, "apply", "-n", ns, "-f", "-"); err != nil {
 		return fmt.Errorf("apply %s in %s: %v: %s", file, ns, err, out)
 	}

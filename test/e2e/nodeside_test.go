@@ -87,7 +87,7 @@ func TestNodeSide(t *testing.T) {
 		if peer == 0 {
 			t.Fatalf("%s: its report has no eth0 peer index", name)
 		}
-		if s.Veth == nil || s.Veth.Index != peer || s.Veth.Type != "veth" || !strings.HasPrefix(s.Veth.Name, "veth") {
+		if s.Veth == nil || s.Veth.Index != peer || s.Veth.Type != "veth" || !(strings.HasPrefix(s.Veth.Name, "veth") || strings.HasPrefix(s.Veth.Name, "cali")) { // ptp or Calico
 			t.Fatalf("%s: host veth %+v (error %+v), want the veth with ifindex %d", name, s.Veth, s.VethError, peer)
 		}
 		if len(s.RouteGet) == 0 || s.RouteGet[0].Route == nil || s.RouteGet[0].Route.Dev != s.Veth.Name {

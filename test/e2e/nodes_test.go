@@ -1,0 +1,166 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	nodesOnce          sync.Once
+	nodesNs, noEndNs   string
+	nodesErr           error
+	nodesFixturePods   = []string{"x1", "x2", "x3", "x4", "odd1", "odd2", "dns-gone"}
+	noEndpointsFixture = []string{"y1"}
+)
+
+// twoNodes returns the namespaces of nodes.yaml and noendpoints.yaml, Ready; it skips on
+// a one-node cluster.
+func (x *env) twoNodes(t *testing.T) (string, string) {
+	t.Helper()
+	if x.node2 == "" {
+		t.Skip("the cluster has one node; these tests need two (make e2e's cluster has two)")
+	}
+	nodesOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if nodesNs, nodesErr = x.namespace(ctx, "netdiff-e2e-nodes", nil); nodesErr != nil {
+			return
+		}
+		if noEndNs, nodesErr = x.namespace(ctx, "netdiff-e2e-noend", nil); nodesErr != nil {
+			return
+		}
+		if nodesErr = x.apply(ctx, nodesNs, "nodes.yaml"); nodesErr != nil {
+			return
+		}
+		if nodesErr = x.apply(ctx, noEndNs, "noendpoints.yaml"); nodesErr != nil {
+			return
+		}
+		if nodesErr = x.waitReady(ctx, nodesNs, nodesFixturePods...); nodesErr == nil {
+			nodesErr = x.waitReady(ctx, noEndNs, noEndpointsFixture...)
+		}
+	})
+	if nodesErr != nil {
+		t.Fatalf("two-node fixtures: %v", nodesErr)
+	}
+	return nodesNs, noEndNs
+}
+
+// Identical replicas on two different nodes: what differs between nodes (gateway MAC,
+// node IPs, veth names and indexes, the pod addresses) is normalised away, and the
+// cluster DNS answers both.
+func TestTwinsOnTwoNodesAreSilent(t *testing.T) {
+	x := need(t)
+	ns, _ := x.twoNodes(t)
+	r := x.netdiff(t, "-n", ns, "x1", "x2", "--all", "-o", "json")
+	r.want(t, 0)
+	d := parseDiff(t, r)
+	dnsOK := 0
+	for _, row := range d.Rows {
+		if row.Section == "dns" && strings.HasSuffix(row.Key, "/kubernetes.default.svc.cluster.local./A") {
+			for _, v := range row.Values {
+				if s, _ := v.(string); strings.HasPrefix(s, "NOERROR ") {
+					dnsOK++
+				}
+			}
+		}
+	}
+	if dnsOK < 2 {
+		t.Errorf("the cluster DNS did not answer kubernetes.default in both pods (%d answers):\n%s", dnsOK, clip(r.stdout))
+	}
+}
+
+// --node-side on pods on two nodes: a node pod on each node, the node-side view of twins
+// the same after normalisation, and no node pod left.
+func TestNodeSideOnTwoNodes(t *testing.T) {
+	x := need(t)
+	ns, _ := x.twoNodes(t)
+	r := x.netdiff(t, "-n", ns, "x1", "x2", "--node-side", "--all", "-o", "json")
+	r.want(t, 0)
+	d := parseDiff(t, r)
+	veth := false
+	for _, row := range d.Rows {
+		veth = veth || row.Section == "nodeside" && strings.Contains(row.Key, "<pod-veth>")
+	}
+	if !veth {
+		t.Errorf("no nodeside rows about the pods' veths:\n%s", clip(r.stdout))
+	}
+	left, _ := x.kubectlOut(context.Background(), "get", "pods", "-n", ns, "-l", "app.kubernetes.io/managed-by=kubectl-netdiff", "-o", "name")
+	if strings.TrimSpace(left) != "" {
+		t.Errorf("node pods left behind: %s", left)
+	}
+}
+
+// -l across nodes: the broken replica is the odd one out whichever node it is on, and
+// its cause leads.
+func TestSelectorAcrossNodesFindsTheOddPod(t *testing.T) {
+	x := need(t)
+	ns, _ := x.twoNodes(t)
+	for _, c := range []struct{ selector, odd string }{{"g1=yes", "odd1"}, {"g2=yes", "odd2"}} {
+		t.Run(c.odd, func(t *testing.T) {
+			r := x.netdiff(t, "-n", ns, "-l", c.selector, "-o", "json")
+			r.want(t, 1)
+			d := parseDiff(t, r)
+			if len(d.Findings) == 0 || d.Findings[0].Kind != "cause" || d.Findings[0].Subject != c.odd || d.Findings[0].Rule != "routes/no-default-route" {
+				t.Fatalf("the first finding is not %s's missing default route: %+v", c.odd, d.Findings)
+			}
+			for _, f := range d.Findings {
+				if f.Rule == "diff/odd-one-out" && !strings.HasPrefix(f.Message, "odd one out: "+c.odd+" ") {
+					t.Errorf("a healthy replica is called odd: %s", f.Message)
+				}
+			}
+		})
+	}
+}
+
+// A pod whose nameserver does not exist against one using the cluster DNS: the healthy
+// pod's lookup succeeds, the other's fails, and the cause named first is the nameserver.
+func TestNameserverThatDoesNotExist(t *testing.T) {
+	x := need(t)
+	ns, _ := x.twoNodes(t)
+	r := x.netdiff(t, "-n", ns, "x1", "dns-gone", "-o", "json")
+	r.want(t, 1)
+	d := parseDiff(t, r)
+	if len(d.Findings) == 0 || d.Findings[0].Kind != "cause" || !strings.Contains(d.Findings[0].Message, "10.96.0.99") {
+		t.Errorf("the first finding is not a cause naming the nameserver 10.96.0.99: %+v", d.Findings)
+	}
+	ok, failed := false, false
+	for _, row := range d.Rows {
+		if row.Section == "dns" && strings.HasSuffix(row.Key, "/kubernetes.default.svc.cluster.local./A") {
+			s0, _ := row.Values[0].(string)
+			s1, _ := row.Values[1].(string)
+			ok = ok || strings.HasPrefix(s0, "NOERROR ")
+			failed = failed || strings.HasPrefix(s1, "error ")
+		}
+	}
+	if !ok || !failed {
+		t.Errorf("want x1's lookup of kubernetes.default to succeed (%v) and dns-gone's to fail (%v):\n%s", ok, failed, clip(r.stdout))
+	}
+}
+
+// The same app in two namespaces, both connecting to their Service "web" by its short
+// name: here it has endpoints, there none, and kube-proxy rejects the connection. Only
+// the pod whose Service is empty fails, with ECONNREFUSED.
+func TestServiceWithoutEndpoints(t *testing.T) {
+	x := need(t)
+	ns, noEnd := x.twoNodes(t)
+	r := x.netdiff(t, ns+"/x1", noEnd+"/y1", "--target", "web:80", "-o", "json")
+	r.want(t, 1)
+	d := parseDiff(t, r)
+	refused := false
+	for _, f := range d.Findings {
+		refused = refused || f.Subject == noEnd+"/y1" && strings.Contains(f.Message, "ECONNREFUSED")
+	}
+	if !refused {
+		t.Errorf("no finding that y1's connects to its Service are refused: %+v", d.Findings)
+	}
+	for _, f := range d.Findings {
+		if f.Subject == ns+"/x1" && f.Kind == "cause" {
+			t.Errorf("a cause is put on x1, whose Service has endpoints: %s", f.Message)
+		}
+	}
+}
