@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -24,6 +25,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/servicefacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -66,60 +68,57 @@ func attach(s *subject) {
 	}
 }
 
-// attachPodFacts adds the "pod" section from the API. NetworkPolicies that cannot be
-// listed are noted in the section, not fatal.
+// attachPodFacts adds the sections from the API: "pod" (the pod and the NetworkPolicies
+// selecting it) and "services" (the Services its probes reached). What cannot be listed
+// is noted in the section, not fatal.
 func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
-	nps, npErr := r.policies(ctx, s.pod.Namespace)
-	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
-	sec.NetworkPoliciesError = npErr
-	raw, err := json.Marshal(sec)
-	if err != nil {
-		return err
-	}
-	s.report.Sections[podfacts.SectionName] = raw
-	return nil
-}
-
-// policies lists a namespace's NetworkPolicies once per run: a hundred pods of one
-// namespace need one list, not a hundred (issue 18).
-func (r *run) policies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, string) {
-	r.policyMu.Lock()
-	p, ok := r.policyCache[ns]
-	if !ok {
-		if r.policyCache == nil {
-			r.policyCache = map[string]*policyList{}
-		}
-		p = &policyList{done: make(chan struct{})}
-		r.policyCache[ns] = p
-	}
-	r.policyMu.Unlock()
-	if ok {
-		// Another pod of the namespace lists it: wait for that, within this pod's deadline.
-		select {
-		case <-p.done:
-			return p.items, p.err
-		case <-ctx.Done():
-			return nil, fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, ctx.Err())
-		}
-	}
-	list := func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+	ns := s.pod.Namespace
+	nps, npErr := r.policies.get(ctx, ns, func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
 		l, err := r.client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, err
 		}
 		return l.Items, nil
+	})
+	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
+	if npErr != nil {
+		sec.NetworkPoliciesError = fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, npErr)
 	}
-	p.items, p.err = podfacts.ListPolicies(ctx, list, ns)
-	close(p.done)
-	return p.items, p.err
+	raw, err := json.Marshal(sec)
+	if err != nil {
+		return err
+	}
+	s.report.Sections[podfacts.SectionName] = raw
+	if svc := servicefacts.Build(ctx, s.report, ns, serviceLister{r}); svc != nil {
+		if raw, err = json.Marshal(svc); err != nil {
+			return err
+		}
+		s.report.Sections[servicefacts.SectionName] = raw
+	}
+	return nil
 }
 
-// policyList is one namespace's NetworkPolicies, or why they could not be listed; done
-// is closed once they are there.
-type policyList struct {
-	done  chan struct{}
-	items []networkingv1.NetworkPolicy
-	err   string
+// serviceLister lists Services and EndpointSlices once per namespace per run.
+type serviceLister struct{ r *run }
+
+func (l serviceLister) Services(ctx context.Context, ns string) ([]corev1.Service, error) {
+	return l.r.services.get(ctx, ns, func(ctx context.Context, ns string) ([]corev1.Service, error) {
+		list, err := l.r.client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
+}
+
+func (l serviceLister) EndpointSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
+	return l.r.slices.get(ctx, ns, func(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
+		list, err := l.r.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
 }
 
 // apiServiceTargets returns the Kubernetes API service as a TCP target, when readable.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -103,8 +105,9 @@ type run struct {
 	requests   *atomic.Int64
 	pods       []PodRef
 
-	policyMu    sync.Mutex
-	policyCache map[string]*policyList
+	policies nsLists[networkingv1.NetworkPolicy]
+	services nsLists[corev1.Service]
+	slices   nsLists[discoveryv1.EndpointSlice]
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the

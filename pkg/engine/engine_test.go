@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -9,11 +10,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/servicefacts"
 )
 
 // newTestRun returns a run with the command's defaults, wired to a fake clientset, so
@@ -213,25 +217,51 @@ func TestSubjectNamesShowOtherNamespaces(t *testing.T) {
 	}
 }
 
-// The pods of one namespace share one NetworkPolicy list; another namespace gets its own.
-func TestPoliciesListedOncePerNamespace(t *testing.T) {
-	r, cs, _, _ := newTestRun(t)
+// The pods of one namespace share one list of its NetworkPolicies, Services and
+// EndpointSlices; another namespace gets its own. A pod whose probes reached a Service's
+// ClusterIP gets a services section naming it and its ready endpoints.
+func TestNamespaceListsOncePerNamespace(t *testing.T) {
+	web := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.50", ClusterIPs: []string{"10.96.0.50"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}}}
+	ready := true
+	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web-x",
+		Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+		Ports:     []discoveryv1.EndpointPort{{Name: ptr("http")}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
+	r, cs, _, _ := newTestRun(t, web, slice)
 	ctx := context.Background()
+	var last *report.Report
 	for _, ns := range []string{"apps", "apps", "apps", "other", "apps"} {
-		if _, errText := r.policies(ctx, ns); errText != "" {
-			t.Fatal(errText)
+		rep := &report.Report{Sections: map[string]json.RawMessage{
+			"connect": json.RawMessage(`{"targets":[{"target":"tcp://web:80","scheme":"tcp","port":80,"addresses":[{"address":"10.96.0.50","key":"ipv4"}]}]}`)}}
+		s := &subject{pod: runningPod(ns, "a", corev1.PodRunning), report: rep}
+		if err := r.attachPodFacts(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if ns == "apps" {
+			last = rep
 		}
 	}
 	lists := map[string]int{}
 	for _, a := range cs.Actions() {
-		if a.GetVerb() == "list" && a.GetResource().Resource == "networkpolicies" {
-			lists[a.GetNamespace()]++
+		if a.GetVerb() == "list" {
+			lists[a.GetResource().Resource+"/"+a.GetNamespace()]++
 		}
 	}
-	if lists["apps"] != 1 || lists["other"] != 1 {
-		t.Errorf("networkpolicy lists per namespace = %v, want one each", lists)
+	for _, k := range []string{"networkpolicies/apps", "networkpolicies/other", "services/apps", "services/other", "endpointslices/apps"} {
+		if lists[k] != 1 {
+			t.Errorf("lists = %v, want one %s", lists, k)
+		}
+	}
+	var svc servicefacts.Section
+	if ok, err := last.Section(servicefacts.SectionName, &svc); !ok || err != nil || len(svc.Targets) != 1 ||
+		svc.Targets[0].Service != "apps/web" || svc.Targets[0].Ready != 1 || svc.Targets[0].Key() != "tcp://web:80/ipv4" {
+		t.Errorf("services section = %+v (present %v, %v)", svc, ok, err)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // --via node leaves the pods alone: the dry run shows the node pod it would create, and
 // a pod whose container has not started is refused by name.

@@ -4,7 +4,6 @@
 package podfacts
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -179,19 +178,6 @@ func Selecting(pod *corev1.Pod, policies []networkingv1.NetworkPolicy) []Policy 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// PolicyLister lists NetworkPolicies of a namespace (the typed client's List fits it).
-type PolicyLister func(ctx context.Context, namespace string) ([]networkingv1.NetworkPolicy, error)
-
-// ListPolicies lists policies, turning refusal into a message instead of a failure: the
-// rest of the comparison is still worth having.
-func ListPolicies(ctx context.Context, list PolicyLister, ns string) ([]networkingv1.NetworkPolicy, string) {
-	nps, err := list(ctx, ns)
-	if err != nil {
-		return nil, fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, err)
-	}
-	return nps, ""
 }
 
 var networkAnnotationHints = []string{"cni", "calico", "cilium", "multus", "network", "bandwidth", "ovn", "antrea", "flannel", "weave", "istio", "linkerd"}

@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"context"
+	"sync"
+)
+
+// nsLists holds one List per namespace per run: a hundred pods of one namespace need one
+// list of its NetworkPolicies (or Services), not a hundred (issue 18). The first pod of a
+// namespace lists; the others wait for that, each within its own deadline.
+type nsLists[T any] struct {
+	mu sync.Mutex
+	m  map[string]*nsList[T]
+}
+
+type nsList[T any] struct {
+	done  chan struct{}
+	items []T
+	err   error
+}
+
+func (c *nsLists[T]) get(ctx context.Context, ns string, list func(context.Context, string) ([]T, error)) ([]T, error) {
+	c.mu.Lock()
+	l, ok := c.m[ns]
+	if !ok {
+		if c.m == nil {
+			c.m = map[string]*nsList[T]{}
+		}
+		l = &nsList[T]{done: make(chan struct{})}
+		c.m[ns] = l
+	}
+	c.mu.Unlock()
+	if !ok {
+		l.items, l.err = list(ctx, ns)
+		close(l.done)
+		return l.items, l.err
+	}
+	select {
+	case <-l.done:
+		return l.items, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
