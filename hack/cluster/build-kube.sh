@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubelet and kube-controller-manager from the wrapper module in
+# Builds kube-apiserver, kubelet, kube-controller-manager, kube-scheduler and kube-proxy from the wrapper module in
 # kube/ and caches them by version, so a rerun (or CI on a kept machine) skips the build.
 # Usage: build-kube.sh  -> prints the directory holding the binaries.
 set -euo pipefail
@@ -8,7 +8,7 @@ version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$here/kube/
 [[ -n "$version" ]] || { echo "build-kube: no 'require k8s.io/kubernetes vX' line in $here/kube/go.mod" >&2; exit 2; }
 cache=${NETDIFF_CLUSTER_CACHE:-${HOME:-/root}/.cache/netdiff-cluster}
 out="$cache/bin/$version"
-cmds=(kube-apiserver kubelet kube-controller-manager)
+cmds=(kube-apiserver kubelet kube-controller-manager kube-proxy kube-scheduler)
 
 have_all() { for c in "${cmds[@]}"; do [[ -x "$out/$c" ]] || return 1; done; }
 if have_all; then echo "$out"; exit 0; fi
@@ -26,7 +26,8 @@ mkdir -p "$out.tmp"
 start=$(date +%s)
 echo "build-kube: building Kubernetes $version into $out (cold: ~5-9 min on 2 cores)" >&2
 (cd "$here/kube" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-controller-manager)
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kube-scheduler)
 mkdir -p "$out"
 for c in "${cmds[@]}"; do mv "$out.tmp/$c" "$out/$c"; done
 rmdir "$out.tmp" 2>/dev/null || true
