@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubelet, kube-controller-manager, kube-scheduler and kube-proxy from a
-# wrapper module and caches them by version, so a rerun (or CI on a kept machine) skips the build.
+# Builds kube-apiserver, kubelet, kube-controller-manager, kube-scheduler and kube-proxy from the wrapper module in
+# kube/ and caches them by version, so a rerun (or CI on a kept machine) skips the build.
 # Usage: build-kube.sh  -> prints the directory holding the binaries.
-# NETDIFF_KUBE_MODULE names the wrapper module's directory (default hack/cluster/kube, the
+# NETDIFF_KUBE_MODULE names another wrapper module's directory (default hack/cluster/kube, the
 # default release; hack/cluster/kube-v1.37 is the newest one, for `make e2e-matrix`). A
 # relative path is taken from the current directory, else from the repository root.
 set -euo pipefail
