@@ -57,7 +57,7 @@ for m in "${mods[@]}"; do
   summary=$(grep -E '^(ok|FAIL)[[:space:]]+[^[:space:]]' "$logs/$version.log" | tail -1 || true)
   [[ -n $summary ]] || summary="no go test summary (cluster or build failed? see _out/e2e-matrix/$version.log)"
   # What the API server says it is: the binaries really were this module's.
-  server=$(kubectl --kubeconfig "$KUBECONFIG_FILE" get --raw /version 2>/dev/null | jq -r .gitVersion 2>/dev/null || true)
+  server=$(kubectl --kubeconfig "$KUBECONFIG_FILE" --request-timeout=10s get --raw /version 2>/dev/null | jq -r .gitVersion 2>/dev/null || true)
   if (( rc == 0 )) && [[ $server != "$version" ]]; then
     summary="$summary; but the API server reports '${server:-nothing}', not $version"
     rc=1
