@@ -86,7 +86,7 @@ clean:
 	rm -rf $(BIN)
 
 # --- local single-node Kubernetes cluster and e2e tests (docs/cluster.md) -------------------
-.PHONY: cluster-up cluster-down image e2e demo
+.PHONY: cluster-up cluster-down image e2e e2e-matrix demo
 
 # Starts (or reuses) the cluster; the last line printed is KUBECONFIG=<path>.
 cluster-up: deps
@@ -104,6 +104,13 @@ image:
 # NETDIFF_E2E_KUBECONFIG with NETDIFF_E2E_IMAGE if set.
 e2e: deps
 	@hack/cluster/e2e.sh
+
+# The e2e suite on the oldest and the newest Kubernetes minor that build here, each on a
+# fresh local cluster (purged before, between and after): hack/cluster/kube (v1.34.4) and
+# hack/cluster/kube-v1.37 (v1.37.2); MATRIX_MODULES="dir..." picks others. Results in
+# _out/e2e-matrix.txt, logs in _out/e2e-matrix/ (docs/cluster.md, "Version matrix").
+e2e-matrix: deps
+	@hack/cluster/e2e-matrix.sh $(MATRIX_MODULES)
 
 demo: deps
 	@hack/cluster/demo.sh

@@ -217,7 +217,7 @@ start kube-controller-manager "$NODE_NETNS" "$bindir/kube-controller-manager" \
   --authorization-kubeconfig "$RUN/controller-manager.kubeconfig" \
   --bind-address 127.0.0.1 --leader-elect=false --use-service-account-credentials=false \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-  --controllers '*,-bootstrapsigner,-tokencleaner,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller' \
+  --controllers "*,-bootstrapsigner,-tokencleaner,-nodeipam$([[ $("$bindir/kube-controller-manager" --help 2>&1) != *service-lb-controller* ]] || echo ,-service-lb-controller,-cloud-node-lifecycle-controller)" \
   --profiling=false --v=1
 # The scheduler places CoreDNS's replicas; test pods name their node (spec.nodeName).
 start kube-scheduler "$NODE_NETNS" "$bindir/kube-scheduler" \
