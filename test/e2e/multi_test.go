@@ -151,7 +151,14 @@ func (x *env) wantNoReferencePods(t *testing.T) {
 // --node-side through the command: healthy twins still diff clean and carry the section.
 func TestNodeSideThroughTheCommand(t *testing.T) {
 	x := need(t)
-	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-b", "--node-side", "--all", "-o", "json")
+	x.nodeSideTwinsClean(t, x.nsA, "web-a", "web-b")
+}
+
+// nodeSideTwinsClean runs twins with --node-side: exit 0, nodeside rows about the pods'
+// veths, and no node pod left behind.
+func (x *env) nodeSideTwinsClean(t *testing.T, ns, a, b string) {
+	t.Helper()
+	r := x.netdiff(t, "-n", ns, a, b, "--node-side", "--all", "-o", "json")
 	r.want(t, 0)
 	d := parseDiff(t, r)
 	veth := false
@@ -159,9 +166,9 @@ func TestNodeSideThroughTheCommand(t *testing.T) {
 		veth = veth || row.Section == "nodeside" && strings.Contains(row.Key, "<pod-veth>")
 	}
 	if !veth {
-		t.Errorf("no nodeside rows about the pod's veth:\n%s", clip(r.stdout))
+		t.Errorf("no nodeside rows about the pods' veths:\n%s", clip(r.stdout))
 	}
-	left, _ := x.kubectlOut(context.Background(), "get", "pods", "-n", x.nsA, "-l", "app.kubernetes.io/managed-by=kubectl-netdiff", "-o", "name")
+	left, _ := x.kubectlOut(context.Background(), "get", "pods", "-n", ns, "-l", "app.kubernetes.io/managed-by=kubectl-netdiff", "-o", "name")
 	if strings.TrimSpace(left) != "" {
 		t.Errorf("node pods left behind: %s", left)
 	}

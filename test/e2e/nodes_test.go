@@ -79,20 +79,7 @@ func TestTwinsOnTwoNodesAreSilent(t *testing.T) {
 func TestNodeSideOnTwoNodes(t *testing.T) {
 	x := need(t)
 	ns, _ := x.twoNodes(t)
-	r := x.netdiff(t, "-n", ns, "x1", "x2", "--node-side", "--all", "-o", "json")
-	r.want(t, 0)
-	d := parseDiff(t, r)
-	veth := false
-	for _, row := range d.Rows {
-		veth = veth || row.Section == "nodeside" && strings.Contains(row.Key, "<pod-veth>")
-	}
-	if !veth {
-		t.Errorf("no nodeside rows about the pods' veths:\n%s", clip(r.stdout))
-	}
-	left, _ := x.kubectlOut(context.Background(), "get", "pods", "-n", ns, "-l", "app.kubernetes.io/managed-by=kubectl-netdiff", "-o", "name")
-	if strings.TrimSpace(left) != "" {
-		t.Errorf("node pods left behind: %s", left)
-	}
+	x.nodeSideTwinsClean(t, ns, "x1", "x2")
 }
 
 // -l across nodes: the broken replica is the odd one out whichever node it is on, and
