@@ -6,8 +6,11 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
-// analysis: a query to a nameserver is governed by resolv.conf; a connect to a name also
-// by the name's /etc/hosts entry, nsswitch.conf's order and gai.conf's address order.
+// analysis: a connect to a name is governed by resolv.conf (which servers, the search
+// list, ndots, options), nsswitch.conf's order, the name's /etc/hosts entry and gai.conf's
+// address order. A query the prober sends to a nameserver itself (the dns section: an
+// absolute name to an address) only by which servers resolv.conf names: the search list
+// and ndots never touch it.
 var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
 	if p.Name == "" {
 		return nil
@@ -15,6 +18,10 @@ var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p 
 	var out []string
 	for _, r := range c.Section("dnsconfig") {
 		switch {
+		case !diff.IsName(p.Target):
+			if strings.HasPrefix(r.Key, "resolv/nameserver") || r.Key == "resolv/error" {
+				out = append(out, r.Key)
+			}
 		case strings.HasPrefix(r.Key, "resolv/"), strings.HasPrefix(r.Key, "nsswitch/"):
 			out = append(out, r.Key)
 		case diff.IsName(p.Target) && strings.HasPrefix(r.Key, "gai/"):
