@@ -28,3 +28,28 @@ func TestPathOfADirectQueryIsTheNameservers(t *testing.T) {
 		t.Errorf("path of a connect to a name = %v, want the search list and the hosts entry", got)
 	}
 }
+
+// Pods of two namespaces have their own namespace first in the search list by design;
+// another search list is still a difference.
+func TestNamespaceSearchDomainIsNotADifference(t *testing.T) {
+	search := func(s ...string) string {
+		sec := Section{ResolvConf: ResolvConf{Config: &resolvconf.Config{Nameservers: []string{"10.96.0.10"}, Search: s}}}
+		for _, f := range facts(&sec) {
+			if f.Key == "resolv/search" {
+				return f.Value
+			}
+		}
+		return ""
+	}
+	a := search("shop.svc.cluster.local", "svc.cluster.local", "cluster.local")
+	b := search("shop-staging.svc.cluster.local", "svc.cluster.local", "cluster.local")
+	if a != b || a != "<namespace>.svc.cluster.local svc.cluster.local cluster.local" {
+		t.Errorf("search lists of two namespaces: %q and %q", a, b)
+	}
+	if c := search("shop.svc.cluster.local", "svc.cluster.local", "corp.example"); c == a {
+		t.Errorf("an extra search domain was normalised away: %q", c)
+	}
+	if d := search("svc.cluster.local", "cluster.local"); d != "svc.cluster.local cluster.local" {
+		t.Errorf("a search list without a namespace changed: %q", d)
+	}
+}

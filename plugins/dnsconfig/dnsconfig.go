@@ -182,6 +182,20 @@ func (*Plugin) DefaultTargets(_ context.Context, env *probe.Env) []target.Target
 }
 
 // facts flattens the section; see docs/sections/dnsconfig.md for the keys.
+// namespaceSearch writes a pod's own namespace in its search list as <namespace>: the
+// kubelet puts "NS.svc.DOMAIN svc.DOMAIN …" first for every pod (dnsPolicy ClusterFirst),
+// so pods of two namespaces differ there by design, not by fault.
+func namespaceSearch(search []string) []string {
+	if len(search) < 2 {
+		return search
+	}
+	ns, domain, ok := strings.Cut(search[0], ".svc.")
+	if !ok || ns == "" || strings.Contains(ns, ".") || search[1] != "svc."+domain {
+		return search
+	}
+	return append([]string{"<namespace>.svc." + domain}, search[1:]...)
+}
+
 func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k, v string) { out = append(out, probe.Fact{Key: k, Value: v, Kind: probe.Exact}) }
@@ -195,7 +209,7 @@ func facts(s *Section) []probe.Fact {
 	if !fileErr("resolv", s.ResolvConf.File) && s.ResolvConf.Config != nil {
 		c := s.ResolvConf.Config
 		add("resolv/nameservers", diff.OrNone(strings.Join(c.Nameservers, " ")))
-		add("resolv/search", diff.OrNone(strings.Join(c.Search, " ")))
+		add("resolv/search", diff.OrNone(strings.Join(namespaceSearch(c.Search), " ")))
 		add("resolv/ndots", strconv.Itoa(c.Ndots()))
 		var opts []string
 		for _, o := range c.Options {
