@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -130,20 +131,28 @@ func TestNameserverThatDoesNotExist(t *testing.T) {
 }
 
 // The same app in two namespaces, both connecting to their Service "web" by its short
-// name: here it has endpoints, there none, and kube-proxy rejects the connection. Only
-// the pod whose Service is empty fails, with ECONNREFUSED.
+// name: here it has endpoints, there none, and kube-proxy rejects the connection. The
+// empty Service is the first cause, in the pod whose Service it is, and explains the
+// refused connects.
 func TestServiceWithoutEndpoints(t *testing.T) {
 	x := need(t)
 	ns, noEnd := x.twoNodes(t)
 	r := x.netdiff(t, ns+"/x1", noEnd+"/y1", "--target", "web:80", "-o", "json")
 	r.want(t, 1)
 	d := parseDiff(t, r)
+	if len(d.Findings) == 0 {
+		t.Fatal("no findings")
+	}
+	top := d.Findings[0]
+	if top.Kind != "cause" || top.Rule != "services/no-ready-endpoints" || top.Subject != noEnd+"/y1" || !strings.Contains(top.Message, noEnd+"/web") || len(top.Explains) == 0 {
+		t.Fatalf("the first finding is not y1's empty Service explaining its connects: %+v", d.Findings)
+	}
 	refused := false
 	for _, f := range d.Findings {
-		refused = refused || f.Subject == noEnd+"/y1" && strings.Contains(f.Message, "ECONNREFUSED")
+		refused = refused || slices.Contains(f.ExplainedBy, top.ID) && strings.Contains(f.Message, "ECONNREFUSED")
 	}
 	if !refused {
-		t.Errorf("no finding that y1's connects to its Service are refused: %+v", d.Findings)
+		t.Errorf("no refused connect is explained by the empty Service: %+v", d.Findings)
 	}
 	for _, f := range d.Findings {
 		if f.Subject == ns+"/x1" && f.Kind == "cause" {
