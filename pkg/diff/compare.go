@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -235,10 +236,32 @@ func identityOf(r *report.Report) (Identity, []error) {
 		id.MACs = append(id.MACs, pid.MACs...)
 		id.Names = append(id.Names, pid.Names...)
 		id.Gateways = append(id.Gateways, pid.Gateways...)
-		id.NodeNets = append(id.NodeNets, pid.NodeNets...)
-		id.NodeIPs = append(id.NodeIPs, pid.NodeIPs...)
+		id.NodeNets = append(id.NodeNets, ownNets(pid.NodeNets, r.Subject)...)
 	}
 	return id, errs
+}
+
+// ownNets keeps the prefixes that hold one of the subject's own pod IPs (the API's
+// podIPs): a second interface's subnet (Multus) is not its node's pod range. Without
+// the API's IPs (a report read offline from a netns) none is kept.
+func ownNets(nets []string, s *report.Subject) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(strings.TrimSpace(n))
+		if err != nil {
+			continue
+		}
+		for _, ip := range s.IPs {
+			if a, err := netip.ParseAddr(ip); err == nil && p.Contains(a.Unmap()) {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func safeIdentity(idf probe.Identifier, raw json.RawMessage) (id probe.Identity, err error) {

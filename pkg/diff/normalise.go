@@ -14,13 +14,12 @@ type Identity struct {
 	MACs     []string
 	Hostname string
 	Names    []string // pod name, interface alt-names, veth peer names, ...
-	// Node is the node the subject runs on ("" when unknown). Gateways, NodeNets
-	// (prefixes) and NodeIPs are its node's values (probe.Identity): replaced only when
-	// the subjects do not all run on one known node.
+	// Node is the node the subject runs on ("" when unknown). Gateways and NodeNets
+	// (prefixes) are its node's values (probe.Identity): replaced only when the subjects
+	// do not all run on one known node, and the subjects of each node agree on them.
 	Node     string
 	Gateways []string
 	NodeNets []string
-	NodeIPs  []string
 }
 
 // Placeholders. A subject's own values become the self forms; another subject's values
@@ -35,16 +34,14 @@ const (
 	PeerMAC      = "<peer-mac>"
 	PeerHostname = "<peer-hostname>"
 	PeerName     = "<peer-name>"
-	// A node's values, for subjects on different nodes: the default gateway, the
-	// network and broadcast addresses of the node's pod range, the node's addresses.
+	// A node's values, for subjects on different nodes: the default gateway, and the
+	// network and broadcast addresses of the node's pod range.
 	SelfGateway   = "<gateway>"
 	PeerGateway   = "<peer-gateway>"
 	SelfNodeNet   = "<node-net>"
 	PeerNodeNet   = "<peer-node-net>"
 	SelfNodeBcast = "<node-bcast>"
 	PeerNodeBcast = "<peer-node-bcast>"
-	SelfNodeIP    = "<node-ip>"
-	PeerNodeIP    = "<peer-node-ip>"
 )
 
 // minNameLen: names shorter than this ("a", "s1") are replaced only as whole fields,
@@ -80,7 +77,7 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 		}
 	}
 	seenName := map[string]bool{}
-	nodeLocal := onDifferentNodes(ids)
+	nodeLocal := nodeLocalOK(ids)
 	for _, j := range order {
 		id := ids[j]
 		ph := func(selfForm, peerForm string) string {
@@ -101,12 +98,7 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 				n.ips[a] = to
 			}
 		}
-		if nodeLocal {
-			for _, s := range id.NodeIPs {
-				if a, ok := parseIdentityIP(s); ok {
-					addIP(a, ph(SelfNodeIP, PeerNodeIP))
-				}
-			}
+		if nodeLocal[j] {
 			for _, s := range id.Gateways {
 				if a, ok := parseIdentityIP(s); ok {
 					addIP(a, ph(SelfGateway, PeerGateway))
@@ -146,16 +138,36 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 	return n
 }
 
-// onDifferentNodes: every subject's node is known and they are not all one node.
-func onDifferentNodes(ids []Identity) bool {
-	nodes := map[string]bool{}
+// nodeLocalOK says whose node values (gateways, node ranges) may become placeholders:
+// only when every subject's node is known and they are not all one node, and only for a
+// subject whose values agree with those of every other subject on its node (on one node,
+// a pod with another gateway is a difference, whatever runs elsewhere).
+func nodeLocalOK(ids []Identity) []bool {
+	ok := make([]bool, len(ids))
+	nodes := map[string]string{} // node -> the values its subjects agree on, or "\x00" for disagreement
 	for _, id := range ids {
 		if id.Node == "" {
-			return false
+			return ok
 		}
-		nodes[id.Node] = true
+		v := nodeValues(id)
+		if prev, seen := nodes[id.Node]; seen && prev != v {
+			v = "\x00"
+		}
+		nodes[id.Node] = v
 	}
-	return len(nodes) > 1
+	if len(nodes) < 2 {
+		return ok
+	}
+	for i, id := range ids {
+		ok[i] = nodes[id.Node] != "\x00"
+	}
+	return ok
+}
+
+func nodeValues(id Identity) string {
+	g := slices.Sorted(slices.Values(id.Gateways))
+	n := slices.Sorted(slices.Values(id.NodeNets))
+	return strings.Join(g, ",") + "|" + strings.Join(n, ",")
 }
 
 // lastAddr is an IPv4 prefix's broadcast address.
@@ -182,7 +194,7 @@ func peerMarkers(subjects []string, j int) []string {
 		return nil
 	}
 	var out []string
-	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName, PeerGateway, PeerNodeNet, PeerNodeBcast, PeerNodeIP} {
+	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName, PeerGateway, PeerNodeNet, PeerNodeBcast} {
 		out = append(out, peerPlaceholder(f, subjects, j))
 	}
 	return out

@@ -325,15 +325,9 @@ func facts(s *Section) []probe.Fact {
 // kubectl-netdiff, which fills it from the API (no collector: the prober never does).
 func init() {
 	section.Register(section.Descriptor[Section]{
-		Name:  SectionName,
-		Facts: facts,
-		Identity: func(s *Section) probe.Identity {
-			id := probe.Identity{IPs: s.PodIPs}
-			if s.HostIP != "" && !s.HostNetwork {
-				id.NodeIPs = []string{s.HostIP}
-			}
-			return id
-		},
+		Name:     SectionName,
+		Facts:    facts,
+		Identity: func(s *Section) probe.Identity { return probe.Identity{IPs: s.PodIPs} },
 		Rules: map[string]diff.Rule{
 			"network-policy": policyRule,
 			"host-network":   hostNetworkRule,

@@ -113,7 +113,6 @@ type Identity struct {
 	// different nodes; on one node a different gateway stays a difference.
 	Gateways []string
 	NodeNets []string
-	NodeIPs  []string // the node's own addresses (the pod's hostIPs)
 }
 
 // Kind tells the diff how to compare a fact.

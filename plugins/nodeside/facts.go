@@ -130,7 +130,8 @@ func routeGetValue(g RouteGet) string {
 		p = append(p, "dev "+r.Dev)
 	}
 	if r.Src != "" {
-		p = append(p, "src "+r.Src)
+		// The node's own address towards the pod: every node has its own.
+		p = append(p, "src <node-ip>")
 	}
 	if r.MTU != 0 {
 		p = append(p, fmt.Sprintf("mtu %d", r.MTU))
