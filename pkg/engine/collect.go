@@ -89,7 +89,12 @@ func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 		return err
 	}
 	s.report.Sections[podfacts.SectionName] = raw
-	if svc := servicefacts.Build(ctx, s.report, ns, serviceLister{r}); svc != nil {
+	svc, svcErr := servicefacts.Build(ctx, s.report, ns, serviceLister{r})
+	switch {
+	case svcErr != nil:
+		// Like a section the prober could not collect: the diff says so and why.
+		s.report.Problems = append(s.report.Problems, report.Problem{Section: servicefacts.SectionName, Error: report.ErrorOf(svcErr)})
+	case svc != nil:
 		if raw, err = json.Marshal(svc); err != nil {
 			return err
 		}

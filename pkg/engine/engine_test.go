@@ -227,8 +227,9 @@ func TestNamespaceListsOncePerNamespace(t *testing.T) {
 	ready := true
 	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web-x",
 		Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
-		Ports:     []discoveryv1.EndpointPort{{Name: ptr("http")}},
-		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http")}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
 	r, cs, _, _ := newTestRun(t, web, slice)
 	ctx := context.Background()
 	var last *report.Report

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -24,13 +24,12 @@ import (
 // SectionName is the report section this package fills.
 const SectionName = "services"
 
-// Section is the JSON shape of sections.services.
+// Section is the JSON shape of sections.services. When the namespace's Services or
+// EndpointSlices cannot be listed (RBAC), the report carries the section as a problem
+// instead, like a section the prober failed to collect.
 type Section struct {
 	// Targets are the connect targets whose address is a Service's ClusterIP.
 	Targets []Target `json:"targets"`
-	// Error says why the namespace's Services or EndpointSlices could not be listed
-	// (e.g. RBAC); then Targets is empty and unknown, not "no Service".
-	Error string `json:"error,omitempty"`
 }
 
 // Target is one connect target address that is a Service's ClusterIP and port.
@@ -43,7 +42,10 @@ type Target struct {
 	// PortName is the Service port's name; EndpointSlices name their ports after it.
 	PortName string `json:"portName,omitempty"`
 	Ready    int    `json:"ready"`
-	NotReady int    `json:"notReady"`
+	// Terminating counts endpoints that still serve while terminating: kube-proxy sends
+	// to them when no endpoint is ready.
+	Terminating int `json:"terminating,omitempty"`
+	NotReady    int `json:"notReady"`
 }
 
 // Key is the target's fact key: "tcp://web:80/ipv4".
@@ -71,17 +73,17 @@ type Lister interface {
 
 // Build reads the report's connect section and finds, among the Services of namespace
 // ns, those whose ClusterIP and port a target reached. It returns nil when the report
-// probed no address at all (nothing to look up, nothing listed).
-func Build(ctx context.Context, rep *report.Report, ns string, l Lister) *Section {
+// probed no address at all (nothing to look up, nothing listed), and an error naming
+// the list that was refused.
+func Build(ctx context.Context, rep *report.Report, ns string, l Lister) (*Section, error) {
 	var ct connectTargets
 	if ok, err := rep.Section("connect", &ct); !ok || err != nil || len(ct.Targets) == 0 {
-		return nil
+		return nil, nil
 	}
 	sec := &Section{Targets: []Target{}}
 	svcs, err := l.Services(ctx, ns)
 	if err != nil {
-		sec.Error = fmt.Sprintf("cannot list services in namespace %s: %v", ns, err)
-		return sec
+		return nil, fmt.Errorf("cannot list services in namespace %s: %w", ns, err)
 	}
 	byIP := map[netip.Addr][]*corev1.Service{}
 	for i := range svcs {
@@ -102,7 +104,8 @@ func Build(ctx context.Context, rep *report.Report, ns string, l Lister) *Sectio
 			if err != nil {
 				continue
 			}
-			for _, svc := range byIP[ip.Unmap()] {
+			ip = ip.Unmap()
+			for _, svc := range byIP[ip] {
 				sp := servicePort(svc, t.Scheme, t.Port)
 				if sp == nil {
 					continue
@@ -110,19 +113,18 @@ func Build(ctx context.Context, rep *report.Report, ns string, l Lister) *Sectio
 				if !listed {
 					listed = true
 					if slices, err = l.EndpointSlices(ctx, ns); err != nil {
-						sec.Targets = sec.Targets[:0]
-						sec.Error = fmt.Sprintf("cannot list endpointslices in namespace %s: %v", ns, err)
-						return sec
+						return nil, fmt.Errorf("cannot list endpointslices in namespace %s: %w", ns, err)
 					}
 				}
-				ready, notReady := endpoints(slices, svc.Name, sp.Name)
-				sec.Targets = append(sec.Targets, Target{Target: t.Target, AddrKey: a.Key, Address: a.Address, Port: t.Port,
-					Service: svc.Namespace + "/" + svc.Name, PortName: sp.Name, Ready: ready, NotReady: notReady})
+				x := Target{Target: t.Target, AddrKey: a.Key, Address: a.Address, Port: t.Port,
+					Service: svc.Namespace + "/" + svc.Name, PortName: sp.Name}
+				count(&x, slices, svc.Name, sp.Name, ip)
+				sec.Targets = append(sec.Targets, x)
 			}
 		}
 	}
 	sort.Slice(sec.Targets, func(i, j int) bool { return sec.Targets[i].Key() < sec.Targets[j].Key() })
-	return sec
+	return sec, nil
 }
 
 func servicePort(svc *corev1.Service, scheme string, port int) *corev1.ServicePort {
@@ -138,22 +140,30 @@ func servicePort(svc *corev1.Service, scheme string, port int) *corev1.ServicePo
 	return nil
 }
 
-// endpoints counts the Service's endpoints that serve the named port, ready or not
-// (an endpoint without a ready condition counts as ready, as kube-proxy counts it).
-func endpoints(slices []discoveryv1.EndpointSlice, service, port string) (ready, notReady int) {
+// count counts the Service's endpoints that serve the named port in the ClusterIP's
+// address family: ready (no ready condition counts as ready, as kube-proxy counts it),
+// serving while terminating, and the rest.
+func count(t *Target, slices []discoveryv1.EndpointSlice, service, port string, ip netip.Addr) {
+	family := discoveryv1.AddressTypeIPv4
+	if ip.Is6() {
+		family = discoveryv1.AddressTypeIPv6
+	}
 	for _, s := range slices {
-		if s.Labels[discoveryv1.LabelServiceName] != service || !hasPort(s.Ports, port) {
+		if s.Labels[discoveryv1.LabelServiceName] != service || s.AddressType != family || !hasPort(s.Ports, port) {
 			continue
 		}
 		for _, e := range s.Endpoints {
-			if e.Conditions.Ready == nil || *e.Conditions.Ready {
-				ready++
-			} else {
-				notReady++
+			c := e.Conditions
+			switch {
+			case c.Ready == nil || *c.Ready:
+				t.Ready++
+			case c.Serving != nil && *c.Serving && c.Terminating != nil && *c.Terminating:
+				t.Terminating++
+			default:
+				t.NotReady++
 			}
 		}
 	}
-	return ready, notReady
 }
 
 func hasPort(ports []discoveryv1.EndpointPort, name string) bool {
@@ -165,25 +175,23 @@ func hasPort(ports []discoveryv1.EndpointPort, name string) bool {
 	return false
 }
 
-// Ready words a target's endpoints as its fact: only "none ready" against "ready" is a
-// difference; the counts are Info (replicas of two Deployments differ by design).
+// readyValue words a target's endpoints as its fact: only whether anything serves the
+// Service counts (ready endpoints, or terminating ones kube-proxy falls back to); the
+// counts are Info (replicas of two Deployments differ by design).
 func readyValue(t Target) string {
-	if t.Ready == 0 {
-		return "no ready endpoints"
+	if t.Ready > 0 || t.Terminating > 0 {
+		return "serving endpoints"
 	}
-	return "ready endpoints"
+	return "no ready endpoints"
 }
 
 func facts(s *Section) []probe.Fact {
-	if s.Error != "" {
-		return []probe.Fact{{Key: "error", Value: s.Error, Kind: probe.Info}}
-	}
 	var out []probe.Fact
 	for _, t := range s.Targets {
 		out = append(out,
 			probe.Fact{Key: "endpoints/" + t.Key(), Value: readyValue(t)},
 			probe.Fact{Key: "service/" + t.Key(), Value: t.Service, Kind: probe.Info},
-			probe.Fact{Key: "count/" + t.Key(), Value: strconv.Itoa(t.Ready) + " ready, " + strconv.Itoa(t.NotReady) + " not ready", Kind: probe.Info})
+			probe.Fact{Key: "count/" + t.Key(), Value: fmt.Sprintf("%d ready, %d terminating, %d not ready", t.Ready, t.Terminating, t.NotReady), Kind: probe.Info})
 	}
 	return out
 }
@@ -217,7 +225,7 @@ func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
 	for _, k := range keys {
 		var empty, served []cell
 		for _, x := range byKey[k] {
-			if x.t.Ready == 0 {
+			if x.t.Ready == 0 && x.t.Terminating == 0 {
 				empty = append(empty, x)
 			} else {
 				served = append(served, x)
@@ -232,9 +240,15 @@ func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
 			if x.t.NotReady > 0 {
 				notReady = fmt.Sprintf(" (%d not ready)", x.t.NotReady)
 			}
+			// The endpoints were listed after the probes: a cause only where the connects
+			// to that address did fail; else what the API says now, as context.
+			kind, sev := diff.Context, diff.Info
+			if connectsFailed(c, x.i, strings.TrimPrefix(k, "endpoints/")) {
+				kind, sev = diff.Cause, diff.High
+			}
 			out = append(out, diff.Finding{
-				Kind:     diff.Cause,
-				Severity: diff.High,
+				Kind:     kind,
+				Severity: sev,
 				Subject:  c.Subjects[x.i],
 				Message: fmt.Sprintf("%s reaches Service %s (%s:%d) through %s, and it has no ready endpoints%s: kube-proxy rejects connections to it (ECONNREFUSED) or drops them; %s reaches Service %s with %d ready",
 					c.Subjects[x.i], x.t.Service, x.t.Address, x.t.Port, x.t.Target, notReady, c.Subjects[other.i], other.t.Service, other.t.Ready),
@@ -243,6 +257,25 @@ func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	return out
+}
+
+// connectsFailed: some TCP connect method row ("tcp/blocking/tcp://web:80/ipv4", its
+// bursts and as-app forms) or UDP row of subject i to target/addrKey is present and not
+// all ok. The connect section's keys, documented in docs/sections/connect.md.
+func connectsFailed(c *diff.Comparison, i int, targetKey string) bool {
+	for _, r := range c.Section("connect") {
+		method, rest, ok := strings.Cut(r.Key, "/")
+		if !ok || !r.Present(i) || strings.HasPrefix(r.Values[i], "ok ") || strings.HasSuffix(r.Key, "/latency") {
+			continue
+		}
+		if method == "udp" && rest == targetKey {
+			return true
+		}
+		if m, t, ok := strings.Cut(rest, "/"); ok && method == "tcp" && m != "pmtu" && t == targetKey {
+			return true
+		}
+	}
+	return false
 }
 
 // analysis: a connect probe to a Service's ClusterIP goes through the Service's endpoints.
