@@ -300,7 +300,7 @@ func facts(s *Section) []probe.Fact {
 	}
 	for k, v := range s.Annotations {
 		kind := probe.Exact
-		if isRuntimeID(v) {
+		if lk := strings.ToLower(k); (strings.HasSuffix(lk, "containerid") || strings.HasSuffix(lk, "sandboxid")) && isRuntimeID(v) {
 			// Calico's cni.projectcalico.org/containerID and the like: the sandbox of this
 			// one pod, different in every replica by nature.
 			kind = probe.Info

@@ -131,6 +131,7 @@ func TestSandboxIDAnnotationIsInfo(t *testing.T) {
 	s := &Section{Annotations: map[string]string{
 		"cni.projectcalico.org/containerID": "4568c7437b2fd7a7f3b5862f615fecae39e2f446aafb10bcadcc7f3ff1f3b062",
 		"cni.projectcalico.org/ipv4pools":   `["default-pool"]`,
+		"network.example/config-sha256":     "4568c7437b2fd7a7f3b5862f615fecae39e2f446aafb10bcadcc7f3ff1f3b062",
 	}}
 	kinds := map[string]probe.Kind{}
 	for _, f := range facts(s) {
@@ -139,7 +140,7 @@ func TestSandboxIDAnnotationIsInfo(t *testing.T) {
 	if kinds["annotations/cni.projectcalico.org/containerID"] != probe.Info {
 		t.Errorf("the sandbox ID annotation is not Info: %v", kinds)
 	}
-	if kinds["annotations/cni.projectcalico.org/ipv4pools"] != probe.Exact {
+	if kinds["annotations/cni.projectcalico.org/ipv4pools"] != probe.Exact || kinds["annotations/network.example/config-sha256"] != probe.Exact {
 		t.Errorf("an ordinary annotation is not Exact: %v", kinds)
 	}
 }

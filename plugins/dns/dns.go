@@ -142,9 +142,15 @@ func Questions(targets []target.Target, search []string) []Question {
 // asks the one name that a healthy cluster DNS answers. A search list without a
 // "svc." entry is not a pod's: its first domain.
 func clusterDomain(search []string) string {
-	for _, s := range search {
-		if d, ok := strings.CutPrefix(strings.TrimSuffix(s, "."), "svc."); ok && d != "" {
-			return d
+	d := make([]string, len(search))
+	for i, s := range search {
+		d[i] = strings.TrimSuffix(s, ".")
+	}
+	// The kubelet writes "NS.svc.D svc.D D": D follows the last "svc.D". The last, so a
+	// namespace called svc ("svc.svc.D svc.D D") still gives D.
+	for i := len(d) - 2; i >= 0; i-- {
+		if d[i+1] != "" && d[i] == "svc."+d[i+1] {
+			return d[i+1]
 		}
 	}
 	return search[0]

@@ -26,6 +26,8 @@ func TestQuestions(t *testing.T) {
 			[]Question{{"kubernetes.default.svc.cluster.local.", "A"}, {"kubernetes.default.svc.cluster.local.", "AAAA"}}},
 		{"other cluster domain", nil, []string{"a.svc.corp.example.", "svc.corp.example.", "corp.example."},
 			[]Question{{"kubernetes.default.svc.corp.example.", "A"}, {"kubernetes.default.svc.corp.example.", "AAAA"}}},
+		{"a namespace called svc", nil, []string{"svc.svc.cluster.local", "svc.cluster.local", "cluster.local"},
+			[]Question{{"kubernetes.default.svc.cluster.local.", "A"}, {"kubernetes.default.svc.cluster.local.", "AAAA"}}},
 		{"not a pod's search list", nil, []string{"lab.example"},
 			[]Question{{"kubernetes.default.svc.lab.example.", "A"}, {"kubernetes.default.svc.lab.example.", "AAAA"}}},
 		{"no search list", nil, nil, []Question{{".", "NS"}}},
