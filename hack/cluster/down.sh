@@ -41,6 +41,15 @@ for n in "${NODES[@]}"; do
 done
 stop kube-apiserver
 stop etcd
+# Containers of a containerd that was already gone (crashed, killed) outlive it: their
+# processes are exactly those left in the kubelets' own cgroup roots.
+for n in "${NODES[@]}"; do
+  for procs in /sys/fs/cgroup/pids/"$n"/kubepods/cgroup.procs /sys/fs/cgroup/pids/"$n"/kubepods/*/cgroup.procs \
+               /sys/fs/cgroup/pids/"$n"/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/"$n"/kubepods/*/*/*/cgroup.procs; do
+    [[ -f $procs ]] || continue
+    while read -r pid; do kill -9 "$pid" 2>/dev/null; done < "$procs"
+  done
+done
 
 # Unmount everything under the run directory and the network namespaces CNI created for
 # pods (deepest first), then the node and LAN namespaces themselves.

@@ -86,6 +86,12 @@ node_net() { # name: the node's namespace, its LAN link, the drop device, iptabl
   inns "$n" ip addr add "${cidr%.0/24}.1/32" dev vxlan.calico
 }
 if ! net_ok; then
+  # Rebuilding the namespaces under running daemons would strand them in the old ones.
+  for f in "$RUN"/pids/*.pid; do
+    [[ -e $f ]] || continue
+    d=$(basename "$f" .pid)
+    alive "$d" && die "the cluster network is broken but $d still runs: run make cluster-down (hack/cluster/down.sh) first"
+  done
   net_down
   ip netns add "$LAN_NETNS"
   inns "$LAN_NETNS" ip link set lo up
