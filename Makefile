@@ -106,8 +106,9 @@ e2e: deps
 	@hack/cluster/e2e.sh
 
 # The e2e suite on the oldest and the newest Kubernetes minor that build here, each on a
-# fresh local cluster (purged before, between and after): hack/cluster/kube (v1.34.4) and
-# hack/cluster/kube-v1.37 (v1.37.2); MATRIX_MODULES="dir..." picks others. Results in
+# fresh local cluster (purged before, between and after): hack/cluster/kube (v1.34.4, with
+# Calico and again with ptp) and hack/cluster/kube-v1.37 (v1.37.2); MATRIX_MODULES=
+# "dir[:ptp]..." picks others. Results in
 # _out/e2e-matrix.txt, logs in _out/e2e-matrix/ (docs/cluster.md, "Version matrix").
 e2e-matrix: deps
 	@hack/cluster/e2e-matrix.sh $(MATRIX_MODULES)

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The e2e suite once per Kubernetes release (`make e2e-matrix`, docs/cluster.md): for each
 # wrapper module dir (default: hack/cluster/kube, the default release, and
-# hack/cluster/kube-v1.37, the newest that builds here) it purges the local cluster,
-# runs `make e2e` on a fresh one built from that module (NETDIFF_KUBE_MODULE, see
-# build-kube.sh), and records the outcome; the cluster is purged again at the end
-# (KEEP_CLUSTER=1 leaves the last one running).
-#   e2e-matrix.sh [module dir...]
+# hack/cluster/kube-v1.37, the newest that builds here; "dir:ptp" runs that release with
+# the ptp pod network instead of Calico's, the topology whose gateways and pod subnets
+# differ per node) it purges the local cluster, runs `make e2e` on a fresh one built
+# from that module (NETDIFF_KUBE_MODULE, see build-kube.sh), and records the outcome; the
+# cluster is purged again at the end (KEEP_CLUSTER=1 leaves the last one running).
+#   e2e-matrix.sh [module dir[:calico|:ptp]...]
 # Results: _out/e2e-matrix.txt (a markdown table) and each run's output in
 # _out/e2e-matrix/<version>.log. Exits 1 if any release failed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 cd "$repo"
-if (( $# > 0 )); then mods=("$@"); else mods=(hack/cluster/kube hack/cluster/kube-v1.37); fi
+if (( $# > 0 )); then mods=("$@"); else mods=(hack/cluster/kube hack/cluster/kube:ptp hack/cluster/kube-v1.37); fi
 out=$repo/_out/e2e-matrix.txt
 logs=$repo/_out/e2e-matrix
 mkdir -p "$logs"
@@ -33,7 +34,8 @@ say() { echo "e2e-matrix: $*" >&2; }
 
 failed=0
 for m in "${mods[@]}"; do
-  dir=$m; [[ $dir == /* ]] || dir=$repo/$dir
+  dir=${m%%:*}; cni=calico; [[ $m == *:* ]] && cni=${m##*:}
+  [[ $dir == /* ]] || dir=$repo/$dir
   version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$dir/go.mod" 2>/dev/null || true)
   if [[ -z $version ]]; then
     say "$m: no 'require k8s.io/kubernetes vX' line in $dir/go.mod"
@@ -48,14 +50,15 @@ for m in "${mods[@]}"; do
     say "cluster-down failed; stopping (results in $out)"
     exit 1
   fi
-  say "$m ($version): make e2e (log: $logs/$version.log)"
+  log=$logs/$version-$cni.log
+  say "$m ($version, $cni): make e2e (log: $log)"
   start=$(date +%s)
   rc=0
-  NETDIFF_KUBE_MODULE=$dir make -C "$repo" -s e2e 2>&1 | tee "$logs/$version.log" || rc=$?
+  NETDIFF_KUBE_MODULE=$dir NETDIFF_CLUSTER_CNI=$cni make -C "$repo" -s e2e 2>&1 | tee "$log" || rc=$?
   secs=$(( $(date +%s) - start ))
   # go test's last package line: "ok  <pkg> <time>", "FAIL <pkg> <time>" or "FAIL <pkg> [build failed]".
-  summary=$(grep -E '^(ok|FAIL)[[:space:]]+[^[:space:]]' "$logs/$version.log" | tail -1 || true)
-  [[ -n $summary ]] || summary="no go test summary (cluster or build failed? see _out/e2e-matrix/$version.log)"
+  summary=$(grep -E '^(ok|FAIL)[[:space:]]+[^[:space:]]' "$log" | tail -1 || true)
+  [[ -n $summary ]] || summary="no go test summary (cluster or build failed? see $log)"
   # What the API server says it is: the binaries really were this module's.
   server=$(kubectl --kubeconfig "$KUBECONFIG_FILE" --request-timeout=10s get --raw /version 2>/dev/null | jq -r .gitVersion 2>/dev/null || true)
   if (( rc == 0 )) && [[ $server != "$version" ]]; then
