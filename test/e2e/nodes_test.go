@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -169,6 +171,43 @@ func TestServiceWithoutEndpoints(t *testing.T) {
 	for _, f := range d.Findings {
 		if f.Subject == ns+"/x1" && f.Kind == "cause" {
 			t.Errorf("a cause is put on x1, whose Service has endpoints: %s", f.Message)
+		}
+	}
+}
+
+// The local cluster is shaped like the clusters users run (docs/cluster.md): on each node
+// a pod has a /32 and a default route via 169.254.1.1 (Calico), resolves
+// kubernetes.default through CoreDNS, and reaches a ClusterIP Service through kube-proxy.
+func TestLocalClusterIsCalicoShaped(t *testing.T) {
+	x := need(t)
+	if os.Getenv("NETDIFF_E2E_LOCAL") == "" || os.Getenv("NETDIFF_CLUSTER_CNI") == "ptp" {
+		t.Skip("checks the project's own cluster in its default (Calico) profile")
+	}
+	ns, _ := x.twoNodes(t)
+	ctx := context.Background()
+	svc, err := x.kubectlOut(ctx, "get", "service", "-n", ns, "web", "-o", "jsonpath={.spec.clusterIP}")
+	if err != nil || svc == "" {
+		t.Fatalf("service web: %v %s", err, svc)
+	}
+	for _, pod := range []string{"x1", "x2"} { // one on each node
+		sh := func(cmd string) string {
+			out, err := x.kubectlOut(ctx, "exec", "-n", ns, pod, "-c", "app", "--", "sh", "-c", cmd)
+			if err != nil {
+				t.Errorf("%s: %s: %v: %s", pod, cmd, err, out)
+			}
+			return out
+		}
+		if out := sh("ip -4 addr show eth0"); !regexp.MustCompile(`inet [0-9.]+/32 `).MatchString(out) {
+			t.Errorf("%s: eth0 has no /32:\n%s", pod, out)
+		}
+		if out := sh("ip route"); !strings.Contains(out, "default via 169.254.1.1 dev eth0") {
+			t.Errorf("%s: no default via 169.254.1.1:\n%s", pod, out)
+		}
+		if out := sh("nslookup kubernetes.default.svc.cluster.local"); !strings.Contains(out, "10.96.0.1") {
+			t.Errorf("%s: kubernetes.default does not resolve to 10.96.0.1:\n%s", pod, out)
+		}
+		if out := sh("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + svc + " 80 | head -1"); !strings.Contains(out, "200") {
+			t.Errorf("%s: Service web (%s:80) does not answer: %q", pod, svc, out)
 		}
 	}
 }
