@@ -127,7 +127,18 @@ func TestInterruptDuringNodePodCreate(t *testing.T) {
 		took := time.Since(sent)
 		worst = max(worst, took)
 		t.Logf("SIGINT %s into the run: exit %d after %s", delay, res.code, took.Round(time.Millisecond))
-		if res.code < 2 {
+		// On a loaded machine the first SIGINT can land before the plugin has installed
+		// its handler (package init of the Kubernetes client takes tens of ms): then the
+		// signal's default action ends it, before it could have created anything; the
+		// node pod check below still holds it to leaving nothing behind.
+		early := false
+		if ps := r.cmd.ProcessState; ps != nil {
+			if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT {
+				early = true
+				t.Logf("SIGINT %s into the run: ended by the signal itself, before its handler was installed", delay)
+			}
+		}
+		if res.code < 2 && !early {
 			t.Errorf("SIGINT %s into the run: exit %d, want the interrupted status", delay, res.code)
 		}
 		if took > 1500*time.Millisecond { // at most 0.7s of it waits for a Create cut off in flight
