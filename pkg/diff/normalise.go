@@ -77,7 +77,7 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 		}
 	}
 	seenName := map[string]bool{}
-	nodeLocal := nodeLocalOK(ids)
+	gwLocal, netLocal := nodeLocalOK(ids)
 	for _, j := range order {
 		id := ids[j]
 		ph := func(selfForm, peerForm string) string {
@@ -98,12 +98,14 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 				n.ips[a] = to
 			}
 		}
-		if nodeLocal[j] {
+		if gwLocal[j] {
 			for _, s := range id.Gateways {
 				if a, ok := parseIdentityIP(s); ok {
 					addIP(a, ph(SelfGateway, PeerGateway))
 				}
 			}
+		}
+		if netLocal[j] {
 			for _, s := range id.NodeNets {
 				if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil && p.Bits() < p.Addr().BitLen()-1 {
 					p = p.Masked()
@@ -139,35 +141,42 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 }
 
 // nodeLocalOK says whose node values (gateways, node ranges) may become placeholders:
-// only when every subject's node is known and they are not all one node, and only for a
-// subject whose values agree with those of every other subject on its node (on one node,
-// a pod with another gateway is a difference, whatever runs elsewhere).
-func nodeLocalOK(ids []Identity) []bool {
-	ok := make([]bool, len(ids))
-	nodes := map[string]string{} // node -> the values its subjects agree on, or "\x00" for disagreement
+// only when every subject's node is known and they are not all one node, and only for
+// a subject whose values agree with those of every other subject on its node that has
+// such values (on one node, a pod with another gateway is a difference, whatever runs
+// elsewhere; a pod with none, like the case study's, disagrees with nobody).
+func nodeLocalOK(ids []Identity) (gateways, nets []bool) {
+	gateways, nets = make([]bool, len(ids)), make([]bool, len(ids))
+	nodes := map[string]bool{}
 	for _, id := range ids {
 		if id.Node == "" {
-			return ok
+			return gateways, nets
 		}
-		v := nodeValues(id)
-		if prev, seen := nodes[id.Node]; seen && prev != v {
-			v = "\x00"
-		}
-		nodes[id.Node] = v
+		nodes[id.Node] = true
 	}
 	if len(nodes) < 2 {
+		return gateways, nets
+	}
+	agree := func(values func(Identity) []string) []bool {
+		seen := map[string]string{} // node -> the one value set its subjects have, "\x00" when two differ
+		for _, id := range ids {
+			v := values(id)
+			if len(v) == 0 {
+				continue
+			}
+			k := strings.Join(slices.Sorted(slices.Values(v)), ",")
+			if prev, ok := seen[id.Node]; ok && prev != k {
+				k = "\x00"
+			}
+			seen[id.Node] = k
+		}
+		ok := make([]bool, len(ids))
+		for i, id := range ids {
+			ok[i] = seen[id.Node] != "\x00"
+		}
 		return ok
 	}
-	for i, id := range ids {
-		ok[i] = nodes[id.Node] != "\x00"
-	}
-	return ok
-}
-
-func nodeValues(id Identity) string {
-	g := slices.Sorted(slices.Values(id.Gateways))
-	n := slices.Sorted(slices.Values(id.NodeNets))
-	return strings.Join(g, ",") + "|" + strings.Join(n, ",")
+	return agree(func(id Identity) []string { return id.Gateways }), agree(func(id Identity) []string { return id.NodeNets })
 }
 
 // lastAddr is an IPv4 prefix's broadcast address.

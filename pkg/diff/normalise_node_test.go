@@ -83,3 +83,19 @@ func TestOwnNetsHoldThePodIP(t *testing.T) {
 		t.Errorf("ownNets without a subject = %v", got)
 	}
 }
+
+// A pod without a default route (the case study's) disagrees with nobody: its node's
+// healthy pod still lines up with the other node's.
+func TestNodeLocalValuesIgnoreAPodWithout(t *testing.T) {
+	subjects := []string{"x1", "odd1", "x2"}
+	ids := []Identity{
+		{Node: "n1", Gateways: []string{"10.244.0.1"}},
+		{Node: "n1"},
+		{Node: "n2", Gateways: []string{"10.244.1.1"}},
+	}
+	a := NewNormaliser(subjects, ids, 0).Normalise("default via 10.244.0.1")
+	c := NewNormaliser(subjects, ids, 2).Normalise("default via 10.244.1.1")
+	if a != c || a != "default via <gateway>" {
+		t.Errorf("the healthy pods of two nodes: %q, %q", a, c)
+	}
+}
