@@ -185,7 +185,7 @@ func (r *running) wait(t *testing.T, limit time.Duration) result {
 // collectPIDs lists the prober collect processes in a pod, seen from its app container
 // (the prober shares the app's PID namespace).
 func (x *env) collectPIDs(ctx context.Context, ns, pod string) []string {
-	out, err := x.kubectlOut(ctx, "exec", "-n", ns, pod, "-c", "app", "--", "ps")
+	out, err := x.kubectlExec(ctx, ns, pod, "app", "ps")
 	if err != nil {
 		return nil
 	}
@@ -601,7 +601,7 @@ func TestFaultTightMemoryLimit(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, clip(r.stderr))
 	}
 	// The limit is really enforced here (else the test proves nothing).
-	limit, err := x.kubectlOut(context.Background(), "exec", "-n", ns, "tight", "-c", "app", "--", "sh", "-c",
+	limit, err := x.kubectlExec(context.Background(), ns, "tight", "app", "sh", "-c",
 		"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
 	if err != nil || strings.TrimSpace(limit) != "33554432" {
 		t.Fatalf("the app container's cgroup memory limit is %q (%v), want 33554432 (32Mi)", limit, err)

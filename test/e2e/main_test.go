@@ -171,6 +171,21 @@ func (x *env) kubectlIn(ctx context.Context, stdin string, args ...string) (stri
 	return strings.TrimSpace(string(out)), err
 }
 
+// kubectlExec runs a command in a pod's container and returns its stdout alone: kubectl
+// writes its own complaints to stderr (an older kubectl against a newer server logs
+// "Unknown stream id" there), which must not end up in a value a test parses.
+func (x *env) kubectlExec(ctx context.Context, ns, pod, container string, command ...string) (string, error) {
+	args := append([]string{"exec", "-n", ns, pod, "-c", container, "--"}, command...)
+	cmd := exec.CommandContext(ctx, x.kubectl, args...)
+	cmd.Env = x.environ()
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Run(); err != nil {
+		return strings.TrimSpace(so.String()), fmt.Errorf("%w: %s", err, strings.TrimSpace(se.String()))
+	}
+	return strings.TrimSpace(so.String()), nil
+}
+
 func (x *env) waitFor(ctx context.Context, args ...string) error {
 	end := time.Now().Add(20 * time.Second)
 	for {

@@ -191,7 +191,7 @@ func TestLocalClusterIsCalicoShaped(t *testing.T) {
 	}
 	for _, pod := range []string{"x1", "x2"} { // one on each node
 		sh := func(cmd string) string {
-			out, err := x.kubectlOut(ctx, "exec", "-n", ns, pod, "-c", "app", "--", "sh", "-c", cmd)
+			out, err := x.kubectlExec(ctx, ns, pod, "app", "sh", "-c", cmd)
 			if err != nil {
 				t.Errorf("%s: %s: %v: %s", pod, cmd, err, out)
 			}
