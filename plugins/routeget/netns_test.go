@@ -9,7 +9,8 @@ import (
 )
 
 // With no --target, the gateways of the default routes become icmp:// targets, except an
-// IPv6 link-local one, which a target cannot address without its zone.
+// IPv6 link-local one, which a target cannot address without its zone, and an IPv4
+// link-local one (Calico's 169.254.1.1), which nothing answers.
 func TestDefaultGatewayTargets(t *testing.T) {
 	a, s := netnstest.New(t, "rgA"), netnstest.New(t, "rgS")
 	netnstest.Veth(t, a, "10.10.1.1/24", s, "10.10.1.2/24")
@@ -45,5 +46,20 @@ func TestDefaultGatewayTargets(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no lookup for the gateway target: %+v", sec.Lookups)
+	}
+}
+
+// Calico's gateway: default via 169.254.1.1, on-link; no host owns the address, so it is
+// no ping target (its neighbour entry tells whether it answers ARP).
+func TestLinkLocalGatewayIsNoTarget(t *testing.T) {
+	a, s := netnstest.New(t, "rgC"), netnstest.New(t, "rgN")
+	netnstest.Veth(t, a, "10.10.2.1/32", s, "10.10.2.2/24")
+	a.IP("route", "add", "169.254.1.1", "dev", "veth0", "scope", "link")
+	a.IP("route", "add", "default", "via", "169.254.1.1", "dev", "veth0")
+	a.WriteEtc("resolv.conf", "nameserver 10.10.2.2\n")
+	app := a.Start("sleep", "60")
+	rep := a.Collect("--quiet", "--timeout", "1s", "--attempts", "1", "--burst", "0", "--pid", strconv.Itoa(app.Process.Pid))
+	if slices.Contains(rep.Targets, "icmp://169.254.1.1") || !slices.Contains(rep.Targets, "tcp://10.10.2.2:53") {
+		t.Errorf("default targets = %v, want the nameserver and no 169.254.1.1", rep.Targets)
 	}
 }

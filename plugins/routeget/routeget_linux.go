@@ -95,7 +95,11 @@ func protoName(p uint8) string {
 const regatherWait = 60 * time.Millisecond
 
 // DefaultTargets offers the default gateways as icmp:// targets. IPv6 link-local gateways
-// (fe80::/10) are left out: a target cannot carry the interface zone they need. Where
+// (fe80::/10) are left out: a target cannot carry the interface zone they need. So are
+// IPv4 link-local ones (169.254.0.0/16: Calico's and Cilium's 169.254.1.1): no host owns
+// that address, the node's veth only answers ARP for it (proxy ARP), so a ping is never
+// answered and would only wait out its window (3.2 s a run on the local cluster); the
+// neighbour entry and the routes show whether it works. Where
 // there is none, it looks once more a moment later and takes the union, so a default
 // route that was away for an instant does not take the gateway off the targets.
 func (*Plugin) DefaultTargets(ctx context.Context, env *probe.Env) []target.Target {
@@ -129,7 +133,7 @@ func gateways(env *probe.Env) []target.Target {
 				gws = append(gws, nh.Gw)
 			}
 			for _, gw := range gws {
-				if gw == nil || gw.IsUnspecified() || (gw.To4() == nil && gw.IsLinkLocalUnicast()) {
+				if gw == nil || gw.IsUnspecified() || gw.IsLinkLocalUnicast() {
 					continue
 				}
 				out = append(out, target.Target{Scheme: target.ICMP, Host: gw.String()})
