@@ -64,6 +64,28 @@ func RuleAction(exprs []expr.Any) string {
 	return action
 }
 
+// TableKey names a table as nft lists it: "inet/filter", "ip/nat".
+func TableKey(t *nftables.Table) string { return TableFamilyName(t.Family) + "/" + t.Name }
+
+// TableFamilyName is nft's word for a table family ("inet", "ip", …).
+func TableFamilyName(f nftables.TableFamily) string {
+	switch f {
+	case nftables.TableFamilyINet:
+		return "inet"
+	case nftables.TableFamilyIPv4:
+		return "ip"
+	case nftables.TableFamilyIPv6:
+		return "ip6"
+	case nftables.TableFamilyARP:
+		return "arp"
+	case nftables.TableFamilyBridge:
+		return "bridge"
+	case nftables.TableFamilyNetdev:
+		return "netdev"
+	}
+	return fmt.Sprintf("family-%d", f)
+}
+
 // VerdictName is nft's word for a verdict.
 func VerdictName(k expr.VerdictKind) string {
 	switch k {

@@ -21,8 +21,8 @@ func listNft() *Nft {
 	defer c.CloseLasting()
 	byTable := map[string]*NftTable{}
 	for _, t := range tables {
-		nt := &NftTable{Family: familyName(t.Family), Name: t.Name, Actions: map[string]int{}}
-		byTable[nt.Family+"/"+nt.Name] = nt
+		nt := &NftTable{Family: netstate.TableFamilyName(t.Family), Name: t.Name, Actions: map[string]int{}}
+		byTable[netstate.TableKey(t)] = nt
 	}
 	sort.Slice(chains, func(i, j int) bool {
 		a, b := chains[i], chains[j]
@@ -32,7 +32,7 @@ func listNft() *Nft {
 		return a.Name < b.Name
 	})
 	for _, ch := range chains {
-		tkey := familyName(ch.Table.Family) + "/" + ch.Table.Name
+		tkey := netstate.TableKey(ch.Table)
 		nt := byTable[tkey]
 		if nt == nil {
 			continue
@@ -71,30 +71,12 @@ func listNft() *Nft {
 		}
 	}
 	for _, t := range tables {
-		n.Tables = append(n.Tables, *byTable[familyName(t.Family)+"/"+t.Name])
+		n.Tables = append(n.Tables, *byTable[netstate.TableKey(t)])
 	}
 	sort.Slice(n.Tables, func(i, j int) bool {
 		return n.Tables[i].Family+"/"+n.Tables[i].Name < n.Tables[j].Family+"/"+n.Tables[j].Name
 	})
 	return n
-}
-
-func familyName(f nftables.TableFamily) string {
-	switch f {
-	case nftables.TableFamilyINet:
-		return "inet"
-	case nftables.TableFamilyIPv4:
-		return "ip"
-	case nftables.TableFamilyIPv6:
-		return "ip6"
-	case nftables.TableFamilyARP:
-		return "arp"
-	case nftables.TableFamilyBridge:
-		return "bridge"
-	case nftables.TableFamilyNetdev:
-		return "netdev"
-	}
-	return fmt.Sprintf("family-%d", f)
 }
 
 func hookName(f nftables.TableFamily, h uint32) string {

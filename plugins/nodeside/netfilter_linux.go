@@ -1,7 +1,6 @@
 package nodeside
 
 import (
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -27,7 +26,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 	defer c.CloseLasting()
 	podSets := map[string]map[string]bool{} // table key → sets holding a pod IP
 	for _, t := range tables {
-		podSets[tableKey(t)] = setsHolding(c, t, ips)
+		podSets[netstate.TableKey(t)] = setsHolding(c, t, ips)
 	}
 	for _, ch := range chains {
 		rules, err := c.GetRules(ch.Table, ch)
@@ -35,7 +34,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 			continue
 		}
 		for _, r := range rules {
-			m := Mentions(r.Exprs, ips, veth, podSets[tableKey(ch.Table)])
+			m := Mentions(r.Exprs, ips, veth, podSets[netstate.TableKey(ch.Table)])
 			if len(m) == 0 {
 				continue
 			}
@@ -44,21 +43,10 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 				n.Truncated = true
 				continue
 			}
-			n.Rules = append(n.Rules, Rule{Table: tableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Mentions: m})
+			n.Rules = append(n.Rules, Rule{Table: netstate.TableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Mentions: m})
 		}
 	}
 	return n
-}
-
-func tableKey(t *nftables.Table) string {
-	fam := map[nftables.TableFamily]string{
-		nftables.TableFamilyINet: "inet", nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6",
-		nftables.TableFamilyARP: "arp", nftables.TableFamilyBridge: "bridge", nftables.TableFamilyNetdev: "netdev",
-	}[t.Family]
-	if fam == "" {
-		fam = fmt.Sprintf("family-%d", t.Family)
-	}
-	return fam + "/" + t.Name
 }
 
 // setsHolding names the table's sets that have a pod IP as an element (kube-proxy's nft
