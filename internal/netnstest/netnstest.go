@@ -370,3 +370,19 @@ func moduleRoot() (string, error) {
 	}
 	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
+
+// Settle waits until no IPv6 address in the namespaces is tentative (DAD done): a
+// namespace still being configured while it is probed differs from its twin by that
+// alone, and a real pod's addresses settled long ago.
+func Settle(t testing.TB, nss ...*NS) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, ns := range nss {
+		for strings.TrimSpace(ns.IP("-6", "addr", "show", "tentative")) != "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: IPv6 addresses still tentative after 5s", ns.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}

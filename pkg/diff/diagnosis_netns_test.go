@@ -138,7 +138,7 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	for _, ns := range []*netnstest.NS{a, b} {
 		ns.WriteEtc("resolv.conf", "nameserver 10.88.0.1\n")
 	}
-	settle(t, a, b)
+	netnstest.Settle(t, a, b)
 	a.ListenTCP("10.77.0.5:8080")
 	b.ListenTCP("10.77.0.6:8080")
 	pc.plant(t, a, b)

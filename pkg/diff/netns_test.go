@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
@@ -33,21 +32,6 @@ func pod(t *testing.T, node *netnstest.NS, label, cidr string) *netnstest.NS {
 	return ns
 }
 
-// settle waits for the link-local address to leave the tentative state, which a real
-// pod's did long ago.
-func settle(t *testing.T, nss ...*netnstest.NS) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for _, ns := range nss {
-		for strings.TrimSpace(ns.IP("-6", "addr", "show", "tentative")) != "" {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: IPv6 addresses still tentative after 5s", ns.Name)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
 // Two healthy pods on one node, probing each other: after normalisation they do not
 // differ. Then one loses its default route and the diff says so.
 func TestRealReplicasDiffClean(t *testing.T) {
@@ -57,7 +41,7 @@ func TestRealReplicasDiffClean(t *testing.T) {
 	node.IP("link", "set", "br0", "up")
 	a := pod(t, node, "pod-a", "10.77.0.5/24")
 	b := pod(t, node, "pod-b", "10.77.0.6/24")
-	settle(t, a, b)
+	netnstest.Settle(t, a, b)
 	a.ListenTCP("10.77.0.5:8080")
 	b.ListenTCP("10.77.0.6:8080")
 

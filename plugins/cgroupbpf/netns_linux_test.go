@@ -175,7 +175,7 @@ func newPair(t *testing.T, root string) *pair {
 	p := &pair{addr: [2]string{"10.78.0.1", "10.78.0.2"}}
 	p.ns[0], p.ns[1] = netnstest.New(t, "cbpfA"), netnstest.New(t, "cbpfB")
 	netnstest.Veth(t, p.ns[0], p.addr[0]+"/24", p.ns[1], p.addr[1]+"/24")
-	settle(t, p.ns[:]...)
+	netnstest.Settle(t, p.ns[:]...)
 	for i, ns := range p.ns {
 		for _, port := range []string{"8080", "9090"} {
 			ns.ListenTCP(p.addr[i] + ":" + port)
@@ -184,21 +184,6 @@ func newPair(t *testing.T, root string) *pair {
 		p.pid[i] = app(t, ns, p.cg[i])
 	}
 	return p
-}
-
-// settle waits until no IPv6 address is tentative (DAD done): a namespace still being
-// configured while it is probed differs from its twin by that alone.
-func settle(t *testing.T, nss ...*netnstest.NS) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for _, ns := range nss {
-		for strings.TrimSpace(ns.IP("-6", "addr", "show", "tentative")) != "" {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: IPv6 addresses still tentative after 5s", ns.Name)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 // collect runs both probers at once, each probing the other pod's two ports.
@@ -527,7 +512,7 @@ func TestEphemeralContainerView(t *testing.T) {
 	p := &pair{addr: [2]string{"10.78.0.1", "10.78.0.2"}}
 	p.ns[0], p.ns[1] = netnstest.New(t, "cbpfEA"), netnstest.New(t, "cbpfEB")
 	netnstest.Veth(t, p.ns[0], p.addr[0]+"/24", p.ns[1], p.addr[1]+"/24")
-	settle(t, p.ns[:]...)
+	netnstest.Settle(t, p.ns[:]...)
 	var appCg [2]string
 	for i, ns := range p.ns {
 		for _, port := range []string{"8080", "9090"} {
