@@ -44,10 +44,9 @@ stop etcd
 # Containers of a containerd that was already gone (crashed, killed) outlive it: their
 # processes are exactly those left in the kubelets' own cgroup roots.
 for n in "${NODES[@]}"; do
-  for procs in /sys/fs/cgroup/pids/"$n"/kubepods/cgroup.procs /sys/fs/cgroup/pids/"$n"/kubepods/*/cgroup.procs \
-               /sys/fs/cgroup/pids/"$n"/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/"$n"/kubepods/*/*/*/cgroup.procs; do
-    [[ -f $procs ]] || continue
-    while read -r pid; do kill -9 "$pid" 2>/dev/null; done < "$procs"
+  [[ -d /sys/fs/cgroup/pids/$n/kubepods ]] || continue
+  find "/sys/fs/cgroup/pids/$n/kubepods" -name cgroup.procs -exec cat {} + | while read -r pid; do
+    kill -9 "$pid" 2>/dev/null
   done
 done
 
