@@ -16,6 +16,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/cmd/netdiff"
 	"github.com/netdiff/kubectl-netdiff/pkg/engine"
+	_ "github.com/netdiff/kubectl-netdiff/pkg/noi18n"   // before kubectl's packages initialise
 	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts" // the "pod" section from the API
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"  // facts and finding rules of every probe plugin
 )

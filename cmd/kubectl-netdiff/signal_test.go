@@ -18,10 +18,7 @@ import (
 // (reading, diffing and rendering do not watch the context), with the interrupted status.
 func TestInterruptEndsAnOfflineRunAtOnce(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "kubectl-netdiff")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := pluginBinary(t)
 	// Two reports of 300,000 facts that all differ: seconds of diffing and rendering.
 	var files []string
 	for _, name := range []string{"a", "b"} {
