@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // With no --target, the gateways of the default routes become icmp:// targets, except an
@@ -62,4 +64,28 @@ func TestLinkLocalGatewayIsNoTarget(t *testing.T) {
 	if slices.Contains(rep.Targets, "icmp://169.254.1.1") || !slices.Contains(rep.Targets, "tcp://10.10.2.2:53") {
 		t.Errorf("default targets = %v, want the nameserver and no 169.254.1.1", rep.Targets)
 	}
+}
+
+// A default route is there even when its only gateway is no target (Calico's): the
+// regather wait, meant for a default route that was away for an instant, is then skipped
+// (it cost every Calico pod 60 ms of its collect). Without any default route it waits.
+func TestGatewaysTellsDefaultRouteFromNone(t *testing.T) {
+	a, s := netnstest.New(t, "rgD"), netnstest.New(t, "rgE")
+	netnstest.Veth(t, a, "10.10.3.1/32", s, "10.10.3.2/24")
+	a.IP("route", "add", "169.254.1.1", "dev", "veth0", "scope", "link")
+	env := &probe.Env{Logf: t.Logf}
+	check := func(wantRouted bool) {
+		t.Helper()
+		var out []target.Target
+		var routed bool
+		if err := a.Do(func() error { out, routed = gateways(env); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if routed != wantRouted || len(out) != 0 {
+			t.Errorf("gateways() = %v, routed %v; want none, routed %v", out, routed, wantRouted)
+		}
+	}
+	check(false)
+	a.IP("route", "add", "default", "via", "169.254.1.1", "dev", "veth0")
+	check(true)
 }

@@ -99,23 +99,25 @@ const regatherWait = 60 * time.Millisecond
 // IPv4 link-local ones (169.254.0.0/16: Calico's and Cilium's 169.254.1.1): no host owns
 // that address, the node's veth only answers ARP for it (proxy ARP), so a ping is never
 // answered and would only wait out its window (3.2 s a run on the local cluster); the
-// neighbour entry and the routes show whether it works. Where
-// there is none, it looks once more a moment later and takes the union, so a default
-// route that was away for an instant does not take the gateway off the targets.
+// neighbour entry and the routes show whether it works. Where there is no default route
+// at all, it looks once more a moment later, so a default route that was away for an
+// instant does not take the gateway off the targets; a default route whose gateways are
+// all left out is no reason to wait (every Calico pod has one).
 func (*Plugin) DefaultTargets(ctx context.Context, env *probe.Env) []target.Target {
-	out := gateways(env)
-	if len(out) == 0 {
+	out, routed := gateways(env)
+	if !routed {
 		select {
 		case <-time.After(regatherWait):
-			out = gateways(env)
+			out, _ = gateways(env)
 		case <-ctx.Done():
 		}
 	}
 	return out
 }
 
-func gateways(env *probe.Env) []target.Target {
-	var out []target.Target
+// gateways returns the default gateways worth a ping, and whether any default route was
+// there (with such a gateway or not).
+func gateways(env *probe.Env) (out []target.Target, routed bool) {
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
 		routes, err := netlink.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 		if err != nil {
@@ -128,6 +130,7 @@ func gateways(env *probe.Env) []target.Target {
 					continue
 				}
 			}
+			routed = true
 			gws := []net.IP{r.Gw}
 			for _, nh := range r.MultiPath {
 				gws = append(gws, nh.Gw)
@@ -140,7 +143,7 @@ func gateways(env *probe.Env) []target.Target {
 			}
 		}
 	}
-	return out
+	return out, routed
 }
 
 func famName(f int) string {
