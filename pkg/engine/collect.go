@@ -73,13 +73,7 @@ func attach(s *subject) {
 // is noted in the section, not fatal.
 func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 	ns := s.pod.Namespace
-	nps, npErr := r.policies.get(ctx, ns, func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
-		l, err := r.client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return l.Items, nil
-	})
+	nps, npErr := r.networkPolicies(ctx, ns)
 	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
 	if npErr != nil {
 		sec.NetworkPoliciesError = fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, npErr)
@@ -101,6 +95,35 @@ func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 		s.report.Sections[servicefacts.SectionName] = raw
 	}
 	return nil
+}
+
+// networkPolicies lists a namespace's NetworkPolicies once per run.
+func (r *run) networkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+	return r.policies.get(ctx, ns, func(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+		l, err := r.client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return l.Items, nil
+	})
+}
+
+// prefetchLists starts the lists every probed pod's facts need (its namespace's
+// NetworkPolicies and Services) while the pods are probed, so attachPodFacts finds them
+// ready instead of adding two round trips after the probe window. EndpointSlices are
+// listed only when a probe reached a Service of the namespace, so they are not fetched
+// ahead.
+func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
+	seen := map[string]bool{}
+	for _, s := range subjects {
+		if s.pod == nil || s.err != nil || seen[s.pod.Namespace] {
+			continue
+		}
+		ns := s.pod.Namespace
+		seen[ns] = true
+		go func() { _, _ = r.networkPolicies(ctx, ns) }()
+		go func() { _, _ = serviceLister{r}.Services(ctx, ns) }()
+	}
 }
 
 // serviceLister lists Services and EndpointSlices once per namespace per run.

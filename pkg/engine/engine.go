@@ -178,6 +178,9 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 	if len(r.pods) > 0 {
+		// The API service does not depend on the pods: read it while they are resolved.
+		apiTargets := make(chan []string, 1)
+		go func() { apiTargets <- r.apiServiceTargets(ctx) }()
 		if err := r.resolveAll(ctx, subjects); err != nil {
 			return err
 		}
@@ -192,7 +195,7 @@ func (r *run) run(ctx context.Context) error {
 			}
 			subjects = append(subjects, ref)
 		}
-		r.probeAll(ctx, subjects)
+		r.probeAll(ctx, subjects, <-apiTargets)
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted: %w", ctx.Err())
 		}
@@ -417,8 +420,8 @@ func (r *run) resolveAll(ctx context.Context, subjects []*subject) error {
 
 // probeAll probes the resolved pods concurrently. Per-pod failures stay in the subject so
 // the others still finish (and are saved).
-func (r *run) probeAll(ctx context.Context, subjects []*subject) {
-	apiTargets := r.apiServiceTargets(ctx)
+func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []string) {
+	r.prefetchLists(ctx, subjects)
 	runner := &podrun.Runner{
 		Client:    r.client,
 		Config:    r.restConfig,
