@@ -61,10 +61,16 @@ var ErrNotAsked = errors.New("section not asked for")
 type Phase int
 
 const (
-	// Passive plugins read state; they run after the active window so they see its effects.
+	// Passive plugins read state the active probes change (neighbour entries, sockets,
+	// counters, conntrack); they run after the active window so they see its effects.
 	Passive Phase = iota
 	// Active plugins send traffic; they run concurrently inside the window.
 	Active
+	// Static plugins read state the probes do not change (sysctls, routes, policy rules,
+	// interfaces, the process's view, DNS files): they run as the window opens, beside
+	// the active probes, whose CPU is mostly idle waiting for replies, so the report
+	// is ready soon after the window closes instead of a passive phase later.
+	Static
 )
 
 // Plugin is a registered plugin as the prober and the diff see it: pkg/section makes one

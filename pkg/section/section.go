@@ -21,7 +21,8 @@ type Descriptor[S any] struct {
 	// Name is the section name.
 	Name string
 	// Phase says when the collector runs: probe.Passive reads state after the active
-	// window, probe.Active sends traffic inside it.
+	// window, probe.Active sends traffic inside it, probe.Static reads state the probes
+	// do not change while they run.
 	Phase probe.Phase
 	// Collector makes a fresh collector for one collection (so it may keep state between
 	// Begin and Collect); it may also implement probe.WindowOpener and

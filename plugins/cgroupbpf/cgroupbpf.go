@@ -29,7 +29,7 @@ const MaxPrograms = 256
 func init() {
 	section.Register(section.Descriptor[Section]{
 		Name:      Name,
-		Phase:     probe.Passive,
+		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
 		Rules: map[string]diff.Rule{

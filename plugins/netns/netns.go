@@ -22,7 +22,7 @@ var targetKinds = []string{"net", "pid", "mnt", "uts"}
 func init() {
 	section.Register(section.Descriptor[Section]{
 		Name:      Name,
-		Phase:     probe.Passive,
+		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
 		Rules: map[string]diff.Rule{

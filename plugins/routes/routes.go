@@ -23,7 +23,7 @@ const MaxRoutes = 500
 func init() {
 	section.Register(section.Descriptor[Section]{
 		Name:      Name,
-		Phase:     probe.Passive,
+		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
 		Identity:  Identity,

@@ -21,7 +21,7 @@ const MaxRules = 1000
 func init() {
 	section.Register(section.Descriptor[Section]{
 		Name:      Name,
-		Phase:     probe.Passive,
+		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
 		Rules: map[string]diff.Rule{

@@ -53,7 +53,7 @@ const Name = "sysctls"
 func init() {
 	section.Register(section.Descriptor[Section]{
 		Name:      Name,
-		Phase:     probe.Passive,
+		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
 		Rules: map[string]diff.Rule{

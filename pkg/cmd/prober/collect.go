@@ -28,7 +28,8 @@ const passiveConcurrency = 2
 
 // Collect runs every plugin and returns the report. It never fails as a whole: a plugin
 // that errors, panics or overruns becomes a Problem in the report. The probe window
-// (window openers' Begin → active probes → passive plugins) ends when the active probes do.
+// (window openers' Begin → active probes, with the static readers beside them → passive
+// plugins) ends when the active probes do.
 func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *report.Report {
 	return CollectWindow(ctx, env, plugins, 0)
 }
@@ -85,6 +86,12 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 			}
 		}
 	}
+	// Static readers use the CPU the active probes leave idle while they wait.
+	staticDone := make(chan struct{})
+	go func() {
+		defer close(staticDone)
+		runPhase(ctx, env, plugins, probe.Static, passiveGrace, record)
+	}()
 	runPhase(ctx, env, plugins, probe.Active, env.Timeout+time.Second, record)
 	if rest := minWindow - time.Since(opened); rest > 0 {
 		env.Logf("window: open %s more", rest.Round(time.Millisecond))
@@ -93,6 +100,7 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 		case <-ctx.Done():
 		}
 	}
+	<-staticDone // a static reader slower than the window still runs before the passive ones (memory)
 	runPhase(ctx, env, plugins, probe.Passive, passiveGrace, record)
 
 	// Plugins finish in any order; keep the report deterministic.
@@ -118,10 +126,10 @@ func cpuTime() time.Duration {
 // runPhase runs the plugins of one phase concurrently, each bounded by limit.
 func runPhase(ctx context.Context, env *probe.Env, plugins []probe.Plugin, phase probe.Phase, limit time.Duration, record func(string, any, error)) {
 	// Active probes wait on the network and all share one window, so they run at once.
-	// Passive readers are CPU and memory bound: a node-sized namespace dumped by every
-	// plugin at the same time would multiply the peak heap, so only a few run together.
+	// Passive and static readers are CPU and memory bound: a node-sized namespace dumped by
+	// every plugin at the same time would multiply the peak heap, so only a few run together.
 	slots := len(plugins)
-	if phase == probe.Passive {
+	if phase != probe.Active {
 		slots = passiveConcurrency
 	}
 	sem := make(chan struct{}, max(slots, 1))

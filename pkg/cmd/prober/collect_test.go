@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -71,3 +72,34 @@ type syscallErr struct{ errno syscall.Errno }
 
 func (e *syscallErr) Error() string { return "read /proc/1/environ: " + e.errno.Error() }
 func (e *syscallErr) Unwrap() error { return e.errno }
+
+// Static readers run while the active window is open (the active probe here only ends once
+// the static reader has run); passive readers only after the active probes have ended.
+func TestStaticReadersRunInsideTheWindow(t *testing.T) {
+	staticRan := make(chan struct{})
+	var activeDone atomic.Bool
+	plugins := []probe.Plugin{
+		fakePlugin{name: "static", phase: probe.Static, fn: func(context.Context) (any, error) {
+			close(staticRan)
+			return "s", nil
+		}},
+		fakePlugin{name: "active", phase: probe.Active, fn: func(ctx context.Context) (any, error) {
+			defer activeDone.Store(true)
+			select {
+			case <-staticRan:
+				return "inside", nil
+			case <-time.After(2 * time.Second):
+				return "after", nil
+			}
+		}},
+		fakePlugin{name: "passive", phase: probe.Passive, fn: func(context.Context) (any, error) {
+			return activeDone.Load(), nil
+		}},
+	}
+	rep := Collect(context.Background(), &probe.Env{PID: 1, Timeout: 5 * time.Second}, plugins)
+	for name, want := range map[string]string{"static": `"s"`, "active": `"inside"`, "passive": "true"} {
+		if got := string(rep.Sections[name]); got != want {
+			t.Errorf("section %s = %s, want %s (problems %+v)", name, got, want, rep.Problems)
+		}
+	}
+}
