@@ -237,6 +237,9 @@ func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args
 	return rep, nil
 }
 
+// firstRetry is the first wait of execRetrying.
+const firstRetry = 20 * time.Millisecond
+
 // execRetrying runs cmd until it succeeds, retrying the states that pass by themselves:
 // a container not started yet (while waitErr, the watcher of a container just added, has
 // not said otherwise) and a kubelet that does not know the pod yet (it answers "pod does
@@ -244,7 +247,9 @@ func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args
 // A reused container that exec finds not running ends in errStaleReuse.
 func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container string, cmd []string, waitErr <-chan error, reused bool) ([]byte, error) {
 	id := pod.Namespace + "/" + pod.Name
-	backoff := 100 * time.Millisecond
+	// A container just added runs some 50-150 ms after the patch and a failed exec takes
+	// 20-30 ms itself: start close, then back off (x1.5, at most 1 s apart).
+	backoff := firstRetry
 	var unknownSince time.Time // when the kubelet first said "pod does not exist", if it still does
 	var lastUnknown error
 	// unknownOrCtx is the error once ctx has ended: the kubelet's persistent "pod does not
@@ -307,7 +312,7 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 			}
 			waitErr = nil // running now: one more exec decides
 		case <-time.After(backoff):
-			backoff = min(backoff*2, time.Second)
+			backoff = min(backoff*3/2, time.Second)
 		case <-ctx.Done():
 			step := "wait for container"
 			if waitErr == nil {
