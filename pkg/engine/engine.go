@@ -108,6 +108,7 @@ type run struct {
 	policies nsLists[networkingv1.NetworkPolicy]
 	services nsLists[corev1.Service]
 	slices   nsLists[discoveryv1.EndpointSlice]
+	nodes    nsLists[corev1.Node] // keyed by node name: one read per node, not per pod
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the
@@ -481,13 +482,31 @@ func (r *run) resolve(ctx context.Context, ref PodRef) (*corev1.Pod, error) {
 	if pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows {
 		return nil, &podrun.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows: the prober is Linux only")}
 	}
-	if pod.Spec.NodeName != "" {
+	if pod.Spec.NodeName != "" && !proberStarted(pod) {
 		// The node's OS label decides when the pod spec is silent; a refused read is no reason to stop.
-		if node, err := r.client.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{}); err == nil && node.Labels[corev1.LabelOSStable] == string(corev1.Windows) {
-			return nil, &podrun.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows node %s: the prober is Linux only", node.Name)}
+		nodes, err := r.nodes.get(ctx, pod.Spec.NodeName, func(ctx context.Context, name string) ([]corev1.Node, error) {
+			n, err := r.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return []corev1.Node{*n}, nil
+		})
+		if err == nil && len(nodes) == 1 && nodes[0].Labels[corev1.LabelOSStable] == string(corev1.Windows) {
+			return nil, &podrun.StepError{Pod: ref.String(), Step: "check pod", Err: fmt.Errorf("pod runs on Windows node %s: the prober is Linux only", nodes[0].Name)}
 		}
 	}
 	return pod, nil
+}
+
+// proberStarted tells whether a container netdiff added to the pod has started: then its
+// node runs Linux, and a rerun (the reused pair) skips reading the node.
+func proberStarted(pod *corev1.Pod) bool {
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		if strings.HasPrefix(st.Name, inject.NamePrefix) && (st.State.Running != nil || st.State.Terminated != nil) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) printDryRun(subjects []*subject) error {

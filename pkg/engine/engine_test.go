@@ -325,3 +325,41 @@ func TestInterruptGraceIsTheRunsOwn(t *testing.T) {
 		t.Errorf("after a live run: grace %s, want %s", InterruptGrace(), liveGrace)
 	}
 }
+
+// A pod on a Windows node is refused before anything is added to it; the node is read
+// once for all its pods, and not at all for a pod where a netdiff container has started
+// (the reused pair: that node runs Linux).
+func TestResolveReadsEachNodeOnceAndSkipsItWhenAProberRan(t *testing.T) {
+	win := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{corev1.LabelOSStable: "windows"}}}
+	r, cs, _, _ := newTestRun(t, win, runningPod("apps", "a", corev1.PodRunning), runningPod("apps", "b", corev1.PodRunning))
+	r.pods = []PodRef{{"apps", "a"}, {"apps", "b"}}
+	err := start(r)
+	if err == nil || !strings.Contains(Explain(err, r.Prober.Profile), "Windows node n1") {
+		t.Fatalf("err = %v, want the Windows node named", err)
+	}
+	nodeGets := 0
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "patch" {
+			t.Errorf("a pod on a Windows node was patched: %v", a)
+		}
+		if a.GetResource().Resource == "nodes" {
+			nodeGets++
+		}
+	}
+	if nodeGets != 1 {
+		t.Errorf("%d node reads for two pods on one node, want 1", nodeGets)
+	}
+
+	ran := runningPod("apps", "a", corev1.PodRunning)
+	ran.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: inject.NamePrefix + "abc123-1",
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	r, cs, _, _ = newTestRun(t, win, ran)
+	if _, err := r.resolve(context.Background(), PodRef{"apps", "a"}); err != nil {
+		t.Fatalf("resolve a pod where the prober ran: %v", err)
+	}
+	for _, a := range cs.Actions() {
+		if a.GetResource().Resource == "nodes" {
+			t.Errorf("node read although a netdiff container ran in the pod: %v", a)
+		}
+	}
+}

@@ -6,7 +6,8 @@ import (
 )
 
 // nsLists holds one List per namespace per run: a hundred pods of one namespace need one
-// list of its NetworkPolicies (or Services), not a hundred (issue 18). The first pod of a
+// list of its NetworkPolicies (or Services), not a hundred (issue 18). The key may be
+// another name (a node's, for its one-item read). The first pod of a
 // namespace lists; the others wait for that, each within its own deadline. A list cut
 // short by its lister's own deadline is not kept: the next pod lists again.
 type nsLists[T any] struct {
