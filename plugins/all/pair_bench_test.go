@@ -1,0 +1,61 @@
+package all_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/render"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// A pair of reports as kubectl netdiff collects them on the local two-node Calico
+// cluster (two healthy twins): what every run decodes, diffs and renders after the
+// probe window (docs/performance.md, the pair's overhead).
+func pairReports(b *testing.B) [][]byte {
+	var raw [][]byte
+	for _, f := range []string{"testdata/calico-a.json", "testdata/calico-b.json"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, data)
+	}
+	return raw
+}
+
+func BenchmarkPairDecode(b *testing.B) {
+	raw := pairReports(b)
+	for b.Loop() {
+		for _, data := range raw {
+			if _, err := report.DecodeContext(context.Background(), bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkPairDiffRender(b *testing.B) {
+	raw := pairReports(b)
+	for b.Loop() {
+		var reps []*report.Report
+		for _, data := range raw {
+			rep, err := report.DecodeContext(context.Background(), bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			reps = append(reps, rep)
+		}
+		res, err := diff.CompareContext(context.Background(), []string{"a", "b"}, reps, diff.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := render.RenderContext(context.Background(), io.Discard, res, "", render.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
