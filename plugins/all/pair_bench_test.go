@@ -58,4 +58,3 @@ func BenchmarkPairDiffRender(b *testing.B) {
 		}
 	}
 }
-
