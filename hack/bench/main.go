@@ -77,8 +77,8 @@ func main() {
 			_ = cs.CoreV1().Namespaces().Delete(context.Background(), b.ns, metav1.DeleteOptions{})
 		}()
 	}
-	var floor, eager, netdiff, reuse, reuseNoSpread, execOnly []time.Duration
-	phases := map[string][]time.Duration{}
+	var floor, eager, eagerPair, netdiff, reuse, reuseNoSpread, execOnly []time.Duration
+	phases, reusePhases := map[string][]time.Duration{}, map[string][]time.Duration{}
 	for i := range *reps {
 		f, err := b.floor(ctx, fmt.Sprintf("r%d-f", i), true)
 		if err != nil {
@@ -88,6 +88,10 @@ func main() {
 		if err != nil {
 			die("floor (eager exec): %v", err)
 		}
+		gp, err := b.eagerPair(ctx, fmt.Sprintf("r%d-h", i), fmt.Sprintf("r%d-i", i))
+		if err != nil {
+			die("floor (eager exec, two pods at once): %v", err)
+		}
 		n, tm, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i))
 		if err != nil {
 			die("netdiff: %v", err)
@@ -95,9 +99,12 @@ func main() {
 		for k, v := range tm {
 			phases[k] = append(phases[k], v)
 		}
-		r, _, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i))
+		r, rtm, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i))
 		if err != nil {
 			die("netdiff (reuse): %v", err)
+		}
+		for k, v := range rtm {
+			reusePhases[k] = append(reusePhases[k], v)
 		}
 		// The default window against v0.1's back-to-back attempts, on the same pods.
 		r0, _, err := b.netdiff(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i), "--spread", "0")
@@ -109,8 +116,8 @@ func main() {
 			die("exec: %v", err)
 		}
 		floor, eager, netdiff, reuse, execOnly = append(floor, f), append(eager, g), append(netdiff, n), append(reuse, r), append(execOnly, e)
-		reuseNoSpread = append(reuseNoSpread, r0)
-		fmt.Printf("rep %d: floor %s  eager floor %s  netdiff %s  reuse %s  reuse --spread 0 %s  exec %s\n", i+1, ms(f), ms(g), ms(n), ms(r), ms(r0), ms(e))
+		reuseNoSpread, eagerPair = append(reuseNoSpread, r0), append(eagerPair, gp)
+		fmt.Printf("rep %d: floor %s  eager floor %s (pair %s)  netdiff %s  reuse %s  reuse --spread 0 %s  exec %s\n", i+1, ms(f), ms(g), ms(gp), ms(n), ms(r), ms(r0), ms(e))
 	}
 	fmt.Printf("\n%-34s %9s %9s %9s\n", "", "min", "median", "max")
 	for _, row := range []struct {
@@ -119,6 +126,7 @@ func main() {
 	}{
 		{"floor (add container + exec)", floor},
 		{"eager floor (exec retried early)", eager},
+		{"  the same, two pods at once", eagerPair},
 		{"kubectl netdiff a b", netdiff},
 		{"kubectl netdiff a b (reuse)", reuse},
 		{"  the same with --spread 0", reuseNoSpread},
@@ -127,16 +135,8 @@ func main() {
 		lo, med, hi := stats(row.d)
 		fmt.Printf("%-34s %9s %9s %9s\n", row.name, ms(lo), ms(med), ms(hi))
 	}
-	fmt.Printf("\nper-phase medians of the first run (--timings, both pods):\n")
-	names := make([]string, 0, len(phases))
-	for k := range phases {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		lo, med, hi := stats(phases[k])
-		fmt.Printf("  %-30s %9s  (min %s, max %s)\n", k, ms(med), ms(lo), ms(hi))
-	}
+	printPhases("per-phase medians of the first run (--timings, the slower pod)", phases)
+	printPhases("per-phase medians of the reuse run", reusePhases)
 	type scaleRow struct {
 		n            int
 		fresh, reuse run
@@ -189,19 +189,63 @@ func main() {
 	_, gm, _ := stats(eager)
 	_, em, _ := stats(execOnly)
 	_, r0m, _ := stats(reuseNoSpread)
+	_, gpm, _ := stats(eagerPair)
 	fmt.Printf("\ndefault spread cost (reuse minus reuse --spread 0): %s\n", ms(rm-r0m))
 	// The probe window is time the user asked to watch: the overhead is the rest.
 	window := time.Second
+	fmt.Printf("\nwhere the overhead (wall minus the %s window) goes, medians:\n", window)
+	printBreakdown("reuse", reusePhases, window)
+	printBreakdown("fresh", phases, window)
+	fmt.Printf("  a bare exec (`netdiff-prober version` in a running container): %s; eager floor %s, for two pods at once %s\n", ms(em), ms(gm), ms(gpm))
+	fmt.Printf("\nnetdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
+	fmt.Printf("overhead/eager-floor-pair ratio: %.2f\n", (nm-window).Seconds()/gpm.Seconds())
+	fmt.Printf("reuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
 	for _, r := range scaled {
 		if r.n == 100 {
-			fmt.Printf("\npods100/pair reuse ratio: %.2f\n", r.reuse.wall.Seconds()/rm.Seconds())
+			fmt.Printf("pods100/pair reuse ratio: %.2f\n", r.reuse.wall.Seconds()/rm.Seconds())
 		}
 	}
 	fmt.Printf("reuse-overhead/exec ratio: %.2f\n", (rm-window).Seconds()/em.Seconds())
 	fmt.Printf("overhead/eager-floor ratio: %.2f\n", (nm-window).Seconds()/gm.Seconds())
-	fmt.Printf("netdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
-	fmt.Printf("reuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
 	fmt.Printf("netdiff/floor ratio: %.2f\n", nm.Seconds()/fm.Seconds())
+}
+
+func printPhases(title string, phases map[string][]time.Duration) {
+	fmt.Printf("\n%s:\n", title)
+	names := make([]string, 0, len(phases))
+	for k := range phases {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		lo, med, hi := stats(phases[k])
+		fmt.Printf("  %-30s %9s  (min %s, max %s)\n", k, ms(med), ms(lo), ms(hi))
+	}
+}
+
+// printBreakdown splits one kind of run's overhead by who spends it, from the --timings
+// of each run (the slower pod's exec and collect): the plugin's own time (process
+// start, pod reads, decoding, diff, render: wall minus exec), the exec (adding and
+// waiting for the container when fresh, the exec upgrade, the process start in the
+// container, the transfer: exec minus the prober's collect) and the prober beyond the
+// window (before it opens, the passive readers after it closes, the encoding).
+func printBreakdown(kind string, phases map[string][]time.Duration, window time.Duration) {
+	wall, exec, collect := phases["total (wall)"], phases["exec"], phases["prober-collect"]
+	if len(wall) == 0 || len(wall) != len(exec) || len(exec) != len(collect) {
+		fmt.Printf("  %s: no breakdown (--timings gave %d walls, %d execs, %d collects)\n", kind, len(wall), len(exec), len(collect))
+		return
+	}
+	var own, transport, beyond []time.Duration
+	for i := range wall {
+		own = append(own, wall[i]-exec[i])
+		transport = append(transport, exec[i]-collect[i])
+		beyond = append(beyond, collect[i]-window)
+	}
+	_, w, _ := stats(wall)
+	_, o, _ := stats(own)
+	_, t, _ := stats(transport)
+	_, p, _ := stats(beyond)
+	fmt.Printf("  %-6s overhead %s = plugin %s + exec %s + prober beyond the window %s\n", kind, ms(w-window), ms(o), ms(t), ms(p))
 }
 
 type bench struct {
@@ -237,7 +281,7 @@ func (b *bench) setup(ctx context.Context, reps int) error {
 	}
 	var names []string
 	for i := range reps {
-		for _, s := range []string{"a", "b", "f", "g"} {
+		for _, s := range []string{"a", "b", "f", "g", "h", "i"} {
 			names = append(names, fmt.Sprintf("r%d-%s", i, s))
 		}
 	}
@@ -343,6 +387,22 @@ func (b *bench) floor(ctx context.Context, pod string, waitStatus bool) (time.Du
 	}()
 	if _, err := b.execVersion(ctx, pod); err != nil {
 		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// eagerPair is the eager floor for two pods at once, as netdiff adds its two containers:
+// both patched concurrently, each exec retried until it takes; the time until both have.
+func (b *bench) eagerPair(ctx context.Context, podA, podB string) (time.Duration, error) {
+	start := time.Now()
+	errs := make(chan error, 2)
+	for _, p := range []string{podA, podB} {
+		go func() { _, err := b.floor(ctx, p, false); errs <- err }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			return 0, err
+		}
 	}
 	return time.Since(start), nil
 }

@@ -360,6 +360,9 @@ func (r *run) printTimings(subjects []*subject) {
 			fmt.Fprintf(r.ErrOut, "timing: %s %s %s\n", s.name, p.Name, p.Duration.Round(time.Millisecond))
 		}
 		if s.report != nil && s.report.CPUMS > 0 {
+			// collect: the prober's own run (window included), so exec minus collect is what
+			// the exec itself cost (upgrade, process start in the container, transfer).
+			fmt.Fprintf(r.ErrOut, "timing: %s prober-collect %dms\n", s.name, s.report.DurationMS)
 			fmt.Fprintf(r.ErrOut, "timing: %s prober-cpu %dms\n", s.name, s.report.CPUMS)
 		}
 	}
