@@ -37,6 +37,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/kexec"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 		reps       = flag.Int("reps", 5, "repetitions")
 		extra      = flag.String("args", "", "extra plugin flags, space separated (e.g. --window 1s)")
 		keep       = flag.Bool("keep", false, "keep the namespace")
+		minimal    = flag.String("minimal-client", "", "internal: be the minimal client (NS/POD/CONTAINER,NS/POD/CONTAINER) and exit")
 		scale      = flag.String("scale", "10,50,100", "pod counts of the scale runs (comma separated; empty: none)")
 	)
 	flag.Parse()
@@ -57,6 +59,12 @@ func main() {
 			die("read VERSION (run from the repository root or pass -image): %v", err)
 		}
 		*image = "netdiff/netdiff-prober:" + strings.TrimSpace(string(v))
+	}
+	if *minimal != "" {
+		if err := minimalClient(*kubeconfig, strings.Split(*minimal, ",")); err != nil {
+			die("minimal client: %v", err)
+		}
+		return
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -77,7 +85,7 @@ func main() {
 			_ = cs.CoreV1().Namespaces().Delete(context.Background(), b.ns, metav1.DeleteOptions{})
 		}()
 	}
-	var floor, eager, eagerPair, netdiff, reuse, reuseNoSpread, execOnly []time.Duration
+	var floor, eager, eagerPair, netdiff, reuse, reuseNoSpread, execOnly, minimalRuns []time.Duration
 	phases, reusePhases := map[string][]time.Duration{}, map[string][]time.Duration{}
 	for i := range *reps {
 		f, err := b.floor(ctx, fmt.Sprintf("r%d-f", i), true)
@@ -111,6 +119,11 @@ func main() {
 		if err != nil {
 			die("netdiff (reuse, --spread 0): %v", err)
 		}
+		m, err := b.minimal(ctx, fmt.Sprintf("r%d-a", i), fmt.Sprintf("r%d-b", i))
+		if err != nil {
+			die("minimal client: %v", err)
+		}
+		minimalRuns = append(minimalRuns, m)
 		e, err := b.execVersion(ctx, fmt.Sprintf("r%d-f", i))
 		if err != nil {
 			die("exec: %v", err)
@@ -130,6 +143,7 @@ func main() {
 		{"kubectl netdiff a b", netdiff},
 		{"kubectl netdiff a b (reuse)", reuse},
 		{"  the same with --spread 0", reuseNoSpread},
+		{"minimal client, same pods (1s window)", minimalRuns},
 		{"exec in running container", execOnly},
 	} {
 		lo, med, hi := stats(row.d)
@@ -196,7 +210,9 @@ func main() {
 	fmt.Printf("\nwhere the overhead (wall minus the %s window) goes, medians:\n", window)
 	printBreakdown("reuse", reusePhases, window)
 	printBreakdown("fresh", phases, window)
+	_, mm, _ := stats(minimalRuns)
 	fmt.Printf("  a bare exec (`netdiff-prober version` in a running container): %s; eager floor %s, for two pods at once %s\n", ms(em), ms(gm), ms(gpm))
+	fmt.Printf("  the minimal client's overhead (a process that reads both pods, execs a 1s window in both, decodes): %s = %.2f execs\n", ms(mm-window), (mm-window).Seconds()/em.Seconds())
 	fmt.Printf("\nnetdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
 	fmt.Printf("overhead/eager-floor-pair ratio: %.2f\n", (nm-window).Seconds()/gpm.Seconds())
 	fmt.Printf("reuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
@@ -389,6 +405,83 @@ func (b *bench) floor(ctx context.Context, pod string, waitStatus bool) (time.Du
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// minimal runs this program again as the minimal client on two pods whose netdiff
+// containers run: what any tool costs that starts, reads the two pods and watches a 1s
+// window in both over exec, without probing, diffing or rendering anything. The reuse
+// run's overhead is netdiff's; this one's is the design's floor.
+func (b *bench) minimal(ctx context.Context, podA, podB string) (time.Duration, error) {
+	var targets []string
+	for _, name := range []string{podA, podB} {
+		p, err := b.cs.CoreV1().Pods(b.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return 0, err
+		}
+		c := ""
+		for _, st := range p.Status.EphemeralContainerStatuses {
+			if strings.HasPrefix(st.Name, "netdiff-") && st.State.Running != nil {
+				c = st.Name
+			}
+		}
+		if c == "" {
+			return 0, fmt.Errorf("pod %s has no running netdiff container", name)
+		}
+		targets = append(targets, b.ns+"/"+name+"/"+c)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-kubeconfig", b.kubeconfig, "-minimal-client", strings.Join(targets, ","))
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%v: %s", err, se.String())
+	}
+	return time.Since(start), nil
+}
+
+// minimalClient is the child side of minimal.
+func minimalClient(kubeconfig string, targets []string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	errs := make(chan error, len(targets))
+	for _, t := range targets {
+		go func() {
+			f := strings.SplitN(t, "/", 3)
+			if len(f) != 3 {
+				errs <- fmt.Errorf("target %q is not NS/POD/CONTAINER", t)
+				return
+			}
+			if _, err := cs.CoreV1().Pods(f[0]).Get(ctx, f[1], metav1.GetOptions{}); err != nil {
+				errs <- err
+				return
+			}
+			var out, errOut bytes.Buffer
+			cmd := []string{"/netdiff-prober", "collect", "-q", "--only", "counters", "--window", "1s"}
+			if err := kexec.Exec(ctx, cfg, cs.CoreV1().RESTClient(), f[0], f[1], f[2], cmd, &out, &errOut); err != nil {
+				errs <- fmt.Errorf("exec in %s: %v: %s", t, err, errOut.String())
+				return
+			}
+			_, err := report.Decode(&out)
+			errs <- err
+		}()
+	}
+	for range targets {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // eagerPair is the eager floor for two pods at once, as netdiff adds its two containers:
