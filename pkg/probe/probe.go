@@ -67,7 +67,7 @@ const (
 	// Active plugins send traffic; they run concurrently inside the window.
 	Active
 	// Static plugins read state the probes do not change (sysctls, routes, policy rules,
-	// interfaces, the process's view, DNS files): they run as the window opens, beside
+	// interfaces, DNS files): they run as the window opens, beside
 	// the active probes, whose CPU is mostly idle waiting for replies, so the report
 	// is ready soon after the window closes instead of a passive phase later.
 	Static

@@ -114,8 +114,10 @@ const Name = "process"
 
 func init() {
 	section.Register(section.Descriptor[Section]{
-		Name:      Name,
-		Phase:     probe.Static,
+		Name: Name,
+		// Not Static: during the window the as-app probes run as children of the prober
+		// (comm "exe"), and the process list would catch them in one pod and not another.
+		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
 		Rules: map[string]diff.Rule{
