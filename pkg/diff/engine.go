@@ -3,36 +3,60 @@ package diff
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // runRules runs every rule on c. A panicking rule costs only its own findings: it
 // becomes an Info finding naming the rule, so one broken plugin cannot hide the rest.
+// Rules only read c, and together they are about half of a diff's time, so they run on
+// as many goroutines as there are processors; the findings keep the rules' order.
 func runRules(ctx context.Context, c *Comparison, rules []namedRule) ([]Finding, error) {
+	results := make([][]Finding, len(rules))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(rules)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(rules) || ctx.Err() != nil {
+					return
+				}
+				results[i] = ruleFindings(rules[i], c)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var out []Finding
-	for _, nr := range rules {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		fs, err := safeRule(nr, c)
-		if err != nil {
-			out = append(out, Finding{Severity: Info, Rule: nr.name,
-				Message: fmt.Sprintf("rule %s failed (%v); its findings are missing: please report this bug", nr.name, err)})
-			continue
-		}
-		for _, f := range fs {
-			if f.Rule == "" {
-				f.Rule = nr.name
-			}
-			if f.Keys == nil {
-				f.Keys = []string{}
-			}
-			out = append(out, f)
-		}
+	for _, fs := range results {
+		out = append(out, fs...)
 	}
 	return out, nil
+}
+
+// ruleFindings runs one rule and names its findings after it.
+func ruleFindings(nr namedRule, c *Comparison) []Finding {
+	fs, err := safeRule(nr, c)
+	if err != nil {
+		return []Finding{{Severity: Info, Rule: nr.name,
+			Message: fmt.Sprintf("rule %s failed (%v); its findings are missing: please report this bug", nr.name, err)}}
+	}
+	for i := range fs {
+		if fs[i].Rule == "" {
+			fs[i].Rule = nr.name
+		}
+		if fs[i].Keys == nil {
+			fs[i].Keys = []string{}
+		}
+	}
+	return fs
 }
 
 func safeRule(nr namedRule, c *Comparison) (fs []Finding, err error) {

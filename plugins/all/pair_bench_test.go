@@ -58,3 +58,27 @@ func BenchmarkPairDiffRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPairDiff is the diff and render alone, of reports decoded beforehand.
+func BenchmarkPairDiff(b *testing.B) {
+	raw := pairReports(b)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		var reps []*report.Report
+		for _, data := range raw {
+			rep, err := report.DecodeContext(context.Background(), bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			reps = append(reps, rep)
+		}
+		b.StartTimer()
+		res, err := diff.CompareContext(context.Background(), []string{"a", "b"}, reps, diff.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := render.RenderContext(context.Background(), io.Discard, res, "", render.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
