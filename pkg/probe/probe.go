@@ -62,7 +62,9 @@ type Phase int
 
 const (
 	// Passive plugins read state the active probes change (neighbour entries, sockets,
-	// counters, conntrack); they run after the active window so they see its effects.
+	// counters, conntrack); they run once the probes are done, so they see their effects.
+	// Those that are WindowOpeners (counters, the netlink watch) read last, as the window
+	// closes, the others while it may still be open.
 	Passive Phase = iota
 	// Active plugins send traffic; they run concurrently inside the window.
 	Active

@@ -123,6 +123,13 @@ func (p *plugin[S]) Begin(ctx context.Context, env *probe.Env) error {
 	return nil
 }
 
+// OpensWindow tells whether Begin does anything: only then does the section read last,
+// as the window closes.
+func (p *plugin[S]) OpensWindow() bool {
+	_, ok := p.c.(probe.WindowOpener)
+	return ok
+}
+
 func (p *plugin[S]) DefaultTargets(ctx context.Context, env *probe.Env) []target.Target {
 	if d, ok := p.c.(probe.DefaultTargeter); ok {
 		return d.DefaultTargets(ctx, env)

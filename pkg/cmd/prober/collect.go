@@ -29,7 +29,7 @@ const passiveConcurrency = 2
 // Collect runs every plugin and returns the report. It never fails as a whole: a plugin
 // that errors, panics or overruns becomes a Problem in the report. The probe window
 // (window openers' Begin → active probes, with the static readers beside them → passive
-// plugins) ends when the active probes do.
+// readers → window openers' Collect) ends when the active probes do.
 func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *report.Report {
 	return CollectWindow(ctx, env, plugins, 0)
 }
@@ -93,6 +93,23 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 		runPhase(ctx, env, plugins, probe.Static, passiveGrace, record)
 	}()
 	runPhase(ctx, env, plugins, probe.Active, env.Timeout+time.Second, record)
+	// Passive readers see what the probes left (sockets, neighbour entries, conntrack): they
+	// read as soon as the probes are done, while the window stays open for the window
+	// openers (counters, the netlink watch), which read last and so close it.
+	var readers, openers []probe.Plugin
+	for _, p := range plugins {
+		if opensWindow(p) {
+			openers = append(openers, p)
+		} else {
+			readers = append(readers, p)
+		}
+	}
+	<-staticDone // static and passive readers never run together (memory)
+	readersDone := make(chan struct{})
+	go func() {
+		defer close(readersDone)
+		runPhase(ctx, env, readers, probe.Passive, passiveGrace, record)
+	}()
 	if rest := minWindow - time.Since(opened); rest > 0 {
 		env.Logf("window: open %s more", rest.Round(time.Millisecond))
 		select {
@@ -100,14 +117,25 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 		case <-ctx.Done():
 		}
 	}
-	<-staticDone // a static reader slower than the window still runs before the passive ones (memory)
-	runPhase(ctx, env, plugins, probe.Passive, passiveGrace, record)
+	<-readersDone
+	runPhase(ctx, env, openers, probe.Passive, passiveGrace, record)
 
 	// Plugins finish in any order; keep the report deterministic.
 	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Section < rep.Problems[j].Section })
 	rep.DurationMS = time.Since(start).Milliseconds()
 	rep.CPUMS = cpuTime().Milliseconds()
 	return rep
+}
+
+// opensWindow tells a plugin that samples as the window opens and reports the change as it
+// closes. Registered sections all have a Begin (pkg/section forwards it): they say
+// whether their collector really opens a window.
+func opensWindow(p probe.Plugin) bool {
+	if w, ok := p.(interface{ OpensWindow() bool }); ok {
+		return w.OpensWindow()
+	}
+	_, ok := p.(probe.WindowOpener)
+	return ok
 }
 
 // cpuTime is the CPU time this process and its waited-for children have used: what a

@@ -106,3 +106,41 @@ func TestWindowFlag(t *testing.T) {
 		t.Error("--window 10m accepted")
 	}
 }
+
+// readerPlugin is a passive plugin without a window: it only notes when it read.
+type readerPlugin struct{ at *time.Time }
+
+func (readerPlugin) Name() string                                { return "reader" }
+func (readerPlugin) Phase() probe.Phase                          { return probe.Passive }
+func (readerPlugin) Facts(json.RawMessage) ([]probe.Fact, error) { return nil, nil }
+func (r readerPlugin) Collect(context.Context, *probe.Env) (any, error) {
+	*r.at = time.Now()
+	return 1, nil
+}
+
+// With a window longer than the probes, a passive reader reads as soon as the probes are
+// done (it sees what they left), not when the window closes; the window opener still
+// reads at the close, so its delta covers the whole window.
+func TestPassiveReadersDoNotWaitForTheWindow(t *testing.T) {
+	const window = 600 * time.Millisecond
+	var begin, collect, read, activeEnd time.Time
+	plugins := []probe.Plugin{
+		windowPlugin{&begin, &collect},
+		readerPlugin{&read},
+		fakePlugin{name: "active", phase: probe.Active, fn: func(context.Context) (any, error) {
+			time.Sleep(50 * time.Millisecond)
+			activeEnd = time.Now()
+			return 1, nil
+		}},
+	}
+	CollectWindow(context.Background(), &probe.Env{PID: 1, Timeout: time.Second}, plugins, window)
+	if read.Before(activeEnd) {
+		t.Errorf("the reader read %s before the probes ended", activeEnd.Sub(read))
+	}
+	if !read.Before(begin.Add(window)) {
+		t.Errorf("the reader waited for the window to close (read %s after it opened)", read.Sub(begin))
+	}
+	if collect.Sub(begin) < window {
+		t.Errorf("the window opener read %s after the window opened, before the window closed", collect.Sub(begin))
+	}
+}
