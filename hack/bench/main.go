@@ -207,7 +207,7 @@ func main() {
 	fmt.Printf("\ndefault spread cost (reuse minus reuse --spread 0): %s\n", ms(rm-r0m))
 	// The probe window is time the user asked to watch: the overhead is the rest.
 	window := time.Second
-	fmt.Printf("\nwhere the overhead (wall minus the %s window) goes, medians:\n", window)
+	fmt.Printf("\nwhere the overhead (wall minus the %s window) goes, medians over the runs:\n", window)
 	printBreakdown("reuse", reusePhases, window)
 	printBreakdown("fresh", phases, window)
 	_, mm, _ := stats(minimalRuns)
@@ -216,11 +216,13 @@ func main() {
 	fmt.Printf("\nnetdiff/eager-floor ratio: %.2f\n", nm.Seconds()/gm.Seconds())
 	fmt.Printf("overhead/eager-floor-pair ratio: %.2f\n", (nm-window).Seconds()/gpm.Seconds())
 	fmt.Printf("reuse/exec ratio: %.2f\n", rm.Seconds()/em.Seconds())
+	pods100 := "n/a (no 100-pod run in -scale)"
 	for _, r := range scaled {
 		if r.n == 100 {
-			fmt.Printf("pods100/pair reuse ratio: %.2f\n", r.reuse.wall.Seconds()/rm.Seconds())
+			pods100 = fmt.Sprintf("%.2f", r.reuse.wall.Seconds()/rm.Seconds())
 		}
 	}
+	fmt.Printf("pods100/pair reuse ratio: %s\n", pods100)
 	fmt.Printf("reuse-overhead/exec ratio: %.2f\n", (rm-window).Seconds()/em.Seconds())
 	fmt.Printf("overhead/eager-floor ratio: %.2f\n", (nm-window).Seconds()/gm.Seconds())
 	fmt.Printf("netdiff/floor ratio: %.2f\n", nm.Seconds()/fm.Seconds())
@@ -239,29 +241,29 @@ func printPhases(title string, phases map[string][]time.Duration) {
 	}
 }
 
-// printBreakdown splits one kind of run's overhead by who spends it, from the --timings
-// of each run (the slower pod's exec and collect): the plugin's own time (process
-// start, pod reads, decoding, diff, render: wall minus exec), the exec (adding and
-// waiting for the container when fresh, the exec upgrade, the process start in the
-// container, the transfer: exec minus the prober's collect) and the prober beyond the
-// window (before it opens, the passive readers after it closes, the encoding).
+// printBreakdown splits one kind of run's overhead by who spends it, from each run's
+// --timings, taking the pod the run waited for (the longest patch plus exec): the plugin's
+// own time (wall minus that pod's patch and exec: its process start, the pod reads,
+// decoding, diff, render), the exec (patch plus exec minus the prober's collect: adding
+// the container and waiting for it when fresh, the upgrade through the API server and
+// kubelet, the process start in the container, the transfer) and the prober beyond the
+// window (before it opens, the readers after the probes, the encoding). The parts of one
+// run add up to its overhead; their medians over the runs need not.
 func printBreakdown(kind string, phases map[string][]time.Duration, window time.Duration) {
-	wall, exec, collect := phases["total (wall)"], phases["exec"], phases["prober-collect"]
-	if len(wall) == 0 || len(wall) != len(exec) || len(exec) != len(collect) {
-		fmt.Printf("  %s: no breakdown (--timings gave %d walls, %d execs, %d collects)\n", kind, len(wall), len(exec), len(collect))
+	wall, own, transport, collect := phases["total (wall)"], phases["part: plugin"], phases["part: exec"], phases["part: prober collect"]
+	if len(wall) == 0 || len(own) != len(wall) || len(transport) != len(wall) || len(collect) != len(wall) {
+		fmt.Printf("  %s: no breakdown (--timings gave %d walls, %d breakdowns)\n", kind, len(wall), len(own))
 		return
 	}
-	var own, transport, beyond []time.Duration
-	for i := range wall {
-		own = append(own, wall[i]-exec[i])
-		transport = append(transport, exec[i]-collect[i])
-		beyond = append(beyond, collect[i]-window)
+	var beyond []time.Duration
+	for _, c := range collect {
+		beyond = append(beyond, c-window)
 	}
 	_, w, _ := stats(wall)
 	_, o, _ := stats(own)
 	_, t, _ := stats(transport)
 	_, p, _ := stats(beyond)
-	fmt.Printf("  %-6s overhead %s = plugin %s + exec %s + prober beyond the window %s\n", kind, ms(w-window), ms(o), ms(t), ms(p))
+	fmt.Printf("  %-6s overhead %s ≈ plugin %s + exec %s + prober beyond the window %s\n", kind, ms(w-window), ms(o), ms(t), ms(p))
 }
 
 type bench struct {
@@ -517,6 +519,7 @@ func (b *bench) netdiff(ctx context.Context, a, bb string, flags ...string) (tim
 		return 0, nil, err
 	}
 	tm := map[string]time.Duration{}
+	perPod := map[string]map[string]time.Duration{}
 	sc := bufio.NewScanner(strings.NewReader(stderr))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -530,10 +533,28 @@ func (b *bench) netdiff(ctx context.Context, a, bb string, flags ...string) (tim
 		phase := f[len(f)-2]
 		if len(f) == 3 { // "timing: diff+render 3ms"
 			phase = f[1]
+		} else if len(f) == 4 { // "timing: POD PHASE 3ms"
+			if perPod[f[1]] == nil {
+				perPod[f[1]] = map[string]time.Duration{}
+			}
+			perPod[f[1]][phase] = d
 		}
 		tm[phase] = max(tm[phase], d)
 	}
 	tm["total (wall)"] = r.wall
+	// The breakdown takes one pod's figures together: the pod whose patch and exec took
+	// longest, which is the one the run waited for.
+	var slow map[string]time.Duration
+	for _, p := range perPod {
+		if slow == nil || p["patch"]+p["exec"] > slow["patch"]+slow["exec"] {
+			slow = p
+		}
+	}
+	if slow != nil && slow["prober-collect"] > 0 {
+		tm["part: plugin"] = r.wall - slow["patch"] - slow["exec"]
+		tm["part: exec"] = slow["patch"] + slow["exec"] - slow["prober-collect"]
+		tm["part: prober collect"] = slow["prober-collect"]
+	}
 	return r.wall, tm, nil
 }
 

@@ -121,8 +121,18 @@ func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
 		}
 		ns := s.pod.Namespace
 		seen[ns] = true
-		go func() { _, _ = r.networkPolicies(ctx, ns) }()
-		go func() { _, _ = serviceLister{r}.Services(ctx, ns) }()
+		// Within a pod's deadline: a list that hangs is cut and not kept, and the pods
+		// that need it list again within theirs (nsLists).
+		go func() {
+			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+			_, _ = r.networkPolicies(lctx, ns)
+		}()
+		go func() {
+			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+			_, _ = serviceLister{r}.Services(lctx, ns)
+		}()
 	}
 }
 

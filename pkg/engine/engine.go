@@ -181,7 +181,9 @@ func (r *run) run(ctx context.Context) error {
 	if len(r.pods) > 0 {
 		// The API service does not depend on the pods: read it while they are resolved.
 		apiTargets := make(chan []string, 1)
-		go func() { apiTargets <- r.apiServiceTargets(ctx) }()
+		if !r.DryRun {
+			go func() { apiTargets <- r.apiServiceTargets(ctx) }()
+		}
 		if err := r.resolveAll(ctx, subjects); err != nil {
 			return err
 		}

@@ -248,8 +248,12 @@ const firstRetry = 20 * time.Millisecond
 func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container string, cmd []string, waitErr <-chan error, reused bool) ([]byte, error) {
 	id := pod.Namespace + "/" + pod.Name
 	// A container just added runs some 50-150 ms after the patch and a failed exec takes
-	// 20-30 ms itself: start close, then back off (x1.5, at most 1 s apart).
-	backoff := firstRetry
+	// 20-30 ms itself: start close, then back off (x1.5, at most 1 s apart). A kubelet that
+	// does not know the pod (a restarted node) takes seconds: 100 ms, x2.
+	backoff, grow := 100*time.Millisecond, 2.0
+	if waitErr != nil {
+		backoff, grow = firstRetry, 1.5
+	}
 	var unknownSince time.Time // when the kubelet first said "pod does not exist", if it still does
 	var lastUnknown error
 	// unknownOrCtx is the error once ctx has ended: the kubelet's persistent "pod does not
@@ -312,7 +316,7 @@ func (r *Runner) execRetrying(ctx context.Context, pod *corev1.Pod, container st
 			}
 			waitErr = nil // running now: one more exec decides
 		case <-time.After(backoff):
-			backoff = min(backoff*3/2, time.Second)
+			backoff = min(time.Duration(float64(backoff)*grow), time.Second)
 		case <-ctx.Done():
 			step := "wait for container"
 			if waitErr == nil {

@@ -68,8 +68,8 @@ const (
 	Passive Phase = iota
 	// Active plugins send traffic; they run concurrently inside the window.
 	Active
-	// Static plugins read state the probes do not change (sysctls, routes, policy rules,
-	// interfaces, DNS files): they run as the window opens, beside
+	// Static plugins read state the probes do not change (sysctls but the conntrack count,
+	// routes, policy rules, interfaces, DNS files): they run as the window opens, beside
 	// the active probes, whose CPU is mostly idle waiting for replies, so the report
 	// is ready soon after the window closes instead of a passive phase later.
 	Static

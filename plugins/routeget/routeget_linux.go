@@ -102,7 +102,9 @@ const regatherWait = 60 * time.Millisecond
 // neighbour entry and the routes show whether it works. Where there is no default route
 // at all, it looks once more a moment later, so a default route that was away for an
 // instant does not take the gateway off the targets; a default route whose gateways are
-// all left out is no reason to wait (every Calico pod has one).
+// all left out is no reason to wait (every Calico pod has one). Left alone: a dual-stack
+// pod whose one family routes via a left-out gateway while the other family's default
+// route is away for that instant is not looked at again.
 func (*Plugin) DefaultTargets(ctx context.Context, env *probe.Env) []target.Target {
 	out, routed := gateways(env)
 	if !routed {
