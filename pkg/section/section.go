@@ -20,9 +20,9 @@ import (
 type Descriptor[S any] struct {
 	// Name is the section name.
 	Name string
-	// Phase says when the collector runs: probe.Passive reads state after the active
-	// window, probe.Active sends traffic inside it, probe.Static reads state the probes
-	// do not change while they run.
+	// Phase says when the collector runs: probe.Passive reads state once the active
+	// probes are done (a window opener as the window closes), probe.Active sends traffic
+	// inside the window, probe.Static reads state the probes do not change while they run.
 	Phase probe.Phase
 	// Collector makes a fresh collector for one collection (so it may keep state between
 	// Begin and Collect); it may also implement probe.WindowOpener and
