@@ -13,12 +13,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
-
-// Missing is how a value absent from one subject's report is shown.
-const Missing = "-"
 
 // ReportSection is the engine's own section: report metadata and which sections each
 // report holds. No plugin may be called "report".
@@ -137,7 +136,8 @@ func compare(ctx context.Context, subjects []string, reports []*report.Report, r
 		}
 	}
 
-	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids}
+	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids,
+		Normalise: NormaliseFunc(subjects, ids)}
 	var err error
 	if c.Rows, err = b.rows(ctx, subjects); err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func compare(ctx context.Context, subjects []string, reports []*report.Report, r
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	findings = diagnose(c, findings)
+	findings = diagnosis.Run(c, findings)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -469,7 +469,7 @@ func (b *builder) rows(ctx context.Context, subjects []string) ([]Row, error) {
 			row := Row{Section: section, Key: k, Values: b.values[lo:hi:hi], Kind: b.kinds[c], Missing: missing[lo:hi:hi]}
 			for j := range row.Values {
 				if row.Missing[j] {
-					row.Values[j] = Missing
+					row.Values[j] = contract.Absent
 				}
 			}
 			row.Equal = equal(row, expectedMissing(k, markers))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -396,7 +397,7 @@ func TestSeverityText(t *testing.T) {
 			t.Errorf("%v round-trips to %v (%v)", s, back, err)
 		}
 	}
-	if _, err := ParseSeverity("urgent"); err == nil {
+	if _, err := contract.ParseSeverity("urgent"); err == nil {
 		t.Error("ParseSeverity accepted an unknown name")
 	}
 	b, _ := json.Marshal(Finding{Severity: High})

@@ -1,12 +1,10 @@
 package interfaces
 
-import (
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-)
+import "github.com/netdiff/kubectl-netdiff/pkg/contract"
 
 // analysis: on a probe's path lies the interface its route leaves by (in any subject):
 // its MTU, state, flags and addresses.
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range p.Route {

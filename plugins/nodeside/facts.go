@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
@@ -47,7 +47,7 @@ func Facts(s *Section) []probe.Fact {
 		add("veth/mtu", fmt.Sprint(v.MTU), probe.Exact)
 		add("veth/state", v.OperState, probe.Exact)
 		add("veth/flags", strings.Join(sorted(v.Flags), ","), probe.Exact)
-		add("veth/master", diff.OrNone(v.Master), probe.Exact)
+		add("veth/master", contract.OrNone(v.Master), probe.Exact)
 	} else {
 		v := "not found"
 		if s.VethError != nil && s.VethError.Errno != "" {

@@ -5,13 +5,13 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: on a probe's path lie, in every table, the route each subject's kernel would
 // pick for the destination (the longest prefix that holds it, of any type), so a missing
 // route, an extra blackhole or a route's own attributes (mtu, src, via) are found.
-var analysis = diff.Analysis{Role: diff.State, Path: path, Describe: describeRow}
+var analysis = contract.Analysis{Role: contract.State, Path: path, Describe: describeRow}
 
 // rowRoute is a route row's key read back: "ipv4/main/unicast/10.0.0.0/24 dev eth0".
 type rowRoute struct {
@@ -47,7 +47,7 @@ func parseKey(k string) (rowRoute, bool) {
 	return r, true
 }
 
-func path(c *diff.Comparison, p *diff.Probe, i int) []string {
+func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Addr == nil || !p.Addr[i].IsValid() {
 		return nil
 	}
@@ -87,7 +87,7 @@ func path(c *diff.Comparison, p *diff.Probe, i int) []string {
 	return out
 }
 
-func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
+func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 	rr, ok := parseKey(r.Key)
 	if !ok {
 		return ""
@@ -123,7 +123,7 @@ func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
 // consulted reports whether lookups reach table t through a policy rule every subject
 // shares (or t is one of the kernel's own): a table reached only through a rule that one
 // subject lacks is that rule's doing, and the rule is the cause to name.
-func consulted(c *diff.Comparison, t string) bool {
+func consulted(c *contract.Comparison, t string) bool {
 	switch t {
 	case "main", "local", "default":
 		return true
