@@ -80,11 +80,15 @@ func (p Place) String() string {
 	return "pod"
 }
 
-// Dependency is what a fact follows from: other rows ("section/key") and the paths of
-// probes (the rows on the path to an address, found as for any probe).
+// Dependency is what a fact follows from: other rows ("section/key"), the paths of
+// probes (the rows on the path to an address, found as for any probe), and the paths of
+// the probes some subject's kernel routed via a next hop (a neighbour entry is made when
+// something is routed through that neighbour, so it follows from whatever changes what
+// is routed there).
 type Dependency struct {
-	Rows  []string
-	Paths []Probe
+	Rows    []string
+	Paths   []Probe
+	Gateway netip.Addr
 }
 
 // Status is how a probe went in one subject, ordered from worst to best.

@@ -127,6 +127,17 @@ func (d *Diagnosis) rootOf(f, s int) int {
 			d.annotate(&q)
 			roots = append(roots, d.pathRows(&q, s)...)
 		}
+		if dep.Gateway.IsValid() {
+			gw := dep.Gateway.String()
+			for _, p := range d.all {
+				for _, ra := range p.Route {
+					if ra.Via == gw {
+						roots = append(roots, d.pathRows(p, s)...)
+						break
+					}
+				}
+			}
+		}
 		for _, rr := range roots {
 			if rr.Equal || own[rr.ID()] || !deviates(rr, s, others) {
 				continue

@@ -45,6 +45,8 @@ type Diagnosis struct {
 	worse []bool
 	// outside[i]: the finding that subject i's packets are lost outside the pod.
 	outside map[int]int
+	// all are the probes that differ.
+	all []*contract.Probe
 }
 
 type fact struct {
@@ -72,6 +74,7 @@ func Build(c *contract.Comparison, fs []contract.Finding) *Diagnosis {
 		d.add(&finding{Finding: f, root: -1})
 	}
 	probes := d.probes()
+	d.all = probes
 	d.worse = make([]bool, len(c.Subjects))
 	for i := range c.Subjects {
 		d.worse[i] = worseSomewhere(probes, i)

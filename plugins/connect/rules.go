@@ -252,7 +252,7 @@ func ruleBlockingVsNonblocking(c *contract.Comparison) []contract.Finding {
 			}
 			out = append(out, contract.Finding{
 				Severity: contract.Critical,
-				Message: fmt.Sprintf("%s: connect to %s (%s %s) fails differently between blocking (%s) and non-blocking (%s): the kernel treats the two sockets differently, which points at per-socket state (a BPF program, socket options, a cgroup hook) rather than routing",
+				Message: fmt.Sprintf("%s: connect to %s (%s %s) goes differently with O_NONBLOCK than without (blocking: %s; non-blocking: %s): the same route and target, so what decides is the socket itself or when it ran, not the routing table",
 					vs[i].name, s.target, s.key, a.Address, b.Format("ok"), n.Format("ok")),
 				Keys: []string{rowID(RunKey(Blocking, false, s.target, s.key)), rowID(RunKey(Nonblocking, false, s.target, s.key))},
 			})

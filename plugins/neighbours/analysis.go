@@ -21,8 +21,9 @@ var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Co
 	return out
 }, DependsOn: dependsOn}
 
-// dependsOn: the entry "eth0/169.254.1.1" (or its state) follows from the path to
-// 169.254.1.1. A gateway normalised away (<gateway>) is the subject's own.
+// dependsOn: the entry "eth0/169.254.1.1" (or its state) follows from what is routed via
+// 169.254.1.1 (and whether that next hop answers). A gateway normalised away
+// (<gateway>) is the subject's own.
 func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
 	_, host, ok := strings.Cut(r.Key, "/")
 	if !ok {
@@ -38,13 +39,5 @@ func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependenc
 			return contract.Dependency{}
 		}
 	}
-	fam := "ipv4"
-	if a.Is6() && !a.Is4In6() {
-		fam = "ipv6"
-	}
-	to := contract.Probe{Target: "icmp://" + a.String(), AddrKey: fam, Proto: "icmp", Addr: make([]netip.Addr, len(c.Subjects))}
-	for j := range to.Addr {
-		to.Addr[j] = a
-	}
-	return contract.Dependency{Paths: []contract.Probe{to}}
+	return contract.Dependency{Gateway: a}
 }

@@ -165,7 +165,7 @@ func inferReject(c *contract.Comparison, p *contract.Probe, i int, better []int)
 		verdict = fmt.Sprintf("its rules cannot be read (nft: %s): rerun with --profile netadmin to name the rule", e.Values[i])
 	}
 	return &contract.Finding{Severity: contract.Critical, Rule: "netfilter/local-reject", Keys: keys,
-		Message: fmt.Sprintf("%s: a netfilter REJECT in its own network namespace is the likely cause: %s fails with %s although the route lookup succeeds (%s), and the namespace itself sent %s %s while probing (%s); %s",
+		Message: fmt.Sprintf("%s: a netfilter REJECT in its own network namespace refuses it: %s fails with %s although the route lookup succeeds (%s), and the namespace itself sent %s %s while probing (%s); %s",
 			c.Subjects[i], targetWords(p), errno, routeWords(p.Route[i]), r.Values[i], what, strings.Join(others, ", "), verdict)}
 }
 

@@ -61,21 +61,110 @@ func rpFilter(c *contract.Comparison) []contract.Finding {
 		Message: fmt.Sprintf("reverse-path filtering on the node differs for the pods' veths (%s): the higher of all and the veth's value applies, and strict mode (1) drops the pod's packets whenever the route back to their source leaves by another interface", strings.Join(parts, "; "))}}
 }
 
+// route: the node's way back to the pod. The kernel's answer for the pod's address
+// (route-get) and the route rows that hold it are one fact, the route back: one finding
+// per pod whose answer does not leave by its own veth, resting on all of those rows.
 func route(c *contract.Comparison) []contract.Finding {
-	var out []contract.Finding
-	for _, r := range rows(c, func(k string) bool { return strings.HasPrefix(k, "route-get/") }) {
-		out = append(out, contract.Finding{Severity: contract.Critical, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("the node routes to the pod's IP differently (%s): traffic to a pod whose route does not leave by its own veth never reaches it", grouped(c, r))})
+	back := rows(c, func(k string) bool {
+		return strings.HasPrefix(k, "route-get/") || strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP)
+	})
+	if len(back) == 0 {
+		return nil
 	}
-	// A host route to the pod itself (<self>/32 dev <pod-veth>) present for one pod only.
-	for _, r := range rows(c, func(k string) bool { return strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP) }) {
-		if !r.AnyMissing() {
+	var keys []string
+	for _, r := range back {
+		keys = append(keys, r.ID())
+	}
+	var out []contract.Finding
+	for i, name := range c.Subjects {
+		got, ok := routeBack(c, back, i)
+		if ok {
 			continue
 		}
-		out = append(out, contract.Finding{Severity: contract.Critical, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("the node's route %s exists for some pods only (%s)", strings.TrimPrefix(r.Key, "route/"), grouped(c, r))})
+		var others []string
+		for j, other := range c.Subjects {
+			if w, ok := routeBack(c, back, j); ok && j != i {
+				others = append(others, other+": "+w)
+			}
+		}
+		if only := ownRoutes(c, back, i); only != "" {
+			got += ", by " + only
+		}
+		msg := fmt.Sprintf("%s's node routes its address %s: replies to %s never reach its veth", name, got, name)
+		if len(others) > 0 {
+			msg = fmt.Sprintf("%s's node routes its address %s (%s): replies to %s never reach its veth", name, got, strings.Join(others, ", "), name)
+		}
+		out = append(out, contract.Finding{Severity: contract.Critical, Subject: name, Keys: keys, Message: msg})
+	}
+	if len(out) == 0 {
+		// Every pod's answer leaves by its veth, yet the routes differ: name the rows.
+		for _, r := range back {
+			out = append(out, contract.Finding{Severity: contract.Medium, Keys: []string{r.ID()},
+				Message: fmt.Sprintf("the node's route %s differs (%s)", strings.TrimPrefix(r.Key, "route/"), grouped(c, r))})
+		}
 	}
 	return out
+}
+
+// ownRoutes are the node's routes to the pod that subject i has and the others do not,
+// as `ip route` prints them, the pod's address written out.
+func ownRoutes(c *contract.Comparison, back []contract.Row, i int) string {
+	var out []string
+	for _, r := range back {
+		k, ok := strings.CutPrefix(r.Key, "route/")
+		if !ok || !r.Present(i) {
+			continue
+		}
+		others := false
+		for j := range c.Subjects {
+			if j != i && r.Present(j) && r.Values[j] == r.Values[i] {
+				others = true
+			}
+		}
+		if others {
+			continue
+		}
+		parts := strings.SplitN(k, "/", 4) // family/table/type/dst...
+		if len(parts) != 4 {
+			continue
+		}
+		line := parts[3]
+		if parts[2] != "unicast" {
+			line = parts[2] + " " + line
+		}
+		if parts[1] != "main" {
+			line += " table " + parts[1]
+		}
+		if i < len(c.Identities) {
+			for _, s := range c.Identities[i].IPs {
+				if a, ok := contract.ParseIdentityIP(s); ok && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
+					line = strings.ReplaceAll(line, SelfIP, a.String())
+					break
+				}
+			}
+		}
+		out = append(out, "`ip route` "+line)
+	}
+	return strings.Join(out, ", ")
+}
+
+// routeBack is subject i's route back in words, and whether it leaves by the pod's veth.
+func routeBack(c *contract.Comparison, back []contract.Row, i int) (string, bool) {
+	for _, r := range back {
+		if strings.HasPrefix(r.Key, "route-get/") && r.Present(i) {
+			v := r.Values[i]
+			ok := strings.Contains(v, "dev "+PodVeth)
+			if errno, isErr := strings.CutPrefix(v, "error "); isErr {
+				return "nowhere (ip route get: " + errno + ")", false
+			}
+			w := strings.NewReplacer("unicast table main ", "", " src <node-ip>", "", " table main", "", "unicast ", "").Replace(v)
+			if w == "unicast" {
+				w = "locally"
+			}
+			return w, ok
+		}
+	}
+	return "nowhere (no answer)", false
 }
 
 func netfilterRules(c *contract.Comparison) []contract.Finding {
