@@ -14,7 +14,9 @@ import (
 // where another row differs in the same subject, is a consequence of that row's cause.
 // Chains are followed to their end; one planted fault is one top-level cause.
 func (d *Diagnosis) chain() {
-	for f := range d.fs {
+	// A root found here may be a cause made here (a row on the path to a gateway, not on
+	// any probe's own path): it is visited in turn, so chains are followed to their end.
+	for f := 0; f < len(d.fs); f++ {
 		if d.fs[f].Kind != contract.Cause || d.fs[f].dropped || d.fs[f].Rule == RuleOutsidePod {
 			continue
 		}

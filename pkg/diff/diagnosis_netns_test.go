@@ -68,6 +68,13 @@ var plantedCauses = []planted{
 			a.WriteEtc("hosts", "127.0.0.1 localhost\n10.88.0.1 svc.test\n")
 			b.WriteEtc("hosts", "127.0.0.1 localhost\n10.88.0.99 svc.test\n")
 		}},
+	// Chains: the kernel removes the connected route with the address, and the default
+	// route via a gateway it can no longer reach, so no neighbour entry is made either;
+	// a link that goes down takes its routes with it. One fault, one top-level cause.
+	{name: "address-removed", names: `(?i)eth0.*addr|address`,
+		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("addr", "del", "10.77.0.6/24", "dev", "eth0") }},
+	{name: "link-down", names: `(?i)eth0.*(state|down)`,
+		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("link", "set", "eth0", "down") }},
 	{name: "interface-mtu", names: `(?i)mtu.*eth0|eth0.*mtu`,
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("link", "set", "eth0", "mtu", "1280") }},
 	// Faults only the app meets: its uid (1000) is selected, root's is not.

@@ -11,7 +11,61 @@ import (
 // analysis: on a probe's path lie, in every table, the route each subject's kernel would
 // pick for the destination (the longest prefix that holds it, of any type), so a missing
 // route, an extra blackhole or a route's own attributes (mtu, src, via) are found.
-var analysis = contract.Analysis{Role: contract.State, Path: path, Describe: describeRow}
+//
+// A route is there because of other state: the kernel adds a connected route ("proto
+// kernel") for an interface's address and removes it with the address, and it refuses (or
+// drops) a route via a gateway it cannot reach on a link. So a differing route follows
+// from a differing address on its device, or from what differs on the path to its gateway.
+var analysis = contract.Analysis{Role: contract.State, Path: path, Describe: describeRow, DependsOn: dependsOn}
+
+func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
+	rr, ok := parseKey(r.Key)
+	if !ok {
+		return contract.Dependency{}
+	}
+	var dep contract.Dependency
+	for j, v := range r.Values {
+		if !r.Present(j) {
+			continue
+		}
+		f := strings.Fields(v)
+		for k := 0; k+1 < len(f); k++ {
+			switch {
+			case f[k] == "dev":
+				// The kernel removes the routes through a link that goes down.
+				dep.Rows = append(dep.Rows, "interfaces/"+f[k+1]+"/state")
+			case f[k] == "proto" && f[k+1] == "kernel":
+				if _, dev, ok := strings.Cut(r.Key, " dev "); ok {
+					dev, _, _ = strings.Cut(dev, " ")
+					dep.Rows = append(dep.Rows, "interfaces/"+dev+"/addrs/"+rr.family)
+				} else if d := valueField(f, "dev"); d != "" {
+					dep.Rows = append(dep.Rows, "interfaces/"+d+"/addrs/"+rr.family)
+				}
+			case f[k] == "via":
+				if gw, err := netip.ParseAddr(f[k+1]); err == nil && !rr.dst.Contains(gw) || err == nil && rr.dst.Bits() == 0 {
+					to := contract.Probe{Target: gw.String(), Addr: make([]netip.Addr, len(c.Subjects)),
+						Status: make([]contract.Status, len(c.Subjects))}
+					for n := range to.Addr {
+						to.Addr[n] = gw
+					}
+					dep.Paths = append(dep.Paths, to)
+				}
+			}
+		}
+		_ = j
+	}
+	return dep
+}
+
+// valueField is the word after name in a route's value ("dev" -> "eth0").
+func valueField(f []string, name string) string {
+	for k := 0; k+1 < len(f); k++ {
+		if f[k] == name {
+			return f[k+1]
+		}
+	}
+	return ""
+}
 
 // rowRoute is a route row's key read back: "ipv4/main/unicast/10.0.0.0/24 dev eth0".
 type rowRoute struct {
