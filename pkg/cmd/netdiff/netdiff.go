@@ -72,6 +72,11 @@ var (
 		kubectl netdiff ha-0 netshoot --save ./reports
 		kubectl netdiff -f ./reports/default_ha-0.json -f ./reports/default_netshoot.json
 
+		# Read each pod's node side too (host veth, route back, node netfilter), or only
+		# when a pod's packets leave it and are lost where nothing in the pod differs
+		kubectl netdiff ha-0 netshoot --node-side
+		kubectl netdiff ha-0 netshoot --node-side=auto
+
 		# Leave the pods' specs untouched: probe each from a short-lived pod on its node
 		kubectl netdiff ha-0 netshoot --via node --node-namespace netdiff-system
 
