@@ -77,7 +77,7 @@ func TestRulesOnTheCaseStudy(t *testing.T) {
 	ha = subject(t, run(5, 5, "", ""), run(0, 5, "ENETUNREACH", netprobe.StageImmediate), run(10, 10, "", ""), nil)
 	c.Reports[0] = ha
 	got := ruleBlockingVsNonblocking(c)
-	if len(got) != 1 || got[0].Severity != contract.Critical || !strings.Contains(got[0].Message, "blocking (ok 5/5) and non-blocking (ENETUNREACH 5/5 (immediate))") {
+	if len(got) != 1 || got[0].Severity != contract.Critical || !strings.Contains(got[0].Message, "(blocking: ok 5/5; non-blocking: ENETUNREACH 5/5 (immediate))") {
 		t.Errorf("blocking-vs-nonblocking = %+v", got)
 	}
 	// Burst-only failures.

@@ -151,6 +151,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		MaxConcurrency: engine.DefaultMaxConcurrency,
 		MaxReportSize:  engine.DefaultMaxReportSize,
 		Via:            engine.ViaEphemeral,
+		NodeSide:       "false",
 		isTerminal:     isTerminal,
 	}
 }
@@ -219,7 +220,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", o.MaxConcurrency, "how many pods are probed at once")
 	f.BoolVar(&o.Reference, "reference", false, "compare one pod against a fresh reference pod (prober image, same node, network and DNS settings), deleted afterwards")
 	f.BoolVar(&o.KeepReference, "keep-reference", false, "with --reference: keep the reference pod instead of deleting it")
-	f.StringVar(&o.NodeSide, "node-side", "false", "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node: true (--node-side), false, or auto (only when a pod's packets leave it and are lost where nothing in the pod differs; then for every pod, in the same run). --via node always reads it")
+	f.StringVar(&o.NodeSide, "node-side", o.NodeSide, "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node: true (--node-side), false, or auto (only when a pod's packets leave it and are lost where nothing in the pod differs; then for every pod, in the same run). --via node always reads it")
 	f.Lookup("node-side").NoOptDefVal = "true"
 	f.StringVar(&o.NodeNamespace, "node-namespace", "", "with --node-side or --via node: namespace for the privileged node pods (default: each pod's own; use one whose Pod Security level allows privileged pods)")
 	f.StringVar(&o.Via, "via", o.Via, "how to reach each pod: ephemeral (add the prober to the pod as an ephemeral container) or node (a short-lived privileged pod on its node enters the pod's namespaces: the pod spec is not changed; --profile does not apply)")
