@@ -464,8 +464,16 @@ func (d *Diagnosis) outsidePod(p *contract.Probe, i int) int {
 	if p.Proto == "" || p.Status[i] != contract.FailRemote && p.Status[i] != contract.Mixed {
 		return -1
 	}
-	if len(d.unread(i, contract.InPod)) > 0 {
-		return -1
+	left := ""
+	if u := d.unread(i, contract.InPod); len(u) > 0 {
+		// Part of the pod's side could not be read. A drop there is still ruled out for
+		// datagrams: the kernel fails a send that its own netfilter drops at once (EPERM),
+		// so a UDP query or a ping that timed out left the pod.
+		proto := d.leftThePod(i)
+		if proto == "" {
+			return -1
+		}
+		left = fmt.Sprintf(" (its %s probes time out where a drop in the pod fails them at once)", proto)
 	}
 	if idx, ok := d.outside[i]; ok {
 		return idx
@@ -480,17 +488,30 @@ func (d *Diagnosis) outsidePod(p *contract.Probe, i int) int {
 	switch {
 	case !d.nodeRead(i):
 		f.Place = contract.OnNode.String()
-		f.Message = fmt.Sprintf("%s's packets leave the pod and are lost: nothing on its side of the path differs from %s's; its node's half was not read: rerun with --node-side", name, other)
+		f.Message = fmt.Sprintf("%s's packets leave the pod and are lost: nothing on its side of the path differs from %s's%s; its node's half was not read: rerun with --node-side", name, other, left)
 	case len(d.unread(i, contract.OnNode)) > 0:
 		f.Place = contract.OnNode.String()
 		f.Message = fmt.Sprintf("%s's packets leave the pod and are lost: nothing read on its path differs from %s's, but part of its node's half could not be read (%s)", name, other, strings.Join(d.unread(i, contract.OnNode), "; "))
 	default:
 		f.Place = "beyond-node"
-		f.Message = fmt.Sprintf("%s's packets are lost beyond its node: nothing on its path through the pod and the node differs from %s's", name, other)
+		f.Message = fmt.Sprintf("%s's packets are lost beyond its node: nothing on its path through the pod and the node differs from %s's%s", name, other, left)
 	}
 	idx := d.add(&finding{Finding: f, made: true, root: -1})
 	d.outside[i] = idx
 	return idx
+}
+
+// leftThePod names a datagram transport (udp, icmp) whose probe timed out in subject i:
+// its packets left the pod, since a drop by the pod's own netfilter fails the send.
+func (d *Diagnosis) leftThePod(i int) string {
+	for _, proto := range []string{"udp", "icmp"} {
+		for _, p := range d.all {
+			if p.Proto == proto && i < len(p.Status) && p.Status[i] == contract.FailRemote {
+				return strings.ToUpper(proto)
+			}
+		}
+	}
+	return ""
 }
 
 // link makes every (probe row, subject) a symptom finding, the rules' own where one rests

@@ -20,6 +20,7 @@ const (
 	tRoute = "zt-route"
 	tNeigh = "zt-neigh"
 	tNode  = "zt-node"
+	tNf    = "zt-nf"
 )
 
 func init() {
@@ -34,7 +35,8 @@ func init() {
 	}
 	RegisterAnalysis(contract.Analysis{Section: tOut, Role: contract.Outcome,
 		Probes: func(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
-			return contract.Probe{Target: r.Key, Proto: "tcp", Status: contract.Statuses(r, func(v string) contract.Status {
+			scheme, _, _ := strings.Cut(r.Key, "://")
+			return contract.Probe{Target: r.Key, Proto: scheme, Status: contract.Statuses(r, func(v string) contract.Status {
 				if v == "ok" {
 					return contract.OK
 				}
@@ -57,6 +59,14 @@ func init() {
 			return contract.Dependency{Rows: []string{tRoute + "/default"}}
 		}})
 	RegisterAnalysis(contract.Analysis{Section: tNode, Role: contract.State, Place: contract.OnNode, Path: all(tNode)})
+	// A section of the pod that may be unreadable, as netfilter is without NET_ADMIN.
+	RegisterAnalysis(contract.Analysis{Section: tNf, Role: contract.State, Path: all(tNf),
+		Unread: func(c *contract.Comparison, i int) string {
+			if r, ok := c.Row(tNf, "error"); ok && r.Present(i) {
+				return "its rules could not be read: rerun with --profile netadmin"
+			}
+			return ""
+		}})
 }
 
 // comparison builds a two-subject comparison from "section/key" -> {a, b} ("-" absent);
@@ -228,5 +238,24 @@ func TestGraphEdges(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("no edge of kind %d: %v", k, kinds)
 		}
+	}
+}
+
+// With part of the pod's side unread (its netfilter), a TCP timeout alone does not show
+// the packets left: it stays unexplained with what would read it. A UDP query that timed
+// out does (a drop in the pod fails the send at once).
+func TestOutsideThePodWithUnreadRules(t *testing.T) {
+	base := map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tNf + "/error":              {"EPERM", "EPERM"},
+	}
+	fs := Run(comparison(base, false), nil)
+	if fs[0].Kind != contract.Symptom || !strings.Contains(fs[0].Checked, "--profile netadmin") {
+		t.Fatalf("TCP only, rules unread: want the symptom unexplained with the netadmin hint:\n%s", dump(fs))
+	}
+	base[tOut+"/udp://10.9.0.10:53"] = [2]string{"ok", "ETIMEDOUT 1/1 (timeout)"}
+	fs = Run(comparison(base, false), nil)
+	if fs[0].Rule != RuleOutsidePod || !strings.Contains(fs[0].Message, "its UDP probes time out") || len(fs[0].Explains) != 2 {
+		t.Fatalf("a UDP timeout: want the packets named as leaving the pod, explaining both:\n%s", dump(fs))
 	}
 }
