@@ -1,37 +1,24 @@
 package diagnosis
 
 import (
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/registry"
 )
 
-var (
-	analysesMu sync.RWMutex
-	analyses   = map[string]contract.Analysis{}
-)
+var analyses = registry.New[contract.Analysis]("analysis of section")
 
 // RegisterAnalysis adds a section's analysis; plugins declare theirs in section.Register.
-func RegisterAnalysis(a contract.Analysis) {
-	analysesMu.Lock()
-	defer analysesMu.Unlock()
-	if _, dup := analyses[a.Section]; dup {
-		panic("diagnosis: analysis of " + a.Section + " registered twice")
-	}
-	analyses[a.Section] = a
-}
+func RegisterAnalysis(a contract.Analysis) { analyses.Register(a.Section, a) }
 
 // registeredAnalyses returns them sorted by section.
 func registeredAnalyses() []contract.Analysis {
-	analysesMu.RLock()
-	defer analysesMu.RUnlock()
-	out := make([]contract.Analysis, 0, len(analyses))
-	for _, a := range analyses {
-		out = append(out, a)
+	all := analyses.Sorted()
+	out := make([]contract.Analysis, 0, len(all))
+	for _, e := range all {
+		out = append(out, e.Value)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Section < out[j].Section })
 	return out
 }
 

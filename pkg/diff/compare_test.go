@@ -342,12 +342,12 @@ func TestRulesPanicDedupeSort(t *testing.T) {
 	a := mkReport(t, "x", replica("10.244.0.5", "m", 1, "1"), nil)
 	b := mkReport(t, "y", replica("10.244.0.6", "m", 1, "1"), nil)
 	rules := []namedRule{
-		{"t/panics", func(*Comparison) []Finding { panic("index out of range") }},
-		{"t/dup", func(*Comparison) []Finding {
+		{Name: "t/panics", Value: func(*Comparison) []Finding { panic("index out of range") }},
+		{Name: "t/dup", Value: func(*Comparison) []Finding {
 			f := Finding{Severity: Low, Message: "same twice"}
 			return []Finding{f, f, {Severity: Critical, Message: "worst"}, {Severity: Low, Message: "a first"}}
 		}},
-		{"t/sees-rows", func(c *Comparison) []Finding {
+		{Name: "t/sees-rows", Value: func(c *Comparison) []Finding {
 			if len(c.Subjects) != 2 || len(c.Rows) == 0 || len(c.Identities) != 2 {
 				return []Finding{{Severity: High, Message: "rule saw an empty comparison"}}
 			}

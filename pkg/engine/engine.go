@@ -531,18 +531,25 @@ func (r *run) nodeSideIfOutside(ctx context.Context, subjects []*subject) {
 		r.progressMu.Unlock()
 	}
 	runner := r.newRunner()
-	r.forEachPod(subjects, func(s *subject) {
+	sem := make(chan struct{}, r.MaxConcurrency)
+	var wg sync.WaitGroup
+	for _, s := range subjects {
 		if s.report == nil || s.err != nil || s.pod == nil {
-			return
+			continue
 		}
-		pctx, cancel := context.WithTimeout(ctx, r.Timeout)
-		defer cancel()
-		if err := r.attachNodeSide(pctx, runner, s); err != nil && ctx.Err() == nil {
-			r.progressMu.Lock()
-			fmt.Fprintf(r.ErrOut, "warning: --node-side=auto could not read the node side of %s, the diagnosis goes on without it: %s\n", s.name, Explain(err, r.Prober.Profile))
-			r.progressMu.Unlock()
-		}
-	})
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			pctx, cancel := context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+			if err := r.attachNodeSide(pctx, runner, s); err != nil && ctx.Err() == nil {
+				r.progressMu.Lock()
+				fmt.Fprintf(r.ErrOut, "warning: --node-side=auto could not read the node side of %s, the diagnosis goes on without it: %s\n", s.name, Explain(err, r.Prober.Profile))
+				r.progressMu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // resolve gets the pod and refuses the ones netdiff cannot probe.

@@ -262,13 +262,13 @@ type diffJSON struct {
 	Subjects   []string `json:"subjects"`
 	Differs    bool     `json:"differs"`
 	Findings   []struct {
-		ID          string   `json:"id"`
-		Kind        string   `json:"kind"`
-		Subject     string   `json:"subject"`
-		Severity    string   `json:"severity"`
-		Rule        string   `json:"rule"`
-		Message     string   `json:"message"`
-		Keys        []string `json:"keys"`
+		ID            string   `json:"id"`
+		Kind          string   `json:"kind"`
+		Subject       string   `json:"subject"`
+		Severity      string   `json:"severity"`
+		Rule          string   `json:"rule"`
+		Message       string   `json:"message"`
+		Keys          []string `json:"keys"`
 		Explains      []string `json:"explains"`
 		ExplainedBy   []string `json:"explainedBy"`
 		ConsequenceOf string   `json:"consequenceOf"`
