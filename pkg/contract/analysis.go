@@ -1,10 +1,11 @@
 package contract
 
 import (
-	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // Role is what a section's facts are to the diagnosis.
@@ -184,7 +185,7 @@ func (p *Probe) Peer(c *Comparison, i int) int {
 // HostAddr parses the target's host as an address, replacing placeholders with the
 // address of the subject they stand for, as subject i saw it.
 func (p *Probe) HostAddr(c *Comparison, i int) (netip.Addr, bool) {
-	host := targetHost(p.Target)
+	host := target.Host(p.Target)
 	switch {
 	case host == SelfIP:
 		return c.subjectIP(i, p.Family())
@@ -196,25 +197,6 @@ func (p *Probe) HostAddr(c *Comparison, i int) (netip.Addr, bool) {
 	}
 	a, err := netip.ParseAddr(host)
 	return a, err == nil
-}
-
-// targetHost is the host of "tcp://10.0.0.1:80", "udp://[fd00::1]:53", "icmp://x", "10.0.0.1:80".
-func targetHost(t string) string {
-	if _, rest, ok := strings.Cut(t, "://"); ok {
-		t = rest
-	}
-	if i := strings.IndexAny(t, "/?#"); i >= 0 {
-		t = t[:i]
-	}
-	if strings.HasPrefix(t, "[") {
-		if end := strings.IndexByte(t, ']'); end > 0 {
-			return t[1:end]
-		}
-	}
-	if strings.Count(t, ":") == 1 {
-		t, _, _ = strings.Cut(t, ":")
-	}
-	return t
 }
 
 // subjectIP is subject i's own address of a family, from its identity.
@@ -304,44 +286,3 @@ func Statuses(r Row, f func(string) Status) []Status {
 	}
 	return out
 }
-
-// SplitTargetKey splits "tcp://10.0.0.1:80/ipv4" into the target and its address key.
-func SplitTargetKey(k string) (target, addrKey string) {
-	i := strings.LastIndexByte(k, '/')
-	if i < 0 {
-		return k, ""
-	}
-	last := k[i+1:]
-	if strings.HasPrefix(last, "ipv4") || strings.HasPrefix(last, "ipv6") {
-		return k[:i], last
-	}
-	return k, ""
-}
-
-// TargetPort is the port of "tcp://10.0.0.1:80" (0 if none) and its scheme.
-func TargetPort(t string) (scheme string, port int) {
-	scheme, rest, ok := strings.Cut(t, "://")
-	if !ok {
-		rest, scheme = t, "tcp"
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
-		fmt.Sscanf(rest[i+1:], "%d", &port)
-	}
-	return scheme, port
-}
-
-// IsName reports whether a target's host is a name rather than an address or placeholder.
-func IsName(target string) bool {
-	h := targetHost(target)
-	if h == "" || strings.HasPrefix(h, "<") {
-		return false
-	}
-	_, err := netip.ParseAddr(h)
-	return err != nil
-}
-
-// TargetHost is the host part of a target.
-func TargetHost(target string) string { return targetHost(target) }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: every connect row is a probe (a method's run, a path MTU, a UDP probe, a
@@ -18,8 +19,8 @@ func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 		return contract.Probe{}, false
 	case strings.HasPrefix(k, "resolve/"):
 		tgt := strings.TrimPrefix(k, "resolve/")
-		scheme, port := contract.TargetPort(tgt)
-		return contract.Probe{Target: tgt, Proto: scheme, Port: port, Name: contract.TargetHost(tgt),
+		scheme, port := target.Port(tgt)
+		return contract.Probe{Target: tgt, Proto: scheme, Port: port, Name: target.Host(tgt),
 			Status: contract.Statuses(r, func(v string) contract.Status {
 				if strings.HasPrefix(v, "error ") || v == "no addresses" {
 					return contract.FailRemote
@@ -27,14 +28,14 @@ func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 				return contract.OK
 			})}, true
 	case strings.HasPrefix(k, "udp/"):
-		tgt, ak := contract.SplitTargetKey(strings.TrimPrefix(k, "udp/"))
+		tgt, ak := target.SplitKey(strings.TrimPrefix(k, "udp/"))
 		return newProbe(tgt, ak, "udp", contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "reply") })), true
 	case strings.HasPrefix(k, "tcp/pmtu/"):
-		tgt, ak := contract.SplitTargetKey(strings.TrimPrefix(k, "tcp/pmtu/"))
+		tgt, ak := target.SplitKey(strings.TrimPrefix(k, "tcp/pmtu/"))
 		return newProbe(tgt, ak, "tcp", pmtuStatus(r)), true
 	case strings.HasPrefix(k, "tcp/"):
 		method, rest, _ := strings.Cut(strings.TrimPrefix(k, "tcp/"), "/")
-		tgt, ak := contract.SplitTargetKey(rest)
+		tgt, ak := target.SplitKey(rest)
 		p := newProbe(tgt, ak, "tcp", contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "ok") }))
 		if strings.HasSuffix(method, AsAppSuffix) {
 			p.AsApp, p.UIDs = true, appUIDs(c)
@@ -92,10 +93,10 @@ func ParseUID(v string) (int, bool) {
 }
 
 func newProbe(tgt, addrKey, proto string, st []contract.Status) contract.Probe {
-	_, port := contract.TargetPort(tgt)
+	_, port := target.Port(tgt)
 	p := contract.Probe{Target: tgt, AddrKey: addrKey, Proto: proto, Port: port, Status: st}
-	if contract.IsName(tgt) {
-		p.Name = contract.TargetHost(tgt)
+	if target.IsName(tgt) {
+		p.Name = target.Host(tgt)
 	}
 	return p
 }

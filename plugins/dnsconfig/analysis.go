@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: a connect to a name is governed by resolv.conf (which servers, the search
@@ -18,17 +19,17 @@ var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Co
 	var out []string
 	for _, r := range c.Section("dnsconfig") {
 		switch {
-		case !contract.IsName(p.Target):
+		case !target.IsName(p.Target):
 			if strings.HasPrefix(r.Key, "resolv/nameserver") || r.Key == "resolv/error" {
 				out = append(out, r.Key)
 			}
 		case strings.HasPrefix(r.Key, "resolv/"), strings.HasPrefix(r.Key, "nsswitch/"):
 			out = append(out, r.Key)
-		case contract.IsName(p.Target) && strings.HasPrefix(r.Key, "gai/"):
+		case target.IsName(p.Target) && strings.HasPrefix(r.Key, "gai/"):
 			out = append(out, r.Key)
 		}
 	}
-	if contract.IsName(p.Target) {
+	if target.IsName(p.Target) {
 		name := strings.ToLower(strings.TrimSuffix(p.Name, "."))
 		out = append(out, "hosts/"+name)
 		if short, _, ok := strings.Cut(name, "."); ok {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: each target's outcome row is a probe (its TLS and latency rows are not).
@@ -12,7 +13,7 @@ var analysis = contract.Analysis{Role: contract.Outcome, Probes: func(c *contrac
 	if strings.HasSuffix(r.Key, "/tls") || strings.HasSuffix(r.Key, "/verify") || strings.HasSuffix(r.Key, "/latency") {
 		return contract.Probe{}, false
 	}
-	scheme, port := contract.TargetPort(r.Key)
+	scheme, port := target.Port(r.Key)
 	if port == 0 {
 		port = map[string]int{"http": 80, "https": 443}[scheme]
 	}
@@ -26,8 +27,8 @@ var analysis = contract.Analysis{Role: contract.Outcome, Probes: func(c *contrac
 			}
 			return contract.ErrnoStatus(v)
 		})}
-	if contract.IsName(r.Key) {
-		p.Name = contract.TargetHost(r.Key)
+	if target.IsName(r.Key) {
+		p.Name = target.Host(r.Key)
 	}
 	return p, true
 }}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: each echo row is a probe of its address.
@@ -11,11 +12,11 @@ var analysis = contract.Analysis{Role: contract.Outcome, Probes: func(c *contrac
 	if strings.HasSuffix(r.Key, "/method") || strings.HasSuffix(r.Key, "/rtt") {
 		return contract.Probe{}, false
 	}
-	tgt, ak := contract.SplitTargetKey(r.Key)
+	tgt, ak := target.SplitKey(r.Key)
 	p := contract.Probe{Target: tgt, AddrKey: ak, Proto: "icmp",
 		Status: contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "ok") })}
-	if contract.IsName(tgt) {
-		p.Name = contract.TargetHost(tgt)
+	if target.IsName(tgt) {
+		p.Name = target.Host(tgt)
 	}
 	return p, true
 }}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: a lookup row is a probe (ip route get), and it tells every other probe of
@@ -13,12 +14,12 @@ var analysis = contract.Analysis{Role: contract.Outcome, Probes: probeOf, Annota
 
 func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 	key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
-	tgt, ak := contract.SplitTargetKey(key)
-	scheme, port := contract.TargetPort(tgt)
+	tgt, ak := target.SplitKey(key)
+	scheme, port := target.Port(tgt)
 	p := contract.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
 		Status: contract.Statuses(r, lookupStatus)}
-	if contract.IsName(tgt) {
-		p.Name = contract.TargetHost(tgt)
+	if target.IsName(tgt) {
+		p.Name = target.Host(tgt)
 	}
 	if asApp {
 		secs := contract.DecodeSections(c, Name, Decode)
@@ -58,14 +59,14 @@ func annotate(c *contract.Comparison, p *contract.Probe) {
 		if p.Route[i].Known {
 			continue
 		}
-		host := contract.TargetHost(p.Target)
+		host := target.Host(p.Target)
 		for _, r := range rows {
 			key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
 			if asApp != p.AsApp {
 				continue
 			}
-			tgt, ak := contract.SplitTargetKey(key)
-			if ak != p.AddrKey || !r.Present(i) || (tgt != p.Target && contract.TargetHost(tgt) != host) {
+			tgt, ak := target.SplitKey(key)
+			if ak != p.AddrKey || !r.Present(i) || (tgt != p.Target && target.Host(tgt) != host) {
 				continue
 			}
 			p.Route[i] = ParseAnswer(r.Values[i])
