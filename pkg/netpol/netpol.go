@@ -458,9 +458,13 @@ func uniq(in []string) []string {
 // admits words what a policy admits in a direction: "admits nothing" (it isolates only),
 // or "admits only TCP 5432 from pods with role=stable".
 func admits(p Policy, d Direction) string {
+	selects := fmt.Sprintf("selects all pods of %s for %s", p.Namespace, d)
+	if len(p.Spec.PodSelector.MatchLabels)+len(p.Spec.PodSelector.MatchExpressions) > 0 {
+		selects = fmt.Sprintf("selects pods with %s for %s", describeSelector(&p.Spec.PodSelector, ""), d)
+	}
 	rules := rulesOf(p, d)
 	if len(rules) == 0 {
-		return fmt.Sprintf("selects pods with %s for %s and admits nothing", describeSelector(&p.Spec.PodSelector, "all pods"), d)
+		return selects + " and admits nothing"
 	}
 	word := "to"
 	if d == Ingress {
@@ -469,6 +473,9 @@ func admits(p Policy, d Direction) string {
 	var parts []string
 	for _, r := range rules {
 		s := describePorts(r.ports)
+		if s == "" {
+			s = "traffic"
+		}
 		if len(r.peers) > 0 {
 			var ps []string
 			for _, peer := range r.peers {
@@ -480,12 +487,12 @@ func admits(p Policy, d Direction) string {
 		}
 		parts = append(parts, s)
 	}
-	return "admits only " + strings.Join(parts, "; ")
+	return selects + " and admits only " + strings.Join(parts, "; ")
 }
 
 func describePorts(ports []networkingv1.NetworkPolicyPort) string {
 	if len(ports) == 0 {
-		return "all ports"
+		return ""
 	}
 	var out []string
 	for _, p := range ports {

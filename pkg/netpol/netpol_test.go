@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -225,5 +226,61 @@ func TestEvaluate(t *testing.T) {
 				t.Errorf("a denial says nothing of what the policy admits")
 			}
 		})
+	}
+}
+
+func TestExplain(t *testing.T) {
+	ingress := Policy{Namespace: "shop", Name: "db-ingress", Spec: networkingv1.NetworkPolicySpec{
+		PodSelector: *sel("app", "db"),
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: sel("role", "stable")}},
+			Ports: []networkingv1.NetworkPolicyPort{tcp(5432)}}}}}
+	dbPod := pod("shop", map[string]string{}, "app", "db")
+	webA := pod("shop", map[string]string{}, "app", "web", "role", "stable")
+	webB := pod("shop", map[string]string{}, "app", "web", "role", "canary")
+	flow := func(src Endpoint) Flow {
+		return Flow{Src: src, SrcIP: ip("10.244.1.5"), Dst: dbPod, DstIP: ip("10.244.2.9"), Protocol: "TCP", Port: 5432}
+	}
+	va := Evaluate([]Policy{ingress}, flow(webA), Ingress)
+	vb := Evaluate([]Policy{ingress}, flow(webB), Ingress)
+	if va.Key() != "allowed" || vb.Key() != "denied by NetworkPolicy shop/db-ingress" {
+		t.Fatalf("keys %q, %q", va.Key(), vb.Key())
+	}
+	got := Explain(Side{Name: "web-b", Self: webB, Verdict: vb, Reaching: "tcp://db:5432 (Service shop/db)"},
+		Side{Name: "web-a", Self: webA, Verdict: va}, false)
+	want := "NetworkPolicy shop/db-ingress selects pods with app=db for ingress and admits only TCP 5432 from pods with role=stable of its namespace; " +
+		"web-b has role=canary (web-a: role=stable): web-b's traffic to tcp://db:5432 (Service shop/db) is dropped at the destination's ingress"
+	if got != want {
+		t.Errorf("explain:\n got %s\nwant %s", got, want)
+	}
+
+	// Egress: the policy selects the canary only and forgets DNS.
+	deny := Policy{Namespace: "shop", Name: "canary-egress", Spec: networkingv1.NetworkPolicySpec{
+		PodSelector: *sel("role", "canary"), PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+		Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: sel("app", "db")}}}}}}
+	dns := pod("kube-system", map[string]string{}, "k8s-app", "kube-dns")
+	df := func(src Endpoint) Flow {
+		return Flow{Src: src, Dst: dns, DstIP: ip("10.244.0.2"), Protocol: "UDP", Port: 53}
+	}
+	ea, eb := Evaluate([]Policy{deny}, df(webA), Egress), Evaluate([]Policy{deny}, df(webB), Egress)
+	got = Explain(Side{Name: "web-b", Self: webB, Verdict: eb, Reaching: "udp://10.96.0.10:53"}, Side{Name: "web-a", Self: webA, Verdict: ea}, true)
+	for _, w := range []string{"NetworkPolicy shop/canary-egress selects pods with role=canary for egress and admits only traffic to pods with app=db of its namespace",
+		"web-b has role=canary (web-a: role=stable)", "forgets DNS"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("egress explain %q lacks %q", got, w)
+		}
+	}
+}
+
+func TestMerge(t *testing.T) {
+	a := Verdict{Decision: Denied, By: []Ref{{Kind: "NetworkPolicy", Namespace: "x", Name: "p"}}, Admits: []string{"p admits"}}
+	b := Verdict{Decision: Allowed}
+	if m := Merge([]Verdict{a, a}); m.Decision != Denied || len(m.By) != 1 {
+		t.Errorf("two denials: %+v", m)
+	}
+	if m := Merge([]Verdict{a, b}); m.Decision != Undecided || !strings.Contains(m.Reason, "1 of 2 endpoints") {
+		t.Errorf("mixed: %+v", m)
+	}
+	if m := Merge([]Verdict{b, b}); m.Decision != Allowed {
+		t.Errorf("allowed: %+v", m)
 	}
 }
