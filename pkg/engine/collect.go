@@ -68,9 +68,10 @@ func attach(s *subject) {
 	}
 }
 
-// attachPodFacts adds the sections from the API: "pod" (the pod and the NetworkPolicies
-// selecting it) and "services" (the Services its probes reached). What cannot be listed
-// is noted in the section, not fatal.
+// attachPodFacts adds the sections from the API: "pod" (the pod, the NetworkPolicies
+// selecting it, and what their evaluation needs: labels, namespace labels, the pods its
+// probes reached and their policies) and "services" (the Services its probes reached).
+// What cannot be listed is noted in the section, not fatal.
 func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 	ns := s.pod.Namespace
 	nps, npErr := r.networkPolicies(ctx, ns)
@@ -78,6 +79,13 @@ func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 	if npErr != nil {
 		sec.NetworkPoliciesError = fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, npErr)
 	}
+	var peers []*corev1.Pod
+	for _, p := range r.subjectPods {
+		if p != s.pod {
+			peers = append(peers, p)
+		}
+	}
+	podfacts.AddPolicyFacts(ctx, sec, s.report, s.pod, peers, policyLister{serviceLister{r}})
 	raw, err := json.Marshal(sec)
 	if err != nil {
 		return err
@@ -115,6 +123,12 @@ func (r *run) networkPolicies(ctx context.Context, ns string) ([]networkingv1.Ne
 // ahead.
 func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
 	seen := map[string]bool{}
+	r.subjectPods = nil
+	for _, s := range subjects {
+		if s.pod != nil && s.err == nil {
+			r.subjectPods = append(r.subjectPods, s.pod)
+		}
+	}
 	for _, s := range subjects {
 		if s.pod == nil || s.err != nil || seen[s.pod.Namespace] {
 			continue
@@ -132,6 +146,11 @@ func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
 			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
 			defer cancel()
 			_, _ = serviceLister{r}.Services(lctx, ns)
+		}()
+		go func() {
+			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+			_, _ = policyLister{serviceLister{r}}.Namespace(lctx, ns)
 		}()
 	}
 }
@@ -157,6 +176,50 @@ func (l serviceLister) EndpointSlices(ctx context.Context, ns string) ([]discove
 		}
 		return list.Items, nil
 	})
+}
+
+// policyLister is what policy evaluation reads (podfacts.Lister), each namespace's list
+// once per run, like the Services and EndpointSlices it shares.
+type policyLister struct{ serviceLister }
+
+func (l policyLister) Pods(ctx context.Context, ns string) ([]corev1.Pod, error) {
+	return l.r.podLists.get(ctx, ns, func(ctx context.Context, ns string) ([]corev1.Pod, error) {
+		list, err := l.r.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
+}
+
+// PodsByIP asks every namespace for the pods holding an address (a field selector: one
+// small answer), once per address per run.
+func (l policyLister) PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, error) {
+	return l.r.podsByIP.get(ctx, ip, func(ctx context.Context, ip string) ([]corev1.Pod, error) {
+		list, err := l.r.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
+}
+
+func (l policyLister) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	items, err := l.r.namespaces.get(ctx, name, func(ctx context.Context, name string) ([]corev1.Namespace, error) {
+		n, err := l.r.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return []corev1.Namespace{*n}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &items[0], nil
+}
+
+func (l policyLister) NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+	return l.r.networkPolicies(ctx, ns)
 }
 
 // apiServiceTargets returns the Kubernetes API service as a TCP target, when readable.

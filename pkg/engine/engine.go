@@ -109,6 +109,13 @@ type run struct {
 	services nsLists[corev1.Service]
 	slices   nsLists[discoveryv1.EndpointSlice]
 	nodes    nsLists[corev1.Node] // keyed by node name: one read per node, not per pod
+
+	// What policy evaluation reads (podfacts.Lister): pods by namespace and by address,
+	// namespaces by name; subjectPods are the compared pods (each one's peers).
+	podLists    nsLists[corev1.Pod]
+	podsByIP    nsLists[corev1.Pod]
+	namespaces  nsLists[corev1.Namespace]
+	subjectPods []*corev1.Pod
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the

@@ -285,6 +285,8 @@ func (r *resolver) candidates(d *Destination) []string {
 	if d.DNS || d.Port == 53 {
 		out = append(out, "kube-system")
 	}
+	// The API service (kubernetes in default), which every pod probes.
+	out = append(out, "default")
 	seen := map[string]bool{}
 	uniq := out[:0]
 	for _, ns := range out {
