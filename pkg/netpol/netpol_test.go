@@ -284,3 +284,7 @@ func TestMerge(t *testing.T) {
 		t.Errorf("allowed: %+v", m)
 	}
 }
+
+func k8sAllowAll() networkingv1.NetworkPolicySpec {
+	return networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}
+}
