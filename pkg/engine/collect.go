@@ -16,10 +16,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
@@ -220,6 +225,61 @@ func (l policyLister) Namespace(ctx context.Context, name string) (*corev1.Names
 
 func (l policyLister) NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
 	return l.r.networkPolicies(ctx, ns)
+}
+
+// calicoGroups are where Calico's policies may be served: its API server's
+// projectcalico.org/v3, else the crd.projectcalico.org/v1 CRDs Felix reads (same spec).
+var calicoGroups = []schema.GroupVersion{{Group: "projectcalico.org", Version: "v3"}, {Group: "crd.projectcalico.org", Version: "v1"}}
+
+// CalicoPolicies lists Calico's NetworkPolicies of a namespace (GlobalNetworkPolicies for
+// ns ""), through the dynamic client; none where neither group serves them.
+func (l policyLister) CalicoPolicies(ctx context.Context, ns string) ([]netpol.CalicoPolicy, error) {
+	key := ns
+	if ns == "" {
+		key = "\x00global"
+	}
+	return l.r.calico.get(ctx, key, func(ctx context.Context, _ string) ([]netpol.CalicoPolicy, error) {
+		if l.r.restConfig == nil {
+			return nil, nil
+		}
+		dc, err := dynamic.NewForConfig(l.r.restConfig)
+		if err != nil {
+			return nil, err
+		}
+		kind, resource := "NetworkPolicy", "networkpolicies"
+		if ns == "" {
+			kind, resource = "GlobalNetworkPolicy", "globalnetworkpolicies"
+		}
+		for _, gv := range calicoGroups {
+			res := dc.Resource(gv.WithResource(resource))
+			var list *unstructured.UnstructuredList
+			if ns == "" {
+				list, err = res.List(ctx, metav1.ListOptions{})
+			} else {
+				list, err = res.Namespace(ns).List(ctx, metav1.ListOptions{})
+			}
+			if apierrors.IsNotFound(err) {
+				continue // not served here
+			}
+			if err != nil {
+				return nil, err
+			}
+			out := make([]netpol.CalicoPolicy, 0, len(list.Items))
+			for _, it := range list.Items {
+				p := netpol.CalicoPolicy{Kind: kind, Namespace: it.GetNamespace(), Name: it.GetName()}
+				raw, err := json.Marshal(it.Object["spec"])
+				if err == nil {
+					err = json.Unmarshal(raw, &p.Spec)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", kind, it.GetName(), err)
+				}
+				out = append(out, p)
+			}
+			return out, nil
+		}
+		return nil, nil
+	})
 }
 
 // apiServiceTargets returns the Kubernetes API service as a TCP target, when readable.

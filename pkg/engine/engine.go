@@ -23,6 +23,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
@@ -115,6 +116,7 @@ type run struct {
 	podLists    nsLists[corev1.Pod]
 	podsByIP    nsLists[corev1.Pod]
 	namespaces  nsLists[corev1.Namespace]
+	calico      nsLists[netpol.CalicoPolicy] // keyed by namespace, "" for the global ones
 	subjectPods []*corev1.Pod
 }
 

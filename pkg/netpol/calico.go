@@ -167,6 +167,21 @@ func (p CalicoPolicy) selects(e Endpoint) bool {
 	return true
 }
 
+// mightSelect: the policy's own selectors cannot be parsed here, so it may select the
+// endpoint; its turn then makes the verdict unknown instead of skipping it.
+func (p CalicoPolicy) mightSelect(e Endpoint) bool {
+	if p.Kind == "NetworkPolicy" && p.Namespace != e.Namespace {
+		return false
+	}
+	_, err1 := ParseSelector(p.Spec.Selector)
+	_, err2 := ParseSelector(p.Spec.NamespaceSelector)
+	return err1 != nil || err2 != nil
+}
+
+// Selects reports whether the policy applies to the endpoint, or may (its selector is
+// beyond what netdiff parses).
+func (p CalicoPolicy) Selects(e Endpoint) bool { return p.selects(e) || p.mightSelect(e) }
+
 // matchEntity: does the entity match the endpoint e at ip, port (ports are destination
 // ports; a source entity's ports are source ports, which probes do not fix: unknown)?
 func (p CalicoPolicy) matchEntity(en CalicoEntity, e Endpoint, ip netip.Addr, port int, dest bool, proto string) tri {
@@ -321,7 +336,7 @@ func EvaluateCalico(cal []CalicoPolicy, k8s []Policy, f Flow, d Direction) Verdi
 	}
 	var es []entry
 	for i := range cal {
-		if cal[i].has(d) && cal[i].selects(self) {
+		if cal[i].has(d) && (cal[i].selects(self) || cal[i].mightSelect(self)) {
 			es = append(es, entry{order: cal[i].order(), name: cal[i].Namespace + "/" + cal[i].Name, cal: &cal[i]})
 		}
 	}

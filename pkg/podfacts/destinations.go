@@ -59,6 +59,9 @@ type Lister interface {
 	PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, error)
 	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
 	NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error)
+	// CalicoPolicies lists Calico's NetworkPolicies of a namespace, or with ns "" its
+	// GlobalNetworkPolicies; none and no error where the API does not serve them.
+	CalicoPolicies(ctx context.Context, ns string) ([]netpol.CalicoPolicy, error)
 }
 
 // probeSchema is what the policy facts read of the connect, icmp and dns sections (their
@@ -159,6 +162,7 @@ func AddPolicyFacts(ctx context.Context, s *Section, rep *report.Report, pod *co
 			}
 		}
 	}
+	addCalico(ctx, s, pod, l)
 	sort.Slice(s.PolicySpecs, func(i, j int) bool {
 		a, b := s.PolicySpecs[i], s.PolicySpecs[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
@@ -385,3 +389,48 @@ func (r *resolver) serviceEndpoints(d *Destination, svc *corev1.Service, sp *cor
 }
 
 func corev1Protocol(p string) corev1.Protocol { return corev1.Protocol(p) }
+
+// addCalico keeps Calico's own policies that select the pod or a destination pod.
+func addCalico(ctx context.Context, s *Section, pod *corev1.Pod, l Lister) {
+	ends := []netpol.Endpoint{s.self()}
+	nss := []string{"", pod.Namespace}
+	for _, d := range s.Destinations {
+		for _, e := range d.Endpoints {
+			if e.Pod {
+				ends = append(ends, e.Endpoint)
+				nss = append(nss, e.Namespace)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var errs []string
+	for _, ns := range nss {
+		if seen["ns:"+ns] {
+			continue
+		}
+		seen["ns:"+ns] = true
+		ps, err := l.CalicoPolicies(ctx, ns)
+		if err != nil {
+			what := "networkpolicies.projectcalico.org in namespace " + ns
+			if ns == "" {
+				what = "globalnetworkpolicies.projectcalico.org"
+			}
+			errs = append(errs, fmt.Sprintf("cannot list %s: %v", what, err))
+			continue
+		}
+		for _, p := range ps {
+			k := p.Kind + "/" + p.Namespace + "/" + p.Name
+			if seen[k] {
+				continue
+			}
+			for _, e := range ends {
+				if p.Selects(e) {
+					seen[k] = true
+					s.CalicoPolicies = append(s.CalicoPolicies, p)
+					break
+				}
+			}
+		}
+	}
+	s.CalicoPoliciesError = strings.Join(errs, "; ")
+}

@@ -47,14 +47,19 @@ type Section struct {
 	// What policy evaluation needs (docs/report-schema.md): the pod's namespace, labels
 	// and service account, its namespace's labels, the specs of the NetworkPolicies that
 	// select it or a destination pod, and every address its probes reached as a pod.
-	Namespace             string            `json:"namespace,omitempty"`
-	Labels                map[string]string `json:"labels,omitempty"`
-	ServiceAccount        string            `json:"serviceAccount,omitempty"`
-	NamespaceLabels       map[string]string `json:"namespaceLabels,omitempty"`
-	NamespaceLabelsError  string            `json:"namespaceLabelsError,omitempty"`
-	PolicySpecs           []netpol.Policy   `json:"policySpecs,omitempty"`
-	Destinations          []Destination     `json:"destinations,omitempty"`
-	DestinationsTruncated bool              `json:"destinationsTruncated,omitempty"`
+	Namespace            string            `json:"namespace,omitempty"`
+	Labels               map[string]string `json:"labels,omitempty"`
+	ServiceAccount       string            `json:"serviceAccount,omitempty"`
+	NamespaceLabels      map[string]string `json:"namespaceLabels,omitempty"`
+	NamespaceLabelsError string            `json:"namespaceLabelsError,omitempty"`
+	PolicySpecs          []netpol.Policy   `json:"policySpecs,omitempty"`
+	Destinations         []Destination     `json:"destinations,omitempty"`
+	// CalicoPolicies are Calico's own policies (projectcalico.org) that select the pod or
+	// a destination pod, where the API serves them; CalicoPoliciesError why they could
+	// not be listed (then the verdicts are Kubernetes' alone, and say so).
+	CalicoPolicies        []netpol.CalicoPolicy `json:"calicoPolicies,omitempty"`
+	CalicoPoliciesError   string                `json:"calicoPoliciesError,omitempty"`
+	DestinationsTruncated bool                  `json:"destinationsTruncated,omitempty"`
 }
 
 // DNSConfig is the pod's spec.dnsConfig, flattened.

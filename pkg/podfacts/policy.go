@@ -47,13 +47,13 @@ func (s *Section) judge(d *Destination) (judged, bool) {
 			port = d.Port
 		}
 		f := netpol.Flow{Src: s.self(), SrcIP: s.ownIP(dst), Dst: e.Endpoint, DstIP: dst, Protocol: protoOf(corev1Protocol(d.Protocol)), Port: port}
-		ev := netpol.Evaluate(s.PolicySpecs, f, netpol.Egress)
+		ev := s.evaluate(f, netpol.Egress)
 		if s.NetworkPoliciesError != "" {
 			ev = netpol.Verdict{Direction: netpol.Egress, Decision: netpol.Undecided, Reason: s.NetworkPoliciesError}
 		}
 		eg = append(eg, ev)
 		if e.Pod || e.Unknown != "" {
-			iv := netpol.Evaluate(s.PolicySpecs, f, netpol.Ingress)
+			iv := s.evaluate(f, netpol.Ingress)
 			switch {
 			case d.IngressError != "":
 				iv = netpol.Verdict{Direction: netpol.Ingress, Decision: netpol.Undecided, Reason: d.IngressError}
@@ -64,6 +64,14 @@ func (s *Section) judge(d *Destination) (judged, bool) {
 		}
 	}
 	return judged{egress: netpol.Merge(eg), ingress: netpol.Merge(in), hasIngress: len(in) > 0}, true
+}
+
+// evaluate decides one side: in Felix's order where Calico's own policies are in play.
+func (s *Section) evaluate(f netpol.Flow, d netpol.Direction) netpol.Verdict {
+	if len(s.CalicoPolicies) > 0 {
+		return netpol.EvaluateCalico(s.CalicoPolicies, s.PolicySpecs, f, d)
+	}
+	return netpol.Evaluate(s.PolicySpecs, f, d)
 }
 
 // policyFacts: the labels policies select on (Info: replicas' labels differ by nature),
@@ -90,8 +98,12 @@ func policyFacts(s *Section) []probe.Fact {
 			if v.Decision == netpol.Undecided {
 				kind = probe.Info // unknown is not a difference
 			}
+			how := v.How()
+			if s.CalicoPoliciesError != "" {
+				how += " (Calico's own policies unknown: " + s.CalicoPoliciesError + ")"
+			}
 			f = append(f, probe.Fact{Key: "policy/" + dir + "/" + key, Value: v.Key(), Kind: kind},
-				probe.Fact{Key: "policy-detail/" + dir + "/" + key, Value: v.How(), Kind: probe.Info})
+				probe.Fact{Key: "policy-detail/" + dir + "/" + key, Value: how, Kind: probe.Info})
 			if v.Decision == netpol.Denied {
 				k := denialKey(dir, v)
 				denials[k] = append(denials[k], key)

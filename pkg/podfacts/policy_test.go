@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -26,6 +27,7 @@ type fakeLister struct {
 	slices   []discoveryv1.EndpointSlice
 	nss      []corev1.Namespace
 	nps      []networkingv1.NetworkPolicy
+	calico   []netpol.CalicoPolicy
 	refused  map[string]bool // "pods", "namespaces", "networkpolicies", ...
 	requests int
 }
@@ -87,6 +89,19 @@ func (f *fakeLister) Namespace(_ context.Context, name string) (*corev1.Namespac
 		}
 	}
 	return nil, errors.New("not found")
+}
+func (f *fakeLister) CalicoPolicies(_ context.Context, ns string) ([]netpol.CalicoPolicy, error) {
+	f.requests++
+	if f.refused["calico"] {
+		return nil, errForbidden
+	}
+	var out []netpol.CalicoPolicy
+	for _, p := range f.calico {
+		if p.Namespace == ns {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 func (f *fakeLister) NetworkPolicies(_ context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
 	f.requests++
@@ -252,8 +267,12 @@ func TestPolicyCauses(t *testing.T) {
 	elsewhere := labelled("other", "web-b", "10.244.1.6", "app", "web", "role", "stable")
 	canaryOnly := map[string]string{"role": "canary"}
 
+	order := 10.0
+	calicoDeny := netpol.CalicoPolicy{Kind: "GlobalNetworkPolicy", Name: "no-canary-to-db", Spec: netpol.CalicoSpec{Order: &order, Selector: "app == 'db'",
+		Types: []string{"Ingress"}, Ingress: []netpol.CalicoRule{{Action: "Deny", Source: netpol.CalicoEntity{Selector: "role == 'canary'"}}, {Action: "Allow"}}}}
 	cases := []struct {
 		name   string
+		calico []netpol.CalicoPolicy
 		nps    []networkingv1.NetworkPolicy
 		a, b   subjectSpec
 		want   []string // in the first finding, a cause of the pod section; nil: no pod cause at all
@@ -305,6 +324,13 @@ func TestPolicyCauses(t *testing.T) {
 			want: []string{"NetworkPolicy shop/canary-from-canary", "it selects the destination, pod shop/web-b", "tcp://<peer>:8080"},
 		},
 		{
+			name:   "Calico's own GlobalNetworkPolicy denies the canary",
+			calico: []netpol.CalicoPolicy{calicoDeny},
+			a:      subjectSpec{stable, allOK()}, b: subjectSpec{canary, with(allOK(), "tcp://db:5432/ipv4", timeout)},
+			want: []string{"Calico GlobalNetworkPolicy no-canary-to-db (order 10) denies ingress with rule 1", "web-b has role=canary (web-a: role=stable)",
+				"web-b's traffic to tcp://db:5432 (Service shop/db) is dropped at the destination's ingress"},
+		},
+		{
 			name:   "twins under the same policy stay silent",
 			nps:    []networkingv1.NetworkPolicy{egress("lockdown", map[string]string{"app": "web"})},
 			a:      subjectSpec{stable, with(allOK(), "tcp://db:5432/ipv4", timeout)},
@@ -322,7 +348,7 @@ func TestPolicyCauses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			l := world()
-			l.nps = tc.nps
+			l.nps, l.calico = tc.nps, tc.calico
 			res := run(t, l, tc.a, tc.b)
 			var causes []diff.Finding
 			for _, f := range res.Findings {
