@@ -152,7 +152,7 @@ func describePolicy(c *diff.Comparison, r diff.Row, i, j int) string {
 	if !ok {
 		return ""
 	}
-	dir, refs, _ := strings.Cut(rest, "/")
+	dir, _, _ := strings.Cut(rest, "/")
 	secs := sections(c)
 	if secs[i] == nil {
 		return ""
@@ -167,7 +167,7 @@ func describePolicy(c *diff.Comparison, r diff.Row, i, j int) string {
 		if dir == "ingress" {
 			v = jd.ingress
 		}
-		if !ok || v.Decision != netpol.Denied || denialKey(dir, v) != r.Key {
+		if !ok || v.Decision != netpol.Denied || c.NormaliseFor(i, denialKey(dir, v)) != r.Key {
 			continue
 		}
 		key := c.NormaliseFor(i, d.Target+"/"+d.AddrKey)
@@ -218,7 +218,6 @@ func describePolicy(c *diff.Comparison, r diff.Row, i, j int) string {
 	if len(reached) > show {
 		fail.Reaching += fmt.Sprintf(" and %d more", len(reached)-show)
 	}
-	_ = refs
 	return netpol.Explain(fail, okSide, dns)
 }
 
