@@ -315,8 +315,9 @@ func servicePort(svc *corev1.Service, a netip.Addr, d *Destination) *corev1.Serv
 	if !match {
 		return nil
 	}
+	// A ping to a ClusterIP is not DNATed (no port): it is no Service traffic.
 	for i, p := range svc.Spec.Ports {
-		if d.Protocol == "ICMP" || int(p.Port) == d.Port && protoOf(p.Protocol) == corev1.Protocol(d.Protocol) {
+		if int(p.Port) == d.Port && protoOf(p.Protocol) == corev1.Protocol(d.Protocol) {
 			return &svc.Spec.Ports[i]
 		}
 	}
@@ -352,7 +353,7 @@ func (r *resolver) serviceEndpoints(d *Destination, svc *corev1.Service, sp *cor
 				port = int(*p.Port)
 			}
 		}
-		if port == 0 && d.Protocol != "ICMP" {
+		if port == 0 {
 			continue
 		}
 		for _, e := range s.Endpoints {
