@@ -407,7 +407,7 @@ func EvaluateCalico(cal []CalicoPolicy, k8s []Policy, f Flow, d Direction) Verdi
 				v.By = []Ref{p.ref(n + 1)}
 				return v
 			case "Deny":
-				v.Decision, v.By = Denied, []Ref{p.ref(n + 1)}
+				v.Decision, v.By, v.Explicit = Denied, []Ref{p.ref(n + 1)}, true
 				v.Admits = []string{fmt.Sprintf("%s (order %s) denies %s with rule %d", p.ref(0), orderWord(p), d, n+1)}
 				v.SelectKeys, v.PeerKeys, v.PeerNSKeys = p.keys(d, r)
 				return v
@@ -459,7 +459,13 @@ func (p *CalicoPolicy) keys(d Direction, r CalicoRule) (sel, peer, ns []string) 
 	}
 	other := r.Source
 	if d == Egress {
+		// An egress rule's source is the pod itself: its selector is why it is chosen.
 		other = r.Destination
+		for _, x := range []string{r.Source.Selector, r.Source.NotSelector} {
+			if s, err := ParseSelector(x); err == nil && x != "" {
+				sel = append(sel, s.Keys()...)
+			}
+		}
 	}
 	for _, x := range []string{other.Selector, other.NotSelector} {
 		if s, err := ParseSelector(x); err == nil && x != "" {

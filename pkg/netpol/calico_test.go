@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -107,5 +108,29 @@ func TestEvaluateCalico(t *testing.T) {
 				t.Errorf("decided by %q, want %q", by, tc.by)
 			}
 		})
+	}
+}
+
+// A Calico Deny is explained by the labels it matched: the rule's source selector at
+// ingress, the policy's selector and the rule's source (the pod itself) at egress.
+func TestExplainCalicoDeny(t *testing.T) {
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	canary := pod("shop", map[string]string{}, "app", "web", "role", "canary")
+	stable := pod("shop", map[string]string{}, "app", "web", "role", "stable")
+	dns := pod("kube-system", map[string]string{}, "k8s-app", "kube-dns")
+	p := CalicoPolicy{Kind: "GlobalNetworkPolicy", Name: "no-canary-dns", Spec: CalicoSpec{Order: order(5), Selector: "all()", Types: []string{"Egress"},
+		Egress: []CalicoRule{{Action: "Deny", Protocol: raw(`"UDP"`), Source: CalicoEntity{Selector: "role == 'canary'"}, Destination: CalicoEntity{Ports: []json.RawMessage{raw("53")}}}, {Action: "Allow"}}}}
+	f := func(src Endpoint) Flow {
+		return Flow{Src: src, SrcIP: ip("10.244.1.5"), Dst: dns, DstIP: ip("10.244.0.2"), Protocol: "UDP", Port: 53}
+	}
+	vb, va := EvaluateCalico([]CalicoPolicy{p}, nil, f(canary), Egress), EvaluateCalico([]CalicoPolicy{p}, nil, f(stable), Egress)
+	if vb.Decision != Denied || va.Decision != Allowed {
+		t.Fatalf("canary %s, stable %s", vb.Decision, va.Decision)
+	}
+	got := Explain(Side{Name: "web-b", Self: canary, Verdict: vb, Reaching: "the cluster DNS 10.96.0.10"}, Side{Name: "web-a", Self: stable, Verdict: va}, true)
+	for _, w := range []string{"Calico GlobalNetworkPolicy no-canary-dns (order 5) denies egress with rule 1", "web-b has role=canary (web-a: role=stable)", "DNS is denied outright"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("%q lacks %q", got, w)
+		}
 	}
 }

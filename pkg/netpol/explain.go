@@ -120,7 +120,10 @@ func Explain(fail, ok Side, dns bool) string {
 	if v.Direction == Ingress && fail.Dest.Pod && !strings.Contains(fail.Reaching, fail.Dest.Name) {
 		fmt.Fprintf(&b, " of pod %s/%s", fail.Dest.Namespace, fail.Dest.Name)
 	}
-	if dns && v.Direction == Egress {
+	switch {
+	case dns && v.Direction == Egress && v.Explicit:
+		b.WriteString(" (its DNS to the cluster DNS is denied outright, so name lookups time out)")
+	case dns && v.Direction == Egress:
 		b.WriteString(" (a default-deny egress that forgets DNS: nothing admits UDP and TCP 53 to the cluster DNS, so name lookups time out)")
 	}
 	return b.String()

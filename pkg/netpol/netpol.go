@@ -105,6 +105,8 @@ type Verdict struct {
 	PeerBlocks bool
 	// Reason says why the verdict is undecided.
 	Reason string
+	// Explicit: a Deny rule matched (Calico), rather than nothing admitting.
+	Explicit bool
 }
 
 // Policy is a Kubernetes NetworkPolicy reduced to what decides traffic.
