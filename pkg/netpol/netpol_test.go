@@ -112,6 +112,15 @@ func TestEvaluate(t *testing.T) {
 		Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{
 			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "track", Operator: metav1.LabelSelectorOpDoesNotExist}}}}}}}}}
 
+	v6 := Policy{Namespace: "default", Name: "v6", Spec: networkingv1.NetworkPolicySpec{
+		PodSelector: *sel("role", "db"), PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+		Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "fd00:10::/64", Except: []string{"fd00:10::1:0/112"}}}}}}}}
+	mixed := Policy{Namespace: "default", Name: "mixed", Spec: networkingv1.NetworkPolicySpec{
+		PodSelector: *sel("role", "db"),
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{}, Ports: []networkingv1.NetworkPolicyPort{
+			{Protocol: ptr(corev1.ProtocolSCTP), Port: ptr(intstr.FromInt32(9000))},
+			{Protocol: ptr(corev1.ProtocolUDP), Port: ptr(intstr.FromInt32(5000)), EndPort: ptr(int32(5010))},
+			{Protocol: ptr(corev1.ProtocolTCP), Port: ptr(intstr.FromString("redis"))}}}}}}
 	alice := pod("alice-ns", map[string]string{"user": "alice"}, "role", "client")
 	aliceOther := pod("alice-ns", map[string]string{"user": "alice"}, "role", "other")
 	bob := pod("bob-ns", map[string]string{"user": "bob"}, "role", "client")
@@ -195,6 +204,15 @@ func TestEvaluate(t *testing.T) {
 		// Expressions.
 		{"expressions: In selects, DoesNotExist admits", []Policy{exprSel}, Flow{Src: other, Dst: db, Protocol: "TCP", Port: 1}, Ingress, Allowed, "NetworkPolicy default/expr rule 1"},
 		{"expressions: DoesNotExist refuses", []Policy{exprSel}, Flow{Src: pod("default", map[string]string{}, "track", "canary"), Dst: db, Protocol: "TCP", Port: 1}, Ingress, Denied, "NetworkPolicy default/expr"},
+		// IPv6 blocks, SCTP, UDP ranges, mixed named and numbered ports, an explicit empty from.
+		{"ipv6 block admits", []Policy{v6}, Flow{Src: db, Dst: external, DstIP: ip("fd00:10::7"), Protocol: "TCP", Port: 80}, Egress, Allowed, "NetworkPolicy default/v6 rule 1"},
+		{"ipv6 block except", []Policy{v6}, Flow{Src: db, Dst: external, DstIP: ip("fd00:10::1:7"), Protocol: "TCP", Port: 80}, Egress, Denied, "NetworkPolicy default/v6"},
+		{"an ipv4 address is outside an ipv6 block", []Policy{v6}, Flow{Src: db, Dst: external, DstIP: ip("10.0.0.7"), Protocol: "TCP", Port: 80}, Egress, Denied, "NetworkPolicy default/v6"},
+		{"sctp port", []Policy{mixed}, Flow{Src: other, Dst: dbNamed, Protocol: "SCTP", Port: 9000}, Ingress, Allowed, "NetworkPolicy default/mixed rule 1"},
+		{"udp range", []Policy{mixed}, Flow{Src: other, Dst: dbNamed, Protocol: "UDP", Port: 5005}, Ingress, Allowed, "NetworkPolicy default/mixed rule 1"},
+		{"udp range is not tcp", []Policy{mixed}, Flow{Src: other, Dst: dbNamed, Protocol: "TCP", Port: 5005}, Ingress, Denied, "NetworkPolicy default/mixed"},
+		{"named port beside numbers", []Policy{mixed}, Flow{Src: other, Dst: dbNamed, Protocol: "TCP", Port: 6379}, Ingress, Allowed, "NetworkPolicy default/mixed rule 1"},
+		{"explicit empty from admits everyone", []Policy{mixed}, Flow{Src: external, SrcIP: ip("192.0.2.1"), Dst: dbNamed, Protocol: "SCTP", Port: 9000}, Ingress, Allowed, "NetworkPolicy default/mixed rule 1"},
 		// ICMP: rules with ports are TCP/UDP/SCTP; a rule without ports admits any protocol.
 		{"icmp: a ports rule does not admit a ping", []Policy{docExample}, Flow{Src: frontend, Dst: db, Protocol: "ICMP"}, Ingress, Denied, "NetworkPolicy default/test-network-policy"},
 		{"icmp: a rule without ports does", []Policy{orPeers}, Flow{Src: aliceOther, Dst: db, Protocol: "ICMP"}, Ingress, Allowed, "NetworkPolicy default/or rule 1"},
