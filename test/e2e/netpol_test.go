@@ -69,6 +69,8 @@ type npWorld struct {
 	ns, other string
 	dbIP      string // the db pod's address
 	svcIP     string // Service db's ClusterIP
+	webA      string
+	webB      string
 	enforced  bool
 	why       string
 }
@@ -91,9 +93,10 @@ func (x *env) applyText(ctx context.Context, ns, text string) error {
 	return nil
 }
 
-// reaches reports whether pod can fetch url within a few seconds (busybox wget).
-func (x *env) reaches(ctx context.Context, ns, pod, url string) bool {
-	_, err := x.kubectlExec(ctx, ns, pod, "app", "wget", "-q", "-T", "3", "-O", "/dev/null", url)
+// reaches reports whether pod can connect to addr ("10.244.0.5 8080") within a few
+// seconds (busybox nc: the image's static busybox wget crashes).
+func (x *env) reaches(ctx context.Context, ns, pod, addr string) bool {
+	_, err := x.kubectlExec(ctx, ns, pod, "app", "sh", "-c", "echo | nc -w 3 "+addr+" >/dev/null")
 	return err == nil
 }
 
@@ -137,7 +140,9 @@ func (x *env) policyWorld(t *testing.T) npWorld {
 		}
 		np.dbIP, _ = x.kubectlOut(ctx, "get", "pod", "-n", np.ns, "db", "-o", "jsonpath={.status.podIP}")
 		np.svcIP, _ = x.kubectlOut(ctx, "get", "service", "-n", np.ns, "db", "-o", "jsonpath={.spec.clusterIP}")
-		url := "http://" + np.dbIP + ":5432/"
+		np.webA, _ = x.kubectlOut(ctx, "get", "pod", "-n", np.ns, "web-a", "-o", "jsonpath={.status.podIP}")
+		np.webB, _ = x.kubectlOut(ctx, "get", "pod", "-n", np.ns, "web-b", "-o", "jsonpath={.status.podIP}")
+		url := np.dbIP + " 5432"
 		if !x.until(ctx, np.ns, "web-b", url, true, 20*time.Second) {
 			npErr = fmt.Errorf("web-b cannot reach db before any policy: the fixture is broken")
 			return
@@ -179,7 +184,7 @@ func TestPolicyCauses(t *testing.T) {
 	x := need(t)
 	w := x.policyWorld(t)
 	db := "tcp://" + w.svcIP + ":5432"
-	dbURL := "http://" + w.dbIP + ":5432/"
+	dbURL := w.dbIP + " 5432"
 	cases := []policyCase{
 		{
 			name: "egress default deny that forgets DNS",
@@ -192,7 +197,7 @@ spec:
   egress:
   - to: [{podSelector: {matchLabels: {app: db}}}]
     ports: [{protocol: TCP, port: 5432}]`,
-			a: "web-a", b: "web-b", failing: "web-b", url: "http://db." + w.ns + ".svc:5432/", subject: "web-b",
+			a: "web-a", b: "web-b", failing: "web-b", url: w.webA + " 8080", subject: "web-b",
 			want: []string{"NetworkPolicy " + w.ns + "/canary-lockdown", "selects pods with role=canary for egress", "web-b has role=canary (web-a: role=stable)", "forgets DNS"},
 		},
 		{
@@ -308,8 +313,7 @@ spec:
 			}
 			url := tc.url
 			if url == "" { // the peer: web-b's app port
-				ip, _ := x.kubectlOut(ctx, "get", "pod", "-n", w.ns, "web-b", "-o", "jsonpath={.status.podIP}")
-				url = "http://" + ip + ":8080/"
+				url = w.webB + " 8080"
 			}
 			if !x.until(ctx, failNS, failPod, url, false, 20*time.Second) {
 				t.Fatalf("the policy did not stop %s reaching %s within 20 s", tc.failing, url)
@@ -353,7 +357,7 @@ func TestPolicyTwinsStaySilent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = x.kubectlOut(context.Background(), "delete", "-n", w.ns, "networkpolicy", "web-no-db") })
-	if !x.until(ctx, w.ns, "web-a", "http://"+w.dbIP+":5432/", false, 20*time.Second) {
+	if !x.until(ctx, w.ns, "web-a", w.dbIP+" 5432", false, 20*time.Second) {
 		t.Fatal("the policy did not stop web-a reaching db")
 	}
 	r := x.netdiff(t, "-n", w.ns, "web-a", "web-b", "--target", "tcp://"+w.svcIP+":5432", "-o", "json")
