@@ -24,7 +24,10 @@ func (v Verdict) How() string {
 	case v.Decision != Allowed:
 		return v.Key()
 	case !v.Isolated && len(v.By) == 0:
-		return "allowed: no policy selects the pod for " + string(v.Direction)
+		if v.Direction == Ingress {
+			return "allowed: no policy selects the destination for ingress"
+		}
+		return "allowed: no policy selects the source for egress"
 	}
 	return "allowed by " + refs(v.By)
 }
