@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
@@ -129,9 +129,9 @@ func denialKey(dir string, v netpol.Verdict) string {
 
 // analysis: the verdicts on a probe's way are on its path; a denial in the failing pod
 // that the working pod does not meet is the cause, worded by the policy that decides.
-var analysis = diff.Analysis{Role: diff.State, Path: policyPath, Describe: describePolicy}
+var analysis = contract.Analysis{Role: contract.State, Path: policyPath, Describe: describePolicy}
 
-func policyPath(c *diff.Comparison, p *diff.Probe, i int) []string {
+func policyPath(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto != "tcp" && p.Proto != "udp" && p.Proto != "icmp" || p.AddrKey == "" {
 		return nil
 	}
@@ -147,7 +147,7 @@ func policyPath(c *diff.Comparison, p *diff.Probe, i int) []string {
 
 // describePolicy words a denial row in subject i against subject j: the policies, what
 // they admit, what differs between the two pods that decides, and what it drops.
-func describePolicy(c *diff.Comparison, r diff.Row, i, j int) string {
+func describePolicy(c *contract.Comparison, r contract.Row, i, j int) string {
 	rest, ok := strings.CutPrefix(r.Key, "policy-denies/")
 	if !ok {
 		return ""
@@ -171,12 +171,12 @@ func describePolicy(c *diff.Comparison, r diff.Row, i, j int) string {
 			continue
 		}
 		key := c.NormaliseFor(i, d.Target+"/"+d.AddrKey)
-		target, _ := diff.SplitTargetKey(key)
+		target, _ := contract.SplitTargetKey(key)
 		what := target
 		switch {
 		case d.DNS:
 			// UDP and TCP to one nameserver are one destination here.
-			what = "the cluster DNS " + diff.TargetHost(target)
+			what = "the cluster DNS " + contract.TargetHost(target)
 			if d.Service != "" {
 				what += " (Service " + d.Service + ")"
 			}
@@ -222,7 +222,7 @@ func describePolicy(c *diff.Comparison, r diff.Row, i, j int) string {
 }
 
 // side is subject k's view of destination d (its normalised key in Reaching, for now).
-func side(c *diff.Comparison, secs []*Section, k int, d *Destination, key, dir string) netpol.Side {
+func side(c *contract.Comparison, secs []*Section, k int, d *Destination, key, dir string) netpol.Side {
 	s := secs[k]
 	sd := netpol.Side{Name: c.Subjects[k], Self: s.self(), Reaching: key}
 	if jd, ok := s.judge(d); ok {

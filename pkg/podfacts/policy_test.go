@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -127,11 +128,11 @@ func init() {
 			}
 			return f
 		},
-		Analysis: &diff.Analysis{Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
-			tgt, ak := diff.SplitTargetKey(r.Key)
-			scheme, port := diff.TargetPort(tgt)
-			return diff.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
-				Status: diff.Statuses(r, func(v string) diff.Status { return diff.RunStatus(v, "ok") })}, true
+		Analysis: &contract.Analysis{Role: contract.Outcome, Probes: func(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
+			tgt, ak := contract.SplitTargetKey(r.Key)
+			scheme, port := contract.TargetPort(tgt)
+			return contract.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
+				Status: contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "ok") })}, true
 		}},
 	})
 }
@@ -350,13 +351,13 @@ func TestPolicyCauses(t *testing.T) {
 			l := world()
 			l.nps, l.calico = tc.nps, tc.calico
 			res := run(t, l, tc.a, tc.b)
-			var causes []diff.Finding
+			var causes []contract.Finding
 			for _, f := range res.Findings {
-				if f.Kind == diff.Cause {
+				if f.Kind == contract.Cause {
 					causes = append(causes, f)
 				}
 				for _, u := range tc.unwant {
-					if f.Kind != diff.Context && strings.Contains(f.Message, u) {
+					if f.Kind != contract.Context && strings.Contains(f.Message, u) {
 						t.Errorf("unwanted %s finding %q", f.Kind, f.Message)
 					}
 				}
@@ -364,7 +365,7 @@ func TestPolicyCauses(t *testing.T) {
 			if tc.want == nil {
 				return
 			}
-			if len(res.Findings) == 0 || res.Findings[0].Kind != diff.Cause || !strings.HasPrefix(res.Findings[0].Rule, "pod/") {
+			if len(res.Findings) == 0 || res.Findings[0].Kind != contract.Cause || !strings.HasPrefix(res.Findings[0].Rule, "pod/") {
 				t.Fatalf("first finding is not the policy cause: %+v", res.Findings)
 			}
 			f := res.Findings[0]
@@ -380,7 +381,7 @@ func TestPolicyCauses(t *testing.T) {
 				t.Errorf("the cause explains no symptom: %+v", f)
 			}
 			for _, g := range res.Findings {
-				if g.Kind == diff.Symptom && len(g.ExplainedBy) == 0 {
+				if g.Kind == contract.Symptom && len(g.ExplainedBy) == 0 {
 					t.Errorf("symptom left unexplained: %q", g.Message)
 				}
 			}
@@ -400,7 +401,7 @@ func TestPolicyFactsDegrade(t *testing.T) {
 	canary := labelled("shop", "web-b", "10.244.1.6", "app", "web", "role", "canary")
 	res := run(t, l, subjectSpec{stable, allOK()}, subjectSpec{canary, with(allOK(), "tcp://db:5432/ipv4", timeout)})
 	for _, f := range res.Findings {
-		if f.Kind == diff.Cause && strings.Contains(f.Message, "NetworkPolicy") {
+		if f.Kind == contract.Cause && strings.Contains(f.Message, "NetworkPolicy") {
 			t.Errorf("a cause from unknown facts: %q", f.Message)
 		}
 	}
@@ -411,10 +412,10 @@ func TestPolicyFactsDegrade(t *testing.T) {
 	}
 }
 
-func countPodCauses(fs []diff.Finding) int {
+func countPodCauses(fs []contract.Finding) int {
 	n := 0
 	for _, f := range fs {
-		if f.Kind == diff.Cause && strings.HasPrefix(f.Rule, SectionName+"/") {
+		if f.Kind == contract.Cause && strings.HasPrefix(f.Rule, SectionName+"/") {
 			n++
 		}
 	}

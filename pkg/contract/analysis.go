@@ -1,11 +1,10 @@
-package diff
+package contract
 
 import (
 	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Role is what a section's facts are to the diagnosis.
@@ -43,6 +42,53 @@ type Analysis struct {
 	Infer func(c *Comparison, p *Probe, i int, better []int) *Finding
 	// Describe words a differing row as a cause in subject i, against subject j.
 	Describe func(c *Comparison, r Row, i, j int) string
+
+	// Place is where the section's facts live on a probe's path: the pod's own network
+	// namespace (the zero value) or its node's half (the host end of the veth, the
+	// node's routes and netfilter). A section placed on the node that is absent from a
+	// subject's report means that half of its path was not read.
+	Place Place
+	// DependsOn says what a differing row of this section follows from in subject i, so
+	// that the diagnosis folds it under its root instead of naming it as a second cause
+	// (a neighbour entry exists only once something is routed to that neighbour).
+	DependsOn func(c *Comparison, r Row, i int) Dependency
+	// Covers names the sections whose causes this section's causes take in, in the same
+	// subject, when they explain no symptom that this section's cause does not: a fact
+	// seen changing during the window covers the snapshot that caught it in one state.
+	Covers []string
+	// Unread says what of this section could not be read in subject i and what would
+	// read it ("" when everything was read). While a section on a probe's path is
+	// unread, the diagnosis does not conclude that nothing on that path differs.
+	Unread func(c *Comparison, i int) string
+}
+
+// Place is where on a probe's path a section's facts live.
+type Place int
+
+const (
+	// InPod: the pod's own network namespace and processes.
+	InPod Place = iota
+	// OnNode: the node's half of the pod's network.
+	OnNode
+)
+
+// String names the place as the output does.
+func (p Place) String() string {
+	if p == OnNode {
+		return "node"
+	}
+	return "pod"
+}
+
+// Dependency is what a fact follows from: other rows ("section/key"), the paths of
+// probes (the rows on the path to an address, found as for any probe), and the paths of
+// the probes some subject's kernel routed via a next hop (a neighbour entry is made when
+// something is routed through that neighbour, so it follows from whatever changes what
+// is routed there).
+type Dependency struct {
+	Rows    []string
+	Paths   []Probe
+	Gateway netip.Addr
 }
 
 // Status is how a probe went in one subject, ordered from worst to best.
@@ -128,7 +174,7 @@ func (p *Probe) Peer(c *Comparison, i int) int {
 		return 1 - i
 	}
 	for j := range c.Subjects {
-		if j != i && len(c.Subjects) > 2 && strings.Contains(p.Target, peerPlaceholder(PeerIP, c.Subjects, j)) {
+		if j != i && len(c.Subjects) > 2 && strings.Contains(p.Target, PeerPlaceholder(PeerIP, c.Subjects, j)) {
 			return j
 		}
 	}
@@ -177,7 +223,7 @@ func (c *Comparison) subjectIP(i int, family string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	for _, s := range c.Identities[i].IPs {
-		a, ok := parseIdentityIP(s)
+		a, ok := ParseIdentityIP(s)
 		if !ok || a.IsLoopback() || a.IsLinkLocalUnicast() {
 			continue
 		}
@@ -211,47 +257,6 @@ func (p *Probe) Better(i int) []int {
 	return out
 }
 
-var (
-	analysesMu sync.RWMutex
-	analyses   = map[string]Analysis{}
-)
-
-// RegisterAnalysis adds a section's analysis; plugins declare theirs in section.Register.
-func RegisterAnalysis(a Analysis) {
-	analysesMu.Lock()
-	defer analysesMu.Unlock()
-	if _, dup := analyses[a.Section]; dup {
-		panic("diff: analysis of " + a.Section + " registered twice")
-	}
-	analyses[a.Section] = a
-}
-
-// registeredAnalyses returns them sorted by section.
-func registeredAnalyses() []Analysis {
-	analysesMu.RLock()
-	defer analysesMu.RUnlock()
-	out := make([]Analysis, 0, len(analyses))
-	for _, a := range analyses {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Section < out[j].Section })
-	return out
-}
-
-// roleOf is the role of the section a rule belongs to (its name's first part); sections
-// without an analysis are state, the engine's own ("report", "diff") background.
-func roleOf(rule string, as map[string]Analysis) Role {
-	sec, _, _ := strings.Cut(rule, "/")
-	if a, ok := as[sec]; ok {
-		return a.Role
-	}
-	switch sec {
-	case ReportSection, "diff":
-		return Background
-	}
-	return State
-}
-
 // localErrnos are refusals by the subject's own kernel: they happen before a packet leaves.
 var localErrnos = map[string]bool{"ENETUNREACH": true, "EACCES": true, "EPERM": true, "EINVAL": true,
 	"EADDRNOTAVAIL": true, "EAFNOSUPPORT": true, "ENOBUFS": true, "EADDRINUSE": true}
@@ -262,7 +267,7 @@ var localErrnos = map[string]bool{"ENETUNREACH": true, "EACCES": true, "EPERM": 
 func RunStatus(v, okWord string) Status {
 	v = strings.TrimSpace(v)
 	switch {
-	case v == "" || v == Missing || v == "not run" || strings.HasPrefix(v, "unavailable"):
+	case v == "" || v == Absent || v == "not run" || strings.HasPrefix(v, "unavailable"):
 		return Unknown
 	case strings.HasPrefix(v, okWord+" ") && !strings.Contains(v, ", "):
 		return OK
