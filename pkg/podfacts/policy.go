@@ -10,6 +10,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // judged is one destination's verdicts at the pod's egress and the destination's ingress.
@@ -171,12 +172,12 @@ func describePolicy(c *contract.Comparison, r contract.Row, i, j int) string {
 			continue
 		}
 		key := c.NormaliseFor(i, d.Target+"/"+d.AddrKey)
-		target, _ := contract.SplitTargetKey(key)
-		what := target
+		tgt, _ := target.SplitKey(key)
+		what := tgt
 		switch {
 		case d.DNS:
 			// UDP and TCP to one nameserver are one destination here.
-			what = "the cluster DNS " + contract.TargetHost(target)
+			what = "the cluster DNS " + target.Host(tgt)
 			if d.Service != "" {
 				what += " (Service " + d.Service + ")"
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // fakeLister is the API: objects by namespace; refused lists fail with forbidden.
@@ -129,8 +130,8 @@ func init() {
 			return f
 		},
 		Analysis: &contract.Analysis{Role: contract.Outcome, Probes: func(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
-			tgt, ak := contract.SplitTargetKey(r.Key)
-			scheme, port := contract.TargetPort(tgt)
+			tgt, ak := target.SplitKey(r.Key)
+			scheme, port := target.Port(tgt)
 			return contract.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
 				Status: contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "ok") })}, true
 		}},
