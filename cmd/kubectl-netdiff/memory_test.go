@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// Memory and time stay proportional to the input for any report under the size cap
+// (docs/security.md, "Input is bounded"; docs/performance.md). Each case is an
+// adversarial report diffed against a plain one by the real binary in every format; the
+// bound is on the child's peak RSS beyond that of a run on two tiny reports.
+//
+// The bound: peak RSS beyond the baseline ≤ memMultiple × the input's size + memSlack.
+// The issue's repro (a section nesting 1000 objects around 100,000 numbers, 206 KB)
+// must stay under 10× its input beyond the baseline.
+const (
+	memMultiple = 10
+	memSlack    = 24 << 20
+)
+
+// adversarial reports: name -> the body of the section "zz" (the other report has "zz": 0).
+func adversarial(big bool) map[string]func() []byte {
+	nest := func(depth, zeros int) []byte {
+		var b bytes.Buffer
+		for range depth {
+			b.WriteString(`{"k":`)
+		}
+		b.WriteString("[0")
+		b.WriteString(strings.Repeat(",0", zeros-1))
+		b.WriteString("]")
+		b.WriteString(strings.Repeat("}", depth))
+		return b.Bytes()
+	}
+	flat := func(size int) []byte { // one array of tiny leaves
+		return []byte("[0" + strings.Repeat(",0", size/2-1) + "]")
+	}
+	longKey := func(size int) []byte { // one long key above an array: the key repeats per leaf
+		k := strings.Repeat("x", size/2)
+		return []byte(`{"` + k + `":[0` + strings.Repeat(",0", size/4-1) + `]}`)
+	}
+	wideNest := func(size int) []byte { // depth 30 (under the cap), many leaves at the bottom
+		var b bytes.Buffer
+		for i := range 30 {
+			fmt.Fprintf(&b, `{"level%02d-%s":`, i, strings.Repeat("p", 200))
+		}
+		b.WriteString("[0" + strings.Repeat(",0", size/2-1) + "]")
+		b.WriteString(strings.Repeat("}", 30))
+		return b.Bytes()
+	}
+	cases := map[string]func() []byte{
+		"repro: 1000 deep around 100,000 zeros": func() []byte { return nest(1000, 100_000) },
+		"2MB deep":                              func() []byte { return nest(1000, 1_000_000) },
+		"2MB flat":                              func() []byte { return flat(2 << 20) },
+		"2MB long key":                          func() []byte { return longKey(2 << 20) },
+		"2MB wide nest":                         func() []byte { return wideNest(2 << 20) },
+	}
+	if big {
+		cases["64MiB deep"] = func() []byte { return nest(1000, 31<<20) }
+		cases["64MiB flat"] = func() []byte { return flat(62 << 20) }
+		cases["64MiB long key"] = func() []byte { return longKey(62 << 20) }
+		cases["64MiB wide nest"] = func() []byte { return wideNest(62 << 20) }
+	}
+	return cases
+}
+
+func writeReport(t *testing.T, path string, zz []byte) int {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString(`{"schemaVersion":"` + report.SchemaVersion + `","hostname":"h","sections":{"zz":`)
+	b.Write(zz)
+	b.WriteString(`}}`)
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b.Len()
+}
+
+// peakRun runs the plugin on two files in format and returns its peak RSS and wall time.
+func peakRun(t *testing.T, bin, a, b, format string) (int64, time.Duration) {
+	t.Helper()
+	cmd := exec.Command(bin, "-f", a, "-f", b, "-o", format, "--all")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if code := cmd.ProcessState.ExitCode(); code > 1 && !strings.Contains(stderr.String(), "sections") || err != nil && code < 0 {
+		t.Fatalf("%s: exit %d: %v %s", format, code, err, stderr.String())
+	}
+	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, took
+}
+
+func TestAdversarialReportsBoundedMemory(t *testing.T) {
+	big := os.Getenv("NETDIFF_BIG_MEMORY_TEST") != ""
+	if !big {
+		t.Log("the 64 MiB cases run with NETDIFF_BIG_MEMORY_TEST=1 (a few minutes on 2 cores)")
+	}
+	bin := pluginBinary(t)
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.json")
+	writeReport(t, plain, []byte("0"))
+	var baseline int64
+	for _, format := range []string{"table", "wide", "json", "yaml"} {
+		rss, _ := peakRun(t, bin, plain, plain, format)
+		baseline = max(baseline, rss)
+	}
+	t.Logf("baseline peak RSS %d MiB", baseline>>20)
+	for name, gen := range adversarial(big) {
+		f := filepath.Join(dir, "adv.json")
+		size := writeReport(t, f, gen())
+		for _, format := range []string{"table", "wide", "json", "yaml"} {
+			rss, took := peakRun(t, bin, f, plain, format)
+			extra := rss - baseline
+			t.Logf("%-40s %-5s input %8d KiB: peak RSS %5d MiB (%+.1fx input beyond the baseline), %s", name, format, size>>10, rss>>20, float64(extra)/float64(size), took.Round(time.Millisecond))
+			limit := int64(memMultiple*size + memSlack)
+			if strings.HasPrefix(name, "repro") {
+				limit = int64(memMultiple * size)
+			}
+			if extra > limit {
+				t.Errorf("%s -o %s: %d MiB beyond the baseline, over the bound of %d MiB", name, format, extra>>20, limit>>20)
+			}
+		}
+	}
+}
