@@ -38,9 +38,9 @@ const (
 )
 
 // genericBudget is what one report's generic sections may produce in all: facts, and
-// bytes of keys and values. It grows with the input (a fact per 32 bytes, twice the
-// input's bytes) from a floor that leaves normal sections whole, up to a ceiling that
-// keeps the rows every format prints to a few hundred MB at most.
+// bytes of keys and values. It grows with the input (a fact per 128 bytes, the input's
+// bytes) from a floor that leaves normal sections whole, up to a ceiling that keeps what
+// every format prints to about 150 MB of memory at most (docs/performance.md).
 type genericBudget struct {
 	facts, bytes int
 }
@@ -53,7 +53,7 @@ const (
 
 // newGenericBudget is the budget for a report whose sections are input bytes in all.
 func newGenericBudget(input int) *genericBudget {
-	return &genericBudget{facts: min(20_000+input/32, MaxGenericFacts), bytes: min(4<<20+2*input, maxGenericBytes)}
+	return &genericBudget{facts: min(10_000+input/128, MaxGenericFacts), bytes: min(2<<20+input, maxGenericBytes)}
 }
 
 // genericFacts flattens raw with a budget of its own (tests, single sections).

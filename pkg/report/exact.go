@@ -19,8 +19,9 @@ import (
 // Unicode folding ("ſections", U+017F, is read as "sections"), and lets the last of two
 // equal keys win. jq, Python and a human reading the file see something else. So every
 // report, and every section a plugin decodes, is walked token by token first: a key twice
-// in one object (exactly, or equal under folding) is refused at every level, and where
-// the value is read into a struct, a key must name a field exactly or name none at all.
+// in one object is refused at every level, and where the value is read into a struct, a
+// key must name a field exactly or name none at all, and two keys equal under folding
+// are refused (in a map, HTTP_PROXY and http_proxy are two keys, as in jq).
 // Unknown keys stay allowed (a newer prober adds fields).
 
 // UnmarshalExact is json.Unmarshal with keys matched exactly: it refuses raw when an
@@ -136,11 +137,16 @@ func (w *exactWalker) value(t reflect.Type) error {
 				return err
 			}
 			key, _ := tok.(string)
-			f := fold(key)
+			// Into a struct, Go matches keys by case folding: two keys equal under
+			// folding are one field. Elsewhere (maps, unknown shapes) only equal keys are.
+			f := key
+			if fields != nil {
+				f = fold(key)
+			}
 			if prev, dup := seen[f]; dup {
 				reason := "appears twice"
 				if prev != key {
-					reason = fmt.Sprintf("repeats %q (the two differ only in case; Go would read them as one)", prev)
+					reason = fmt.Sprintf("repeats %q (the two differ only in case; Go would read them as one field)", prev)
 				}
 				return &KeyError{Path: w.pointer(), Key: key, Reason: reason}
 			}

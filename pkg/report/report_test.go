@@ -97,11 +97,12 @@ func TestDecodeMatchesKeysExactly(t *testing.T) {
 		"problem error folded":     {head + `"sections":{},"problems":[{"section":"a","error":{"ErrNo":"E"}}]}`, "ErrNo", `"/problems/0/error"`},
 		"duplicate in a section":   {head + `"sections":{"zz":{"a":1,"a":2}}}`, "a", `"/sections/zz"`},
 		"duplicate deep":           {head + `"sections":{"zz":{"x":[{"y":{"k":1,"k":1}}]}}}`, "k", `"/sections/zz/x/0/y"`},
-		"case twins in a section":  {head + `"sections":{"zz":{"mtu":1,"MTU":2}}}`, "MTU", `"/sections/zz"`},
-		"folded twin section":      {head + `"sections":{"routes":{},"ROUTES":{}}}`, "ROUTES", `"/sections"`},
+		"case twins in a map":      {head + `"sections":{"zz":{"mtu":1,"MTU":2}}}`, "", ""},
+		"twin section names":       {head + `"sections":{"routes":{},"ROUTES":{}}}`, "", ""},
+		"case twins at the top":    {head + `"hostname":"a","HOSTNAME":"b","sections":{}}`, "HOSTNAME", "the top level"},
 	} {
 		_, err := Decode(strings.NewReader(tt.in))
-		if tt.key == "" { // unknown keys (a newer prober's fields) stay allowed
+		if tt.key == "" { // unknown keys (a newer prober's fields) and map keys that differ in case stay allowed
 			if err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
