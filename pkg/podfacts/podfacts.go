@@ -18,6 +18,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/redact"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
@@ -191,7 +192,9 @@ func networkAnnotations(in map[string]string) map[string]string {
 				if out == nil {
 					out = map[string]string{}
 				}
-				out[k] = v
+				// Whatever the key says, the value is the pod author's: a CNI config
+				// or a sidecar's settings may carry a credential.
+				out[k] = redact.Value(v)
 				break
 			}
 		}

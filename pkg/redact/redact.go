@@ -82,10 +82,8 @@ func Value(v string) string { return value(v, 0) }
 const maxDepth = 3
 
 func value(v string, depth int) string {
+	// The whole string first (a pair's value may hold blanks), then its words.
 	v = tokenShapes.ReplaceAllString(v, Mask)
-	if depth < maxDepth && strings.ContainsAny(v, " \t\n") {
-		v = redactWords(v, depth+1)
-	}
 	v = maskURLUserinfo(v)
 	v = maskSchemelessUserinfo(v)
 	v = jsonSecret.ReplaceAllStringFunc(v, func(m string) string {
@@ -96,6 +94,9 @@ func value(v string, depth int) string {
 		return `"` + sub[1] + `":"` + Mask + `"`
 	})
 	v = maskNamedPairs(v)
+	if depth < maxDepth && strings.ContainsAny(v, " \t\n") {
+		v = redactWords(v, depth+1)
+	}
 	var b strings.Builder
 	maskNext := false
 	tok := 0
@@ -159,9 +160,12 @@ func maskNamedPairs(v string) string {
 				end = len(v)
 			}
 			end = m[8] + len(strings.TrimRight(v[m[8]:end], " \t"))
-			// A known scheme word stays readable: "Authorization: Bearer ***".
+			// A known scheme word stays readable: "Authorization: Bearer ***". Alone, it
+			// is not the secret (the word after it is, and is masked on its own).
 			if sch, rest, ok := strings.Cut(v[m[8]:end], " "); ok && bearer.MatchString(sch) && strings.TrimSpace(rest) != "" {
 				m[8] += len(sch) + 1 + len(rest) - len(strings.TrimLeft(rest, " \t"))
+			} else if bearer.MatchString(v[m[8]:end]) {
+				continue
 			}
 		}
 		b.WriteString(v[last:m[8]])
@@ -414,7 +418,7 @@ func redactWords(s string, depth int) string {
 			var ws []word
 			for _, as := range call.Assigns {
 				if as.Name != nil && as.Value != nil {
-					ws = append(ws, word{int(as.Pos().Offset()), int(as.End().Offset()), as.Name.Value + "=" + wordValue(s, as.Value), true})
+					ws = append(ws, word{int(as.Pos().Offset()), int(as.Value.End().Offset()), as.Name.Value + "=" + wordValue(s, as.Value), len(as.Value.Parts) != 1 || !isLit(as.Value.Parts[0])})
 				}
 			}
 			for _, w := range call.Args {
