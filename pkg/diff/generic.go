@@ -24,8 +24,8 @@ import (
 //   - below MaxGenericDepth, a value is one fact: its size and digest, not its leaves;
 //   - a key part longer than maxGenericKeyPart is cut and given a digest;
 //   - the facts of a report's generic sections share one budget, genericBudget: once
-//     it is spent, a section's remaining leaves are counted, not kept, and a
-//     GenericTruncatedKey fact says how many were left out.
+//     it is spent, the rest of the section is not read, and a GenericTruncatedKey fact
+//     says it was cut.
 
 const (
 	// MaxGenericDepth is how deep the generic flattening descends; a deeper object or
@@ -66,15 +66,17 @@ func genericFacts(raw json.RawMessage) ([]probe.Fact, error) {
 func genericFactsBudget(raw json.RawMessage, budget *genericBudget) ([]probe.Fact, error) {
 	f := &flattener{raw: raw, dec: json.NewDecoder(bytes.NewReader(raw)), budget: budget}
 	f.dec.UseNumber()
-	if err := f.value(0); err != nil {
-		return nil, fmt.Errorf("flatten section: %w", err)
-	}
-	if _, err := f.dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("flatten section: data after the section's value")
-	}
-	if f.dropped > 0 {
+	err := f.value(0)
+	switch {
+	case errors.Is(err, errSpent):
 		f.facts = append(f.facts, probe.Fact{Key: GenericTruncatedKey,
-			Value: fmt.Sprintf("section too large for the generic view: %d of %d values shown (-o json shows the same; the report holds them all)", f.kept, f.kept+f.dropped)})
+			Value: fmt.Sprintf("section too large for the generic view: the first %d values shown, the rest left out (the report holds them all)", f.kept)})
+	case err != nil:
+		return nil, fmt.Errorf("flatten section: %w", err)
+	default:
+		if _, err := f.dec.Token(); err != io.EOF {
+			return nil, fmt.Errorf("flatten section: data after the section's value")
+		}
 	}
 	sort.Slice(f.facts, func(i, j int) bool { return f.facts[i].Key < f.facts[j].Key })
 	return f.facts, nil
@@ -87,7 +89,7 @@ type flattener struct {
 	path    []string // key parts from the section's root to the current value
 	facts   []probe.Fact
 	kept    int
-	dropped int
+	dropped int // 1 once the budget is spent
 }
 
 func (f *flattener) key() string {
@@ -97,17 +99,22 @@ func (f *flattener) key() string {
 	return strings.Join(f.path, "/")
 }
 
-// emit keeps one fact while the budget lasts, and counts it otherwise.
-func (f *flattener) emit(value string) {
+// errSpent stops the flattening once the budget is spent: what is left is not read at
+// all (the report was checked as valid JSON when it was decoded).
+var errSpent = errors.New("generic budget spent")
+
+// emit keeps one fact while the budget lasts.
+func (f *flattener) emit(value string) error {
 	if f.budget.facts <= 0 || f.budget.bytes <= 0 {
 		f.dropped++
-		return
+		return errSpent
 	}
 	k := f.key()
 	f.budget.facts--
 	f.budget.bytes -= len(k) + len(value)
 	f.facts = append(f.facts, probe.Fact{Key: k, Value: value})
 	f.kept++
+	return nil
 }
 
 // keyPart is one object key or index as it appears in a fact's key, bounded.
@@ -131,8 +138,7 @@ func (f *flattener) value(depth int) error {
 			return err
 		}
 		sum := sha256.Sum256(sub)
-		f.emit(fmt.Sprintf("(deeper than %d levels: %d bytes, sha256:%s)", MaxGenericDepth, len(sub), hex.EncodeToString(sum[:8])))
-		return nil
+		return f.emit(fmt.Sprintf("(deeper than %d levels: %d bytes, sha256:%s)", MaxGenericDepth, len(sub), hex.EncodeToString(sum[:8])))
 	}
 	tok, err := f.dec.Token()
 	if err != nil {
@@ -165,19 +171,18 @@ func (f *flattener) value(depth int) error {
 		}
 		if n == 0 {
 			if t == '{' {
-				f.emit("{}")
-			} else {
-				f.emit("[]")
+				return f.emit("{}")
 			}
+			return f.emit("[]")
 		}
 	case string:
-		f.emit(t)
+		return f.emit(t)
 	case json.Number:
-		f.emit(t.String())
+		return f.emit(t.String())
 	case bool:
-		f.emit(strconv.FormatBool(t))
+		return f.emit(strconv.FormatBool(t))
 	case nil:
-		f.emit("null")
+		return f.emit("null")
 	}
 	return nil
 }
