@@ -78,6 +78,42 @@ func adversarial(big bool) map[string]func() []byte {
 	return cases
 }
 
+// manySections is a report of n empty sections (the issue: a million, 13 MB, took 48 s
+// and 5 GB); it is refused at decoding.
+func manySections(t *testing.T, path string, n int) int {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString(`{"schemaVersion":"` + report.SchemaVersion + `","hostname":"h","sections":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"s%d":0`, i)
+	}
+	b.WriteString(`}}`)
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b.Len()
+}
+
+func TestManySectionsRefusedAtOnce(t *testing.T) {
+	bin := pluginBinary(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	size := manySections(t, a, 1_000_000)
+	writeReport(t, b, []byte("0"))
+	cmd := exec.Command(bin, "-f", a, "-f", b)
+	start := time.Now()
+	out, _ := cmd.CombinedOutput()
+	took := time.Since(start)
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	t.Logf("%d sections, %d KiB: exit %d after %s, peak RSS %d MiB: %s", 1_000_000, size>>10, cmd.ProcessState.ExitCode(), took.Round(time.Millisecond), rss>>20, bytes.TrimSpace(out))
+	if cmd.ProcessState.ExitCode() < 2 || !bytes.Contains(out, []byte("sections a report may hold")) || took > 5*time.Second || rss > int64(memMultiple*size+memSlack+(100<<20)) {
+		t.Errorf("want a refusal naming the section count, quickly and within the bound")
+	}
+}
+
 func writeReport(t *testing.T, path string, zz []byte) int {
 	t.Helper()
 	var b bytes.Buffer

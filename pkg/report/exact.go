@@ -52,7 +52,11 @@ func (e *KeyError) Error() string {
 // decoded into; nil or an interface type: duplicates only). Not valid JSON is left to
 // the decoder to report. It looks at ctx every few thousand tokens.
 func checkExact(ctx context.Context, raw []byte, t reflect.Type) error {
-	w := &exactWalker{dec: json.NewDecoder(bytes.NewReader(raw)), ctx: ctx}
+	return checkExactLimit(ctx, raw, t, nil)
+}
+
+func checkExactLimit(ctx context.Context, raw []byte, t reflect.Type, limit *memberLimit) error {
+	w := &exactWalker{dec: json.NewDecoder(bytes.NewReader(raw)), ctx: ctx, limit: limit}
 	w.dec.UseNumber()
 	err := w.value(t)
 	if errors.Is(err, errSyntax) {
@@ -63,9 +67,18 @@ func checkExact(ctx context.Context, raw []byte, t reflect.Type) error {
 
 var errSyntax = errors.New("syntax")
 
+// memberLimit refuses a top-level object member (the report's "sections") with more
+// than max members as soon as the walk gets there, before anything is decoded.
+type memberLimit struct {
+	key string
+	max int
+	err error
+}
+
 type exactWalker struct {
 	dec    *json.Decoder
 	ctx    context.Context
+	limit  *memberLimit
 	path   []string // keys and indexes from the top to the current value
 	tokens int
 }
@@ -131,7 +144,11 @@ func (w *exactWalker) value(t reflect.Type) error {
 			}
 		}
 		seen := map[string]string{} // folded key -> key as written
-		for w.dec.More() {
+		limit := w.limit != nil && len(w.path) == 1 && w.path[0] == w.limit.key
+		for n := 0; w.dec.More(); n++ {
+			if limit && n == w.limit.max {
+				return w.limit.err
+			}
 			tok, err := w.token()
 			if err != nil {
 				return err

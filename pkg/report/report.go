@@ -112,7 +112,8 @@ func DecodeContext(ctx context.Context, r io.Reader) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkExact(ctx, raw, reflect.TypeFor[Report]()); err != nil {
+	tooMany := fmt.Errorf("more than the %d sections a report may hold (this build knows about 20)", MaxSections)
+	if err := checkExactLimit(ctx, raw, reflect.TypeFor[Report](), &memberLimit{"sections", MaxSections, tooMany}); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -135,7 +136,7 @@ func DecodeContext(ctx context.Context, r io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("malformed report: no sections")
 	}
 	if len(rep.Sections) > MaxSections {
-		return nil, fmt.Errorf("malformed report: %d sections, more than the %d a report may hold (this build knows about 20)", len(rep.Sections), MaxSections)
+		return nil, fmt.Errorf("malformed report: %d sections, more than the %d a report may hold", len(rep.Sections), MaxSections)
 	}
 	return &rep, nil
 }
