@@ -357,8 +357,9 @@ func notACredential(flag, next string) bool {
 // "-p8080".
 var attachedPassword = regexp.MustCompile(`^-p(.+)$`)
 
-// userPass matches "user:password" (not "host:port", not a path or URL).
-var userPass = regexp.MustCompile(`^[^/:@]+:([^/@]+)$`)
+// userPass matches "user:password" (not "host:port", not a path or URL, not a header
+// "Name: value", whose value redactValue has seen).
+var userPass = regexp.MustCompile(`^[^/:@ \t\n]+:([^/@ \t\n][^/@]*)$`)
 
 // Args masks credentials in a command line: inside each argument as Value does
 // (an argument holding words, such as the script of sh -c "…" or --jvm-opts="…", is
