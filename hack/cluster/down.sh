@@ -3,10 +3,13 @@
 # processes up.sh recorded (and the containers their containerds started), unmounts what the
 # kubelets mounted, deletes the node and LAN network namespaces (their veths, addresses and
 # iptables rules go with them), removes paths the kubelets created outside the run
-# directory and restores the sysctls they changed. Safe to rerun; --purge also removes $RUN.
+# directory and restores the sysctls they changed. Then it guards the stopped cluster
+# (guard.sh): its ranges unreachable, its kubeconfigs moved aside until the next up.
+# Safe to rerun; --purge also removes $RUN.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
+. "$here/guard.sh"
 
 stop() { # name: TERM, then KILL after 10s, only the recorded process (same PID and start time)
   local f=$RUN/pids/$1.pid pid
@@ -85,5 +88,7 @@ if [[ -f $RUN/host.saved ]]; then
   done
   rm -f "$RUN/host.saved"
 fi
+# Nothing may reach the cluster's addresses until the next up (guard.sh).
+guard_on
 if [[ ${1:-} == --purge ]]; then rm -rf "$RUN"; log "removed $RUN"; fi
 log "down"

@@ -36,6 +36,10 @@ if [[ ! -f $RUN/host.saved ]]; then
 fi
 
 # --- network ------------------------------------------------------------------------------
+# down.sh left the cluster's ranges unreachable (guard.sh): lift that first.
+. "$here/guard.sh"
+guard_off
+
 # The LAN namespace holds a bridge with a veth to the machine and one to each node. Each
 # node: its end of that veth (nd-lan, the node IP), a default route into a device that
 # drops everything (pods and nodes have a default route, as on a real machine, but no

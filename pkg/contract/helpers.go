@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
 // Sections decodes one section from every report of a comparison, aligned with its
@@ -56,10 +58,11 @@ func Grouped(subjectsByValue map[string][]string) string {
 }
 
 // DecodeJSON is the decode function of DecodeSections for a section that needs nothing
-// but json.Unmarshal, e.g. the part of another section's schema a rule reads.
+// but decoding, e.g. the part of another section's schema a rule reads. Keys are
+// matched exactly (report.UnmarshalExact), as the section's own plugin matches them.
 func DecodeJSON[T any](raw json.RawMessage) (*T, error) {
 	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := report.UnmarshalExact(raw, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil

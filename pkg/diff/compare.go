@@ -184,6 +184,11 @@ func collectFacts(ctx context.Context, subjects []string, ids []Identity, report
 	}
 	var out subjectFacts
 	out.sections = append(out.sections, namedFacts{ReportSection, normalise(reportFacts(r, sections))})
+	size := 0
+	for _, raw := range r.Sections {
+		size += len(raw)
+	}
+	budget := newGenericBudget(size) // shared by the report's generic sections (generic.go)
 	for _, name := range sortedKeys(r.Sections) {
 		raw := r.Sections[name]
 		if absent(raw) {
@@ -192,7 +197,7 @@ func collectFacts(ctx context.Context, subjects []string, ids []Identity, report
 		if ctx.Err() != nil {
 			return out
 		}
-		facts, err := sectionFacts(name, raw)
+		facts, err := sectionFacts(name, raw, budget)
 		if err != nil {
 			out.notes = append(out.notes, Finding{Severity: Info, Rule: "diff/facts",
 				Message: fmt.Sprintf("%s: section %s could not be read by its plugin (%v); it is compared as plain JSON", subjects[i], name, err),
@@ -270,17 +275,18 @@ func safeIdentity(idf probe.Identifier, raw json.RawMessage) (probe.Identity, er
 }
 
 // sectionFacts asks the section's plugin for its facts, falling back to flattening the
-// JSON, so a report from a newer prober (or a plugin that fails) still diffs.
-func sectionFacts(name string, raw json.RawMessage) ([]probe.Fact, error) {
+// JSON (within budget), so a report from a newer prober (or a plugin that fails) still
+// diffs.
+func sectionFacts(name string, raw json.RawMessage, budget *genericBudget) ([]probe.Fact, error) {
 	p, ok := probe.Lookup(name)
 	if !ok {
-		return genericFacts(raw)
+		return genericFactsBudget(raw, budget)
 	}
 	facts, err := safeFacts(p, raw)
 	if err == nil {
 		return facts, nil
 	}
-	g, gerr := genericFacts(raw)
+	g, gerr := genericFactsBudget(raw, budget)
 	if gerr != nil {
 		return nil, errors.Join(err, gerr)
 	}

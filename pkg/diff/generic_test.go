@@ -99,3 +99,43 @@ func FuzzGenericFacts(f *testing.F) {
 		}
 	})
 }
+
+// The generic flattening is bounded whatever the section's shape: a value deeper than
+// MaxGenericDepth is one fact (its size and digest), a long key part is cut, and the facts
+// and their bytes stay within a budget proportional to the input, with a note when cut.
+func TestGenericFactsBounded(t *testing.T) {
+	nest := func(depth int, leaf string) []byte {
+		return []byte(strings.Repeat(`{"k":`, depth) + leaf + strings.Repeat("}", depth))
+	}
+	zeros := "[0" + strings.Repeat(",0", 99_999) + "]"
+	for name, raw := range map[string][]byte{
+		"the issue's repro": nest(1000, zeros),
+		"wide":              []byte(zeros),
+		"long key":          []byte(`{"` + strings.Repeat("x", 1<<20) + `":` + zeros + `}`),
+		"deep and wide":     nest(MaxGenericDepth-2, zeros),
+	} {
+		facts, err := genericFacts(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		total := 0
+		for _, f := range facts {
+			total += len(f.Key) + len(f.Value)
+		}
+		t.Logf("%s: %d bytes in, %d facts, %d bytes of keys and values", name, len(raw), len(facts), total)
+		if b := newGenericBudget(len(raw)); len(facts) > b.facts+1 || total > b.bytes+(64<<10) {
+			t.Errorf("%s: %d facts of %d bytes, over the budget (%d facts, %d bytes)", name, len(facts), total, b.facts, b.bytes)
+		}
+	}
+	// Deeper than the cap: one fact, and a change below it still shows as a difference.
+	a, _ := genericFacts(nest(100, "1"))
+	b, _ := genericFacts(nest(100, "2"))
+	if len(a) != 1 || len(b) != 1 || a[0].Key != b[0].Key || a[0].Value == b[0].Value || !strings.Contains(a[0].Value, "deeper than") {
+		t.Errorf("deep values: %+v vs %+v", a, b)
+	}
+	// Over the budget: a note says so.
+	facts, _ := genericFactsBudget([]byte(zeros), &genericBudget{facts: 10, bytes: 1 << 20})
+	if len(facts) != 11 || facts[len(facts)-1].Key != GenericTruncatedKey && facts[0].Key != GenericTruncatedKey {
+		t.Errorf("truncated section: %d facts, want 10 and the note", len(facts))
+	}
+}

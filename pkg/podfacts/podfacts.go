@@ -19,6 +19,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/redact"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
@@ -215,7 +216,9 @@ func networkAnnotations(in map[string]string) map[string]string {
 				if out == nil {
 					out = map[string]string{}
 				}
-				out[k] = v
+				// Whatever the key says, the value is the pod author's: a CNI config
+				// or a sidecar's settings may carry a credential.
+				out[k] = redact.Value(v)
 				break
 			}
 		}

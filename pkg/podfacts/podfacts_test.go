@@ -144,3 +144,27 @@ func TestSandboxIDAnnotationIsInfo(t *testing.T) {
 		t.Errorf("an ordinary annotation is not Exact: %v", kinds)
 	}
 }
+
+// An annotation's value is redacted whatever its key: network annotations are printed,
+// and a sidecar's or CNI's settings may carry a credential.
+func TestNetworkAnnotationsRedacted(t *testing.T) {
+	in := map[string]string{
+		"k8s.v1.cni.cncf.io/networks":         `[{"name":"x","password":"annA01"}]`,
+		"example.com/network-proxy":           "http://u:annB02@proxy:3128",
+		"sidecar.istio.io/network-auth":       "Authorization: Bearer annC03",
+		"network.example.com/token-config":    "token=annD04",
+		"cni.projectcalico.org/ipv4pools":     `["default-pool"]`,
+		"bandwidth.example.com/secret-holder": "--password annE05",
+	}
+	out := networkAnnotations(in)
+	for k, v := range out {
+		for _, s := range []string{"annA01", "annB02", "annC03", "annD04", "annE05"} {
+			if strings.Contains(v, s) {
+				t.Errorf("%s = %q keeps %s", k, v, s)
+			}
+		}
+	}
+	if out["cni.projectcalico.org/ipv4pools"] != `["default-pool"]` {
+		t.Errorf("a plain annotation changed: %q", out["cni.projectcalico.org/ipv4pools"])
+	}
+}

@@ -2,18 +2,13 @@ package render
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
-
-	yamlv2 "go.yaml.in/yaml/v2"
 )
 
 // A report's strings come from inside a pod that may be compromised (docs/security.md):
@@ -23,14 +18,40 @@ import (
 // unsafeRune reports whether r must never be printed raw: every C0 and C1 control and DEL
 // (escape sequences, CSI U+009B, newline and carriage return, which forge lines), the
 // bidirectional controls that reorder what is shown (U+202A–U+202E, U+2066–U+2069, the
-// marks U+200E, U+200F, U+061C) and the line and paragraph separators U+2028, U+2029.
+// marks U+200E, U+200F, U+061C), the line and paragraph separators U+2028, U+2029, and
+// every rune that shows as nothing or as a blank so that two different strings look the
+// same (invisibleRune).
 func unsafeRune(r rune) bool {
 	switch {
+	case r < 0x7f && r >= 0x20:
+		return false
 	case unicode.IsControl(r):
 		return true
 	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
 		return true
 	case r == 0x2028, r == 0x2029:
+		return true
+	}
+	return invisibleRune(r)
+}
+
+// invisibleRune: the format characters (Cf: zero-width space and joiners U+200B–U+200D,
+// word joiner U+2060, BOM U+FEFF, soft hyphen U+00AD, the tag characters
+// U+E0000–U+E007F, …), the other default-ignorable code points (Hangul fillers U+115F,
+// U+1160, U+3164, U+FFA0, combining grapheme joiner U+034F, Mongolian vowel separator and
+// variation selectors), every white space but the ASCII space (no-break and ideographic
+// spaces, U+2000–U+200A), and the Braille blank U+2800: "eth0" and "eth0"+U+200B must not
+// print alike.
+func invisibleRune(r rune) bool {
+	switch {
+	case r < 0xa0:
+		return false
+	case unicode.Is(unicode.Cf, r), unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r),
+		unicode.Is(unicode.Variation_Selector, r), unicode.Is(unicode.White_Space, r):
+		return true
+	case r == 0x2800, r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0, r == 0x034F, r == 0x180E:
+		return true
+	case r >= 0xE0000 && r <= 0xE0FFF: // tags, variation selectors supplement, unassigned ignorables
 		return true
 	}
 	return false
@@ -50,8 +71,8 @@ func safe(s string) bool {
 }
 
 // Sanitize makes s safe to print on a terminal on one line: every unsafe rune is shown
-// as a Go escape (\n, \r, \x1b, \u009b, \u202e), a tab becomes a space and a byte that is
-// not UTF-8 becomes \xNN. Safe text is returned unchanged.
+// as a Go escape (\n, \r, \t, \x1b, \u009b, \u202e, \u200b, \U000e0041) and a byte
+// that is not UTF-8 becomes \xNN. Safe text is returned unchanged.
 func Sanitize(s string) string {
 	if safe(s) {
 		return s
@@ -59,8 +80,6 @@ func Sanitize(s string) string {
 	var b strings.Builder
 	for i, r := range s {
 		switch {
-		case r == '\t':
-			b.WriteByte(' ')
 		case r == utf8.RuneError:
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
 				fmt.Fprintf(&b, `\x%02x`, s[i])
@@ -113,6 +132,11 @@ func escapeJSON(b []byte) []byte {
 	out = append(out, b[:i]...)
 	for _, r := range string(b[i:]) {
 		if jsonEscaped(r) {
+			if r > 0xFFFF { // a surrogate pair, as JSON spells a rune beyond the BMP
+				r1, r2 := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+				continue
+			}
 			out = fmt.Appendf(out, `\u%04x`, r)
 			continue
 		}
@@ -130,105 +154,4 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return escapeJSON(buf.Bytes()), nil
-}
-
-// marshalYAML prints v as sigs.k8s.io/yaml does, except that a string holding an unsafe
-// rune (which the YAML library either refuses, like U+009B, or prints raw, like U+202E
-// and newlines in a block scalar) or a rune YAML refuses (U+FFFE) is written as a double-quoted scalar with JSON escapes,
-// which YAML reads back as the same string. Such strings are swapped for placeholders
-// carrying a random nonce before marshalling, so a report cannot forge one.
-func marshalYAML(v any) ([]byte, error) { return marshalYAMLWith(v, encodeYAML) }
-
-// encodeYAML prints tree (what encoding/json decodes with UseNumber: maps, slices,
-// strings, json.Number, bools, nil) as sigs.k8s.io/yaml.Marshal does, byte for byte,
-// without its detour: that marshals tree to JSON again and parses the JSON back as YAML
-// before it calls the same encoder, a third of the time at 100,000 rows.
-func encodeYAML(tree any) ([]byte, error) { return yamlv2.Marshal(tree) }
-
-// marshalYAMLWith is marshalYAML with the final encoder given (tests compare encoders).
-func marshalYAMLWith(v any, encode func(any) ([]byte, error)) ([]byte, error) {
-	j, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
-	}
-	var nonce [8]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return nil, err
-	}
-	prefix := "netdiff-quoted-" + hex.EncodeToString(nonce[:]) + "-"
-	var quoted [][]byte
-	swap := func(s string) (string, error) {
-		if safe(s) && !strings.ContainsFunc(s, yamlRefused) {
-			return s, nil
-		}
-		q, err := marshalJSON(s)
-		if err != nil {
-			return "", err
-		}
-		quoted = append(quoted, bytes.TrimRight(q, "\n"))
-		return prefix + strconv.Itoa(len(quoted)-1) + "x", nil
-	}
-	if tree, err = swapStrings(tree, swap); err != nil {
-		return nil, err
-	}
-	y, err := encode(tree)
-	if err != nil || len(quoted) == 0 {
-		return y, err
-	}
-	var out bytes.Buffer
-	p := []byte(prefix)
-	for {
-		i := bytes.Index(y, p)
-		if i < 0 {
-			out.Write(y)
-			break
-		}
-		out.Write(y[:i])
-		rest := y[i+len(p):]
-		end := bytes.IndexByte(rest, 'x')
-		n, err := strconv.Atoi(string(rest[:max(end, 0)]))
-		if end < 0 || err != nil || n >= len(quoted) {
-			return nil, fmt.Errorf("yaml: lost a quoted string")
-		}
-		out.Write(quoted[n])
-		y = rest[end+1:]
-	}
-	return out.Bytes(), nil
-}
-
-func swapStrings(v any, f func(string) (string, error)) (any, error) {
-	var err error
-	switch t := v.(type) {
-	case string:
-		return f(t)
-	case []any:
-		for i := range t {
-			if t[i], err = swapStrings(t[i], f); err != nil {
-				return nil, err
-			}
-		}
-	case map[string]any:
-		// In key order: the placeholders are numbered in the order they are made, and
-		// YAML sorts a map's keys, so numbering in map order would print two quoted
-		// keys of one map in a different order from run to run.
-		out := make(map[string]any, len(t))
-		for _, k := range slices.Sorted(maps.Keys(t)) {
-			e := t[k]
-			if e, err = swapStrings(e, f); err != nil {
-				return nil, err
-			}
-			if k, err = f(k); err != nil {
-				return nil, err
-			}
-			out[k] = e
-		}
-		return out, nil
-	}
-	return v, nil
 }

@@ -113,7 +113,14 @@ func TestSanitize(t *testing.T) {
 		{"plain text, ünïcode …", "plain text, ünïcode …"},
 		{"a\nb", `a\nb`},
 		{"a\r\nb", `a\r\nb`},
-		{"a\tb", "a b"},
+		{"a\tb", `a\tb`},
+		// Invisible and blank-looking runes: "eth0" and "eth0"+U+200B must not look alike.
+		{"eth0\u200b", `eth0\u200b`},
+		{"\u200c\u200d\u2060\ufeff\u00ad", `\u200c\u200d\u2060\ufeff\u00ad`},
+		{"\u3164\u115f\uffa0\u2800", `\u3164\u115f\uffa0\u2800`},
+		{"\U000e0041\U000e007f", `\U000e0041\U000e007f`},
+		{"a\u00a0b\u3000c\u2003d", `a\u00a0b\u3000c\u2003d`},
+		{"\ufe0f", `\ufe0f`},
 		{"\x1b[31mred", `\x1b[31mred`},
 		{"\u009b2J", `\u009b2J`},
 		{"\x7f", `\x7f`},
@@ -176,6 +183,50 @@ func TestLongCellsAndMessagesAreCapped(t *testing.T) {
 			if m := doc.Findings[0].Message; !strings.HasSuffix(m, want) || len(m) != MaxMessageBytes+len(want) {
 				t.Errorf("%s: message of %d bytes not cut with %q", format, len(m), want)
 			}
+		}
+	}
+}
+
+// One fact is one row: a key or value with runs of spaces, leading or trailing spaces,
+// or invisible characters cannot print as two rows or as another fact. Every line of the
+// rows table either starts a row (a key at the KEY column, not indented) or continues one
+// (indented by continuation); a cell never starts with a space.
+func TestOneFactOneRow(t *testing.T) {
+	forged := strings.Repeat(" ", 60) + "eth0/mtu" + strings.Repeat(" ", 30) + "1500"
+	res := &diff.Result{Subjects: []string{"a", "b"}, Rows: []diff.Row{
+		{Section: "env", Key: "K" + forged, Kind: probe.Exact, Values: []string{"v" + forged, " lead"}, Missing: []bool{false, false}},
+		{Section: "env", Key: "eth0\u200b", Kind: probe.Exact, Values: []string{"x", "y"}, Missing: []bool{false, false}},
+		{Section: "env", Key: "trail ", Kind: probe.Exact, Values: []string{"a\u3000b", "a  b"}, Missing: []bool{false, false}},
+	}}
+	for _, format := range []string{"table", "wide"} {
+		var buf bytes.Buffer
+		if err := Render(&buf, res, format, Options{All: true}); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if strings.Contains(out, "eth0\u200b") || strings.ContainsFunc(out, invisibleRune) {
+			t.Errorf("%s: a raw invisible rune:\n%s", format, out)
+		}
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		keyCol := strings.Index(lines[0], "KEY")
+		rows := 0
+		for _, l := range lines[1:] {
+			if l == "" || strings.Contains(l, "facts") {
+				break
+			}
+			if len(l) <= keyCol || l[keyCol] == ' ' {
+				if !strings.HasPrefix(l[keyCol:], continuation) {
+					t.Errorf("%s: line %q is neither a row nor a continuation", format, l)
+				}
+				continue
+			}
+			rows++
+		}
+		if rows != len(res.Rows) {
+			t.Errorf("%s: %d rows printed for %d facts:\n%s", format, rows, len(res.Rows), out)
+		}
+		if !strings.Contains(out, "trail"+visibleSpace) || !strings.Contains(out, "a"+visibleSpace+visibleSpace+"b") || !strings.Contains(out, `a\u3000b`) {
+			t.Errorf("%s: spaces not shown:\n%s", format, out)
 		}
 	}
 }

@@ -238,12 +238,12 @@ func rowsGrid(ctx context.Context, res *diff.Result, opts Options, l layout) (*g
 			// A section name is a key of the report's sections object: the pod's choice.
 			section, last = sanitize(r.Section), r.Section
 		}
-		cells = append(cells[:0], section, wrap(sanitize(r.Key), l.keyWidth, 0))
+		cells = append(cells[:0], section, wrapCell(sanitizeCell(r.Key), l.keyWidth, 0))
 		if l.wide {
 			cells = append(cells, KindName(r.Kind))
 		}
 		for i, v := range r.Values {
-			cell := wrap(sanitize(v), l.valueWidth, l.valueLines)
+			cell := wrapCell(sanitizeCell(v), l.valueWidth, l.valueLines)
 			switch {
 			case r.Equal:
 			case !r.Present(i):
@@ -275,6 +275,53 @@ const maxCellBytes = 4096
 // sanitize is what a report string becomes in a table cell: capped, then escaped onto
 // one line (Sanitize).
 func sanitize(s string) string { return Sanitize(Cap(s, maxCellBytes)) }
+
+// sanitizeCell is a key or value in a table cell: sanitized, and every space that is
+// part of a run, or leads or ends the string, shown as ␠ (U+2420), so that no cell starts
+// with a space and a run of spaces cannot push text into what looks like another column
+// or row.
+func sanitizeCell(s string) string { return showSpaces(sanitize(s)) }
+
+// visibleSpace stands for a space showSpaces shows.
+const visibleSpace = "␠"
+
+func showSpaces(s string) string {
+	if !strings.Contains(s, "  ") && !strings.HasPrefix(s, " ") && !strings.HasSuffix(s, " ") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] != ' ' {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j-i == 1 && i > 0 && j < len(s) {
+			b.WriteByte(' ')
+		} else {
+			b.WriteString(strings.Repeat(visibleSpace, j-i))
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// continuation starts every line of a wrapped key or value after its first: a cell never
+// starts with a space (showSpaces), so an indented line is never a row of its own.
+const continuation = "  "
+
+// wrapCell is wrap for keys and values, their continuation lines indented.
+func wrapCell(s string, width, maxLines int) string {
+	w := wrap(s, width, maxLines)
+	if !strings.Contains(w, "\n") {
+		return w
+	}
+	return strings.ReplaceAll(w, "\n", "\n"+continuation)
+}
 
 // sanitizeAll sanitizes each of ss and joins them with sep.
 func sanitizeAll(ss []string, sep string) string {

@@ -3,13 +3,12 @@
 package report
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"reflect"
 	"time"
 )
 
@@ -66,11 +65,16 @@ func (r *Report) Section(name string, v any) (bool, error) {
 	if !ok || len(raw) == 0 || string(raw) == "null" {
 		return false, nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	if err := UnmarshalExact(raw, v); err != nil {
 		return true, fmt.Errorf("section %q: %w", name, err)
 	}
 	return true, nil
 }
+
+// MaxSections bounds how many sections a report may hold: every section costs the diff
+// a few allocations whatever its size, so a report of a million empty sections (13 MB)
+// would cost seconds and gigabytes. A prober writes one per plugin.
+const MaxSections = 1024
 
 // ErrSchema is returned by Decode when the report was written by an incompatible prober.
 var ErrSchema = errors.New("unsupported report schema")
@@ -100,15 +104,20 @@ func DecodeContext(ctx context.Context, r io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("malformed report: %w", err)
 	}
 	// One document, and no key twice: a second document or a repeated key would let
-	// "last one wins" decide what the report says.
+	// "last one wins" decide what the report says. Keys are matched exactly, at every
+	// level (exact.go).
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("malformed report: data after the report's closing brace (at byte %d)", dec.InputOffset())
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := uniqueKeys(raw, "the report", true); err != nil {
-		return nil, err
+	tooMany := fmt.Errorf("more than the %d sections a report may hold (this build knows about 20)", MaxSections)
+	if err := checkExactLimit(ctx, raw, reflect.TypeFor[Report](), &memberLimit{"sections", MaxSections, tooMany}); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("malformed report: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -126,6 +135,9 @@ func DecodeContext(ctx context.Context, r io.Reader) (*Report, error) {
 	if rep.Sections == nil {
 		return nil, fmt.Errorf("malformed report: no sections")
 	}
+	if len(rep.Sections) > MaxSections {
+		return nil, fmt.Errorf("malformed report: %d sections, more than the %d a report may hold", len(rep.Sections), MaxSections)
+	}
 	return &rep, nil
 }
 
@@ -140,40 +152,4 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// uniqueKeys fails when the object raw has a key twice. Go's decoder matches field names
-// without regard to case, so at the top level keys are compared that way; there, the
-// "sections" object is checked too.
-func uniqueKeys(raw json.RawMessage, what string, top bool) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil // not an object: Unmarshal says what is wrong
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("malformed report: %w", err)
-		}
-		key, _ := t.(string)
-		k := key
-		if top {
-			k = strings.ToLower(key)
-		}
-		if seen[k] {
-			return fmt.Errorf("malformed report: key %q appears twice in %s", key, what)
-		}
-		seen[k] = true
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return fmt.Errorf("malformed report: %w", err)
-		}
-		if top && strings.EqualFold(key, "sections") {
-			if err := uniqueKeys(v, "its sections", false); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

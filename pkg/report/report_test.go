@@ -82,3 +82,55 @@ func TestDecodeRefusesTrailingDataAndRepeatedKeys(t *testing.T) {
 		}
 	}
 }
+
+// Keys are matched exactly at every level, and no object holds a key twice (exactly or
+// under Go's case folding): what Go reads is what jq and Python read. Each refusal names
+// the key and where it is.
+func TestDecodeMatchesKeysExactly(t *testing.T) {
+	head := `{"schemaVersion":"` + SchemaVersion + `",`
+	for name, tt := range map[string]struct{ in, key, path string }{
+		"folded sections (U+017F)": {head + `"sections":{"a":{}},"ſections":{"b":{}}}`, "ſections", "the top level"},
+		"folded alone":             {head + `"ſections":{"b":{}}}`, "ſections", "the top level"},
+		"Kelvin sign":              {head + `"sections":{},"subject":{"\u212aey":1,"name":"x"},"hostname":"h"}`, "", ""},
+		"upper case field":         {head + `"Hostname":"h","sections":{}}`, "Hostname", "the top level"},
+		"nested field folded":      {head + `"sections":{},"subject":{"NAME":"x"}}`, "NAME", `"/subject"`},
+		"problem error folded":     {head + `"sections":{},"problems":[{"section":"a","error":{"ErrNo":"E"}}]}`, "ErrNo", `"/problems/0/error"`},
+		"duplicate in a section":   {head + `"sections":{"zz":{"a":1,"a":2}}}`, "a", `"/sections/zz"`},
+		"duplicate deep":           {head + `"sections":{"zz":{"x":[{"y":{"k":1,"k":1}}]}}}`, "k", `"/sections/zz/x/0/y"`},
+		"case twins in a map":      {head + `"sections":{"zz":{"mtu":1,"MTU":2}}}`, "", ""},
+		"twin section names":       {head + `"sections":{"routes":{},"ROUTES":{}}}`, "", ""},
+		"case twins at the top":    {head + `"hostname":"a","HOSTNAME":"b","sections":{}}`, "HOSTNAME", "the top level"},
+	} {
+		_, err := Decode(strings.NewReader(tt.in))
+		if tt.key == "" { // unknown keys (a newer prober's fields) and map keys that differ in case stay allowed
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "malformed report") || !strings.Contains(err.Error(), fmt.Sprintf("%q", tt.key)) || !strings.Contains(err.Error(), tt.path) {
+			t.Errorf("%s: err = %v, want a malformed-report error naming %q at %s", name, err, tt.key, tt.path)
+		}
+	}
+}
+
+func TestUnmarshalExact(t *testing.T) {
+	type inner struct {
+		Dst string `json:"dst"`
+	}
+	type sec struct {
+		Routes []inner `json:"routes"`
+		Extra  map[string]inner
+	}
+	var s sec
+	if err := UnmarshalExact([]byte(`{"routes":[{"dst":"a"}],"Extra":{"x":{"dst":"b"}},"new":1}`), &s); err != nil || s.Routes[0].Dst != "a" || s.Extra["x"].Dst != "b" {
+		t.Fatalf("exact keys refused: %v %+v", err, s)
+	}
+	for _, in := range []string{`{"Routes":[]}`, `{"routes":[{"DST":"a"}]}`, `{"extra":{}}`, `{"Extra":{"x":{"dſt":"b"}}}`, `{"routes":[],"routes":[]}`} {
+		var s sec
+		var ke *KeyError
+		if err := UnmarshalExact([]byte(in), &s); !errors.As(err, &ke) {
+			t.Errorf("%s: err = %v, want a KeyError", in, err)
+		}
+	}
+}

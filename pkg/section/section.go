@@ -14,6 +14,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -141,7 +142,7 @@ func (p *plugin[S]) DefaultTargets(ctx context.Context, env *probe.Env) []target
 
 func (p *plugin[S]) decode(raw json.RawMessage) (*S, error) {
 	s := new(S)
-	if err := json.Unmarshal(raw, s); err != nil {
+	if err := report.UnmarshalExact(raw, s); err != nil {
 		return nil, fmt.Errorf("section %s: %w", p.d.Name, err)
 	}
 	return s, nil

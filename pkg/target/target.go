@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/redact"
 )
 
 // Scheme is the probe method a target asks for.
@@ -31,11 +33,13 @@ type Target struct {
 	URL string `json:"url,omitempty"`
 }
 
-// String is the canonical spelling, also used as the target's key in facts.
+// String is the canonical spelling, also used as the target's key in facts and in the
+// report. A URL's credentials (userinfo, a token in the query) are masked
+// (pkg/redact): the request uses URL, the report and every output only this.
 func (t Target) String() string {
 	switch t.Scheme {
 	case HTTP, HTTPS:
-		return t.URL
+		return redact.Value(t.URL)
 	case ICMP, DNS:
 		return string(t.Scheme) + "://" + t.Host
 	default:
@@ -47,7 +51,7 @@ func (t Target) String() string {
 // http://…, https://…, dns://NAME. IPv6 literals are bracketed: [::1]:80, icmp://[::1].
 func Parse(s string) (Target, error) {
 	bad := func(why string) (Target, error) {
-		return Target{}, fmt.Errorf("invalid target %q: %s (forms: HOST:PORT, tcp://HOST:PORT, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME)", s, why)
+		return Target{}, fmt.Errorf("invalid target %q: %s (forms: HOST:PORT, tcp://HOST:PORT, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME)", redact.Value(s), redact.Value(why))
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+	"github.com/netdiff/kubectl-netdiff/pkg/redact"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
@@ -232,6 +233,7 @@ func request(ctx context.Context, t target.Target, roots *x509.CertPool, out *Ta
 	tr.LatencyMs = ms(time.Since(start))
 	if err != nil {
 		tr.Error = report.ErrorOf(err)
+		tr.Error.Message = redact.Value(tr.Error.Message) // the error quotes the URL
 		if tr.Error.Errno == "" && errors.Is(err, io.EOF) {
 			tr.Error.Errno = "EOF"
 		}
@@ -240,7 +242,8 @@ func request(ctx context.Context, t target.Target, roots *x509.CertPool, out *Ta
 	defer resp.Body.Close()
 	// The body is read under mu, which only costs the late writers a wait.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	tr.Status, tr.Proto, tr.Location = resp.StatusCode, resp.Proto, resp.Header.Get("Location")
+	// A redirect's target may carry a signed URL or a token: masked like any value.
+	tr.Status, tr.Proto, tr.Location = resp.StatusCode, resp.Proto, redact.Value(resp.Header.Get("Location"))
 }
 
 func tlsInfo(cs tls.ConnectionState, host string, roots *x509.CertPool) *TLSInfo {

@@ -2,6 +2,8 @@ package process
 
 import (
 	"bytes"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,11 +72,52 @@ var secretCorpus = []secretShape{
 	{name: "Basic auth in env", env: [2]string{"GRPC_ARG", "Authorization: Basic YmFzaWMzNw=="}, secret: "YmFzaWMzNw=="},
 	{name: "secret-named variable", env: [2]string{"GRPC_AUTH_TOKEN", "named38"}, secret: "named38"},
 	{name: "lowercase pass", env: [2]string{"no_proxy", "localhost,pass=lower39"}, secret: "lower39"},
+
+	// Issue 30, class 2: flags inside one shell string (Kubernetes' $(VAR) in command:).
+	{name: "sh -c -pX", args: []string{"sh", "-c", "mysql -pshA01 -h db"}, secret: "shA01"},
+	{name: "sh -c -p X", args: []string{"sh", "-c", "mysql -u root -p shB02 -h db"}, secret: "shB02"},
+	{name: "sh -c -u user:pw", args: []string{"sh", "-c", "curl -s -u alice:shC03 http://h/"}, secret: "shC03"},
+	{name: "sh -c sshpass", args: []string{"bash", "-c", "sshpass -p shD04 ssh u@h true"}, secret: "shD04"},
+	{name: "sh -c quoted", args: []string{"sh", "-ec", `exec app --password "shE 05" --x`}, secret: "shE 05"},
+	{name: "sh -c several commands", args: []string{"sh", "-c", "cd /app && redis-cli -a shF06 ping; echo ok"}, secret: "shF06"},
+	{name: "sh -c assignment", args: []string{"sh", "-c", "PGPASSWORD=shG07 psql -h db"}, secret: "shG07"},
+	{name: "su -c", args: []string{"su", "app", "-c", "app --token shH08"}, secret: "shH08"},
+	{name: "unparsable shell", args: []string{"sh", "-c", "x ( -p shI09"}, secret: "shI09"},
+	// Class 3: authorisation schemes, any spacing, any scheme, ':' or '='.
+	{name: "Authorization:Bearer", args: []string{"-H", "Authorization:Bearer auA10"}, secret: "auA10"},
+	{name: "Authorization: ApiKey", args: []string{"-H", "Authorization: ApiKey auB11"}, secret: "auB11"},
+	{name: "Authorization=Bearer", args: []string{"--header", "Authorization=Bearer auC12"}, secret: "auC12"},
+	{name: "custom scheme", args: []string{"-H", "authorization :  Custom-Scheme auD13"}, secret: "auD13"},
+	{name: "grpc default headers", env: [2]string{"GRPC_DEFAULT_HEADERS", "authorization=Bearer auE14,x-trace=1"}, secret: "auE14"},
+	{name: "proxy-authorization", env: [2]string{"GRPC_EXTRA", "Proxy-Authorization: Basic auF15=="}, secret: "auF15=="},
+	{name: "x-api-key header", args: []string{"-H", "X-Api-Key: auG16"}, secret: "auG16"},
+	// Class 4: key=value DSNs with spaces.
+	{name: "libpq spaced", args: []string{"host=db password = dsA17 dbname=x"}, secret: "dsA17"},
+	{name: "libpq quoted", args: []string{"host=db password='dsB 18' dbname=x"}, secret: "dsB 18"},
+	{name: "ODBC braces", args: []string{"Driver={x};Server=db;PWD={dsC;19};"}, secret: "dsC;19"},
+	{name: "JDBC", args: []string{"jdbc:mysql://db/x?user=u&password=dsD20"}, secret: "dsD20"},
+	{name: "DSN env spaced", env: [2]string{"PYTHONDSN", "dbname=x user=u pwd= dsE21"}, secret: "dsE21"},
+	// Class 9: shapes the corpus lacked.
+	{name: "schemeless , in password", env: [2]string{"ftp_proxy", "u:p,shJ22@h:3128"}, secret: "shJ22"},
+	{name: "--password '' X", args: []string{"--password", "", "shK23"}, secret: "shK23"},
+	{name: "--jvm-opts=--token X", args: []string{"--jvm-opts=--token", "shL24"}, secret: "shL24"},
+	{name: "--jvm-opts='--token X'", args: []string{"--jvm-opts=--token shM25"}, secret: "shM25"},
+	{name: "sqlplus", args: []string{"sqlplus", "scott/shN26@orcl"}, secret: "shN26"},
+	{name: "protocol-relative", args: []string{"//u:shO27@h/x"}, secret: "shO27"},
+	{name: "Slack webhook", args: []string{"https://hooks.slack.com/services/T0000/B0000/shP28abcdefgh"}, secret: "shP28abcdefgh"},
+	{name: "-P X", args: []string{"mosquitto_pub", "-P", "shQ29"}, secret: "shQ29"},
+	{name: "Stripe", args: []string{"sk_live_shR30abcdefghijkl"}, secret: "sk_live_shR30abcdefghijkl"},
+	{name: "npm", env: [2]string{"JDK_JAVA_OPTIONS", "--x npm_shS31abcdefghijklmnopqrstuv"}, secret: "npm_shS31abcdefghijklmnopqrstuv"},
+	{name: "Slack app", args: []string{"xapp-1-shT32abcdefghij"}, secret: "xapp-1-shT32abcdefghij"},
+	{name: "SendGrid", args: []string{"SG.shU33abcdefghijklmn.opqrstuvwxyz0123456789"}, secret: "SG.shU33abcdefghijklmn.opqrstuvwxyz0123456789"},
+	{name: "PGP block", env: [2]string{"SSL_CERT_DIR", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nshV34pgp\n-----END PGP PRIVATE KEY BLOCK-----"}, secret: "shV34pgp"},
+	{name: "base64 docker config", args: []string{"--config=eyJhdXRocyI6eyJyZWciOnsiYXV0aCI6ImRYTmxjanB3In19fQ=="}, secret: "eyJhdXRocyI6eyJyZWciOnsiYXV0aCI6ImRYTmxjanB3In19fQ"},
+	{name: "base64 without eyJ", args: []string{"ICJwYXNzd29yZCI6ICJzZWNyZXQiIA=="}, secret: "ICJwYXNzd29yZCI6ICJzZWNyZXQiIA"},
 }
 
 func TestSecretCorpusIsRedacted(t *testing.T) {
-	if len(secretCorpus) < 40 {
-		t.Fatalf("corpus of %d shapes, want at least 40", len(secretCorpus))
+	if len(secretCorpus) < 80 {
+		t.Fatalf("corpus of %d shapes, want at least 80", len(secretCorpus))
 	}
 	for _, s := range secretCorpus {
 		var out string
@@ -92,6 +135,8 @@ func TestSecretCorpusIsRedacted(t *testing.T) {
 		"nginx -p 8080 -k https://h/ --addr 0.0.0.0:8080": "nginx -p 8080 -k https://h/ --addr 0.0.0.0:8080",
 		"app --listen :8080 --dir /var/lib/app -v":        "app --listen :8080 --dir /var/lib/app -v",
 		"app http://h:8080/path --pool 10":                "app http://h:8080/path --pool 10",
+		"mysql -P 3306 -h db":                             "mysql -P 3306 -h db",
+		"nginx -g daemon_off;":                            "nginx -g daemon_off;",
 	} {
 		if got := strings.Join(RedactArgs(strings.Fields(in)), " "); got != want {
 			t.Errorf("RedactArgs(%q) = %q, want it unchanged", in, got)
@@ -123,8 +168,25 @@ func TestSecretCorpusNeverPrinted(t *testing.T) {
 	waitExec(t, pa, "sleep")
 	waitExec(t, pb, "sh")
 
-	ra := a.Collect("--pid", strconv.Itoa(pa))
-	raw, errOut, rb := b.CollectOutput("--pid", strconv.Itoa(pb))
+	// The user's own --target with userinfo and a token, and a redirect whose Location
+	// carries a signed URL: the request is made, neither is echoed.
+	var ln net.Listener
+	if err := b.Do(func() (err error) { ln, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://u:locPw40@elsewhere.example/o?X-Amz-Signature=locSig41&token=locTok42", http.StatusFound)
+		}))
+	}()
+	tgt := "http://alice:tgtPw43@" + ln.Addr().String() + "/x?access_token=tgtTok44"
+	extra := []string{"locPw40", "locSig41", "locTok42", "tgtPw43", "tgtTok44"}
+	ra := a.Collect("--pid", strconv.Itoa(pa), "--target", tgt)
+	raw, errOut, rb := b.CollectOutput("--pid", strconv.Itoa(pb), "--target", tgt)
+	if !bytes.Contains(rb.Sections["http"], []byte(`"location"`)) {
+		t.Fatalf("the redirect is not in the report: %.2000s", rb.Sections["http"])
+	}
 	outputs := map[string][]byte{"prober stdout (the saved report)": raw, "prober stderr": errOut}
 	res, err := diff.Compare([]string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, diff.Options{})
 	if err != nil {
@@ -142,11 +204,24 @@ func TestSecretCorpusNeverPrinted(t *testing.T) {
 	if len(sb.Target.Cmdline) < 40 || len(sb.Target.Env) < len(seen)-2 {
 		t.Fatalf("the planted process was not read whole: cmdline %d words, %d network variables of %d", len(sb.Target.Cmdline), len(sb.Target.Env), len(seen))
 	}
-	for _, s := range secretCorpus {
+	for _, s := range append(secretCorpus, func() (x []secretShape) {
+		for _, e := range extra {
+			x = append(x, secretShape{name: "target or redirect", secret: e})
+		}
+		return x
+	}()...) {
 		for where, out := range outputs {
 			if bytes.Contains(out, []byte(s.secret)) {
 				t.Errorf("%s: secret %q in %s", s.name, s.secret, where)
 			}
+		}
+	}
+	// Nothing raw that a terminal would hide or act on, in any output.
+	for where, out := range outputs {
+		if strings.HasPrefix(where, "-o ") && bytes.ContainsFunc(out, func(r rune) bool {
+			return r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x200b || r == 0xfeff || r == 0x202e)
+		}) {
+			t.Errorf("a raw control or invisible rune in %s", where)
 		}
 	}
 	t.Logf("%d secret shapes planted (%d in the environment), none printed in %d outputs", len(secretCorpus), len(seen), len(outputs))
