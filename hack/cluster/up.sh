@@ -369,11 +369,13 @@ phase nodes
 # CoreDNS. It takes over the VXLAN device, routes and blackhole up.sh made, and enforces
 # policy on every cali* veth, those of pods already running included.
 if [[ $FELIX == 1 ]]; then
+  tf=$(date +%s)
   for n in "${NODES[@]}"; do
     "$here/calico.sh" node "$n"
     start "felix-$n" "$n" "$here/calico.sh" felix "$n" "$calicodir"
   done
   for n in "${NODES[@]}"; do wait_for "Felix on $n" 120 "$here/calico.sh" felix-ready "$n"; done
+  log "Felix ready on ${NODES[*]} $(( $(date +%s) - tf ))s after up.sh started it (or found it running)"
   phase felix
 fi
 wait_for "default ServiceAccount" 60 k get serviceaccount default -n default
