@@ -12,6 +12,10 @@
 #                                            restarting it when it exits, as calico-node's
 #                                            supervisor does; TERM stops it
 #   calico.sh felix-ready NODE             -> exit 0 when that node's Felix reports ready
+#   calico.sh felix-off NODE               -> takes Felix off a running node: stops it (its
+#                                            recorded PID) and removes its iptables rules and
+#                                            ipsets; the routes and VXLAN device it made stay
+#                                            (they are what up.sh programs, with Felix's MAC)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
@@ -214,6 +218,28 @@ felix-ready)
   n=${2:?usage: calico.sh felix-ready NODE}
   inns "$n" busybox wget -q -O /dev/null "http://127.0.0.1:$felix_health_port/readiness"
   ;;
+felix-off)
+  n=${2:?usage: calico.sh felix-off NODE}
+  f=$RUN/pids/felix-$n.pid
+  if alive "felix-$n"; then
+    read -r pid _ < "$f"
+    kill "$pid"
+    for _ in $(seq 50); do alive "felix-$n" || break; sleep 0.2; done
+    alive "felix-$n" && die "felix-$n (pid $pid) did not stop"
+    log "stopped felix-$n (pid $pid)"
+  fi
+  rm -f "$f"
+  # Without Felix its dispatch chains would drop the traffic of every new pod (an unknown
+  # cali* interface): remove its chains, the jumps to them and its rules in the built-in
+  # chains (comment "cali:..."), table by table, leaving kube-proxy's and up.sh's rules.
+  for t in raw mangle nat filter; do
+    rules=$(inns "$n" iptables-save -t "$t")
+    grep -qE '^:cali-|--comment "?cali:' <<<"$rules" || continue
+    grep -vE '^:cali-|^-A cali-|-[jg] cali-|--comment "?cali:' <<<"$rules" | inns "$n" iptables-restore -T "$t"
+  done
+  for set in $(inns "$n" ipset list -n | grep '^cali'); do inns "$n" ipset destroy "$set"; done
+  log "removed Felix's rules and ipsets on $n"
+  ;;
 conflist)
   node=${2:?usage: calico.sh conflist NODE CIDR IPAM_DIR} cidr=${3:?} ipam=${4:?}
   # No host-local routes: Calico then installs the default route via 169.254.1.1.
@@ -241,5 +267,5 @@ conflist)
 }
 JSON
   ;;
-*) die "usage: calico.sh apply BUILD_DIR | conflist NODE CIDR IPAM_DIR | node NODE | felix NODE BUILD_DIR | felix-ready NODE" ;;
+*) die "usage: calico.sh apply BUILD_DIR | conflist NODE CIDR IPAM_DIR | node NODE | felix NODE BUILD_DIR | felix-ready NODE | felix-off NODE" ;;
 esac
