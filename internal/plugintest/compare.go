@@ -5,19 +5,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
 // Compare runs the real diff engine (no rules) and returns the Comparison the section's
 // rules see: its rows, normalised (own addresses <self>, the other's <peer>).
-func Compare(t testing.TB, section string, subjects []string, reps []*report.Report) *diff.Comparison {
+func Compare(t testing.TB, section string, subjects []string, reps []*report.Report) *contract.Comparison {
 	t.Helper()
 	res, err := diff.Compare(subjects, reps, diff.Options{Rules: func(string) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &diff.Comparison{Subjects: subjects, Reports: reps}
+	c := &contract.Comparison{Subjects: subjects, Reports: reps}
 	for _, r := range res.Rows {
 		if r.Section == section {
 			c.Rows = append(c.Rows, r)
@@ -28,7 +29,7 @@ func Compare(t testing.TB, section string, subjects []string, reps []*report.Rep
 
 // Findings runs the real diff engine on real reports with only the section's rules, so a
 // test proves the rules are registered and survive the engine.
-func Findings(t testing.TB, section string, subjects []string, reps []*report.Report) []diff.Finding {
+func Findings(t testing.TB, section string, subjects []string, reps []*report.Report) []contract.Finding {
 	t.Helper()
 	prefix := section + "/"
 	res, err := diff.Compare(subjects, reps, diff.Options{Rules: func(name string) bool { return strings.HasPrefix(name, prefix) }})
@@ -51,8 +52,8 @@ func EngineFindings(t testing.TB, section string, subjects []string, reps []*rep
 }
 
 // RowMap indexes a Comparison's rows by key.
-func RowMap(c *diff.Comparison) map[string]diff.Row {
-	m := map[string]diff.Row{}
+func RowMap(c *contract.Comparison) map[string]contract.Row {
+	m := map[string]contract.Row{}
 	for _, r := range c.Rows {
 		m[r.Key] = r
 	}

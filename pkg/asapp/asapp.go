@@ -18,7 +18,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/registry"
 )
 
 // ChildCommand is the prober's hidden subcommand that runs a task as the app.
@@ -208,27 +209,15 @@ type Runner struct {
 // Task is what a child runs: it reads its input (JSON) and returns a JSON-marshalable result.
 type Task func(ctx context.Context, in json.RawMessage) (any, error)
 
-var (
-	tasksMu sync.RWMutex
-	tasks   = map[string]Task{}
-)
+var tasks = registry.New[Task]("as-app task")
 
 // RegisterTask names a task a child can run; a plugin registers its own in init().
-func RegisterTask(name string, fn Task) {
-	tasksMu.Lock()
-	defer tasksMu.Unlock()
-	if _, dup := tasks[name]; dup {
-		panic("asapp: task " + name + " registered twice")
-	}
-	tasks[name] = fn
-}
+func RegisterTask(name string, fn Task) { tasks.Register(name, fn) }
 
 // RunChild is the child's side: it runs the named task on the JSON read from in and writes
 // the result as JSON to out.
 func RunChild(ctx context.Context, name string, in io.Reader, out io.Writer) error {
-	tasksMu.RLock()
-	fn, ok := tasks[name]
-	tasksMu.RUnlock()
+	fn, ok := tasks.Lookup(name)
 	if !ok {
 		return fmt.Errorf("no as-app task %q", name)
 	}

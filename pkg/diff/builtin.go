@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
@@ -13,6 +15,9 @@ func init() {
 	RegisterRule("report/section-absent", SectionAbsentRule)
 	RegisterRule("report/prober-version", ProberVersionRule)
 	RegisterRule("report/unknown-section", UnknownSectionRule)
+	// The engine's own sections are context: true, but neither causes nor symptoms.
+	diagnosis.RegisterAnalysis(contract.Analysis{Section: ReportSection, Role: contract.Background})
+	diagnosis.RegisterAnalysis(contract.Analysis{Section: "diff", Role: contract.Background})
 }
 
 const sectionKeyPrefix = "section/"
@@ -44,7 +49,7 @@ func SectionFailedRule(c *Comparison) []Finding {
 		for _, i := range failed {
 			out = append(out, Finding{Severity: Medium, Keys: []string{row.ID()},
 				Message: fmt.Sprintf("%s could not collect section %s: %s; its %s rows show %q and are not evidence of a network difference",
-					c.Subjects[i], name, strings.TrimPrefix(row.Values[i], SectionFailed), name, Missing)})
+					c.Subjects[i], name, strings.TrimPrefix(row.Values[i], SectionFailed), name, contract.Absent)})
 		}
 	}
 	return out
@@ -70,7 +75,7 @@ func SectionAbsentRule(c *Comparison) []Finding {
 		}
 		out = append(out, Finding{Severity: Low, Keys: []string{row.ID()},
 			Message: fmt.Sprintf("the report of %s has no section %s (a prober without that plugin?): its %s rows show %q",
-				strings.Join(who, ", "), name, name, Missing)})
+				strings.Join(who, ", "), name, name, contract.Absent)})
 	}
 	return out
 }

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/safe"
 )
-
-// Missing is how a value absent from one subject's report is shown.
-const Missing = "-"
 
 // ReportSection is the engine's own section: report metadata and which sections each
 // report holds. No plugin may be called "report".
@@ -70,7 +70,7 @@ func Compare(subjects []string, reports []*report.Report, opts Options) (*Result
 func CompareContext(ctx context.Context, subjects []string, reports []*report.Report, opts Options) (*Result, error) {
 	var named []namedRule
 	for _, nr := range registeredNamedRules() {
-		if opts.Rules == nil || opts.Rules(nr.name) {
+		if opts.Rules == nil || opts.Rules(nr.Name) {
 			named = append(named, nr)
 		}
 	}
@@ -137,7 +137,8 @@ func compare(ctx context.Context, subjects []string, reports []*report.Report, r
 		}
 	}
 
-	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids}
+	c := &Comparison{Subjects: subjects, Reports: reports, Identities: ids,
+		Normalise: NormaliseFunc(subjects, ids)}
 	var err error
 	if c.Rows, err = b.rows(ctx, subjects); err != nil {
 		return nil, err
@@ -150,7 +151,7 @@ func compare(ctx context.Context, subjects []string, reports []*report.Report, r
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	findings = diagnose(c, findings)
+	findings = diagnosis.Run(c, findings)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -264,13 +265,8 @@ func ownNets(nets []string, s *report.Subject) []string {
 	return out
 }
 
-func safeIdentity(idf probe.Identifier, raw json.RawMessage) (id probe.Identity, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("plugin panicked: %v", p)
-		}
-	}()
-	return idf.Identity(raw)
+func safeIdentity(idf probe.Identifier, raw json.RawMessage) (probe.Identity, error) {
+	return safe.Call(func() (probe.Identity, error) { return idf.Identity(raw) })
 }
 
 // sectionFacts asks the section's plugin for its facts, falling back to flattening the
@@ -291,13 +287,8 @@ func sectionFacts(name string, raw json.RawMessage) ([]probe.Fact, error) {
 	return g, err
 }
 
-func safeFacts(p probe.Plugin, raw json.RawMessage) (f []probe.Fact, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("plugin panicked: %v", r)
-		}
-	}()
-	return p.Facts(raw)
+func safeFacts(p probe.Plugin, raw json.RawMessage) ([]probe.Fact, error) {
+	return safe.Call(func() ([]probe.Fact, error) { return p.Facts(raw) })
 }
 
 func absent(raw json.RawMessage) bool {
@@ -469,7 +460,7 @@ func (b *builder) rows(ctx context.Context, subjects []string) ([]Row, error) {
 			row := Row{Section: section, Key: k, Values: b.values[lo:hi:hi], Kind: b.kinds[c], Missing: missing[lo:hi:hi]}
 			for j := range row.Values {
 				if row.Missing[j] {
-					row.Values[j] = Missing
+					row.Values[j] = contract.Absent
 				}
 			}
 			row.Equal = equal(row, expectedMissing(k, markers))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -341,12 +342,12 @@ func TestRulesPanicDedupeSort(t *testing.T) {
 	a := mkReport(t, "x", replica("10.244.0.5", "m", 1, "1"), nil)
 	b := mkReport(t, "y", replica("10.244.0.6", "m", 1, "1"), nil)
 	rules := []namedRule{
-		{"t/panics", func(*Comparison) []Finding { panic("index out of range") }},
-		{"t/dup", func(*Comparison) []Finding {
+		{Name: "t/panics", Value: func(*Comparison) []Finding { panic("index out of range") }},
+		{Name: "t/dup", Value: func(*Comparison) []Finding {
 			f := Finding{Severity: Low, Message: "same twice"}
 			return []Finding{f, f, {Severity: Critical, Message: "worst"}, {Severity: Low, Message: "a first"}}
 		}},
-		{"t/sees-rows", func(c *Comparison) []Finding {
+		{Name: "t/sees-rows", Value: func(c *Comparison) []Finding {
 			if len(c.Subjects) != 2 || len(c.Rows) == 0 || len(c.Identities) != 2 {
 				return []Finding{{Severity: High, Message: "rule saw an empty comparison"}}
 			}
@@ -396,7 +397,7 @@ func TestSeverityText(t *testing.T) {
 			t.Errorf("%v round-trips to %v (%v)", s, back, err)
 		}
 	}
-	if _, err := ParseSeverity("urgent"); err == nil {
+	if _, err := contract.ParseSeverity("urgent"); err == nil {
 		t.Error("ParseSeverity accepted an unknown name")
 	}
 	b, _ := json.Marshal(Finding{Severity: High})

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/safe"
 )
 
 // runRules runs every rule on c. A panicking rule costs only its own findings: it
@@ -45,12 +46,12 @@ func runRules(ctx context.Context, c *Comparison, rules []namedRule) ([]Finding,
 func ruleFindings(nr namedRule, c *Comparison) []Finding {
 	fs, err := safeRule(nr, c)
 	if err != nil {
-		return []Finding{{Severity: Info, Rule: nr.name,
-			Message: fmt.Sprintf("rule %s failed (%v); its findings are missing: please report this bug", nr.name, err)}}
+		return []Finding{{Severity: Info, Rule: nr.Name,
+			Message: fmt.Sprintf("rule %s failed (%v); its findings are missing: please report this bug", nr.Name, err)}}
 	}
 	for i := range fs {
 		if fs[i].Rule == "" {
-			fs[i].Rule = nr.name
+			fs[i].Rule = nr.Name
 		}
 		if fs[i].Keys == nil {
 			fs[i].Keys = []string{}
@@ -59,20 +60,9 @@ func ruleFindings(nr namedRule, c *Comparison) []Finding {
 	return fs
 }
 
-func safeRule(nr namedRule, c *Comparison) (fs []Finding, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-			if debugRules {
-				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-			}
-		}
-	}()
-	return nr.rule(c), nil
+func safeRule(nr namedRule, c *Comparison) ([]Finding, error) {
+	return safe.Call(func() ([]Finding, error) { return nr.Value(c), nil })
 }
-
-// debugRules adds stack traces to rule panics; tests of rules may set it.
-var debugRules = false
 
 // sortFindings dedupes and orders findings: odd ones out first, then most severe first,
 // then by rule and message.
@@ -113,12 +103,10 @@ func sortFindings(fs []Finding) []Finding {
 // RunRule runs the registered rule of that name on c, as the engine does: its findings
 // carry the rule's name. For tests and tools that look at one rule.
 func RunRule(name string, c *Comparison) []Finding {
-	rulesMu.RLock()
-	r, ok := rules[name]
-	rulesMu.RUnlock()
+	r, ok := rules.Lookup(name)
 	if !ok {
 		return []Finding{{Severity: Info, Rule: name, Message: "no rule " + name + " is registered"}}
 	}
-	fs, _ := runRules(context.Background(), c, []namedRule{{name: name, rule: r}})
+	fs, _ := runRules(context.Background(), c, []namedRule{{Name: name, Value: r}})
 	return fs
 }

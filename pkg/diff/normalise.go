@@ -5,44 +5,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
-// Identity is what makes one subject itself: values that differ between two healthy
-// replicas by nature and are replaced by placeholders before comparing.
-type Identity struct {
-	IPs      []string // addresses, with or without a /prefix
-	MACs     []string
-	Hostname string
-	Names    []string // pod name, interface alt-names, veth peer names, ...
-	// Node is the node the subject runs on ("" when unknown). Gateways and NodeNets
-	// (prefixes) are its node's values (probe.Identity): replaced only when the subjects
-	// do not all run on one known node, and the subjects of each node agree on them.
-	Node     string
-	Gateways []string
-	NodeNets []string
+// NormaliseFunc is Comparison.Normalise for these subjects: subject i's strings
+// normalised as its facts were.
+func NormaliseFunc(subjects []string, ids []Identity) func(i int, s string) string {
+	return func(i int, s string) string { return NewNormaliser(subjects, ids, i).Normalise(s) }
 }
-
-// Placeholders. A subject's own values become the self forms; another subject's values
-// become the peer forms, which carry the peer's name when more than two subjects are
-// compared so that "a reaches b" and "a reaches c" stay different facts.
-const (
-	SelfIP       = "<self>"
-	SelfMAC      = "<self-mac>"
-	SelfHostname = "<hostname>"
-	SelfName     = "<self-name>"
-	PeerIP       = "<peer>"
-	PeerMAC      = "<peer-mac>"
-	PeerHostname = "<peer-hostname>"
-	PeerName     = "<peer-name>"
-	// A node's values, for subjects on different nodes: the default gateway, and the
-	// network and broadcast addresses of the node's pod range.
-	SelfGateway   = "<gateway>"
-	PeerGateway   = "<peer-gateway>"
-	SelfNodeNet   = "<node-net>"
-	PeerNodeNet   = "<peer-node-net>"
-	SelfNodeBcast = "<node-bcast>"
-	PeerNodeBcast = "<peer-node-bcast>"
-)
 
 // minNameLen: names shorter than this ("a", "s1") are replaced only as whole fields,
 // never inside a word; "lo" is never a subject's name (it is every namespace's loopback).
@@ -84,10 +55,10 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 			if j == self {
 				return selfForm
 			}
-			return peerPlaceholder(peerForm, subjects, j)
+			return contract.PeerPlaceholder(peerForm, subjects, j)
 		}
 		for _, s := range id.IPs {
-			if a, ok := parseIdentityIP(s); ok {
+			if a, ok := contract.ParseIdentityIP(s); ok {
 				if _, dup := n.ips[a]; !dup {
 					n.ips[a] = ph(SelfIP, PeerIP)
 				}
@@ -100,7 +71,7 @@ func NewNormaliser(subjects []string, ids []Identity, self int) *Normaliser {
 		}
 		if gwLocal[j] {
 			for _, s := range id.Gateways {
-				if a, ok := parseIdentityIP(s); ok {
+				if a, ok := contract.ParseIdentityIP(s); ok {
 					addIP(a, ph(SelfGateway, PeerGateway))
 				}
 			}
@@ -188,14 +159,6 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4(b)
 }
 
-// peerPlaceholder gives "<peer>" for two subjects and "<peer:NAME>" for more.
-func peerPlaceholder(form string, subjects []string, j int) string {
-	if len(subjects) <= 2 {
-		return form
-	}
-	return form[:len(form)-1] + ":" + subjects[j] + ">"
-}
-
 // peerMarkers are the placeholders naming subject j; a key holding one is a fact about j
 // that j itself cannot have, so j's missing value there is not a difference.
 func peerMarkers(subjects []string, j int) []string {
@@ -204,21 +167,9 @@ func peerMarkers(subjects []string, j int) []string {
 	}
 	var out []string
 	for _, f := range []string{PeerIP, PeerMAC, PeerHostname, PeerName, PeerGateway, PeerNodeNet, PeerNodeBcast} {
-		out = append(out, peerPlaceholder(f, subjects, j))
+		out = append(out, contract.PeerPlaceholder(f, subjects, j))
 	}
 	return out
-}
-
-func parseIdentityIP(s string) (netip.Addr, bool) {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		s = s[:i]
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.WithZone("").Unmap(), true
 }
 
 func hasLetter(s string) bool {

@@ -137,8 +137,8 @@ func FuzzNormalise(f *testing.F) {
 
 // A rule that builds a row key from a section it decoded names the row the diff made.
 func TestNormaliseForNamesTheRow(t *testing.T) {
-	c := &Comparison{Subjects: []string{"a", "b"},
-		Identities: []Identity{{IPs: []string{"10.9.0.5"}}, {IPs: []string{"10.9.0.6"}}}}
+	ids := []Identity{{IPs: []string{"10.9.0.5"}}, {IPs: []string{"10.9.0.6"}}}
+	c := &Comparison{Subjects: []string{"a", "b"}, Identities: ids, Normalise: NormaliseFunc([]string{"a", "b"}, ids)}
 	if got := c.NormaliseFor(0, "tcp/nonblocking/tcp://10.9.0.6:8080/ipv4"); got != "tcp/nonblocking/tcp://<peer>:8080/ipv4" {
 		t.Errorf("NormaliseFor(0) = %q", got)
 	}

@@ -297,8 +297,8 @@ func (r *run) attachNodeSide(ctx context.Context, runner *podrun.Runner, s *subj
 
 // probeViaNode probes s from a node pod on its node, leaving the pod's spec as it is: the
 // prober there finds the target container's process by its ID and collects inside its
-// namespaces (as the app, in the app's cgroup too); with --node-side the same node pod then
-// collects the node side.
+// namespaces (as the app, in the app's cgroup too); the same node pod then collects the
+// node side: it is already there, so the node's half of the path costs one exec more.
 func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subject, args []string) (err error) {
 	id := s.pod.Namespace + "/" + s.pod.Name
 	cid, err := viaNodeTarget(s)
@@ -337,9 +337,6 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 	attach(s)
 	if err = r.attachPodFacts(ctx, s); err != nil {
 		return err
-	}
-	if !r.NodeSide {
-		return nil
 	}
 	nargs, err := nodepod.ProberArgs(s.pod, s.report)
 	if err != nil {

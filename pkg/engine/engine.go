@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
@@ -42,9 +44,11 @@ type Config struct {
 	Namespace                         string
 	Container, ContainerA, ContainerB string
 	// Reference adds a fresh reference pod beside the one pod (deleted afterwards unless
-	// KeepReference); NodeSide adds each pod's node side from a privileged node pod.
+	// KeepReference); NodeSide adds each pod's node side from a privileged node pod;
+	// NodeSideAuto adds it only when the diagnosis finds packets that left a pod and were
+	// lost where nothing read differs (then for every pod, so the node sides compare).
 	Reference, KeepReference bool
-	NodeSide                 bool
+	NodeSide, NodeSideAuto   bool
 	NodeNamespace            string
 
 	// How to probe: from an ephemeral container in each pod (ViaEphemeral, the default), or
@@ -109,6 +113,8 @@ type run struct {
 	services nsLists[corev1.Service]
 	slices   nsLists[discoveryv1.EndpointSlice]
 	nodes    nsLists[corev1.Node] // keyed by node name: one read per node, not per pod
+	// progressMu keeps the lines that pods and phases print on stderr whole.
+	progressMu *sync.Mutex
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the
@@ -133,7 +139,7 @@ func Run(ctx context.Context, cluster *Cluster, cfg Config) error {
 	if cfg.Via == "" {
 		cfg.Via = ViaEphemeral
 	}
-	r := &run{Config: cfg, pods: append([]PodRef(nil), cfg.Pods...), requests: &atomic.Int64{}}
+	r := &run{Config: cfg, pods: append([]PodRef(nil), cfg.Pods...), requests: &atomic.Int64{}, progressMu: &sync.Mutex{}}
 	if cluster != nil {
 		r.client, r.restConfig = cluster.Client, cluster.Config
 		if cluster.Requests != nil {
@@ -201,6 +207,12 @@ func (r *run) run(ctx context.Context) error {
 		r.probeAll(ctx, subjects, <-apiTargets)
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		if r.NodeSideAuto && !r.NodeSide && r.Via != ViaNode {
+			r.nodeSideIfOutside(ctx, subjects)
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted: %w", ctx.Err())
+			}
 		}
 	}
 	if r.SaveDir != "" {
@@ -428,25 +440,11 @@ func (r *run) resolveAll(ctx context.Context, subjects []*subject) error {
 // the others still finish (and are saved).
 func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []string) {
 	r.prefetchLists(ctx, subjects)
-	runner := &podrun.Runner{
-		Client:    r.client,
-		Config:    r.restConfig,
-		MaxReport: r.MaxReportSize,
-		Spec:      r.Prober,
-	}
+	runner := r.newRunner()
 	var watch *windowProgress
 	if r.Progress {
-		var mu sync.Mutex
-		runner.Progress = func(pod, msg string) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(r.ErrOut, "%s: %s\n", pod, msg)
-		}
-		runner.ProberErr = func(pod string) io.Writer {
-			return &linePrefixer{prefix: pod + ": ", w: r.ErrOut, mu: &mu}
-		}
 		if r.WatchWindow && r.Window >= minProgressWindow {
-			watch = startWindowProgress(r.ErrOut, &mu, r.Window, progressEvery(r.Window), len(subjects))
+			watch = startWindowProgress(r.ErrOut, r.progressMu, r.Window, progressEvery(r.Window), len(subjects))
 			defer watch.end()
 		}
 	}
@@ -473,6 +471,85 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []st
 			s.err = r.attachNodeSide(pctx, runner, s)
 		}
 	})
+}
+
+// newRunner is the runner that adds, execs and reads the prober, with progress on
+// stderr when asked for.
+func (r *run) newRunner() *podrun.Runner {
+	runner := &podrun.Runner{
+		Client:    r.client,
+		Config:    r.restConfig,
+		MaxReport: r.MaxReportSize,
+		Spec:      r.Prober,
+	}
+	if r.Progress {
+		mu := r.progressMu
+		runner.Progress = func(pod, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(r.ErrOut, "%s: %s\n", pod, msg)
+		}
+		runner.ProberErr = func(pod string) io.Writer {
+			return &linePrefixer{prefix: pod + ": ", w: r.ErrOut, mu: mu}
+		}
+	}
+	return runner
+}
+
+// nodeSideIfOutside is --node-side=auto: when the diagnosis of the reports as they are
+// finds a pod whose packets left it and were lost while its node's half was not read, it
+// reads every pod's node side (the node sides are compared with each other, so all of
+// them), in the same run. Where the node pod cannot run (RBAC, Pod Security), the run
+// goes on without it and says why; the finding keeps its rerun hint.
+func (r *run) nodeSideIfOutside(ctx context.Context, subjects []*subject) {
+	var names []string
+	var reports []*report.Report
+	for _, s := range subjects {
+		if s.report != nil && s.err == nil {
+			names, reports = append(names, s.name), append(reports, s.report)
+		}
+	}
+	if len(reports) < 2 {
+		return
+	}
+	res, err := diff.CompareContext(ctx, names, reports, diff.Options{})
+	if err != nil {
+		return
+	}
+	var outside []string
+	for _, f := range res.Findings {
+		if f.Rule == diagnosis.RuleOutsidePod && f.Place == contract.OnNode.String() {
+			outside = append(outside, f.Subject)
+		}
+	}
+	if len(outside) == 0 {
+		return
+	}
+	if r.Progress {
+		r.progressMu.Lock()
+		fmt.Fprintf(r.ErrOut, "node side (auto): packets of %s left the pod and were lost; reading every pod's node side\n", strings.Join(outside, ", "))
+		r.progressMu.Unlock()
+	}
+	runner := r.newRunner()
+	sem := make(chan struct{}, r.MaxConcurrency)
+	var wg sync.WaitGroup
+	for _, s := range subjects {
+		if s.report == nil || s.err != nil || s.pod == nil {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			pctx, cancel := context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+			if err := r.attachNodeSide(pctx, runner, s); err != nil && ctx.Err() == nil {
+				r.progressMu.Lock()
+				fmt.Fprintf(r.ErrOut, "warning: --node-side=auto could not read the node side of %s, the diagnosis goes on without it: %s\n", s.name, Explain(err, r.Prober.Profile))
+				r.progressMu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // resolve gets the pod and refuses the ones netdiff cannot probe.

@@ -34,7 +34,7 @@ func newTestRun(t *testing.T, objs ...runtime.Object) (*run, *fake.Clientset, *s
 		MaxReportSize: 64 << 20, MaxConcurrency: 10, Output: "table",
 		Out: out, ErrOut: errOut,
 	}
-	return &run{Config: cfg, client: cs}, cs, out, errOut
+	return &run{Config: cfg, client: cs, progressMu: &sync.Mutex{}}, cs, out, errOut
 }
 
 func start(r *run) error {

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubectl/pkg/util/qos"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
@@ -328,7 +328,7 @@ func init() {
 		Name:     SectionName,
 		Facts:    facts,
 		Identity: func(s *Section) probe.Identity { return probe.Identity{IPs: s.PodIPs} },
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"network-policy": policyRule,
 			"host-network":   hostNetworkRule,
 			"dns-policy":     dnsPolicyRule,

@@ -9,7 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -59,8 +59,8 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-func comparison(t *testing.T, secs ...*Section) *diff.Comparison {
-	c := &diff.Comparison{}
+func comparison(t *testing.T, secs ...*Section) *contract.Comparison {
+	c := &contract.Comparison{}
 	for i, s := range secs {
 		raw, err := json.Marshal(s)
 		if err != nil {
@@ -81,7 +81,7 @@ func TestRules(t *testing.T) {
 	c := comparison(t, a, b)
 
 	f := policyRule(c)
-	if len(f) != 1 || f[0].Severity != diff.High || !strings.Contains(f[0].Message, "deny-egress selects only ha-0 for egress") {
+	if len(f) != 1 || f[0].Severity != contract.High || !strings.Contains(f[0].Message, "deny-egress selects only ha-0 for egress") {
 		t.Errorf("policy finding = %+v", f)
 	}
 	if f := hostNetworkRule(c); len(f) != 1 || !strings.HasPrefix(f[0].Message, "netshoot uses the node's network namespace") {

@@ -5,10 +5,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
-func sections(c *diff.Comparison) []*Section {
+func sections(c *contract.Comparison) []*Section {
 	out := make([]*Section, len(c.Reports))
 	for i, r := range c.Reports {
 		var s Section
@@ -21,7 +21,7 @@ func sections(c *diff.Comparison) []*Section {
 
 // policyRule: a NetworkPolicy that selects some subjects and not others is a classic reason
 // for "works from one pod, not from the other".
-func policyRule(c *diff.Comparison) []diff.Finding {
+func policyRule(c *contract.Comparison) []contract.Finding {
 	secs := sections(c)
 	byPolicy := map[string][]int{} // "name|type" -> subjects selected
 	for i, s := range secs {
@@ -34,17 +34,17 @@ func policyRule(c *diff.Comparison) []diff.Finding {
 			}
 		}
 	}
-	var out []diff.Finding
+	var out []contract.Finding
 	for key, idx := range byPolicy {
 		if len(idx) == countKnown(secs) {
 			continue
 		}
 		name, typ := splitPair(key)
-		sev := diff.High
+		sev := contract.High
 		if typ == "Ingress" {
-			sev = diff.Medium
+			sev = contract.Medium
 		}
-		out = append(out, diff.Finding{
+		out = append(out, contract.Finding{
 			Severity: sev,
 			Message:  fmt.Sprintf("NetworkPolicy %s selects only %s for %s: traffic allowed from the others may be dropped there", name, names(c.Subjects, idx), strings.ToLower(typ)),
 			Keys:     []string{SectionName + "/networkPolicies/" + name},
@@ -53,7 +53,7 @@ func policyRule(c *diff.Comparison) []diff.Finding {
 	return out
 }
 
-func hostNetworkRule(c *diff.Comparison) []diff.Finding {
+func hostNetworkRule(c *contract.Comparison) []contract.Finding {
 	secs := sections(c)
 	var host []int
 	for i, s := range secs {
@@ -64,14 +64,14 @@ func hostNetworkRule(c *diff.Comparison) []diff.Finding {
 	if len(host) == 0 || len(host) == countKnown(secs) {
 		return nil
 	}
-	return []diff.Finding{{
-		Severity: diff.High,
+	return []contract.Finding{{
+		Severity: contract.High,
 		Message:  fmt.Sprintf("%s uses the node's network namespace (hostNetwork) and the others do not: routes, addresses, netfilter and DNS differ by design", names(c.Subjects, host)),
 		Keys:     []string{SectionName + "/hostNetwork"},
 	}}
 }
 
-func dnsPolicyRule(c *diff.Comparison) []diff.Finding {
+func dnsPolicyRule(c *contract.Comparison) []contract.Finding {
 	secs := sections(c)
 	vals := map[string][]int{}
 	for i, s := range secs {
@@ -87,8 +87,8 @@ func dnsPolicyRule(c *diff.Comparison) []diff.Finding {
 		parts = append(parts, fmt.Sprintf("%s uses %s", names(c.Subjects, idx), v))
 	}
 	sort.Strings(parts)
-	return []diff.Finding{{
-		Severity: diff.Medium,
+	return []contract.Finding{{
+		Severity: contract.Medium,
 		Message:  "dnsPolicy differs: " + strings.Join(parts, ", ") + " (different resolv.conf, nameservers and search domains)",
 		Keys:     []string{SectionName + "/dnsPolicy"},
 	}}

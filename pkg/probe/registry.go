@@ -1,44 +1,26 @@
 package probe
 
-import (
-	"fmt"
-	"sort"
-	"sync"
-)
+import "github.com/netdiff/kubectl-netdiff/pkg/registry"
 
-var (
-	mu        sync.RWMutex
-	factories = map[string]func() Plugin{}
-)
+var factories = registry.New[func() Plugin]("probe plugin")
 
 // Register adds a plugin factory; plugins call it from init. A fresh instance is made per
 // collection so plugins may keep state between Begin and Collect.
-func Register(name string, f func() Plugin) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := factories[name]; dup {
-		panic(fmt.Sprintf("probe: plugin %q registered twice", name))
-	}
-	factories[name] = f
-}
+func Register(name string, f func() Plugin) { factories.Register(name, f) }
 
 // New returns fresh instances of every registered plugin, sorted by name.
 func New() []Plugin {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]Plugin, 0, len(factories))
-	for _, f := range factories {
-		out = append(out, f())
+	all := factories.Sorted()
+	out := make([]Plugin, 0, len(all))
+	for _, e := range all {
+		out = append(out, e.Value())
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
 }
 
 // Lookup returns a fresh instance of the named plugin, for reading its section.
 func Lookup(name string) (Plugin, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	f, ok := factories[name]
+	f, ok := factories.Lookup(name)
 	if !ok {
 		return nil, false
 	}

@@ -42,6 +42,11 @@ type Finding struct {
 	Explains    []string        `json:"explains,omitempty"`
 	ExplainedBy []string        `json:"explainedBy,omitempty"`
 	Checked     string          `json:"checked,omitempty"`
+	// ConsequenceOf and Consequences link a cause that follows from another difference
+	// to its root; Place is where on the path a cause lies (pod, node, beyond-node).
+	ConsequenceOf string   `json:"consequenceOf,omitempty"`
+	Consequences  []string `json:"consequences,omitempty"`
+	Place         string   `json:"place,omitempty"`
 }
 
 // Row is one fact across subjects; Values and Missing are aligned with Subjects.
@@ -76,7 +81,8 @@ func newDocument(ctx context.Context, res *diff.Result, all bool) (Document, err
 	for _, f := range res.Findings {
 		keys := append([]string{}, f.Keys...)
 		d.Findings = append(d.Findings, Finding{ID: f.ID, Kind: string(f.Kind), Severity: f.Severity.String(), Subject: f.Subject,
-			Rule: f.Rule, Message: Cap(f.Message, MaxMessageBytes), Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: Cap(f.Checked, MaxMessageBytes)})
+			Rule: f.Rule, Message: Cap(f.Message, MaxMessageBytes), Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: Cap(f.Checked, MaxMessageBytes),
+			ConsequenceOf: f.ConsequenceOf, Consequences: f.Consequences, Place: f.Place})
 	}
 	d.Summary.Rows, d.Summary.Findings = len(res.Rows), len(res.Findings)
 	for n, r := range res.Rows {

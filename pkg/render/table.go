@@ -91,18 +91,31 @@ func summary(res *diff.Result, differing int) string {
 	if !res.Differs() {
 		return fmt.Sprintf("No differences between %s (%d %s compared).\n", names, len(res.Rows), plural(len(res.Rows), "fact", "facts"))
 	}
-	top := 0
+	top, consequences := 0, 0
 	for _, f := range res.Findings {
-		if f.Kind != diff.Symptom || len(f.ExplainedBy) == 0 {
+		if !folded(f) {
 			top++
 		}
+		if f.ConsequenceOf != "" {
+			consequences++
+		}
 	}
-	folded := ""
+	under := ""
 	if top < len(res.Findings) {
-		folded = fmt.Sprintf(", %d of them symptoms shown under their causes (-o wide lists each)", len(res.Findings)-top)
+		what := "symptoms"
+		if consequences > 0 {
+			what = "symptoms and consequences"
+		}
+		under = fmt.Sprintf(", %d of them %s shown under their causes (-o wide lists each)", len(res.Findings)-top, what)
 	}
 	return fmt.Sprintf("%d of %d facts differ between %s; %d %s%s.\n", differing, len(res.Rows), names,
-		len(res.Findings), plural(len(res.Findings), "finding", "findings"), folded)
+		len(res.Findings), plural(len(res.Findings), "finding", "findings"), under)
+}
+
+// folded tells whether a finding is shown under another rather than on its own line: an
+// explained symptom under its cause, a consequence under its root.
+func folded(f diff.Finding) bool {
+	return f.Kind == diff.Symptom && len(f.ExplainedBy) > 0 || f.ConsequenceOf != ""
 }
 
 func plural(n int, one, many string) string {
@@ -126,7 +139,7 @@ func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 		byID[f.ID] = f
 	}
 	for _, f := range res.Findings {
-		if !l.wide && f.Kind == diff.Symptom && len(f.ExplainedBy) > 0 {
+		if !l.wide && folded(f) {
 			continue // shown under its cause
 		}
 		sev := paint(opts.Color, severityColor[f.Severity], strings.ToUpper(f.Severity.String()))
@@ -146,12 +159,23 @@ func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 			if len(f.ExplainedBy) > 0 {
 				links = "\nexplained by " + sanitizeAll(f.ExplainedBy, " ")
 			}
+			if len(f.Consequences) > 0 {
+				links += "\nconsequences " + sanitizeAll(f.Consequences, " ")
+			}
+			if f.ConsequenceOf != "" {
+				links += "\nfollows from " + sanitize(f.ConsequenceOf)
+			}
 			// IDs, kinds and rule names are the engine's and the plugins', escaped all
 			// the same: nothing that reaches the terminal is printed raw.
 			t.add([]string{sanitize(f.ID), sanitize(string(f.Kind)), sev, sanitize(f.Rule), msg + links, sanitizeAll(f.Keys, "\n")})
 			continue
 		}
 		var under []string
+		for _, id := range f.Consequences {
+			if s, ok := byID[id]; ok {
+				under = append(under, "  "+oneLine("follows from it: "+sanitize(s.Message), l.messageWidth-2))
+			}
+		}
 		for n, id := range f.Explains {
 			if n == maxFolded && len(f.Explains) > maxFolded+1 {
 				under = append(under, fmt.Sprintf("  … and %d more (-o wide lists them)", len(f.Explains)-n))

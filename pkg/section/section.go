@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
@@ -35,9 +37,9 @@ type Descriptor[S any] struct {
 	Identity func(s *S) probe.Identity
 	// Rules are the finding rules, by their name within the section: "moved" is
 	// registered (and reported) as "<Name>/moved".
-	Rules map[string]diff.Rule
+	Rules map[string]contract.Rule
 	// Analysis is the section's part in the diagnosis; its Section is set to Name.
-	Analysis *diff.Analysis
+	Analysis *contract.Analysis
 }
 
 // Register adds a plugin. It panics on a descriptor that cannot be right (no name or no
@@ -65,7 +67,7 @@ func Register[S any](d Descriptor[S]) {
 	if d.Analysis != nil {
 		a := *d.Analysis
 		a.Section = d.Name
-		diff.RegisterAnalysis(a)
+		diagnosis.RegisterAnalysis(a)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
@@ -34,7 +34,7 @@ func secFacts(s *sec) []probe.Fact {
 	return out
 }
 
-func noRule(*diff.Comparison) []diff.Finding { return nil }
+func noRule(*contract.Comparison) []contract.Finding { return nil }
 
 func panics(t *testing.T, want string, d Descriptor[sec]) {
 	t.Helper()
@@ -52,7 +52,7 @@ func TestRegisterRefusesWrongDescriptors(t *testing.T) {
 	panics(t, "without a name", Descriptor[sec]{Facts: secFacts})
 	panics(t, "without a name or Facts", Descriptor[sec]{Name: "zz-section-a"})
 	panics(t, "give the part after", Descriptor[sec]{Name: "zz-section-b", Facts: secFacts,
-		Rules: map[string]diff.Rule{"zz-section-b/moved": noRule}})
+		Rules: map[string]contract.Rule{"zz-section-b/moved": noRule}})
 	for _, p := range probe.New() {
 		if strings.HasPrefix(p.Name(), "zz-section-") {
 			t.Errorf("plugin %s registered by a refused descriptor", p.Name())

@@ -15,7 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -200,8 +200,8 @@ func facts(s *Section) []probe.Fact {
 // and with them in others. kube-proxy answers a connect to such a Service with a reject
 // (ECONNREFUSED, or a timeout where ICMP is dropped); the Service, not the network, is
 // what differs.
-func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, SectionName)
+func noReadyEndpoints(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, SectionName)
 	type cell struct {
 		i int
 		t Target
@@ -221,7 +221,7 @@ func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		var empty, served []cell
 		for _, x := range byKey[k] {
@@ -242,11 +242,11 @@ func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
 			}
 			// The endpoints were listed after the probes: a cause only where the connects
 			// to that address did fail; else what the API says now, as context.
-			kind, sev := diff.Context, diff.Info
+			kind, sev := contract.Context, contract.Info
 			if connectsFailed(c, x.i, strings.TrimPrefix(k, "endpoints/")) {
-				kind, sev = diff.Cause, diff.High
+				kind, sev = contract.Cause, contract.High
 			}
-			out = append(out, diff.Finding{
+			out = append(out, contract.Finding{
 				Kind:     kind,
 				Severity: sev,
 				Subject:  c.Subjects[x.i],
@@ -262,7 +262,7 @@ func noReadyEndpoints(c *diff.Comparison) []diff.Finding {
 // connectsFailed: some TCP connect method row ("tcp/blocking/tcp://web:80/ipv4", its
 // bursts and as-app forms) or UDP row of subject i to target/addrKey is present and not
 // all ok. The connect section's keys, documented in docs/sections/connect.md.
-func connectsFailed(c *diff.Comparison, i int, targetKey string) bool {
+func connectsFailed(c *contract.Comparison, i int, targetKey string) bool {
 	for _, r := range c.Section("connect") {
 		method, rest, ok := strings.Cut(r.Key, "/")
 		if !ok || !r.Present(i) || strings.HasPrefix(r.Values[i], "ok ") || strings.HasSuffix(r.Key, "/latency") {
@@ -279,7 +279,7 @@ func connectsFailed(c *diff.Comparison, i int, targetKey string) bool {
 }
 
 // analysis: a connect probe to a Service's ClusterIP goes through the Service's endpoints.
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto != "tcp" && p.Proto != "udp" || p.AddrKey == "" {
 		return nil
 	}
@@ -292,7 +292,7 @@ func init() {
 	section.Register(section.Descriptor[Section]{
 		Name:     SectionName,
 		Facts:    facts,
-		Rules:    map[string]diff.Rule{"no-ready-endpoints": noReadyEndpoints},
+		Rules:    map[string]contract.Rule{"no-ready-endpoints": noReadyEndpoints},
 		Analysis: &analysis,
 	})
 }

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -36,15 +37,15 @@ func TestEmptyServiceIsTheCauseWhereConnectsFailed(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		outcome  string
-		wantKind diff.Kind
+		wantKind contract.Kind
 	}{
-		{"refused", "ECONNREFUSED 5/5", diff.Cause},
-		{"worked", "ok 5/5", diff.Context},
+		{"refused", "ECONNREFUSED 5/5", contract.Cause},
+		{"worked", "ok 5/5", contract.Context},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cmp := &diff.Comparison{Subjects: []string{"a", "b"},
+			cmp := &contract.Comparison{Subjects: []string{"a", "b"},
 				Reports: []*report.Report{rep(t, target("prod/web", 3, 0, 0)), rep(t, target("stage/web", 0, 0, 1))},
-				Rows:    []diff.Row{{Section: "connect", Key: "tcp/blocking/tcp://web:80/ipv4", Values: []string{"ok 5/5", c.outcome}}}}
+				Rows:    []contract.Row{{Section: "connect", Key: "tcp/blocking/tcp://web:80/ipv4", Values: []string{"ok 5/5", c.outcome}}}}
 			fs := noReadyEndpoints(cmp)
 			if len(fs) != 1 || fs[0].Kind != c.wantKind || fs[0].Subject != "b" || !strings.Contains(fs[0].Message, "stage/web") ||
 				!strings.Contains(fs[0].Message, "(1 not ready)") || !strings.Contains(fs[0].Message, "prod/web with 3 ready") {

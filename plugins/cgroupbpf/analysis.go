@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: the programs attached on the target's cgroup path lie on the path of every
@@ -14,7 +14,7 @@ import (
 // for TCP. A program does not make the kernel's route lookup fail, so where the lookup
 // already failed in the subject (no route, a policy rule's unreachable) the route is the
 // cause and the programs are left off the path.
-var analysis = diff.Analysis{Role: diff.State, Path: probePath, Infer: inferRefusal, Describe: describeRow}
+var analysis = contract.Analysis{Role: contract.State, Path: probePath, Infer: inferRefusal, Describe: describeRow}
 
 // hooksFor lists the attach types that govern a probe of proto and family ("ipv4", "ipv6").
 func hooksFor(proto, family string) []string {
@@ -34,7 +34,7 @@ func hooksFor(proto, family string) []string {
 	return nil
 }
 
-func probePath(c *diff.Comparison, p *diff.Probe, i int) []string {
+func probePath(c *contract.Comparison, p *contract.Probe, i int) []string {
 	hooks := hooksFor(p.Proto, p.Family())
 	if len(hooks) == 0 {
 		return nil
@@ -62,7 +62,7 @@ func probePath(c *diff.Comparison, p *diff.Probe, i int) []string {
 // asAppInAppCgroup reads the connect section's as-app status row (docs/sections/connect.md:
 // "as-app/status" is "ran in the app's cgroup" when the child ran there, as with --via
 // node): then every level of the app's cgroup path governs the as-app probes.
-func asAppInAppCgroup(c *diff.Comparison, i int) bool {
+func asAppInAppCgroup(c *contract.Comparison, i int) bool {
 	r, ok := c.Row("connect", "as-app/status")
 	return ok && r.Present(i) && strings.HasSuffix(r.Values[i], "in the app's cgroup")
 }
@@ -71,7 +71,7 @@ func asAppInAppCgroup(c *diff.Comparison, i int) bool {
 // subject i unless the section says the prober ran outside that cgroup (the app's own
 // cgroup, seen from an ephemeral container). Programs "above" are in effect for the app's
 // cgroup from ancestors it shares with the prober; a report without the fact keeps them.
-func governsProber(c *diff.Comparison, level string, i int) bool {
+func governsProber(c *contract.Comparison, level string, i int) bool {
 	r, ok := c.Row(Name, "prober/"+level)
 	if !ok || !r.Present(i) {
 		return true
@@ -82,7 +82,7 @@ func governsProber(c *diff.Comparison, level string, i int) bool {
 // describeRow words a program row as a cause in subject i, against subject j, when no
 // rule's finding named it (the subject that lacks a program the other has, e.g. a socket
 // load balancer's connect4 program missing where service connects fail).
-func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
+func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 	k, ok := ParseProgKey(r.Key)
 	if !ok {
 		return ""
@@ -118,7 +118,7 @@ func refusingHooks(family string) []string {
 // listed the finding says what would list them; where they were listed and are the same
 // code as in the subjects that do better, it names them: they decide by the state in
 // their maps (a socket load balancer's service table), which the report cannot show.
-func inferRefusal(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.Finding {
+func inferRefusal(c *contract.Comparison, p *contract.Probe, i int, better []int) *contract.Finding {
 	if p.Proto != "tcp" || p.Route == nil || i >= len(p.Route) || !p.Route[i].Known || p.Route[i].Err != "" {
 		return nil
 	}
@@ -136,7 +136,7 @@ func inferRefusal(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.
 			if k == "error/cgroup" {
 				hint = "a prober that sees the app's cgroup (privileged, on the node) would list them"
 			}
-			return &diff.Finding{Severity: diff.High, Rule: Name + "/refused-connect", Keys: []string{r.ID()},
+			return &contract.Finding{Severity: contract.High, Rule: Name + "/refused-connect", Keys: []string{r.ID()},
 				Message: fmt.Sprintf("%s: %s; %s's cgroup BPF programs could not be listed (%s): %s", what, why, c.Subjects[i], r.Values[i], hint)}
 		}
 	}
@@ -156,7 +156,7 @@ func inferRefusal(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.
 	for _, j := range better {
 		others = append(others, c.Subjects[j])
 	}
-	return &diff.Finding{Severity: diff.High, Rule: Name + "/refused-connect", Keys: keys,
+	return &contract.Finding{Severity: contract.High, Rule: Name + "/refused-connect", Keys: keys,
 		Message: fmt.Sprintf("%s: %s, and on its path is the %s, the same code as in %s: it decides by the state in its maps (a socket load balancer's service and backend tables), which the report does not hold",
 			what, why, strings.Join(progs, ", the "), strings.Join(others, ", "))}
 }

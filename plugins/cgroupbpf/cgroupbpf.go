@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -32,7 +32,7 @@ func init() {
 		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"only-in-some": OnlyInSome,
 		},
 		Analysis: &analysis,
@@ -290,16 +290,16 @@ func does(attach string) string {
 }
 
 // severityOf: the hooks that can make a connect fail are High, the others Medium.
-func severityOf(attach string) diff.Severity {
+func severityOf(attach string) contract.Severity {
 	switch attach {
 	case "connect4", "connect6", "sendmsg4", "sendmsg6", "sock_create", "egress", "ingress":
-		return diff.High
+		return contract.High
 	}
-	return diff.Medium
+	return contract.Medium
 }
 
 // levelPath is the path of a level in subject i's section ("" when unknown).
-func levelPath(c *diff.Comparison, i int, level string) string {
+func levelPath(c *contract.Comparison, i int, level string) string {
 	if r, ok := c.Row(Name, "level/"+level); ok && r.Present(i) {
 		return r.Values[i]
 	}
@@ -308,7 +308,7 @@ func levelPath(c *diff.Comparison, i int, level string) string {
 
 // readable: subject i has the section and could list programs, so a program it lacks is
 // really absent and not unseen.
-func readable(c *diff.Comparison, i int) bool {
+func readable(c *contract.Comparison, i int) bool {
 	if i >= len(c.Reports) || c.Reports[i] == nil {
 		return false
 	}
@@ -327,8 +327,8 @@ func readable(c *diff.Comparison, i int) bool {
 // OnlyInSome names a program attached on one subject's cgroup path and not on another's,
 // or attached with other flags or type: "pod-b has a cgroup connect4 program deny (tag
 // …) attached at its own cgroup /x that pod-a does not".
-func OnlyInSome(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func OnlyInSome(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	for _, row := range c.Section(Name) {
 		k, ok := ParseProgKey(row.Key)
 		if row.Equal || !ok {
@@ -348,7 +348,7 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 		if len(has) == 0 || len(lacks) == 0 && sameValues(row, has) {
 			continue
 		}
-		f := diff.Finding{Severity: severityOf(k.Attach), Rule: Name + "/only-in-some", Keys: []string{row.ID()}}
+		f := contract.Finding{Severity: severityOf(k.Attach), Rule: Name + "/only-in-some", Keys: []string{row.ID()}}
 		switch {
 		case len(lacks) > 0:
 			var names, lackNames []string
@@ -368,7 +368,7 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 			for _, i := range has {
 				vals = append(vals, c.Subjects[i]+": "+row.Values[i])
 			}
-			f.Severity = diff.Medium
+			f.Severity = contract.Medium
 			f.Message = fmt.Sprintf("the %s attached %s differs: %s", k.what(), where(k.Level, ""), strings.Join(vals, "; "))
 		}
 		out = append(out, f)
@@ -377,7 +377,7 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 }
 
 // sameValues: the subjects in idx all have one value of r.
-func sameValues(r diff.Row, idx []int) bool {
+func sameValues(r contract.Row, idx []int) bool {
 	for _, i := range idx[1:] {
 		if r.Values[i] != r.Values[idx[0]] {
 			return false

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -117,7 +117,7 @@ func TestFactsKeyByHookLevelNameTag(t *testing.T) {
 	}
 }
 
-func compare(t *testing.T, a, b *Section) *diff.Comparison {
+func compare(t *testing.T, a, b *Section) *contract.Comparison {
 	t.Helper()
 	reps := []*report.Report{{Sections: map[string]json.RawMessage{}}, {Sections: map[string]json.RawMessage{}}}
 	for i, s := range []*Section{a, b} {
@@ -148,7 +148,7 @@ func TestOnlyInSomeNamesTheProgramAndWhere(t *testing.T) {
 		t.Fatalf("want one finding, got %+v", fs)
 	}
 	want := "pod-b has a cgroup connect4 program deny_9090 (tag cc33) attached at its own cgroup /kubepods/pod1/ctr that pod-a does not: it runs on every connect()"
-	if f := fs[0]; !strings.HasPrefix(f.Message, want) || f.Severity != diff.High || f.Subject != "pod-b" ||
+	if f := fs[0]; !strings.HasPrefix(f.Message, want) || f.Severity != contract.High || f.Subject != "pod-b" ||
 		!slices.Equal(f.Keys, []string{"cgroupbpf/prog/connect4/self/deny_9090@cc33"}) {
 		t.Errorf("finding: %+v\nwant message starting %q", f, want)
 	}
@@ -169,16 +169,16 @@ func TestPathHoldsTheHooksOfTheProbe(t *testing.T) {
 	sock := Program{Attach: "sock_ops", ID: 56, Name: "ops", Tag: "ee", Type: "SockOps", Flags: "multi"}
 	c := compare(t, sample(100), sample(200, deny, sock))
 	n := len(c.Subjects)
-	probeOf := func(proto, addrKey string, routeErr string) *diff.Probe {
-		p := &diff.Probe{Proto: proto, AddrKey: addrKey, Port: 80, Addr: make([]netip.Addr, n), Route: make([]diff.RouteAnswer, n)}
+	probeOf := func(proto, addrKey string, routeErr string) *contract.Probe {
+		p := &contract.Probe{Proto: proto, AddrKey: addrKey, Port: 80, Addr: make([]netip.Addr, n), Route: make([]contract.RouteAnswer, n)}
 		for i := range p.Route {
-			p.Route[i] = diff.RouteAnswer{Known: true, Err: routeErr}
+			p.Route[i] = contract.RouteAnswer{Known: true, Err: routeErr}
 		}
 		return p
 	}
 	for _, tc := range []struct {
 		name  string
-		p     *diff.Probe
+		p     *contract.Probe
 		wants []string
 	}{
 		{"tcp4", probeOf("tcp", "ipv4", ""), []string{"prog/connect4/root/cil_sock4_connect@aa11", "prog/sock_ops/self/ops@ee"}},
@@ -203,7 +203,7 @@ func TestPathLeavesOutTheAppsOwnLevelWhereTheProberRunsElsewhere(t *testing.T) {
 	b := sample(200, deny)
 	b.Levels[0].Prober = false
 	c := compare(t, sample(100), b)
-	p := &diff.Probe{Proto: "tcp", AddrKey: "ipv4", Port: 80, Addr: make([]netip.Addr, 2), Route: make([]diff.RouteAnswer, 2)}
+	p := &contract.Probe{Proto: "tcp", AddrKey: "ipv4", Port: 80, Addr: make([]netip.Addr, 2), Route: make([]contract.RouteAnswer, 2)}
 	got := probePath(c, p, 1)
 	if !slices.Equal(got, []string{"prog/connect4/root/cil_sock4_connect@aa11"}) {
 		t.Errorf("path %v, want the root's connect4 program only", got)
@@ -211,9 +211,9 @@ func TestPathLeavesOutTheAppsOwnLevelWhereTheProberRunsElsewhere(t *testing.T) {
 }
 
 func TestInferRefusal(t *testing.T) {
-	eperm := func(detail string) *diff.Probe {
-		return &diff.Probe{Proto: "tcp", AddrKey: "ipv4", Port: 9090, Target: "tcp://<peer>:9090",
-			Detail: []string{"ok 2/2", detail}, Route: []diff.RouteAnswer{{Known: true}, {Known: true}}}
+	eperm := func(detail string) *contract.Probe {
+		return &contract.Probe{Proto: "tcp", AddrKey: "ipv4", Port: 9090, Target: "tcp://<peer>:9090",
+			Detail: []string{"ok 2/2", detail}, Route: []contract.RouteAnswer{{Known: true}, {Known: true}}}
 	}
 	// Same code in both pods: the root's connect4 program is named, with its maps.
 	c := compare(t, sample(100), sample(200))
@@ -223,7 +223,7 @@ func TestInferRefusal(t *testing.T) {
 		t.Errorf("same code: %+v", f)
 	}
 	// Other errnos, a failed route lookup: not a program's refusal.
-	for _, p := range []*diff.Probe{eperm("ETIMEDOUT 2/2"), eperm("ECONNREFUSED 2/2")} {
+	for _, p := range []*contract.Probe{eperm("ETIMEDOUT 2/2"), eperm("ECONNREFUSED 2/2")} {
 		if f := inferRefusal(c, p, 1, []int{0}); f != nil {
 			t.Errorf("%s: %+v", p.Detail[1], f)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
@@ -288,7 +289,7 @@ func TestConnect4ProgramIsTheCause(t *testing.T) {
 	}
 	top := res.Findings[0]
 	names := regexp.MustCompile(`pod-b has a cgroup connect4 program nd_deny_9090 \(tag [0-9a-f]+\) attached at its own cgroup .* that pod-a does not`)
-	if top.Kind != diff.Cause || !names.MatchString(top.Message) || len(top.Explains) == 0 {
+	if top.Kind != contract.Cause || !names.MatchString(top.Message) || len(top.Explains) == 0 {
 		t.Fatalf("the first finding is not the program, explaining the failures:\n%s", out.String())
 	}
 	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
@@ -302,7 +303,7 @@ func TestConnect4ProgramIsTheCause(t *testing.T) {
 		t.Fatal(err)
 	}
 	top = res.Findings[0]
-	if top.Kind != diff.Cause || top.Rule != cgroupbpf.Name+"/differs-on-path" || !names.MatchString(top.Message) || len(top.Explains) == 0 {
+	if top.Kind != contract.Cause || top.Rule != cgroupbpf.Name+"/differs-on-path" || !names.MatchString(top.Message) || len(top.Explains) == 0 {
 		out.Reset()
 		_ = render.Render(&out, res, "wide", render.Options{})
 		t.Fatalf("without the rule, the path model does not name the program first:\n%s", out.String())
@@ -395,7 +396,7 @@ func TestUnprivilegedSaysWhatIsMissing(t *testing.T) {
 				t.Fatal(err)
 			}
 			top := res.Findings[0]
-			if top.Kind != diff.Cause || top.Rule != cgroupbpf.Name+"/refused-connect" || !strings.Contains(top.Message, "--profile netadmin") || len(top.Explains) == 0 {
+			if top.Kind != contract.Cause || top.Rule != cgroupbpf.Name+"/refused-connect" || !strings.Contains(top.Message, "--profile netadmin") || len(top.Explains) == 0 {
 				var out strings.Builder
 				_ = render.Render(&out, res, "wide", render.Options{})
 				t.Fatalf("the first finding does not name a refusing cgroup BPF program:\n%s", out.String())
@@ -469,7 +470,7 @@ func TestSameProgramDifferentMaps(t *testing.T) {
 	_ = render.Render(&out, res, "wide", render.Options{})
 	top := res.Findings[0]
 	want := regexp.MustCompile(`pod-b's TCP connects to tcp://<peer>:9090 fail at once with EPERM .* the cgroup connect4 program nd_port_map \(tag [0-9a-f]+\) at its own cgroup .*, the same code as in pod-a: it decides by the state in its maps`)
-	if top.Kind != diff.Cause || top.Rule != cgroupbpf.Name+"/refused-connect" || !want.MatchString(top.Message) || len(top.Explains) == 0 {
+	if top.Kind != contract.Cause || top.Rule != cgroupbpf.Name+"/refused-connect" || !want.MatchString(top.Message) || len(top.Explains) == 0 {
 		t.Fatalf("the first finding does not name the program and its maps:\n%s", out.String())
 	}
 	t.Logf("first: %s", top.Message)
@@ -561,7 +562,7 @@ func TestEphemeralContainerView(t *testing.T) {
 	var out strings.Builder
 	_ = render.Render(&out, res, "wide", render.Options{})
 	top := res.Findings[0]
-	if top.Kind != diff.Cause || !strings.Contains(top.Message, "pod-b has a cgroup connect4 program nd_deny_9090") ||
+	if top.Kind != contract.Cause || !strings.Contains(top.Message, "pod-b has a cgroup connect4 program nd_deny_9090") ||
 		!strings.Contains(top.Message, "at an ancestor cgroup the prober cannot see") || len(top.Explains) == 0 {
 		t.Fatalf("the first finding is not the pod-level program:\n%s", out.String())
 	}
@@ -569,7 +570,7 @@ func TestEphemeralContainerView(t *testing.T) {
 		if strings.Contains(f.Message, "nd_deny_8080") && len(f.Explains) > 0 {
 			t.Errorf("the app-level program, which does not govern the prober, explains %v:\n%s", f.Explains, out.String())
 		}
-		if f.Kind == diff.Symptom && strings.Contains(f.Message, ":8080") {
+		if f.Kind == contract.Symptom && strings.Contains(f.Message, ":8080") {
 			t.Errorf("the prober's connects to 8080 differ:\n%s", out.String())
 		}
 	}

@@ -4,51 +4,52 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: every connect row is a probe (a method's run, a path MTU, a UDP probe, a
 // name's resolution); it also annotates probes of name targets with their addresses.
-var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf}
+var analysis = contract.Analysis{Role: contract.Outcome, Probes: probeOf}
 
-func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 	k := r.Key
 	switch {
 	case strings.HasSuffix(k, "/latency"):
-		return diff.Probe{}, false
+		return contract.Probe{}, false
 	case strings.HasPrefix(k, "resolve/"):
 		tgt := strings.TrimPrefix(k, "resolve/")
-		scheme, port := diff.TargetPort(tgt)
-		return diff.Probe{Target: tgt, Proto: scheme, Port: port, Name: diff.TargetHost(tgt),
-			Status: diff.Statuses(r, func(v string) diff.Status {
+		scheme, port := target.Port(tgt)
+		return contract.Probe{Target: tgt, Proto: scheme, Port: port, Name: target.Host(tgt),
+			Status: contract.Statuses(r, func(v string) contract.Status {
 				if strings.HasPrefix(v, "error ") || v == "no addresses" {
-					return diff.FailRemote
+					return contract.FailRemote
 				}
-				return diff.OK
+				return contract.OK
 			})}, true
 	case strings.HasPrefix(k, "udp/"):
-		tgt, ak := diff.SplitTargetKey(strings.TrimPrefix(k, "udp/"))
-		return newProbe(tgt, ak, "udp", diff.Statuses(r, func(v string) diff.Status { return diff.RunStatus(v, "reply") })), true
+		tgt, ak := target.SplitKey(strings.TrimPrefix(k, "udp/"))
+		return newProbe(tgt, ak, "udp", contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "reply") })), true
 	case strings.HasPrefix(k, "tcp/pmtu/"):
-		tgt, ak := diff.SplitTargetKey(strings.TrimPrefix(k, "tcp/pmtu/"))
+		tgt, ak := target.SplitKey(strings.TrimPrefix(k, "tcp/pmtu/"))
 		return newProbe(tgt, ak, "tcp", pmtuStatus(r)), true
 	case strings.HasPrefix(k, "tcp/"):
 		method, rest, _ := strings.Cut(strings.TrimPrefix(k, "tcp/"), "/")
-		tgt, ak := diff.SplitTargetKey(rest)
-		p := newProbe(tgt, ak, "tcp", diff.Statuses(r, func(v string) diff.Status { return diff.RunStatus(v, "ok") }))
+		tgt, ak := target.SplitKey(rest)
+		p := newProbe(tgt, ak, "tcp", contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "ok") }))
 		if strings.HasSuffix(method, AsAppSuffix) {
 			p.AsApp, p.UIDs = true, appUIDs(c)
 			asRoot(c, r, "tcp/"+strings.TrimSuffix(method, AsAppSuffix)+"/"+rest, &p)
 		}
 		return p, true
 	}
-	return diff.Probe{}, false
+	return contract.Probe{}, false
 }
 
 // asRoot fills in, for a subject whose app runs as the prober's own uid (no probe ran as
 // the app: root's connects are the app's), the status of root's row, so a pod whose app
 // is root counts as doing better or worse as the app than one whose app is not.
-func asRoot(c *diff.Comparison, r diff.Row, rootKey string, p *diff.Probe) {
+func asRoot(c *contract.Comparison, r contract.Row, rootKey string, p *contract.Probe) {
 	status, ok := c.Row(Name, AsAppStatusKey)
 	root, ok2 := c.Row(Name, rootKey)
 	if !ok || !ok2 {
@@ -61,13 +62,13 @@ func asRoot(c *diff.Comparison, r diff.Row, rootKey string, p *diff.Probe) {
 		if p.Detail == nil {
 			p.Detail = append([]string(nil), r.Values...)
 		}
-		p.Status[i] = diff.RunStatus(root.Values[i], "ok")
+		p.Status[i] = contract.RunStatus(root.Values[i], "ok")
 		p.Detail[i] = root.Values[i] + " (the app runs as the prober's uid)"
 	}
 }
 
 // appUIDs is the uid each subject's probes as the app ran as, -1 where unknown.
-func appUIDs(c *diff.Comparison) []int {
+func appUIDs(c *contract.Comparison) []int {
 	out := make([]int, len(c.Subjects))
 	r, ok := c.Row(Name, AsAppIdentityKey)
 	for i := range out {
@@ -91,32 +92,32 @@ func ParseUID(v string) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
-func newProbe(tgt, addrKey, proto string, st []diff.Status) diff.Probe {
-	_, port := diff.TargetPort(tgt)
-	p := diff.Probe{Target: tgt, AddrKey: addrKey, Proto: proto, Port: port, Status: st}
-	if diff.IsName(tgt) {
-		p.Name = diff.TargetHost(tgt)
+func newProbe(tgt, addrKey, proto string, st []contract.Status) contract.Probe {
+	_, port := target.Port(tgt)
+	p := contract.Probe{Target: tgt, AddrKey: addrKey, Proto: proto, Port: port, Status: st}
+	if target.IsName(tgt) {
+		p.Name = target.Host(tgt)
 	}
 	return p
 }
 
 // pmtuStatus: the largest path MTU is the healthy one; a smaller one is a symptom; an
 // unknown one (no connect succeeded) is the connects' symptom, not its own.
-func pmtuStatus(r diff.Row) []diff.Status {
+func pmtuStatus(r contract.Row) []contract.Status {
 	best := 0
 	for i, v := range r.Values {
 		if n, err := strconv.Atoi(v); err == nil && r.Present(i) && n > best {
 			best = n
 		}
 	}
-	return diff.Statuses(r, func(v string) diff.Status {
+	return contract.Statuses(r, func(v string) contract.Status {
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil:
-			return diff.Unknown
+			return contract.Unknown
 		case n < best:
-			return diff.FailRemote
+			return contract.FailRemote
 		}
-		return diff.OK
+		return contract.OK
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -177,12 +178,12 @@ func TestUIDRangeRuleFailsOnlyTheApp(t *testing.T) {
 	t.Logf("diff:\n%s", out.String())
 	top := res.Findings[0]
 	names := regexp.MustCompile(`pod-b.*uidrange 1000-1000.*lookup 100.*uid 1000`)
-	if top.Kind != diff.Cause || top.Subject != "pod-b" || !names.MatchString(top.Message) {
+	if top.Kind != contract.Cause || top.Subject != "pod-b" || !names.MatchString(top.Message) {
 		t.Fatalf("first finding is not the uidrange rule with the app's uid:\n%s", out.String())
 	}
 	var explained []string
 	for _, f := range res.Findings {
-		if f.Kind == diff.Symptom && slices.Contains(f.ExplainedBy, top.ID) {
+		if f.Kind == contract.Symptom && slices.Contains(f.ExplainedBy, top.ID) {
 			explained = append(explained, f.Rule)
 			if !strings.Contains(f.Message, "as the app (uid 1000)") && !strings.Contains(f.Message, "-as-app") {
 				t.Errorf("a symptom of the rule is not the connect as the app: %s", f.Message)
@@ -273,7 +274,7 @@ func TestOwnerMatchFailsOnlyTheApp(t *testing.T) {
 	_ = render.Render(&out, res, "wide", render.Options{})
 	top := res.Findings[0]
 	names := regexp.MustCompile(`pod-b.*dport 8080.*skuid 1000.*REJECT`)
-	if top.Kind != diff.Cause || !names.MatchString(top.Message) || !slices.ContainsFunc(res.Findings, func(f diff.Finding) bool {
+	if top.Kind != contract.Cause || !names.MatchString(top.Message) || !slices.ContainsFunc(res.Findings, func(f contract.Finding) bool {
 		return f.Rule == "connect/fails-as-app" && slices.Contains(f.ExplainedBy, top.ID)
 	}) {
 		t.Fatalf("first finding is not the owner-match rule explaining the failure as the app:\n%s", out.String())
@@ -300,7 +301,7 @@ func TestAppUIDDiffers(t *testing.T) {
 	_ = render.Render(&out, res, "wide", render.Options{})
 	t.Logf("diff:\n%s", out.String())
 	top := res.Findings[0]
-	if top.Kind != diff.Cause || top.Subject != "pod-b" || !strings.Contains(top.Message, "1000") || len(top.Explains) == 0 {
+	if top.Kind != contract.Cause || top.Subject != "pod-b" || !strings.Contains(top.Message, "1000") || len(top.Explains) == 0 {
 		t.Fatalf("first finding is not a cause naming the app's uid 1000:\n%s", out.String())
 	}
 	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))

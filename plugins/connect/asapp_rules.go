@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // asAppAddrs indexes a section's connects as the app by slot.
@@ -28,14 +28,14 @@ func asAppAddrs(s *Section) map[slot]*AddrResult {
 // its owner (a policy rule's uidrange, a netfilter owner match, a program attached to the
 // app's cgroup) treats the app's connects differently. The cause is named by the path of
 // the probe as the app, which runs through the rules that match the app's uid.
-func ruleFailsAsApp(c *diff.Comparison) []diff.Finding {
+func ruleFailsAsApp(c *contract.Comparison) []contract.Finding {
 	vs := views(c)
 	asApp := make([]map[slot]*AddrResult, len(vs))
 	for i, v := range vs {
 		asApp[i] = asAppAddrs(v.sec)
 	}
 	order, root := addrs(vs)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, s := range order {
 		for i, v := range vs {
 			app := asApp[i][s]
@@ -71,8 +71,8 @@ func ruleFailsAsApp(c *diff.Comparison) []diff.Finding {
 			if len(failing) == 0 {
 				continue
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.Critical,
+			out = append(out, contract.Finding{
+				Severity: contract.Critical,
 				Message: fmt.Sprintf("%s: %s connect to %s (%s %s) fails as the app (uid %d) and works as root: %s",
 					v.name, strings.Join(failing, " and "), s.target, s.key, app.Address, uid, strings.Join(evidence, "; ")),
 				Keys: keys,

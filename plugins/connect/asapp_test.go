@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -81,7 +82,7 @@ func TestRuleFailsAsApp(t *testing.T) {
 		{"both fail as the app", []*report.Report{withApp(t, 1000, &bad), withApp(t, 1000, &bad)}, ""},
 		{"twins", []*report.Report{withApp(t, 1000, &good), withApp(t, 1000, &good)}, ""},
 	} {
-		c := &diff.Comparison{Subjects: []string{"a", "b"}, Reports: tc.reps}
+		c := &contract.Comparison{Subjects: []string{"a", "b"}, Reports: tc.reps}
 		fs := ruleFailsAsApp(c)
 		switch {
 		case tc.want == "" && len(fs) > 0:
@@ -99,8 +100,8 @@ func TestAsAppProbeCarriesTheAppsUID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &diff.Comparison{Subjects: []string{"a", "b"}, Rows: res.Rows}
-	var r diff.Row
+	c := &contract.Comparison{Subjects: []string{"a", "b"}, Rows: res.Rows}
+	var r contract.Row
 	for _, row := range res.Rows {
 		if row.Section == Name && row.Key == AsAppKey(Nonblocking, false, tgt, "ipv4") {
 			r = row
@@ -108,7 +109,7 @@ func TestAsAppProbeCarriesTheAppsUID(t *testing.T) {
 	}
 	p, ok := probeOf(c, r)
 	// a's app runs as the prober does: root's connects (ok) are its app's.
-	if !ok || !p.AsApp || len(p.UIDs) != 2 || p.UIDIn(0) != 2000 || p.UIDIn(1) != 1000 || p.Status[1] != diff.FailLocal || p.Status[0] != diff.OK {
+	if !ok || !p.AsApp || len(p.UIDs) != 2 || p.UIDIn(0) != 2000 || p.UIDIn(1) != 1000 || p.Status[1] != contract.FailLocal || p.Status[0] != contract.OK {
 		t.Errorf("probe %+v, %v", p, ok)
 	}
 	if u, ok := ParseUID("uid 1000 gid 1 groups -"); !ok || u != 1000 {

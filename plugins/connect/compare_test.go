@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // every rule, as kubectl-netdiff runs them
@@ -20,17 +21,17 @@ func TestCompareFindsThePlantedCause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := map[string]diff.Severity{}
+	rules := map[string]contract.Severity{}
 	for _, f := range res.Findings {
 		rules[f.Rule] = f.Severity
 		t.Logf("%d %s: %s", f.Severity, f.Rule, f.Message)
 	}
 	for _, r := range []string{"connect/fails-here-works-there", "routeget/lookup-fails"} {
-		if rules[r] != diff.Critical {
+		if rules[r] != contract.Critical {
 			t.Errorf("no Critical %s finding", r)
 		}
 	}
-	if res.Findings[0].Severity != diff.Critical {
+	if res.Findings[0].Severity != contract.Critical {
 		t.Errorf("most severe finding first, got %+v", res.Findings[0])
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -34,7 +34,7 @@ func init() {
 		Phase:     probe.Active,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"fails-here-works-there":  ruleFailsHereWorksThere,
 			"errno-differs":           ruleErrnoDiffers,
 			"blocking-vs-nonblocking": ruleBlockingVsNonblocking,

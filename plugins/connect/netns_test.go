@@ -9,7 +9,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/routeget"
 )
@@ -142,9 +142,9 @@ func TestConnectPlantedDifferences(t *testing.T) {
 		}
 	}
 
-	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
-	findings := map[string][]diff.Finding{}
-	for name, rule := range map[string]diff.Rule{
+	c := &contract.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	findings := map[string][]contract.Finding{}
+	for name, rule := range map[string]contract.Rule{
 		"fails":    ruleFailsHereWorksThere,
 		"blocking": ruleBlockingVsNonblocking,
 		"routeok":  ruleRouteOKConnectFails,

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
@@ -26,9 +26,9 @@ type routegetSchema struct {
 	Lookups []netprobe.RouteLookup `json:"lookups"`
 }
 
-func views(c *diff.Comparison) []view {
-	secs := diff.DecodeSections(c, Name, Decode)
-	routes := diff.DecodeSections(c, routegetSection, diff.DecodeJSON[routegetSchema])
+func views(c *contract.Comparison) []view {
+	secs := contract.DecodeSections(c, Name, Decode)
+	routes := contract.DecodeSections(c, routegetSection, contract.DecodeJSON[routegetSchema])
 	out := make([]view, len(c.Subjects))
 	for i, name := range c.Subjects {
 		out[i] = view{name: name, sec: secs[i], route: routes[i]}
@@ -118,10 +118,10 @@ var methods = []string{Nonblocking, Blocking}
 
 // perSlot runs fn on every probed address slot in a stable order (per holds each
 // subject's result there, nil where it has none) and collects the findings.
-func perSlot(c *diff.Comparison, fn func(vs []view, s slot, per []*AddrResult) []diff.Finding) []diff.Finding {
+func perSlot(c *contract.Comparison, fn func(vs []view, s slot, per []*AddrResult) []contract.Finding) []contract.Finding {
 	vs := views(c)
 	order, m := addrs(vs)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, s := range order {
 		out = append(out, fn(vs, s, m[s])...)
 	}
@@ -130,9 +130,9 @@ func perSlot(c *diff.Comparison, fn func(vs []view, s slot, per []*AddrResult) [
 
 // perMethod runs fn on every subject's result for every method at every slot, where the
 // subject has one, and collects the findings it returns.
-func perMethod(c *diff.Comparison, fn func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *diff.Finding) []diff.Finding {
-	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
-		var out []diff.Finding
+func perMethod(c *contract.Comparison, fn func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *contract.Finding) []contract.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []contract.Finding {
+		var out []contract.Finding
 		for i, a := range per {
 			for _, meth := range methods {
 				if mr := methodOf(a, meth); mr != nil {
@@ -148,9 +148,9 @@ func perMethod(c *diff.Comparison, fn func(v view, s slot, a *AddrResult, meth s
 
 // ruleFailsHereWorksThere: a method that fails every time in one subject and works every
 // time in another is the difference the tool exists to find.
-func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
-	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
-		var out []diff.Finding
+func ruleFailsHereWorksThere(c *contract.Comparison) []contract.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []contract.Finding {
+		var out []contract.Finding
 		for i, a := range per {
 			var failing []string
 			var keys []string
@@ -176,8 +176,8 @@ func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
 			if len(failing) == 0 {
 				continue
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.Critical,
+			out = append(out, contract.Finding{
+				Severity: contract.Critical,
 				Message: fmt.Sprintf("%s: %s connect to %s (%s %s) fails: %s",
 					vs[i].name, strings.Join(failing, " and "), s.target, s.key, a.Address, strings.Join(evidence, "; ")),
 				Keys: keys,
@@ -196,9 +196,9 @@ func plural(n int) string {
 
 // ruleErrnoDiffers: a method fails every time everywhere, but not for the same reason
 // (ECONNREFUSED here, ETIMEDOUT there): the paths differ even though neither works.
-func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
-	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
-		var out []diff.Finding
+func ruleErrnoDiffers(c *contract.Comparison) []contract.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []contract.Finding {
+		var out []contract.Finding
 		for _, meth := range methods {
 			byErrno := map[string][]string{}
 			all := true
@@ -225,9 +225,9 @@ func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
 			if len(errnos) < 2 {
 				continue
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.High,
-				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, diff.Grouped(byErrno)),
+			out = append(out, contract.Finding{
+				Severity: contract.High,
+				Message:  fmt.Sprintf("%s connect to %s (%s) fails everywhere, for different reasons: %s", human(meth), s.target, s.key, contract.Grouped(byErrno)),
 				Keys:     []string{rowID(RunKey(meth, false, s.target, s.key))},
 			})
 		}
@@ -237,9 +237,9 @@ func ruleErrnoDiffers(c *diff.Comparison) []diff.Finding {
 
 // ruleBlockingVsNonblocking: the case study's signature. The same syscall sequence except
 // O_NONBLOCK should not change whether the kernel accepts a connect.
-func ruleBlockingVsNonblocking(c *diff.Comparison) []diff.Finding {
-	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
-		var out []diff.Finding
+func ruleBlockingVsNonblocking(c *contract.Comparison) []contract.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []contract.Finding {
+		var out []contract.Finding
 		for i, a := range per {
 			if a == nil || a.Blocking == nil || a.Nonblocking == nil {
 				continue
@@ -250,9 +250,9 @@ func ruleBlockingVsNonblocking(c *diff.Comparison) []diff.Finding {
 			if !differ {
 				continue
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.Critical,
-				Message: fmt.Sprintf("%s: connect to %s (%s %s) fails differently between blocking (%s) and non-blocking (%s): the kernel treats the two sockets differently, which points at per-socket state (a BPF program, socket options, a cgroup hook) rather than routing",
+			out = append(out, contract.Finding{
+				Severity: contract.Critical,
+				Message: fmt.Sprintf("%s: connect to %s (%s %s) goes differently with O_NONBLOCK than without (blocking: %s; non-blocking: %s): the same route and target, so what decides is the socket itself or when it ran, not the routing table",
 					vs[i].name, s.target, s.key, a.Address, b.Format("ok"), n.Format("ok")),
 				Keys: []string{rowID(RunKey(Blocking, false, s.target, s.key)), rowID(RunKey(Nonblocking, false, s.target, s.key))},
 			})
@@ -267,9 +267,9 @@ var rejectErrnos = []string{"ENETUNREACH", "EHOSTUNREACH", "EPERM", "EACCES"}
 
 // ruleRouteOKConnectFails: `ip route get` (with the same protocol and port) finds a route,
 // yet connect is refused with a routing-like errno, so something else is rejecting it.
-func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
+func ruleRouteOKConnectFails(c *contract.Comparison) []contract.Finding {
 	vs := views(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	for i, v := range vs {
 		if v.sec == nil || v.route == nil {
 			continue
@@ -300,8 +300,8 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 					continue
 				}
 				keys = append(keys, routegetSection+"/"+c.NormaliseFor(i, l.FactKey()))
-				out = append(out, diff.Finding{
-					Severity: diff.Critical,
+				out = append(out, contract.Finding{
+					Severity: contract.Critical,
 					// A symptom: the cause is what the diagnosis finds on this connect's path
 					// (a netfilter rule, a cgroup program, a rule for the app's uid), not
 					// a list of guesses here.
@@ -317,8 +317,8 @@ func ruleRouteOKConnectFails(c *diff.Comparison) []diff.Finding {
 
 // ruleIPv6FirstNoRoute: the resolver puts IPv6 first but the namespace cannot reach it;
 // clients without a fast IPv4 fallback fail or stall.
-func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func ruleIPv6FirstNoRoute(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	for _, v := range views(c) {
 		if v.sec == nil {
 			continue
@@ -347,8 +347,8 @@ func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
 			if why == "" {
 				continue
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.High,
+			out = append(out, contract.Finding{
+				Severity: contract.High,
 				Message: fmt.Sprintf("%s resolves %s to IPv6 first (%s) but has no IPv6 route (%s): clients that do not fall back to IPv4 quickly fail",
 					v.name, t.Target, a.Address, why),
 				Keys: keys,
@@ -360,15 +360,15 @@ func ruleIPv6FirstNoRoute(c *diff.Comparison) []diff.Finding {
 
 // ruleIntermittent: some attempts fail and some work; a flaky path is a finding even when
 // every subject shows it.
-func ruleIntermittent(c *diff.Comparison) []diff.Finding {
-	return perMethod(c, func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *diff.Finding {
+func ruleIntermittent(c *contract.Comparison) []contract.Finding {
+	return perMethod(c, func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *contract.Finding {
 		r := mr.Sequential
 		f := failedRan(r)
 		if f <= 0 || r.OK <= 0 {
 			return nil
 		}
-		return &diff.Finding{
-			Severity: diff.High,
+		return &contract.Finding{
+			Severity: contract.High,
 			Message: fmt.Sprintf("intermittent: %d of %d sequential %s connects to %s (%s %s) failed in %s (%s)",
 				f, ran(r), human(meth), s.target, s.key, a.Address, v.name, r.Format("ok")),
 			Keys: []string{rowID(RunKey(meth, false, s.target, s.key))},
@@ -378,13 +378,13 @@ func ruleIntermittent(c *diff.Comparison) []diff.Finding {
 
 // ruleBurstFails: connects fail only when many start at once, like an app's connection
 // pool at startup, pointing at limits (conntrack, backlog, ports, neighbour queue).
-func ruleBurstFails(c *diff.Comparison) []diff.Finding {
-	return perMethod(c, func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *diff.Finding {
+func ruleBurstFails(c *contract.Comparison) []contract.Finding {
+	return perMethod(c, func(v view, s slot, a *AddrResult, meth string, mr *MethodResult) *contract.Finding {
 		if mr.Burst == nil || !allOK(mr.Sequential) || failedRan(*mr.Burst) == 0 {
 			return nil
 		}
-		return &diff.Finding{
-			Severity: diff.High,
+		return &contract.Finding{
+			Severity: contract.High,
 			Message: fmt.Sprintf("%s: %d simultaneous %s connects to %s (%s %s) give %s while sequential ones work (%s): look at limits hit by concurrency (neighbour queue, conntrack, ports, accept backlog)",
 				v.name, mr.Burst.Attempts, human(meth), s.target, s.key, a.Address, mr.Burst.Format("ok"), mr.Sequential.Format("ok")),
 			Keys: []string{rowID(RunKey(meth, true, s.target, s.key)), rowID(RunKey(meth, false, s.target, s.key))},
@@ -394,8 +394,8 @@ func ruleBurstFails(c *diff.Comparison) []diff.Finding {
 
 // rulePMTUDiffers: the same destination with a different path MTU; large transfers hang
 // where the smaller one is not known to the sender.
-func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
-	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+func rulePMTUDiffers(c *contract.Comparison) []contract.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []contract.Finding {
 		vals := map[string][]string{}
 		for i, a := range per {
 			if a != nil && a.PathMTU > 0 {
@@ -406,9 +406,9 @@ func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
 		if len(vals) < 2 {
 			return nil
 		}
-		return []diff.Finding{{
-			Severity: diff.Medium,
-			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, diff.Grouped(vals)),
+		return []contract.Finding{{
+			Severity: contract.Medium,
+			Message:  fmt.Sprintf("path MTU to %s (%s) differs: %s", s.target, s.key, contract.Grouped(vals)),
 			Keys:     []string{rowID(PMTUKey(s.target, s.key))},
 		}}
 	})
@@ -416,8 +416,8 @@ func rulePMTUDiffers(c *diff.Comparison) []diff.Finding {
 
 // ruleUDPDiffers: the same datagram gets a port unreachable in one subject and silence or
 // a reply in another.
-func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
-	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []diff.Finding {
+func ruleUDPDiffers(c *contract.Comparison) []contract.Finding {
+	return perSlot(c, func(vs []view, s slot, per []*AddrResult) []contract.Finding {
 		outcome := map[string][]string{}
 		for i, a := range per {
 			if a == nil || a.UDP == nil || ran(*a.UDP) == 0 {
@@ -432,9 +432,9 @@ func ruleUDPDiffers(c *diff.Comparison) []diff.Finding {
 		if len(outcome) < 2 {
 			return nil
 		}
-		return []diff.Finding{{
-			Severity: diff.High,
-			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, diff.Grouped(outcome)),
+		return []contract.Finding{{
+			Severity: contract.High,
+			Message:  fmt.Sprintf("UDP to %s (%s) is answered differently: %s (ECONNREFUSED means an ICMP port unreachable came back)", s.target, s.key, contract.Grouped(outcome)),
 			Keys:     []string{rowID(UDPKey(s.target, s.key))},
 		}}
 	})

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -42,10 +42,10 @@ func TestRulesOnTheCaseStudy(t *testing.T) {
 	// the burst fails; the route looks fine. The debug pod: everything works.
 	ha := subject(t, run(3, 5, "ENETUNREACH", ""), run(0, 5, "ENETUNREACH", netprobe.StageImmediate), run(0, 10, "ENETUNREACH", netprobe.StageImmediate), okRoute)
 	dbg := subject(t, run(5, 5, "", ""), run(5, 5, "", ""), run(10, 10, "", ""), okRoute)
-	c := &diff.Comparison{Subjects: []string{"ha", "debug"}, Reports: []*report.Report{ha, dbg, nil}}
+	c := &contract.Comparison{Subjects: []string{"ha", "debug"}, Reports: []*report.Report{ha, dbg, nil}}
 
 	tests := []struct {
-		rule diff.Rule
+		rule contract.Rule
 		want []string // one substring per expected finding
 	}{
 		{ruleFailsHereWorksThere, []string{"ha: non-blocking connect to " + tgt + " (ipv4 192.0.2.10) fails: non-blocking: ENETUNREACH 5/5 (immediate) while debug succeeds"}},
@@ -67,7 +67,7 @@ func TestRulesOnTheCaseStudy(t *testing.T) {
 			if !strings.Contains(got[j].Message, w) {
 				t.Errorf("rule %d: finding %q does not contain %q", i, got[j].Message, w)
 			}
-			if got[j].Severity < diff.High || len(got[j].Keys) == 0 {
+			if got[j].Severity < contract.High || len(got[j].Keys) == 0 {
 				t.Errorf("rule %d: severity %d keys %v", i, got[j].Severity, got[j].Keys)
 			}
 		}
@@ -77,7 +77,7 @@ func TestRulesOnTheCaseStudy(t *testing.T) {
 	ha = subject(t, run(5, 5, "", ""), run(0, 5, "ENETUNREACH", netprobe.StageImmediate), run(10, 10, "", ""), nil)
 	c.Reports[0] = ha
 	got := ruleBlockingVsNonblocking(c)
-	if len(got) != 1 || got[0].Severity != diff.Critical || !strings.Contains(got[0].Message, "blocking (ok 5/5) and non-blocking (ENETUNREACH 5/5 (immediate))") {
+	if len(got) != 1 || got[0].Severity != contract.Critical || !strings.Contains(got[0].Message, "(blocking: ok 5/5; non-blocking: ENETUNREACH 5/5 (immediate))") {
 		t.Errorf("blocking-vs-nonblocking = %+v", got)
 	}
 	// Burst-only failures.
@@ -87,8 +87,8 @@ func TestRulesOnTheCaseStudy(t *testing.T) {
 		t.Errorf("burst-fails = %+v", got)
 	}
 	// Missing sections never panic and find nothing.
-	empty := &diff.Comparison{Subjects: []string{"a", "b"}, Reports: []*report.Report{{}, nil}}
-	for _, r := range []diff.Rule{ruleFailsHereWorksThere, ruleBlockingVsNonblocking, ruleRouteOKConnectFails, ruleIntermittent, ruleBurstFails, ruleIPv6FirstNoRoute, rulePMTUDiffers, ruleUDPDiffers} {
+	empty := &contract.Comparison{Subjects: []string{"a", "b"}, Reports: []*report.Report{{}, nil}}
+	for _, r := range []contract.Rule{ruleFailsHereWorksThere, ruleBlockingVsNonblocking, ruleRouteOKConnectFails, ruleIntermittent, ruleBurstFails, ruleIPv6FirstNoRoute, rulePMTUDiffers, ruleUDPDiffers} {
 		if got := r(empty); len(got) != 0 {
 			t.Errorf("findings without sections: %+v", got)
 		}

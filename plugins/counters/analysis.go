@@ -3,21 +3,21 @@ package counters
 import (
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
 // analysis: a failure counter that moved in some subjects only is a symptom of whatever
 // explains those subjects' failing probes; domains narrows which causes may explain it.
-var analysis = diff.Analysis{Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+var analysis = contract.Analysis{Role: contract.Outcome, Probes: func(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 	if r.Kind != probe.Counter || !failureLike.MatchString(r.Key) {
-		return diff.Probe{}, false
+		return contract.Probe{}, false
 	}
-	return diff.Probe{Target: r.Key, Domains: domainsOf(r.Key), Status: diff.Statuses(r, func(v string) diff.Status {
+	return contract.Probe{Target: r.Key, Domains: domainsOf(r.Key), Status: contract.Statuses(r, func(v string) contract.Status {
 		if v == "0" {
-			return diff.OK
+			return contract.OK
 		}
-		return diff.FailRemote
+		return contract.FailRemote
 	})}, true
 }}
 

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -63,7 +63,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"moved": movedRule,
 		},
 		Analysis: &analysis,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -189,37 +190,37 @@ func TestProberReportsCounters(t *testing.T) {
 		rb.Sections["counters"] = plugintest.MustMarshal(t, sb)
 	}
 	want = fmt.Sprintf(want, d)
-	var hit *diff.Finding
+	var hit *contract.Finding
 	for _, f := range plugintest.Findings(t, "counters", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		if slices.Contains(f.Keys, "counters/snmp/Ip/OutNoRoutes") {
 			hit = &f
 		}
 	}
-	if hit == nil || hit.Severity != diff.Critical || hit.Message != want {
+	if hit == nil || hit.Severity != contract.Critical || hit.Message != want {
 		t.Errorf("OutNoRoutes finding = %+v\nwant message %q", hit, want)
 	}
 }
 
 func TestMovedRuleOnlyWhereWindowed(t *testing.T) {
-	row := func(key string, vals ...string) diff.Row {
-		return diff.Row{Section: "counters", Key: key, Values: vals, Missing: make([]bool, len(vals))}
+	row := func(key string, vals ...string) contract.Row {
+		return contract.Row{Section: "counters", Key: key, Values: vals, Missing: make([]bool, len(vals))}
 	}
-	c := &diff.Comparison{Subjects: []string{"a", "b", "c"}, Rows: []diff.Row{
+	c := &contract.Comparison{Subjects: []string{"a", "b", "c"}, Rows: []contract.Row{
 		row("snmp/Tcp/AttemptFails", "0", "3", "0"),
 		row("snmp/Tcp/ActiveOpens", "0", "3", "0"),          // normal traffic: no finding
 		row("netstat/TcpExt/TCPAbortOnData", "1", "0", "0"), // failure-like: summary
 		row("snmp/Ip/OutNoRoutes", "2", "2", "2"),           // everywhere: no finding
 	}}
 	got := movedRule(c)
-	if len(got) != 2 || got[0].Severity != diff.High || !strings.HasPrefix(got[0].Message, "b: 3 TCP connection attempts failed") ||
-		!strings.Contains(got[0].Message, "did not move in a, c") || got[1].Severity != diff.Low || got[1].Keys[0] != "counters/netstat/TcpExt/TCPAbortOnData" {
+	if len(got) != 2 || got[0].Severity != contract.High || !strings.HasPrefix(got[0].Message, "b: 3 TCP connection attempts failed") ||
+		!strings.Contains(got[0].Message, "did not move in a, c") || got[1].Severity != contract.Low || got[1].Keys[0] != "counters/netstat/TcpExt/TCPAbortOnData" {
 		t.Errorf("findings = %+v", got)
 	}
 
 	// A subject without a window (its report has no start sample) says nothing.
 	noWin := &report.Report{Sections: map[string]json.RawMessage{"counters": json.RawMessage(`{"window":false}`)}}
 	win := &report.Report{Sections: map[string]json.RawMessage{"counters": json.RawMessage(`{"window":true}`)}}
-	c = &diff.Comparison{Subjects: []string{"a", "b"}, Reports: []*report.Report{noWin, win}, Rows: []diff.Row{
+	c = &contract.Comparison{Subjects: []string{"a", "b"}, Reports: []*report.Report{noWin, win}, Rows: []contract.Row{
 		{Section: "counters", Key: "snmp/Tcp/AttemptFails", Values: []string{"-", "3"}, Missing: []bool{true, false}},
 	}}
 	if got := movedRule(c); len(got) != 0 {
@@ -246,7 +247,7 @@ func TestRepairedLossIsAHintNotADifference(t *testing.T) {
 	}
 	hint := false
 	for _, f := range res.Findings {
-		hint = hint || f.Rule == "counters/moved" && f.Severity == diff.Info &&
+		hint = hint || f.Rule == "counters/moved" && f.Severity == contract.Info &&
 			strings.HasPrefix(f.Message, "b: TCP retransmitted during the probe window") && strings.Contains(f.Message, "TcpExt TCPSynRetrans, Tcp RetransSegs") &&
 			strings.Contains(f.Message, "--window")
 	}

@@ -6,34 +6,34 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // notable counters get a sentence of their own when they move in some subjects only.
 // The sentence completes "<subject>: … N times during the probe window".
 var notable = map[string]struct {
-	sev  diff.Severity
+	sev  contract.Severity
 	what string
 }{
-	"snmp/Ip/OutNoRoutes":            {diff.Critical, "routing failed %d times during the probe window (Ip OutNoRoutes): connects got ENETUNREACH from the route lookup"},
-	"snmp6/Ip6OutNoRoutes":           {diff.Critical, "IPv6 routing failed %d times during the probe window (Ip6OutNoRoutes): IPv6 connects got ENETUNREACH"},
-	"snmp/Tcp/AttemptFails":          {diff.High, "%d TCP connection attempts failed during the probe window (Tcp AttemptFails: reset or timed out before established)"},
-	"snmp/Icmp/InDestUnreachs":       {diff.High, "%d ICMP destination-unreachable messages arrived during the probe window (Icmp InDestUnreachs): something on the path rejects the traffic"},
-	"snmp6/Icmp6InDestUnreachs":      {diff.High, "%d ICMPv6 destination-unreachable messages arrived during the probe window"},
-	"snmp/Icmp/OutDestUnreachs":      {diff.Medium, "the namespace sent %d ICMP destination-unreachable messages during the probe window (Icmp OutDestUnreachs)"},
-	"snmp6/Icmp6OutDestUnreachs":     {diff.Medium, "the namespace sent %d ICMPv6 destination-unreachable messages during the probe window"},
-	"netstat/TcpExt/ListenDrops":     {diff.High, "%d incoming connections were dropped at a listener during the probe window (TcpExt ListenDrops)"},
-	"netstat/TcpExt/ListenOverflows": {diff.High, "a listen queue overflowed %d times during the probe window (TcpExt ListenOverflows)"},
-	"snmp/Ip/OutDiscards":            {diff.High, "%d outgoing IPv4 packets were discarded during the probe window (Ip OutDiscards: no buffer, or netfilter dropped them)"},
-	"snmp6/Ip6OutDiscards":           {diff.High, "%d outgoing IPv6 packets were discarded during the probe window"},
-	"snmp/Ip/InDiscards":             {diff.Medium, "%d incoming IPv4 packets were discarded during the probe window (Ip InDiscards)"},
-	"snmp/Ip/FragFails":              {diff.High, "%d packets needed fragmenting but could not be fragmented (DF set) during the probe window (Ip FragFails): an MTU problem"},
-	"snmp/Ip/InAddrErrors":           {diff.Medium, "%d packets arrived for an address not on this host during the probe window (Ip InAddrErrors)"},
-	"snmp/Tcp/EstabResets":           {diff.Medium, "%d established TCP connections were reset during the probe window (Tcp EstabResets)"},
-	"snmp/Tcp/OutRsts":               {diff.Low, "the namespace sent %d TCP resets during the probe window (Tcp OutRsts)"},
-	"snmp/Udp/NoPorts":               {diff.Low, "%d UDP datagrams arrived for a closed port during the probe window (Udp NoPorts)"},
-	"snmp/Udp/RcvbufErrors":          {diff.Medium, "%d UDP datagrams were dropped for a full receive buffer during the probe window (Udp RcvbufErrors)"},
-	"snmp/Udp/SndbufErrors":          {diff.Medium, "%d UDP sends failed for a full send buffer during the probe window (Udp SndbufErrors)"},
+	"snmp/Ip/OutNoRoutes":            {contract.Critical, "routing failed %d times during the probe window (Ip OutNoRoutes): connects got ENETUNREACH from the route lookup"},
+	"snmp6/Ip6OutNoRoutes":           {contract.Critical, "IPv6 routing failed %d times during the probe window (Ip6OutNoRoutes): IPv6 connects got ENETUNREACH"},
+	"snmp/Tcp/AttemptFails":          {contract.High, "%d TCP connection attempts failed during the probe window (Tcp AttemptFails: reset or timed out before established)"},
+	"snmp/Icmp/InDestUnreachs":       {contract.High, "%d ICMP destination-unreachable messages arrived during the probe window (Icmp InDestUnreachs): something on the path rejects the traffic"},
+	"snmp6/Icmp6InDestUnreachs":      {contract.High, "%d ICMPv6 destination-unreachable messages arrived during the probe window"},
+	"snmp/Icmp/OutDestUnreachs":      {contract.Medium, "the namespace sent %d ICMP destination-unreachable messages during the probe window (Icmp OutDestUnreachs)"},
+	"snmp6/Icmp6OutDestUnreachs":     {contract.Medium, "the namespace sent %d ICMPv6 destination-unreachable messages during the probe window"},
+	"netstat/TcpExt/ListenDrops":     {contract.High, "%d incoming connections were dropped at a listener during the probe window (TcpExt ListenDrops)"},
+	"netstat/TcpExt/ListenOverflows": {contract.High, "a listen queue overflowed %d times during the probe window (TcpExt ListenOverflows)"},
+	"snmp/Ip/OutDiscards":            {contract.High, "%d outgoing IPv4 packets were discarded during the probe window (Ip OutDiscards: no buffer, or netfilter dropped them)"},
+	"snmp6/Ip6OutDiscards":           {contract.High, "%d outgoing IPv6 packets were discarded during the probe window"},
+	"snmp/Ip/InDiscards":             {contract.Medium, "%d incoming IPv4 packets were discarded during the probe window (Ip InDiscards)"},
+	"snmp/Ip/FragFails":              {contract.High, "%d packets needed fragmenting but could not be fragmented (DF set) during the probe window (Ip FragFails): an MTU problem"},
+	"snmp/Ip/InAddrErrors":           {contract.Medium, "%d packets arrived for an address not on this host during the probe window (Ip InAddrErrors)"},
+	"snmp/Tcp/EstabResets":           {contract.Medium, "%d established TCP connections were reset during the probe window (Tcp EstabResets)"},
+	"snmp/Tcp/OutRsts":               {contract.Low, "the namespace sent %d TCP resets during the probe window (Tcp OutRsts)"},
+	"snmp/Udp/NoPorts":               {contract.Low, "%d UDP datagrams arrived for a closed port during the probe window (Udp NoPorts)"},
+	"snmp/Udp/RcvbufErrors":          {contract.Medium, "%d UDP datagrams were dropped for a full receive buffer during the probe window (Udp RcvbufErrors)"},
+	"snmp/Udp/SndbufErrors":          {contract.Medium, "%d UDP sends failed for a full send buffer during the probe window (Udp SndbufErrors)"},
 }
 
 // failureLike picks the other counters whose moving in one subject only is worth a line.
@@ -73,9 +73,9 @@ func compared(key string) bool {
 
 // movedRule reports counters that moved in some subjects and not in others. Counters that
 // moved everywhere are normal traffic; the table shows them with --all.
-func movedRule(c *diff.Comparison) []diff.Finding {
+func movedRule(c *contract.Comparison) []contract.Finding {
 	windowed := windowedSubjects(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	var other, repaired []string
 	repairedIn := map[string]bool{}
 	for _, r := range c.Rows {
@@ -119,7 +119,7 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 			if d <= 0 {
 				continue
 			}
-			out = append(out, diff.Finding{
+			out = append(out, contract.Finding{
 				Severity: n.sev,
 				Message:  fmt.Sprintf("%s: %s; it did not move in %s", c.Subjects[i], fmt.Sprintf(n.what, d), strings.Join(still, ", ")),
 				Keys:     []string{r.ID()},
@@ -128,8 +128,8 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 	}
 	if len(other) > 0 {
 		sort.Strings(other)
-		out = append(out, diff.Finding{
-			Severity: diff.Low,
+		out = append(out, contract.Finding{
+			Severity: contract.Low,
 			Message:  "error counters moved during the probe window in some subjects only: " + counterList(other),
 			Keys:     other,
 		})
@@ -144,8 +144,8 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 				in = append(in, s)
 			}
 		}
-		out = append(out, diff.Finding{
-			Severity: diff.Info,
+		out = append(out, contract.Finding{
+			Severity: contract.Info,
 			Message: fmt.Sprintf("%s: TCP retransmitted during the probe window (%s) although every probe went alike; "+
 				"if the problem comes and goes, watch longer to catch it failing: --window 30s",
 				strings.Join(in, ", "), counterList(repaired)),
@@ -155,7 +155,7 @@ func movedRule(c *diff.Comparison) []diff.Finding {
 	return out
 }
 
-func anyUnequal(c *diff.Comparison) bool {
+func anyUnequal(c *contract.Comparison) bool {
 	for _, r := range c.Rows {
 		if !r.Equal {
 			return true
@@ -183,7 +183,7 @@ func counterList(ids []string) string {
 
 // deltasOf reads a row's values as deltas; a subject without the counter counts as 0
 // (IcmpMsg counters only exist once used). ok is false for rows that are not deltas.
-func deltasOf(r diff.Row) ([]int64, bool) {
+func deltasOf(r contract.Row) ([]int64, bool) {
 	out := make([]int64, len(r.Values))
 	any := false
 	for i, v := range r.Values {
@@ -201,7 +201,7 @@ func deltasOf(r diff.Row) ([]int64, bool) {
 
 // windowedSubjects tells which subjects have a probe window: without one a counter's
 // absence says nothing about whether it moved.
-func windowedSubjects(c *diff.Comparison) []bool {
+func windowedSubjects(c *contract.Comparison) []bool {
 	out := make([]bool, len(c.Subjects))
 	for i := range out {
 		out[i] = true

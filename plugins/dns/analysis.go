@@ -4,17 +4,17 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: each query row is a probe of its nameserver over its transport, for its name.
-var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf}
+var analysis = contract.Analysis{Role: contract.Outcome, Probes: probeOf}
 
-func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 	// "ns1/udp/kubernetes.default.svc.cluster.local./A"
 	parts := strings.Split(r.Key, "/")
 	if len(parts) != 4 || (parts[1] != "udp" && parts[1] != "tcp") {
-		return diff.Probe{}, false
+		return contract.Probe{}, false
 	}
 	server := ""
 	if ns, ok := c.Row(Name, parts[0]); ok {
@@ -30,15 +30,15 @@ func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	if a, err := netip.ParseAddr(server); err == nil && a.Is6() {
 		ak, host = "ipv6", "["+server+"]"
 	}
-	return diff.Probe{Target: parts[1] + "://" + host + ":53", AddrKey: ak, Proto: parts[1], Port: 53,
+	return contract.Probe{Target: parts[1] + "://" + host + ":53", AddrKey: ak, Proto: parts[1], Port: 53,
 		Name: strings.TrimSuffix(parts[2], "."),
-		Status: diff.Statuses(r, func(v string) diff.Status {
+		Status: contract.Statuses(r, func(v string) contract.Status {
 			switch {
 			case strings.HasPrefix(v, "error "):
-				return diff.ErrnoStatus(v)
+				return contract.ErrnoStatus(v)
 			case strings.HasPrefix(v, "NOERROR"):
-				return diff.OK
+				return contract.OK
 			}
-			return diff.FailRemote
+			return contract.FailRemote
 		})}, true
 }

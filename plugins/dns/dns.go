@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -42,7 +42,7 @@ func init() {
 		Phase:     probe.Active,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"fails-here-works-there": ruleFailsHereWorksThere,
 			"rcode-differs":          ruleRCodeDiffers,
 			"answers-differ":         ruleAnswersDiffer,

@@ -12,7 +12,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -43,9 +43,9 @@ func TestDNSInNamespaces(t *testing.T) {
 		{"B", "ns1/tcp/svc.netdiff.test./A", "NOERROR A 10.10.9.3"},
 		{"B", "ns1/tcp/moved.netdiff.test./A", "NXDOMAIN"},
 	})
-	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	c := &contract.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
 	for _, tt := range []struct {
-		rule diff.Rule
+		rule contract.Rule
 		want string
 	}{
 		{ruleFailsHereWorksThere, "B: DNS over UDP to 10.10.2.2 (ns1) for moved.netdiff.test. A times out but is answered in A; TCP to the same server works here"},

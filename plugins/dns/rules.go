@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 type cell struct {
@@ -14,9 +14,9 @@ type cell struct {
 	q       Query
 }
 
-func byKey(c *diff.Comparison) ([]string, map[string][]cell, []*Section) {
+func byKey(c *contract.Comparison) ([]string, map[string][]cell, []*Section) {
 	m := map[string][]cell{}
-	secs := diff.DecodeSections(c, Name, Decode)
+	secs := contract.DecodeSections(c, Name, Decode)
 	for i, s := range secs {
 		if s == nil {
 			continue
@@ -33,9 +33,9 @@ func rowID(k string) string { return Name + "/" + k }
 
 // ruleFailsHereWorksThere: a query gets no answer at all (timeout, refused port) in X and
 // an answer in Y, e.g. DNS over UDP timing out in one pod only.
-func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
+func ruleFailsHereWorksThere(c *contract.Comparison) []contract.Finding {
 	keys, m, secs := byKey(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		var ok []string
 		for _, x := range m[k] {
@@ -58,8 +58,8 @@ func ruleFailsHereWorksThere(c *diff.Comparison) []diff.Finding {
 			if !isTimeout(x.q.Error) {
 				what = "fails with " + x.q.Error.Name()
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.High,
+			out = append(out, contract.Finding{
+				Severity: contract.High,
 				Message: fmt.Sprintf("%s: DNS over %s to %s (%s) for %s %s %s but is answered in %s%s",
 					c.Subjects[x.subject], strings.ToUpper(x.q.Transport), x.q.Server, x.q.ServerKey, x.q.Name, x.q.Type, what, strings.Join(ok, ", "), hint),
 				Keys: []string{rowID(k)},
@@ -81,7 +81,7 @@ func otherTransportWorks(s *Section, q Query) bool {
 	return false
 }
 
-func group(c *diff.Comparison, cells []cell, value func(Query) string) (string, int) {
+func group(c *contract.Comparison, cells []cell, value func(Query) string) (string, int) {
 	g := map[string][]string{}
 	for _, x := range cells {
 		if x.q.Error != nil {
@@ -90,17 +90,17 @@ func group(c *diff.Comparison, cells []cell, value func(Query) string) (string, 
 		v := value(x.q)
 		g[v] = append(g[v], c.Subjects[x.subject])
 	}
-	return diff.Grouped(g), len(g)
+	return contract.Grouped(g), len(g)
 }
 
 // ruleRCodeDiffers: both answered, with different rcodes (NXDOMAIN here, NOERROR there:
 // different search domains, a different server, a stub resolver in the way).
-func ruleRCodeDiffers(c *diff.Comparison) []diff.Finding {
+func ruleRCodeDiffers(c *contract.Comparison) []contract.Finding {
 	keys, m, _ := byKey(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		if desc, n := group(c, m[k], func(q Query) string { return q.RCode }); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.High,
+			out = append(out, contract.Finding{Severity: contract.High,
 				Message: fmt.Sprintf("DNS %s: the answer code differs: %s", k, desc), Keys: []string{rowID(k)}})
 		}
 	}
@@ -108,9 +108,9 @@ func ruleRCodeDiffers(c *diff.Comparison) []diff.Finding {
 }
 
 // ruleAnswersDiffer: same rcode, different records.
-func ruleAnswersDiffer(c *diff.Comparison) []diff.Finding {
+func ruleAnswersDiffer(c *contract.Comparison) []contract.Finding {
 	keys, m, _ := byKey(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		rcodes := map[string]bool{}
 		for _, x := range m[k] {
@@ -127,7 +127,7 @@ func ruleAnswersDiffer(c *diff.Comparison) []diff.Finding {
 			}
 			return strings.Join(q.Answers, ", ")
 		}); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.Medium,
+			out = append(out, contract.Finding{Severity: contract.Medium,
 				Message: fmt.Sprintf("DNS %s: the answers differ: %s", k, desc), Keys: []string{rowID(k)}})
 		}
 	}

@@ -3,7 +3,8 @@ package dnsconfig
 import (
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: a connect to a name is governed by resolv.conf (which servers, the search
@@ -11,24 +12,24 @@ import (
 // address order. A query the prober sends to a nameserver itself (the dns section: an
 // absolute name to an address) only by which servers resolv.conf names: the search list
 // and ndots never touch it.
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Name == "" {
 		return nil
 	}
 	var out []string
 	for _, r := range c.Section("dnsconfig") {
 		switch {
-		case !diff.IsName(p.Target):
+		case !target.IsName(p.Target):
 			if strings.HasPrefix(r.Key, "resolv/nameserver") || r.Key == "resolv/error" {
 				out = append(out, r.Key)
 			}
 		case strings.HasPrefix(r.Key, "resolv/"), strings.HasPrefix(r.Key, "nsswitch/"):
 			out = append(out, r.Key)
-		case diff.IsName(p.Target) && strings.HasPrefix(r.Key, "gai/"):
+		case target.IsName(p.Target) && strings.HasPrefix(r.Key, "gai/"):
 			out = append(out, r.Key)
 		}
 	}
-	if diff.IsName(p.Target) {
+	if target.IsName(p.Target) {
 		name := strings.ToLower(strings.TrimSuffix(p.Name, "."))
 		out = append(out, "hosts/"+name)
 		if short, _, ok := strings.Cut(name, "."); ok {

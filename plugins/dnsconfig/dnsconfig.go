@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/resolvconf"
@@ -83,7 +83,7 @@ func init() {
 		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"resolv":       resolvRule,
 			"hosts":        hostsRule,
 			"lookup-order": lookupOrderRule,
@@ -208,8 +208,8 @@ func facts(s *Section) []probe.Fact {
 	}
 	if !fileErr("resolv", s.ResolvConf.File) && s.ResolvConf.Config != nil {
 		c := s.ResolvConf.Config
-		add("resolv/nameservers", diff.OrNone(strings.Join(c.Nameservers, " ")))
-		add("resolv/search", diff.OrNone(strings.Join(namespaceSearch(c.Search), " ")))
+		add("resolv/nameservers", contract.OrNone(strings.Join(c.Nameservers, " ")))
+		add("resolv/search", contract.OrNone(strings.Join(namespaceSearch(c.Search), " ")))
 		add("resolv/ndots", strconv.Itoa(c.Ndots()))
 		var opts []string
 		for _, o := range c.Options {
@@ -218,7 +218,7 @@ func facts(s *Section) []probe.Fact {
 			}
 		}
 		sort.Strings(opts)
-		add("resolv/options", diff.OrNone(strings.Join(opts, " ")))
+		add("resolv/options", contract.OrNone(strings.Join(opts, " ")))
 		if len(c.Ignored) > 0 {
 			add("resolv/ignored-nameservers", strings.Join(c.Ignored, " "))
 		}

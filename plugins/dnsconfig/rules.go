@@ -4,27 +4,27 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // resolvRule explains resolv.conf differences: other nameservers (or none readable) send
 // queries elsewhere; search and ndots change which names are tried and how many queries
 // a lookup costs.
-func resolvRule(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func resolvRule(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	for _, r := range c.Rows {
 		if r.Section != "dnsconfig" || r.Equal {
 			continue
 		}
 		switch r.Key {
 		case "resolv/nameservers":
-			out = append(out, finding(diff.High, "dnsconfig/resolv", "the target processes use different nameservers: "+diff.Values(c, r), r))
+			out = append(out, finding(contract.High, "dnsconfig/resolv", "the target processes use different nameservers: "+contract.Values(c, r), r))
 		case "resolv/error":
-			out = append(out, finding(diff.High, "dnsconfig/resolv", "/etc/resolv.conf could not be read in every subject ("+diff.Values(c, r)+"): without it the resolver falls back to 127.0.0.1", r))
+			out = append(out, finding(contract.High, "dnsconfig/resolv", "/etc/resolv.conf could not be read in every subject ("+contract.Values(c, r)+"): without it the resolver falls back to 127.0.0.1", r))
 		case "resolv/search", "resolv/ndots":
-			out = append(out, finding(diff.Medium, "dnsconfig/resolv", fmt.Sprintf("%s differs (%s): names with fewer dots than ndots are tried with each search domain first, so lookups differ in what is queried and how long it takes", strings.TrimPrefix(r.Key, "resolv/"), diff.Values(c, r)), r))
+			out = append(out, finding(contract.Medium, "dnsconfig/resolv", fmt.Sprintf("%s differs (%s): names with fewer dots than ndots are tried with each search domain first, so lookups differ in what is queried and how long it takes", strings.TrimPrefix(r.Key, "resolv/"), contract.Values(c, r)), r))
 		case "resolv/options":
-			out = append(out, finding(diff.Low, "dnsconfig/resolv", "resolver options differ: "+diff.Values(c, r), r))
+			out = append(out, finding(contract.Low, "dnsconfig/resolv", "resolver options differ: "+contract.Values(c, r), r))
 		}
 	}
 	return out
@@ -32,7 +32,7 @@ func resolvRule(c *diff.Comparison) []diff.Finding {
 
 // hostsRule reports /etc/hosts names that resolve differently. Each pod's own hostname
 // line (kubelet writes "<pod IP> <pod name>") differs by nature and is left out.
-func hostsRule(c *diff.Comparison) []diff.Finding {
+func hostsRule(c *contract.Comparison) []contract.Finding {
 	own := map[string]bool{}
 	for _, rep := range c.Reports {
 		if rep != nil && rep.Hostname != "" {
@@ -53,7 +53,7 @@ func hostsRule(c *diff.Comparison) []diff.Finding {
 		}
 		keys = append(keys, r.ID())
 		if len(names) < 5 {
-			names = append(names, fmt.Sprintf("%s (%s)", name, diff.Values(c, r)))
+			names = append(names, fmt.Sprintf("%s (%s)", name, contract.Values(c, r)))
 		}
 	}
 	if len(keys) == 0 {
@@ -63,8 +63,8 @@ func hostsRule(c *diff.Comparison) []diff.Finding {
 	if len(keys) > len(names) {
 		more = fmt.Sprintf(" and %d more", len(keys)-len(names))
 	}
-	return []diff.Finding{{
-		Severity: diff.Medium,
+	return []contract.Finding{{
+		Severity: contract.Medium,
 		Message:  fmt.Sprintf("/etc/hosts resolves names differently: %s%s; hosts entries win over DNS", strings.Join(names, "; "), more),
 		Keys:     keys,
 	}}
@@ -72,26 +72,26 @@ func hostsRule(c *diff.Comparison) []diff.Finding {
 
 // lookupOrderRule covers nsswitch's hosts line and gai.conf's address order: the same
 // DNS answer can be tried IPv6-first in one pod and IPv4-first in the other.
-func lookupOrderRule(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func lookupOrderRule(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	for _, r := range c.Rows {
 		if r.Section != "dnsconfig" || r.Equal {
 			continue
 		}
 		switch r.Key {
 		case "gai/prefers":
-			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "getaddrinfo sorts a different family first ("+diff.Values(c, r)+", from /etc/gai.conf): a name with A and AAAA records is connected over IPv4 in one and IPv6 in the other (glibc only; musl ignores gai.conf)", r))
+			out = append(out, finding(contract.Medium, "dnsconfig/lookup-order", "getaddrinfo sorts a different family first ("+contract.Values(c, r)+", from /etc/gai.conf): a name with A and AAAA records is connected over IPv4 in one and IPv6 in the other (glibc only; musl ignores gai.conf)", r))
 		case "gai/precedence":
 			// Explained by gai/prefers when the family order changes; only shown otherwise.
 		case "nsswitch/hosts":
-			out = append(out, finding(diff.Medium, "dnsconfig/lookup-order", "nsswitch.conf looks up host names from different sources: "+diff.Values(c, r), r))
+			out = append(out, finding(contract.Medium, "dnsconfig/lookup-order", "nsswitch.conf looks up host names from different sources: "+contract.Values(c, r), r))
 		case "nsswitch/error":
-			out = append(out, finding(diff.Low, "dnsconfig/lookup-order", "nsswitch.conf differs in presence ("+diff.Values(c, r)+"): glibc then uses its built-in default, musl never reads it", r))
+			out = append(out, finding(contract.Low, "dnsconfig/lookup-order", "nsswitch.conf differs in presence ("+contract.Values(c, r)+"): glibc then uses its built-in default, musl never reads it", r))
 		}
 	}
 	return out
 }
 
-func finding(sev diff.Severity, rule, msg string, r diff.Row) diff.Finding {
-	return diff.Finding{Severity: sev, Rule: rule, Message: msg, Keys: []string{r.ID()}}
+func finding(sev contract.Severity, rule, msg string, r contract.Row) contract.Finding {
+	return contract.Finding{Severity: sev, Rule: rule, Message: msg, Keys: []string{r.ID()}}
 }

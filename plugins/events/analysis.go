@@ -3,13 +3,16 @@ package events
 import (
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: on a probe's path lie the changes seen during the window to the links,
 // addresses and routes of the device its route leaves by, and to the policy rules: a
 // fact that kept changing explains results that came and went.
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+//
+// A fact seen changing covers the snapshot of the same kind of fact that caught it in
+// one state: the flap is the cause, the snapshot part of it.
+var analysis = contract.Analysis{Role: contract.State, Covers: []string{"routes", "rules", "interfaces", "neighbours"}, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -253,7 +253,7 @@ func TestFlappingDefaultRouteIsAFinding(t *testing.T) {
 	f := findings[0]
 	wantMsg := fmt.Sprintf("pod-a saw %d route deletions and %d route additions on eth0 during the probe window",
 		sa.Counts["route/del/eth0"], sa.Counts["route/new/eth0"])
-	if f.Severity != diff.High || f.Rule != "events/churn" || !strings.HasPrefix(f.Message, wantMsg) ||
+	if f.Severity != contract.High || f.Rule != "events/churn" || !strings.HasPrefix(f.Message, wantMsg) ||
 		!strings.HasSuffix(f.Message, "none in pod-b") {
 		t.Errorf("finding %+v, want High events/churn %q… none in pod-b", f, wantMsg)
 	}
@@ -318,12 +318,12 @@ func TestChurnRule(t *testing.T) {
 			var got []string
 			for _, f := range plugintest.Findings(t, Name, subjects, tt.reps) {
 				got = append(got, f.Message)
-				wantSev := diff.High
+				wantSev := contract.High
 				switch {
 				case strings.Contains(f.Message, "neighbour"):
-					wantSev = diff.Medium
+					wantSev = contract.Medium
 				case strings.Contains(f.Message, " saw 1 "):
-					wantSev = diff.Low
+					wantSev = contract.Low
 				}
 				if f.Severity != wantSev {
 					t.Errorf("%q: severity %v, want %v", f.Message, f.Severity, wantSev)

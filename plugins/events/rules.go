@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // group is one kind of change on one device, e.g. routes on eth0.
@@ -18,7 +18,7 @@ type group struct{ kind, dev string }
 // (the case study's intermittent ENETUNREACH). Two or more changes are a flap (High), a
 // single one is Low; neighbour updates count only from neighThreshold on (Medium), since
 // any traffic makes some.
-func churnRule(c *diff.Comparison) []diff.Finding {
+func churnRule(c *contract.Comparison) []contract.Finding {
 	windows := windowsOf(c)
 	counts := map[group][]map[string]int{} // per subject: action → count
 	keys := map[group][]string{}
@@ -59,11 +59,11 @@ func churnRule(c *diff.Comparison) []diff.Finding {
 		}
 		return groups[i].dev < groups[j].dev
 	})
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, g := range groups {
-		threshold, sev := 1, diff.High
+		threshold, sev := 1, contract.High
 		if g.kind == "neighbour" {
-			threshold, sev = neighThreshold, diff.Medium
+			threshold, sev = neighThreshold, contract.Medium
 		}
 		flapped := func(i int) bool { return g.kind == "neighbour" || sum(counts[g][i]) >= 2 }
 		var moved, still []int
@@ -90,18 +90,18 @@ func churnRule(c *diff.Comparison) []diff.Finding {
 			stillText = fmt.Sprintf("fewer than %d in %s", threshold, strings.Join(quiet, ", "))
 		}
 		for _, i := range moved {
-			sev, kind := sev, diff.Cause
+			sev, kind := sev, contract.Cause
 			if !flapped(i) {
-				sev = diff.Low // changed once: worth a line, not yet a flap
+				sev = contract.Low // changed once: worth a line, not yet a flap
 			}
 			msg := fmt.Sprintf("%s saw %s%s during the probe window (%s)%s; %s",
 				c.Subjects[i], describe(g.kind, counts[g][i]), onDev(g.dev), windowText(windows[i]), mostChanged(c, i, g, windows[i]), stillText)
 			if counts[g][i]["del"] == 0 && (g.kind == "address" || g.kind == "route") {
 				// Only additions: the namespace was still being set up while it was probed.
-				sev, kind = diff.Low, diff.Context
+				sev, kind = contract.Low, contract.Context
 				msg += ": its network was still being configured while it was probed, so failures during the window may be transient; rerun to confirm"
 			}
-			out = append(out, diff.Finding{Severity: sev, Kind: kind, Message: msg, Keys: keys[g]})
+			out = append(out, contract.Finding{Severity: sev, Kind: kind, Message: msg, Keys: keys[g]})
 		}
 	}
 	return out
@@ -110,7 +110,7 @@ func churnRule(c *diff.Comparison) []diff.Finding {
 // mostChanged names the object that changed most often in subject i's events of group g:
 // "; its route default via 10.0.0.1 dev eth0 was deleted 18 times and re-added 19 times
 // (about every 160ms)".
-func mostChanged(c *diff.Comparison, i int, g group, windowMS int64) string {
+func mostChanged(c *contract.Comparison, i int, g group, windowMS int64) string {
 	if i >= len(c.Reports) || c.Reports[i] == nil {
 		return ""
 	}
@@ -199,7 +199,7 @@ func windowText(ms int64) string {
 
 // windowsOf gives each subject's window length in ms, or -1 where its report holds no
 // watch (an older prober, or the subscriptions failed).
-func windowsOf(c *diff.Comparison) []int64 {
+func windowsOf(c *contract.Comparison) []int64 {
 	out := make([]int64, len(c.Subjects))
 	for i := range out {
 		out[i] = -1

@@ -4,30 +4,31 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: each target's outcome row is a probe (its TLS and latency rows are not).
-var analysis = diff.Analysis{Role: diff.Outcome, Probes: func(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+var analysis = contract.Analysis{Role: contract.Outcome, Probes: func(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 	if strings.HasSuffix(r.Key, "/tls") || strings.HasSuffix(r.Key, "/verify") || strings.HasSuffix(r.Key, "/latency") {
-		return diff.Probe{}, false
+		return contract.Probe{}, false
 	}
-	scheme, port := diff.TargetPort(r.Key)
+	scheme, port := target.Port(r.Key)
 	if port == 0 {
 		port = map[string]int{"http": 80, "https": 443}[scheme]
 	}
-	p := diff.Probe{Target: r.Key, AddrKey: "ipv4", Proto: "tcp", Port: port,
-		Status: diff.Statuses(r, func(v string) diff.Status {
+	p := contract.Probe{Target: r.Key, AddrKey: "ipv4", Proto: "tcp", Port: port,
+		Status: contract.Statuses(r, func(v string) contract.Status {
 			if code, ok := strings.CutPrefix(v, "status "); ok {
 				if n, _ := strconv.Atoi(code); n >= 200 && n < 400 {
-					return diff.OK
+					return contract.OK
 				}
-				return diff.FailRemote
+				return contract.FailRemote
 			}
-			return diff.ErrnoStatus(v)
+			return contract.ErrnoStatus(v)
 		})}
-	if diff.IsName(r.Key) {
-		p.Name = diff.TargetHost(r.Key)
+	if target.IsName(r.Key) {
+		p.Name = target.Host(r.Key)
 	}
 	return p, true
 }}

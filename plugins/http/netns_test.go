@@ -18,7 +18,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -70,9 +70,9 @@ func TestHTTPInNamespaces(t *testing.T) {
 		t.Errorf("A: verifyRoots = %q, want the target's bundle", sec.VerifyRoots)
 	}
 
-	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	c := &contract.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
 	got := ruleOutcomeDiffers(c)
-	if len(got) != 1 || got[0].Severity != diff.High || got[0].Message != "GET http://10.10.9.1:8080/ok differs: error ENETUNREACH in B; status 200 in A" {
+	if len(got) != 1 || got[0].Severity != contract.High || got[0].Message != "GET http://10.10.9.1:8080/ok differs: error ENETUNREACH in B; status 200 in A" {
 		t.Errorf("outcome-differs = %+v", got)
 	}
 	got = ruleTLSDiffers(c)

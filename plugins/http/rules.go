@@ -5,7 +5,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 type cell struct {
@@ -13,9 +13,9 @@ type cell struct {
 	t       TargetResult
 }
 
-func byTarget(c *diff.Comparison) ([]string, map[string][]cell) {
+func byTarget(c *contract.Comparison) ([]string, map[string][]cell) {
 	m := map[string][]cell{}
-	for i, s := range diff.DecodeSections(c, Name, Decode) {
+	for i, s := range contract.DecodeSections(c, Name, Decode) {
 		if s == nil {
 			continue
 		}
@@ -28,33 +28,33 @@ func byTarget(c *diff.Comparison) ([]string, map[string][]cell) {
 }
 
 // group renders "value in a, b; other in c", sorted, and the number of distinct values.
-func group(c *diff.Comparison, cells []cell, value func(TargetResult) string) (string, int) {
+func group(c *contract.Comparison, cells []cell, value func(TargetResult) string) (string, int) {
 	g := map[string][]string{}
 	for _, x := range cells {
 		if v := value(x.t); v != "" {
 			g[v] = append(g[v], c.Subjects[x.subject])
 		}
 	}
-	return diff.Grouped(g), len(g)
+	return contract.Grouped(g), len(g)
 }
 
 // ruleOutcomeDiffers: a request fails in one subject and gets an answer in another (High),
 // or gets different status codes (Medium).
-func ruleOutcomeDiffers(c *diff.Comparison) []diff.Finding {
+func ruleOutcomeDiffers(c *contract.Comparison) []contract.Finding {
 	keys, m := byTarget(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		desc, n := group(c, m[k], TargetResult.Outcome)
 		if n < 2 {
 			continue
 		}
-		sev := diff.Medium
+		sev := contract.Medium
 		for _, x := range m[k] {
 			if x.t.Error != nil {
-				sev = diff.High
+				sev = contract.High
 			}
 		}
-		out = append(out, diff.Finding{Severity: sev,
+		out = append(out, contract.Finding{Severity: sev,
 			Message: fmt.Sprintf("GET %s differs: %s", k, desc), Keys: []string{Name + "/" + k}})
 	}
 	return out
@@ -62,9 +62,9 @@ func ruleOutcomeDiffers(c *diff.Comparison) []diff.Finding {
 
 // ruleTLSDiffers: the same server negotiates differently, or verifies in one subject only
 // (a different CA bundle in the image, or a TLS-intercepting middlebox on one path).
-func ruleTLSDiffers(c *diff.Comparison) []diff.Finding {
+func ruleTLSDiffers(c *contract.Comparison) []contract.Finding {
 	keys, m := byTarget(c)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		if desc, n := group(c, m[k], func(t TargetResult) string {
 			if t.TLS == nil {
@@ -72,7 +72,7 @@ func ruleTLSDiffers(c *diff.Comparison) []diff.Finding {
 			}
 			return t.TLS.Verify
 		}); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.Medium,
+			out = append(out, contract.Finding{Severity: contract.Medium,
 				Message: fmt.Sprintf("certificate verification of %s differs: %s (each subject's own CA bundle)", k, desc), Keys: []string{Name + "/" + k + "/verify"}})
 		}
 		if desc, n := group(c, m[k], func(t TargetResult) string {
@@ -81,7 +81,7 @@ func ruleTLSDiffers(c *diff.Comparison) []diff.Finding {
 			}
 			return t.TLS.Version + " " + t.TLS.Cipher
 		}); n > 1 {
-			out = append(out, diff.Finding{Severity: diff.Low,
+			out = append(out, contract.Finding{Severity: contract.Low,
 				Message: fmt.Sprintf("TLS parameters for %s differ: %s", k, desc), Keys: []string{Name + "/" + k + "/tls"}})
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -57,7 +57,7 @@ func TestEchoInNamespaces(t *testing.T) {
 		t.Errorf("A: rtt = %q", fa["icmp://10.10.2.2/ipv4/rtt"])
 	}
 
-	c := &diff.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
+	c := &contract.Comparison{Subjects: []string{"A", "B"}, Reports: []*report.Report{ra, rb}}
 	got := ruleEchoDiffers(c)
 	if len(got) != 2 || !strings.Contains(got[0].Message, "B: ICMP echo to icmp://10.10.9.1/ipv4 (10.10.9.1) gets ENETUNREACH 3/3 (immediate) while A gets replies") {
 		t.Errorf("echo-differs = %+v", got)

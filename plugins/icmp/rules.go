@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 )
 
@@ -36,15 +36,15 @@ func connectNonblockingRow(tgt, addrKey string) string {
 	return connectSection + "/tcp/nonblocking/" + tgt + "/" + addrKey
 }
 
-func sections(c *diff.Comparison) ([]*Section, []*connectSchema) {
-	return diff.DecodeSections(c, Name, Decode), diff.DecodeSections(c, connectSection, diff.DecodeJSON[connectSchema])
+func sections(c *contract.Comparison) ([]*Section, []*connectSchema) {
+	return contract.DecodeSections(c, Name, Decode), contract.DecodeSections(c, connectSection, contract.DecodeJSON[connectSchema])
 }
 
 func works(r *netprobe.Run) bool { return r != nil && r.OK > 0 }
 func dead(r *netprobe.Run) bool  { return r != nil && r.OK == 0 && r.Attempts > 0 }
 
 // ruleEchoDiffers: echo replies come back in one subject and never in another.
-func ruleEchoDiffers(c *diff.Comparison) []diff.Finding {
+func ruleEchoDiffers(c *contract.Comparison) []contract.Finding {
 	is, _ := sections(c)
 	type cell struct {
 		subject int
@@ -62,7 +62,7 @@ func ruleEchoDiffers(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	keys := slices.Sorted(maps.Keys(by))
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		var ok []string
 		for _, c2 := range by[k] {
@@ -77,8 +77,8 @@ func ruleEchoDiffers(c *diff.Comparison) []diff.Finding {
 			if !dead(c2.a.Echo) {
 				continue
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.High,
+			out = append(out, contract.Finding{
+				Severity: contract.High,
 				Message: fmt.Sprintf("%s: ICMP echo to %s (%s) gets %s while %s get%s replies",
 					c.Subjects[c2.subject], k, c2.a.Address, c2.a.Echo.Format("ok"), strings.Join(ok, ", "), sIf(len(ok) == 1)),
 				Keys: []string{Name + "/" + k},
@@ -97,7 +97,7 @@ func sIf(b bool) string {
 
 // rulePingOKTCPFails: every subject reaches an address with ICMP, but TCP to the same
 // address fails in one: layer 3 works, so look at ports, netfilter, BPF or the process.
-func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
+func rulePingOKTCPFails(c *contract.Comparison) []contract.Finding {
 	is, cs := sections(c)
 	pingOK := map[string]int{} // address → subjects with echo replies
 	pingKey := map[string]string{}
@@ -121,7 +121,7 @@ func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
 	if present < 2 {
 		return nil
 	}
-	var out []diff.Finding
+	var out []contract.Finding
 	for i, s := range cs {
 		if s == nil {
 			continue
@@ -139,8 +139,8 @@ func rulePingOKTCPFails(c *diff.Comparison) []diff.Finding {
 				if !worksElsewhere(cs, i, t.Target, a.Key) {
 					continue
 				}
-				out = append(out, diff.Finding{
-					Severity: diff.High,
+				out = append(out, contract.Finding{
+					Severity: contract.High,
 					Message: fmt.Sprintf("%s: ICMP echo to %s works in every subject, but TCP connect to %s fails here (blocking %s, non-blocking %s): layer 3 is fine, so look at layer 4 (ports, netfilter, BPF, policy rules on ports, the process)",
 						c.Subjects[i], a.Address, t.Target, b.Format("ok"), nb.Format("ok")),
 					Keys: []string{pingKey[a.Address], connectNonblockingRow(t.Target, a.Key)},

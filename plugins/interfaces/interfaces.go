@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -27,7 +27,7 @@ func init() {
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
 		Identity:  Identity,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"mtu-differs":   MTUDiffers,
 			"down":          Down,
 			"ipv6-one-only": IPv6OneOnly,

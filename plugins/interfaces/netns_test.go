@@ -7,6 +7,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -47,7 +48,7 @@ func TestPlantedInterfaceDifferences(t *testing.T) {
 	}
 
 	c := plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)
-	rows := map[string]diff.Row{}
+	rows := map[string]contract.Row{}
 	for _, r := range c.Rows {
 		rows[r.Key] = r
 	}
@@ -62,7 +63,7 @@ func TestPlantedInterfaceDifferences(t *testing.T) {
 		t.Errorf("veth0/mac row = %+v, want equal after normalisation", r)
 	}
 
-	var findings []diff.Finding
+	var findings []contract.Finding
 	for _, rule := range []string{"mtu-differs", "down", "ipv6-one-only", "dad"} {
 		findings = append(findings, diff.RunRule(Name+"/"+rule, c)...)
 	}
@@ -107,7 +108,7 @@ func TestDADFailedOnDuplicateAddress(t *testing.T) {
 	reps := []*report.Report{a.Collect("--quiet"), b.Collect("--quiet")}
 	var found bool
 	for _, f := range DAD(plugintest.Compare(t, Name, []string{"pod-a", "pod-b"}, reps)) {
-		if f.Severity == diff.High && strings.Contains(f.Message, "pod-b: address fd73::7/64 on veth0 failed duplicate address detection") {
+		if f.Severity == contract.High && strings.Contains(f.Message, "pod-b: address fd73::7/64 on veth0 failed duplicate address detection") {
 			found = true
 		}
 	}

@@ -5,20 +5,20 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // MTUDiffers flags a same-named interface whose MTU differs: large packets (TLS
 // handshakes, bulk transfers) stall on the smaller side while small probes pass.
-func MTUDiffers(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func MTUDiffers(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	for _, r := range c.Rows {
 		if r.Section != Name || r.Equal || !strings.HasSuffix(r.Key, "/mtu") || r.AnyMissing() {
 			continue
 		}
 		dev := strings.TrimSuffix(r.Key, "/mtu")
-		out = append(out, diff.Finding{
-			Severity: diff.Medium,
+		out = append(out, contract.Finding{
+			Severity: contract.Medium,
 			Message:  fmt.Sprintf("MTU of %s differs (%s): packets larger than the smaller MTU are dropped or fragmented on one side only", dev, perSubject(c.Subjects, r.Values)),
 			Keys:     []string{r.ID()},
 		})
@@ -28,8 +28,8 @@ func MTUDiffers(c *diff.Comparison) []diff.Finding {
 
 // Down flags an interface that is up in one subject and down (administratively or
 // without carrier) in another.
-func Down(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, Name)
+func Down(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, Name)
 	names := map[string]bool{}
 	for _, s := range secs {
 		if s == nil {
@@ -39,7 +39,7 @@ func Down(c *diff.Comparison) []diff.Finding {
 			names[in.Name] = true
 		}
 	}
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, name := range sortedKeys(names) {
 		var upIn, downIn []string
 		for i, s := range secs {
@@ -59,8 +59,8 @@ func Down(c *diff.Comparison) []diff.Finding {
 		if len(upIn) == 0 || len(downIn) == 0 {
 			continue
 		}
-		out = append(out, diff.Finding{
-			Severity: diff.High,
+		out = append(out, contract.Finding{
+			Severity: contract.High,
 			Message:  fmt.Sprintf("%s is down in %s but up in %s: traffic routed over it fails", name, strings.Join(downIn, ", "), strings.Join(upIn, ", ")),
 			Keys:     []string{Name + "/" + name + "/flags", Name + "/" + name + "/state"},
 		})
@@ -89,8 +89,8 @@ func downReason(in *Interface) string {
 
 // IPv6OneOnly flags subjects that have usable global IPv6 addresses while others have none:
 // names resolving to AAAA records then behave differently.
-func IPv6OneOnly(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, Name)
+func IPv6OneOnly(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, Name)
 	var with, without []string
 	var keys []string
 	for i, s := range secs {
@@ -115,8 +115,8 @@ func IPv6OneOnly(c *diff.Comparison) []diff.Finding {
 	if len(with) == 0 || len(without) == 0 {
 		return nil
 	}
-	return []diff.Finding{{
-		Severity: diff.Medium,
+	return []contract.Finding{{
+		Severity: contract.Medium,
 		Message:  fmt.Sprintf("%s have global IPv6 addresses and %s have none: IPv6 destinations and AAAA-first resolution behave differently", strings.Join(with, ", "), strings.Join(without, ", ")),
 		Keys:     keys,
 	}}
@@ -124,29 +124,29 @@ func IPv6OneOnly(c *diff.Comparison) []diff.Finding {
 
 // DAD flags addresses that duplicate address detection has not cleared: a tentative
 // address cannot be bound or used as a source yet (EADDRNOTAVAIL), a dadfailed one never.
-func DAD(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
-	for i, s := range diff.Sections[Section](c, Name) {
+func DAD(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
+	for i, s := range contract.Sections[Section](c, Name) {
 		if s == nil {
 			continue
 		}
 		for _, in := range s.Interfaces {
 			for _, a := range in.Addrs {
-				sev, what := diff.Severity(-1), ""
+				sev, what := contract.Severity(-1), ""
 				for _, f := range a.Flags {
 					switch f {
 					case "dadfailed":
-						sev, what = diff.High, "failed duplicate address detection (another host holds it): it is never used"
+						sev, what = contract.High, "failed duplicate address detection (another host holds it): it is never used"
 					case "tentative":
-						if sev < diff.Medium {
-							sev, what = diff.Medium, "is still tentative (duplicate address detection running): binding or sourcing from it fails with EADDRNOTAVAIL"
+						if sev < contract.Medium {
+							sev, what = contract.Medium, "is still tentative (duplicate address detection running): binding or sourcing from it fails with EADDRNOTAVAIL"
 						}
 					}
 				}
 				if sev < 0 {
 					continue
 				}
-				out = append(out, diff.Finding{
+				out = append(out, contract.Finding{
 					Severity: sev,
 					Message:  fmt.Sprintf("%s: address %s on %s %s", c.Subjects[i], a.CIDR, in.Name, what),
 					Keys:     []string{Name + "/" + in.Name + "/addrs/" + a.Family},

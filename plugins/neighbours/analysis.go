@@ -1,11 +1,17 @@
 package neighbours
 
 import (
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"net/netip"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
-// analysis: on a probe's path lies the neighbour entry of its route's gateway.
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+// analysis: on a probe's path lies the neighbour entry of its route's gateway. An entry
+// is made when something is sent to that neighbour, so a differing entry follows from
+// whatever differs on the path to the neighbour's address (a missing route sends
+// nothing to the gateway, and no entry is made).
+var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	var out []string
 	for _, r := range p.Route {
 		if r.Dev != "" && r.Via != "" {
@@ -13,4 +19,25 @@ var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p 
 		}
 	}
 	return out
-}}
+}, DependsOn: dependsOn}
+
+// dependsOn: the entry "eth0/169.254.1.1" (or its state) follows from what is routed via
+// 169.254.1.1 (and whether that next hop answers). A gateway normalised away
+// (<gateway>) is the subject's own.
+func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
+	_, host, ok := strings.Cut(r.Key, "/")
+	if !ok {
+		return contract.Dependency{}
+	}
+	host, _, _ = strings.Cut(host, "/")
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		if host != contract.SelfGateway || i >= len(c.Identities) || len(c.Identities[i].Gateways) == 0 {
+			return contract.Dependency{}
+		}
+		if a, err = netip.ParseAddr(c.Identities[i].Gateways[0]); err != nil {
+			return contract.Dependency{}
+		}
+	}
+	return contract.Dependency{Gateway: a}
+}

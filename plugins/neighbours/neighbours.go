@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -23,7 +23,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"gateway-unresolved": GatewayUnresolved,
 		},
 		Analysis: &analysis,
@@ -110,7 +110,7 @@ func Facts(s *Section) []probe.Fact {
 // finding: every packet routed through it is dropped (connects fail with EHOSTUNREACH
 // after the resolution timeout). It reports it when another subject resolves its
 // gateway, or, with lower severity, when no subject does.
-func GatewayUnresolved(c *diff.Comparison) []diff.Finding {
+func GatewayUnresolved(c *contract.Comparison) []contract.Finding {
 	type bad struct {
 		subject int
 		n       Neighbour
@@ -136,13 +136,13 @@ func GatewayUnresolved(c *diff.Comparison) []diff.Finding {
 			}
 		}
 	}
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, b := range bads {
-		sev, also := diff.Medium, ""
+		sev, also := contract.Medium, ""
 		if len(ok) > 0 {
-			sev, also = diff.High, "; "+strings.Join(ok, "; ")
+			sev, also = contract.High, "; "+strings.Join(ok, "; ")
 		}
-		out = append(out, diff.Finding{
+		out = append(out, contract.Finding{
 			Severity: sev,
 			Message:  fmt.Sprintf("%s cannot resolve its gateway %s on %s (neighbour state %s): traffic through it is dropped and connects fail with EHOSTUNREACH%s", c.Subjects[b.subject], b.n.IP, b.n.Dev, b.n.State, also),
 			Keys:     []string{Name + "/" + b.n.Key() + "/state"},

@@ -8,7 +8,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -69,7 +69,7 @@ func TestPlantedNeighbours(t *testing.T) {
 		t.Errorf("engine findings = %v", e)
 	}
 	fs := GatewayUnresolved(c)
-	if len(fs) != 1 || fs[0].Severity != diff.High || !strings.HasPrefix(fs[0].Message, "pod-b cannot resolve its gateway 10.76.0.99 on veth0") || !strings.Contains(fs[0].Message, "pod-a resolves 10.76.0.2 on veth0 to") {
+	if len(fs) != 1 || fs[0].Severity != contract.High || !strings.HasPrefix(fs[0].Message, "pod-b cannot resolve its gateway 10.76.0.99 on veth0") || !strings.Contains(fs[0].Message, "pod-a resolves 10.76.0.2 on veth0 to") {
 		t.Errorf("findings = %+v", fs)
 	}
 }

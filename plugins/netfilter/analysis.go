@@ -6,17 +6,25 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: the namespace's own ruleset lies on every probe's path; where it cannot be
 // read, the counters still show a local verdict (Infer).
-var analysis = diff.Analysis{Role: diff.State, Path: path, Infer: inferReject, Describe: describeRow}
+var analysis = contract.Analysis{Role: contract.State, Path: path, Infer: inferReject, Describe: describeRow, Unread: unread}
+
+// unread: the ruleset could not be listed (no CAP_NET_ADMIN in the prober's profile).
+func unread(c *contract.Comparison, i int) string {
+	if e, ok := c.Row("netfilter", "nft/error"); ok && e.Present(i) {
+		return "its netfilter rules could not be read (nft: " + e.Values[i] + "): rerun with --profile netadmin to see them"
+	}
+	return ""
+}
 
 // path: the nftables rules that could match the probe on its way out (output and
 // postrouting hooks, and chains jumped to), the base chains' policies, and legacy
 // iptables tables; the per-table and per-action counts only summarise the rules.
-func path(c *diff.Comparison, p *diff.Probe, i int) []string {
+func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}
@@ -36,7 +44,7 @@ func path(c *diff.Comparison, p *diff.Probe, i int) []string {
 
 // ruleMayMatch reads a rule row's key ("nft/rule/inet/t/output[output]: meta l4proto
 // tcp th dport 443 meta skuid 0") and rules out what cannot match the probe.
-func ruleMayMatch(key string, p *diff.Probe, i int) bool {
+func ruleMayMatch(key string, p *contract.Probe, i int) bool {
 	head, match, _ := strings.Cut(strings.TrimPrefix(key, "nft/rule/"), ": ")
 	if h := hookOf(head); h != "" && h != "output" && h != "postrouting" {
 		return false
@@ -94,7 +102,7 @@ func portRange(s string) (lo, hi int, ok bool) {
 
 // describeRow names a rule: "only web-b has an nftables rule in inet/t/output (hook
 // output): meta l4proto tcp th dport 443 → reject with icmpx no-route".
-func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
+func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 	rest, ok := strings.CutPrefix(r.Key, "nft/rule/")
 	if !ok {
 		return ""
@@ -124,7 +132,7 @@ var rejectErrnos = map[string]bool{"ENETUNREACH": true, "EHOSTUNREACH": true, "E
 // produces, and the subject's own namespace sent ICMP unreachables (or TCP resets) while
 // probing where a subject that does better sent none: something local rejected the
 // packets, and in a pod's own namespace that is netfilter.
-func inferReject(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.Finding {
+func inferReject(c *contract.Comparison, p *contract.Probe, i int, better []int) *contract.Finding {
 	if p.Proto != "tcp" && p.Proto != "udp" || p.Route == nil || !p.Route[i].Known || p.Route[i].Err != "" {
 		return nil
 	}
@@ -156,16 +164,16 @@ func inferReject(c *diff.Comparison, p *diff.Probe, i int, better []int) *diff.F
 		keys = append(keys, "netfilter/nft/error")
 		verdict = fmt.Sprintf("its rules cannot be read (nft: %s): rerun with --profile netadmin to name the rule", e.Values[i])
 	}
-	return &diff.Finding{Severity: diff.Critical, Rule: "netfilter/local-reject", Keys: keys,
-		Message: fmt.Sprintf("%s: a netfilter REJECT in its own network namespace is the likely cause: %s fails with %s although the route lookup succeeds (%s), and the namespace itself sent %s %s while probing (%s); %s",
+	return &contract.Finding{Severity: contract.Critical, Rule: "netfilter/local-reject", Keys: keys,
+		Message: fmt.Sprintf("%s: a netfilter REJECT in its own network namespace refuses it: %s fails with %s although the route lookup succeeds (%s), and the namespace itself sent %s %s while probing (%s); %s",
 			c.Subjects[i], targetWords(p), errno, routeWords(p.Route[i]), r.Values[i], what, strings.Join(others, ", "), verdict)}
 }
 
-func targetWords(p *diff.Probe) string {
+func targetWords(p *contract.Probe) string {
 	return p.Proto + " connect to " + strings.TrimPrefix(strings.TrimPrefix(p.Target, "tcp://"), "udp://")
 }
 
-func routeWords(r diff.RouteAnswer) string {
+func routeWords(r contract.RouteAnswer) string {
 	s := r.Type
 	if r.Dev != "" {
 		s += " dev " + r.Dev

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -58,7 +58,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"rules":      rulesRule,
 			"visibility": visibilityRule,
 		},
@@ -79,7 +79,7 @@ func facts(s *Section) []probe.Fact {
 		if l.Error != nil {
 			add("visible/"+f, "unreadable: "+l.Error.Name(), kind)
 		} else {
-			add("visible/"+f, diff.OrNone(strings.Join(l.Names, " ")), kind)
+			add("visible/"+f, contract.OrNone(strings.Join(l.Names, " ")), kind)
 		}
 	}
 	add("conntrack", strconv.FormatBool(s.Conntrack), probe.Exact)

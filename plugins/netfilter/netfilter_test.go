@@ -17,7 +17,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -220,13 +220,13 @@ func TestPlantedNetfilter(t *testing.T) {
 	t.Logf("netfilter section: a %d bytes, b %d bytes", len(ra.Sections["netfilter"]), len(rb.Sections["netfilter"]))
 
 	fs := plugintest.Findings(t, "netfilter", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
-	want := map[string]diff.Severity{
-		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)": diff.Medium,
-		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0":         diff.High,
-		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                              diff.Medium,
+	want := map[string]contract.Severity{
+		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)": contract.Medium,
+		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0":         contract.High,
+		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                              contract.Medium,
 	}
 	for prefix, sev := range want {
-		if !slices.ContainsFunc(fs, func(f diff.Finding) bool { return strings.HasPrefix(f.Message, prefix) && f.Severity == sev }) {
+		if !slices.ContainsFunc(fs, func(f contract.Finding) bool { return strings.HasPrefix(f.Message, prefix) && f.Severity == sev }) {
 			t.Errorf("no %v finding %q in %+v", sev, prefix, fs)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // summary is what a subject's netfilter does, over nftables and legacy iptables.
@@ -73,10 +73,10 @@ func (m *summary) count(action string, n int) {
 // rulesRule compares the rulesets of subjects whose rules could be read. A REJECT in
 // OUTPUT "with icmp net-unreachable" makes connect() fail with ENETUNREACH at once; a
 // DROP makes it time out; a REDIRECT (service mesh) sends it elsewhere.
-func rulesRule(c *diff.Comparison) []diff.Finding {
+func rulesRule(c *contract.Comparison) []contract.Finding {
 	sums := summaries(c)
 	keys := sectionKeys(c, "nft/", "iptables/")
-	var out []diff.Finding
+	var out []contract.Finding
 	var readable []int
 	for i, m := range sums {
 		if m != nil && m.readable {
@@ -97,17 +97,17 @@ func rulesRule(c *diff.Comparison) []diff.Finding {
 		if i == least || (m.rules == base.rules && m.reject == base.reject && m.drop == base.drop && m.nat == base.nat) {
 			continue
 		}
-		sev := diff.Medium
+		sev := contract.Medium
 		if m.reject != base.reject || m.drop != base.drop {
-			sev = diff.High
+			sev = contract.High
 		}
-		out = append(out, diff.Finding{Severity: sev, Keys: keys,
+		out = append(out, contract.Finding{Severity: sev, Keys: keys,
 			Message: fmt.Sprintf("%s has %d netfilter rules (%d REJECT, %d DROP, %d NAT/redirect) where %s has %d (%d REJECT, %d DROP, %d NAT/redirect)%s: a REJECT can fail connect() at once (ECONNREFUSED, or ENETUNREACH with icmp net-unreachable), a DROP makes it time out",
 				c.Subjects[i], m.rules, m.reject, m.drop, m.nat, c.Subjects[least], base.rules, base.reject, base.drop, base.nat, onlyRules(c, i, least))})
 	}
 	for _, i := range readable {
 		if p := strings.Join(sums[i].policies, ", "); p != strings.Join(sums[least].policies, ", ") && p != "" {
-			out = append(out, diff.Finding{Severity: diff.High, Keys: keys,
+			out = append(out, contract.Finding{Severity: contract.High, Keys: keys,
 				Message: fmt.Sprintf("%s has chains with policy drop (%s): traffic no rule accepts is dropped", c.Subjects[i], p)})
 		}
 	}
@@ -119,7 +119,7 @@ const maxNamedRules = 3
 
 // onlyRules names the nftables rules subject i has and subject j lacks:
 // "; only in web-b: inet/t/output: meta l4proto tcp th dport 443 → reject".
-func onlyRules(c *diff.Comparison, i, j int) string {
+func onlyRules(c *contract.Comparison, i, j int) string {
 	var named []string
 	more := 0
 	for _, r := range c.Section("netfilter") {
@@ -148,8 +148,8 @@ func onlyRules(c *diff.Comparison, i, j int) string {
 
 // visibilityRule: what could not be compared, and legacy tables that exist in one
 // namespace only (a service-mesh init container leaves a nat table behind).
-func visibilityRule(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func visibilityRule(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	sums := summaries(c)
 	var blind, seen []string
 	for i, m := range sums {
@@ -163,7 +163,7 @@ func visibilityRule(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	if len(blind) > 0 && len(seen) > 0 {
-		out = append(out, diff.Finding{Severity: diff.Info, Keys: []string{"netfilter/nft/error"},
+		out = append(out, contract.Finding{Severity: contract.Info, Keys: []string{"netfilter/nft/error"},
 			Message: "netfilter rules were read in " + strings.Join(seen, ", ") + " but not in " + strings.Join(blind, ", ") + ": listing rules needs CAP_NET_ADMIN (the netadmin profile)"})
 	}
 	for _, r := range c.Rows {
@@ -172,17 +172,17 @@ func visibilityRule(c *diff.Comparison) []diff.Finding {
 		}
 		switch r.Key {
 		case "visible/ip_tables_names", "visible/ip6_tables_names", "visible/arp_tables_names":
-			out = append(out, diff.Finding{Severity: diff.Medium, Keys: []string{r.ID()},
-				Message: fmt.Sprintf("legacy iptables tables differ (%s, /proc/net/%s): something installed rules in one namespace only", diff.Values(c, r), strings.TrimPrefix(r.Key, "visible/"))})
+			out = append(out, contract.Finding{Severity: contract.Medium, Keys: []string{r.ID()},
+				Message: fmt.Sprintf("legacy iptables tables differ (%s, /proc/net/%s): something installed rules in one namespace only", contract.Values(c, r), strings.TrimPrefix(r.Key, "visible/"))})
 		case "conntrack":
-			out = append(out, diff.Finding{Severity: diff.Low, Keys: []string{r.ID()},
-				Message: "connection tracking is active in some namespaces only (" + diff.Values(c, r) + ")"})
+			out = append(out, contract.Finding{Severity: contract.Low, Keys: []string{r.ID()},
+				Message: "connection tracking is active in some namespaces only (" + contract.Values(c, r) + ")"})
 		}
 	}
 	return out
 }
 
-func summaries(c *diff.Comparison) []*summary {
+func summaries(c *contract.Comparison) []*summary {
 	out := make([]*summary, len(c.Subjects))
 	for i := range c.Subjects {
 		if i >= len(c.Reports) || c.Reports[i] == nil {
@@ -197,7 +197,7 @@ func summaries(c *diff.Comparison) []*summary {
 	return out
 }
 
-func sectionKeys(c *diff.Comparison, prefixes ...string) []string {
+func sectionKeys(c *contract.Comparison, prefixes ...string) []string {
 	var keys []string
 	for _, r := range c.Rows {
 		if r.Section != "netfilter" || r.Equal {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -25,12 +25,12 @@ func init() {
 		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"shared":                Shared,
 			"prober-outside-target": ProberOutsideTarget,
 		},
 		// Which namespace a subject is in is context: it frames the comparison.
-		Analysis: &diff.Analysis{Role: diff.Background},
+		Analysis: &contract.Analysis{Role: contract.Background},
 	})
 }
 
@@ -118,11 +118,11 @@ func world(s *Section) (id string, inode uint64, ok bool) {
 // Shared names subjects that live in one network namespace: hostNetwork pods on one
 // node, or two containers of one pod. Their network facts cannot differ, so a clean diff
 // between them proves nothing about the network.
-func Shared(c *diff.Comparison) []diff.Finding {
+func Shared(c *contract.Comparison) []contract.Finding {
 	groups := map[string][]int{}
 	inodes := map[string]uint64{}
 	var order []string
-	for i, s := range diff.Sections[Section](c, Name) {
+	for i, s := range contract.Sections[Section](c, Name) {
 		if s == nil {
 			continue
 		}
@@ -136,7 +136,7 @@ func Shared(c *diff.Comparison) []diff.Finding {
 		groups[id] = append(groups[id], i)
 		inodes[id] = ino
 	}
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, id := range order {
 		g := groups[id]
 		if len(g) < 2 {
@@ -146,8 +146,8 @@ func Shared(c *diff.Comparison) []diff.Finding {
 		for j, i := range g {
 			names[j] = c.Subjects[i]
 		}
-		out = append(out, diff.Finding{
-			Severity: diff.Medium,
+		out = append(out, contract.Finding{
+			Severity: contract.Medium,
 			Message:  fmt.Sprintf("%s share one network namespace (inode %d): they are one network world (hostNetwork, or containers of one pod), so their interfaces, routes and rules cannot differ", joinAnd(names), inodes[id]),
 			Keys:     []string{Name + "/target/net/inode", Name + "/self/net/inode"},
 		})
@@ -157,14 +157,14 @@ func Shared(c *diff.Comparison) []diff.Finding {
 
 // ProberOutsideTarget warns when the prober's network namespace is not the target's:
 // the report then describes the prober's world, not the app's.
-func ProberOutsideTarget(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
-	for i, s := range diff.Sections[Section](c, Name) {
+func ProberOutsideTarget(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
+	for i, s := range contract.Sections[Section](c, Name) {
 		if s == nil || s.SameNetns == nil || *s.SameNetns {
 			continue
 		}
-		out = append(out, diff.Finding{
-			Severity: diff.High,
+		out = append(out, contract.Finding{
+			Severity: contract.High,
 			Message:  fmt.Sprintf("the prober for %s is not in the target's network namespace (prober %s, PID %d %s): the report describes the prober's network, not the target's", c.Subjects[i], s.Self, s.PID, s.Target["net"]),
 			Keys:     []string{Name + "/prober-in-target-netns"},
 		})

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -90,7 +90,7 @@ func TestSharedNeedsSameKernel(t *testing.T) {
 		{"three share", []*Section{ns("x", 10), ns("x", 10), ns("x", 10)}, "a, b and c share"},
 	}
 	for _, tc := range tests {
-		c := &diff.Comparison{Subjects: []string{"a", "b", "c", "d"}}
+		c := &contract.Comparison{Subjects: []string{"a", "b", "c", "d"}}
 		for _, s := range tc.secs {
 			c.Reports = append(c.Reports, rep(t, s))
 		}

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 )
 
@@ -27,6 +28,11 @@ const podRange = "<pod-range>"
 // endpointChain: kube-proxy's per-endpoint chain (iptables mode), named by a hash of the
 // endpoint, so every pod has its own; the pod's chains of all its Services are one fact.
 var endpointChain = regexp.MustCompile(`^(KUBE-SEP-)[A-Z2-7]{16}$`)
+
+// dispatchChain: Felix's workload dispatch chains, split by the first letters of the
+// interface names ("cali-from-wl-dispatch-4"), so which of them leads to a pod's own
+// chain depends on its veth's name: one dispatch, one fact.
+var dispatchChain = regexp.MustCompile(`^(cali-(?:from|to)-wl-dispatch)(?:-[0-9A-Za-z]+)?$`)
 
 // Facts is the flattening of a decoded section.
 func Facts(s *Section) []probe.Fact {
@@ -47,7 +53,7 @@ func Facts(s *Section) []probe.Fact {
 		add("veth/mtu", fmt.Sprint(v.MTU), probe.Exact)
 		add("veth/state", v.OperState, probe.Exact)
 		add("veth/flags", strings.Join(sorted(v.Flags), ","), probe.Exact)
-		add("veth/master", diff.OrNone(v.Master), probe.Exact)
+		add("veth/master", contract.OrNone(v.Master), probe.Exact)
 	} else {
 		v := "not found"
 		if s.VethError != nil && s.VethError.Errno != "" {
@@ -95,10 +101,13 @@ func Facts(s *Section) []probe.Fact {
 		}
 		byChain := map[string][]string{}
 		for _, r := range nf.Rules {
-			k := "netfilter/" + r.Table + "/" + endpointChain.ReplaceAllString(r.Chain, "${1}<pod-endpoint>")
+			chain := endpointChain.ReplaceAllString(r.Chain, "${1}<pod-endpoint>")
+			chain = dispatchChain.ReplaceAllString(chain, "${1}")
+			k := "netfilter/" + r.Table + "/" + chain
 			byChain[k] = append(byChain[k], r.Action+" ("+strings.Join(r.Mentions, ",")+")")
 		}
 		for k, v := range byChain {
+			v = slices.Compact(sorted(v))
 			add(k, strings.Join(sorted(v), "; "), probe.Exact)
 		}
 	}

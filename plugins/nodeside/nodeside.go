@@ -5,7 +5,7 @@
 package nodeside
 
 import (
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -66,7 +66,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"proxy-arp":          proxyARP,
 			"rp-filter":          rpFilter,
 			"route":              route,
@@ -74,5 +74,6 @@ func init() {
 			"veth":               vethRule,
 			"conntrack-pressure": conntrackPressure,
 		},
+		Analysis: &analysis,
 	})
 }

@@ -1,15 +1,13 @@
 package process
 
-import (
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-)
+import "github.com/netdiff/kubectl-netdiff/pkg/contract"
 
 // proxyVars are the environment variables that send HTTP clients elsewhere.
 var proxyVars = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
 
 // analysis: an HTTP probe is governed by the target process's proxy variables, and a
 // probe run as the app by the app's identity (another uid meets other owner matches).
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.AsApp {
 		return []string{"target/uid", "target/gid"}
 	}

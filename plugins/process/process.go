@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -120,7 +120,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"environment": envRule,
 			"privileges":  privilegeRule,
 			"runtime":     runtimeRule,
@@ -293,7 +293,7 @@ func facts(s *Section) []probe.Fact {
 			case p.Error != nil:
 				add("target/ld.so.preload", "unreadable: "+p.Error.Name(), probe.Exact)
 			default:
-				add("target/ld.so.preload", diff.OrNone(strings.Join(p.Entries, " ")), probe.Exact)
+				add("target/ld.so.preload", contract.OrNone(strings.Join(p.Entries, " ")), probe.Exact)
 			}
 		}
 		for item, e := range t.Errors {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -99,11 +99,11 @@ func TestPlantedProcess(t *testing.T) {
 	t.Logf("process section: %d bytes, %d processes listed of %d", len(rb.Sections["process"]), len(sb.Processes.List), sb.Processes.Total)
 
 	fs := plugintest.Findings(t, "process", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
-	want := map[string]diff.Severity{
-		"pod-b sets HTTP_PROXY=http://***@127.0.0.1:3128; pod-a does not":                          diff.High,
-		"effective capabilities differ in CAP_NET_RAW (pod-a has NET_RAW; pod-b has none of them)": diff.Medium,
-		"no_new_privs differs (pod-a: 0, pod-b: 1)":                                                diff.Low,
-		"network-related environment differs: GODEBUG":                                             diff.Low,
+	want := map[string]contract.Severity{
+		"pod-b sets HTTP_PROXY=http://***@127.0.0.1:3128; pod-a does not":                          contract.High,
+		"effective capabilities differ in CAP_NET_RAW (pod-a has NET_RAW; pod-b has none of them)": contract.Medium,
+		"no_new_privs differs (pod-a: 0, pod-b: 1)":                                                contract.Low,
+		"network-related environment differs: GODEBUG":                                             contract.Low,
 	}
 	for prefix, sev := range want {
 		found := false
@@ -126,12 +126,12 @@ func TestMissingTarget(t *testing.T) {
 }
 
 func TestListRule(t *testing.T) {
-	row := func(comm string, a, b string) diff.Row {
-		r := diff.Row{Section: "process", Key: "processes/" + comm, Values: []string{a, b}, Missing: []bool{a == "-", b == "-"}}
+	row := func(comm string, a, b string) contract.Row {
+		r := contract.Row{Section: "process", Key: "processes/" + comm, Values: []string{a, b}, Missing: []bool{a == "-", b == "-"}}
 		r.Equal = a == b
 		return r
 	}
-	c := &diff.Comparison{Subjects: []string{"ha", "debug"}, Rows: []diff.Row{
+	c := &contract.Comparison{Subjects: []string{"ha", "debug"}, Rows: []contract.Row{
 		row("s6-svscan", "1", "-"), row("python3", "1", "-"), row("go2rtc", "1", "-"), row("sleep", "-", "1"), row("sh", "1", "1"),
 	}}
 	got := listRule(c)

@@ -5,13 +5,13 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // envRule: a proxy set in one subject only sends its HTTP clients somewhere else
 // entirely; a preload can wrap connect() itself.
-func envRule(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func envRule(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	var other []string
 	for _, r := range c.Rows {
 		if r.Section != "process" || r.Equal {
@@ -21,23 +21,23 @@ func envRule(c *diff.Comparison) []diff.Finding {
 		lower := strings.ToLower(name)
 		switch {
 		case isEnv && strings.HasSuffix(lower, "_proxy") && lower != "no_proxy":
-			out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
+			out = append(out, contract.Finding{Severity: contract.High, Keys: []string{r.ID()},
 				Message: setIn(c, r, name) + ": HTTP clients that honour it connect to the proxy instead of the destination"})
 		case isEnv && lower == "no_proxy":
-			out = append(out, diff.Finding{Severity: diff.Medium, Keys: []string{r.ID()},
+			out = append(out, contract.Finding{Severity: contract.Medium, Keys: []string{r.ID()},
 				Message: setIn(c, r, name) + ": it decides which destinations bypass the proxy"})
 		case isEnv && (name == "LD_PRELOAD" || name == "LD_LIBRARY_PATH" || name == "LD_AUDIT"):
-			out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
+			out = append(out, contract.Finding{Severity: contract.High, Keys: []string{r.ID()},
 				Message: setIn(c, r, name) + ": a preloaded library can wrap socket calls such as connect()"})
 		case r.Key == "target/ld.so.preload":
-			out = append(out, diff.Finding{Severity: diff.High, Keys: []string{r.ID()},
-				Message: "/etc/ld.so.preload differs (" + diff.Values(c, r) + "): every dynamically linked program loads it"})
+			out = append(out, contract.Finding{Severity: contract.High, Keys: []string{r.ID()},
+				Message: "/etc/ld.so.preload differs (" + contract.Values(c, r) + "): every dynamically linked program loads it"})
 		case isEnv:
 			other = append(other, r.ID())
 		}
 	}
 	if len(other) > 0 {
-		out = append(out, diff.Finding{Severity: diff.Low, Keys: other,
+		out = append(out, contract.Finding{Severity: contract.Low, Keys: other,
 			Message: "network-related environment differs: " + keyNames(other, "process/target/env/")})
 	}
 	return out
@@ -45,47 +45,47 @@ func envRule(c *diff.Comparison) []diff.Finding {
 
 // privilegeRule: capabilities decide raw sockets (ping), netlink changes and low ports;
 // seccomp can make a syscall fail with EPERM or ENOSYS; user ids pick uidrange rules.
-func privilegeRule(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func privilegeRule(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	if f, ok := capFinding(c); ok {
 		out = append(out, f)
 	}
 	return append(out, rowFindings(c, "process/privileges", map[string]rowFinding{
-		"target/seccomp":    {diff.Medium, "seccomp differs (", "): a filter can make socket calls fail with EPERM or ENOSYS"},
-		"target/nonewprivs": {diff.Low, "no_new_privs differs (", ")"},
-		"target/uid":        {diff.Low, "the target runs as different users (", "): policy rules with uidrange and ping_group_range depend on it"},
-		"target/error":      {diff.Info, "the target process could not be read everywhere (", "): its environment and privileges are unknown there"},
+		"target/seccomp":    {contract.Medium, "seccomp differs (", "): a filter can make socket calls fail with EPERM or ENOSYS"},
+		"target/nonewprivs": {contract.Low, "no_new_privs differs (", ")"},
+		"target/uid":        {contract.Low, "the target runs as different users (", "): policy rules with uidrange and ping_group_range depend on it"},
+		"target/error":      {contract.Info, "the target process could not be read everywhere (", "): its environment and privileges are unknown there"},
 	})...)
 }
 
 // runtimeRule: the C library decides resolver behaviour (musl ignores gai.conf and
 // nsswitch, queries nameservers in parallel); the fd limit bounds concurrent sockets.
-func runtimeRule(c *diff.Comparison) []diff.Finding {
+func runtimeRule(c *contract.Comparison) []contract.Finding {
 	return rowFindings(c, "process/runtime", map[string]rowFinding{
-		"target/libc":          {diff.Medium, "the target uses a different C library (", "): musl and glibc resolve names differently (search/ndots handling, gai.conf, nsswitch, parallel queries)"},
-		"target/rlimit/nofile": {diff.Low, "open-file limit (soft/hard) differs (", "): it bounds how many sockets the process can hold (EMFILE)"},
-		"target/exe":           {diff.Info, "the target runs a different program (", ")"},
+		"target/libc":          {contract.Medium, "the target uses a different C library (", "): musl and glibc resolve names differently (search/ndots handling, gai.conf, nsswitch, parallel queries)"},
+		"target/rlimit/nofile": {contract.Low, "open-file limit (soft/hard) differs (", "): it bounds how many sockets the process can hold (EMFILE)"},
+		"target/exe":           {contract.Info, "the target runs a different program (", ")"},
 	})
 }
 
 // rowFinding is the finding one differing row gives: its severity and the message around
 // the row's values.
 type rowFinding struct {
-	severity      diff.Severity
+	severity      contract.Severity
 	before, after string
 }
 
 // rowFindings gives, in row order, a finding of rule for every differing process row whose
 // key has an entry in byKey.
-func rowFindings(c *diff.Comparison, rule string, byKey map[string]rowFinding) []diff.Finding {
-	var out []diff.Finding
+func rowFindings(c *contract.Comparison, rule string, byKey map[string]rowFinding) []contract.Finding {
+	var out []contract.Finding
 	for _, r := range c.Rows {
 		if r.Section != "process" || r.Equal {
 			continue
 		}
 		if f, ok := byKey[r.Key]; ok {
-			out = append(out, diff.Finding{Severity: f.severity, Rule: rule, Keys: []string{r.ID()},
-				Message: f.before + diff.Values(c, r) + f.after})
+			out = append(out, contract.Finding{Severity: f.severity, Rule: rule, Keys: []string{r.ID()},
+				Message: f.before + contract.Values(c, r) + f.after})
 		}
 	}
 	return out
@@ -93,7 +93,7 @@ func rowFindings(c *diff.Comparison, rule string, byKey map[string]rowFinding) [
 
 // listRule names the processes each subject runs that the others do not: in the case
 // study the failing pod ran s6-svscan, homeassistant and go2rtc, the working one sleep.
-func listRule(c *diff.Comparison) []diff.Finding {
+func listRule(c *contract.Comparison) []contract.Finding {
 	only := make([][]string, len(c.Subjects))
 	var keys []string
 	for _, r := range c.Rows {
@@ -121,19 +121,19 @@ func listRule(c *diff.Comparison) []diff.Finding {
 	if len(parts) > 0 {
 		msg += ": " + strings.Join(parts, "; ")
 	}
-	return []diff.Finding{{Severity: diff.Low, Keys: keys, Message: msg}}
+	return []contract.Finding{{Severity: contract.Low, Keys: keys, Message: msg}}
 }
 
 // capFinding compares effective capabilities among the subjects whose target could be
 // read (they have the mask fact): one row per capability, present as "yes" or missing.
-func capFinding(c *diff.Comparison) (diff.Finding, bool) {
+func capFinding(c *contract.Comparison) (contract.Finding, bool) {
 	mask, ok := c.Row("process", "target/cap/eff")
 	if !ok {
-		return diff.Finding{}, false
+		return contract.Finding{}, false
 	}
 	var changed, keys []string
 	holders := make([][]string, len(c.Subjects))
-	sev := diff.Low
+	sev := contract.Low
 	for _, r := range c.Section("process") {
 		cp, isCap := strings.CutPrefix(r.Key, "target/cap/eff/")
 		if !isCap {
@@ -160,11 +160,11 @@ func capFinding(c *diff.Comparison) (diff.Finding, bool) {
 		changed = append(changed, cp)
 		keys = append(keys, r.ID())
 		if cp == "CAP_NET_RAW" || cp == "CAP_NET_ADMIN" || cp == "CAP_NET_BIND_SERVICE" {
-			sev = diff.Medium
+			sev = contract.Medium
 		}
 	}
 	if len(changed) == 0 {
-		return diff.Finding{}, false
+		return contract.Finding{}, false
 	}
 	var parts []string
 	for i, s := range c.Subjects {
@@ -176,12 +176,12 @@ func capFinding(c *diff.Comparison) (diff.Finding, bool) {
 		}
 		parts = append(parts, s+" has "+strings.Join(holders[i], ","))
 	}
-	return diff.Finding{Severity: sev, Rule: "process/privileges", Keys: keys,
+	return contract.Finding{Severity: sev, Rule: "process/privileges", Keys: keys,
 		Message: "effective capabilities differ in " + capList(changed, 8) + " (" + strings.Join(parts, "; ") + "): NET_RAW decides raw/ICMP sockets, NET_ADMIN routes and netfilter, NET_BIND_SERVICE ports below 1024"}, true
 }
 
 // setIn says which subjects set a variable and to what ("pod-b sets HTTP_PROXY=…; pod-a does not").
-func setIn(c *diff.Comparison, r diff.Row, name string) string {
+func setIn(c *contract.Comparison, r contract.Row, name string) string {
 	var set, unset []string
 	for i, s := range c.Subjects {
 		if i < len(r.Missing) && r.Missing[i] {

@@ -4,24 +4,25 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // analysis: a lookup row is a probe (ip route get), and it tells every other probe of
 // the same destination which route the kernel chose: the backbone of every path.
-var analysis = diff.Analysis{Role: diff.Outcome, Probes: probeOf, Annotate: annotate}
+var analysis = contract.Analysis{Role: contract.Outcome, Probes: probeOf, Annotate: annotate}
 
-func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
+func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 	key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
-	tgt, ak := diff.SplitTargetKey(key)
-	scheme, port := diff.TargetPort(tgt)
-	p := diff.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
-		Status: diff.Statuses(r, lookupStatus)}
-	if diff.IsName(tgt) {
-		p.Name = diff.TargetHost(tgt)
+	tgt, ak := target.SplitKey(key)
+	scheme, port := target.Port(tgt)
+	p := contract.Probe{Target: tgt, AddrKey: ak, Proto: scheme, Port: port,
+		Status: contract.Statuses(r, lookupStatus)}
+	if target.IsName(tgt) {
+		p.Name = target.Host(tgt)
 	}
 	if asApp {
-		secs := diff.DecodeSections(c, Name, Decode)
+		secs := contract.DecodeSections(c, Name, Decode)
 		p.AsApp, p.UIDs = true, make([]int, len(c.Subjects))
 		root, _ := c.Row(Name, key)
 		for i, s := range secs {
@@ -42,30 +43,30 @@ func probeOf(c *diff.Comparison, r diff.Row) (diff.Probe, bool) {
 	return p, true
 }
 
-func lookupStatus(v string) diff.Status {
+func lookupStatus(v string) contract.Status {
 	if a := ParseAnswer(v); a.Err != "" {
-		return diff.ErrnoStatus(a.Err)
+		return contract.ErrnoStatus(a.Err)
 	}
-	return diff.OK
+	return contract.OK
 }
 
 // annotate fills each subject's route for the probe's destination: the lookup of the same
 // target, else of any target with the same host and address key; for a probe run as the
 // app, the lookups asked as the app's uid.
-func annotate(c *diff.Comparison, p *diff.Probe) {
+func annotate(c *contract.Comparison, p *contract.Probe) {
 	rows := c.Section(Name)
 	for i := range c.Subjects {
 		if p.Route[i].Known {
 			continue
 		}
-		host := diff.TargetHost(p.Target)
+		host := target.Host(p.Target)
 		for _, r := range rows {
 			key, asApp := strings.CutPrefix(r.Key, AsAppPrefix)
 			if asApp != p.AsApp {
 				continue
 			}
-			tgt, ak := diff.SplitTargetKey(key)
-			if ak != p.AddrKey || !r.Present(i) || (tgt != p.Target && diff.TargetHost(tgt) != host) {
+			tgt, ak := target.SplitKey(key)
+			if ak != p.AddrKey || !r.Present(i) || (tgt != p.Target && target.Host(tgt) != host) {
 				continue
 			}
 			p.Route[i] = ParseAnswer(r.Values[i])
@@ -78,15 +79,15 @@ func annotate(c *diff.Comparison, p *diff.Probe) {
 
 // ParseAnswer reads what Format wrote: "unicast dev eth0 via 10.0.0.1 src <self> table
 // main mtu 1400", or an errno name.
-func ParseAnswer(v string) diff.RouteAnswer {
+func ParseAnswer(v string) contract.RouteAnswer {
 	f := strings.Fields(v)
-	if len(f) == 0 || v == diff.Missing {
-		return diff.RouteAnswer{}
+	if len(f) == 0 || v == contract.Absent {
+		return contract.RouteAnswer{}
 	}
 	if strings.HasPrefix(f[0], "E") && len(f) == 1 {
-		return diff.RouteAnswer{Known: true, Err: f[0]}
+		return contract.RouteAnswer{Known: true, Err: f[0]}
 	}
-	a := diff.RouteAnswer{Known: true, Type: f[0]}
+	a := contract.RouteAnswer{Known: true, Type: f[0]}
 	for i := 1; i+1 < len(f); i += 2 {
 		switch f[i] {
 		case "dev":

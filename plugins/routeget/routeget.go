@@ -6,7 +6,7 @@ package routeget
 import (
 	"encoding/json"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -22,7 +22,7 @@ func init() {
 		Phase:     probe.Active,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"lookup-fails": ruleLookupFails,
 		},
 		Analysis: &analysis,

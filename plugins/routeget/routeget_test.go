@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -18,9 +18,9 @@ func TestRuleLookupFails(t *testing.T) {
 	good, bad := base, base
 	good.Route = &Route{Type: "unicast", Table: "main", Dev: "eth0"}
 	bad.Error = &report.Error{Errno: "EHOSTUNREACH", Message: "no route to host"}
-	c := &diff.Comparison{Subjects: []string{"a", "b", "c"}, Reports: []*report.Report{mk(good), mk(bad), nil}}
+	c := &contract.Comparison{Subjects: []string{"a", "b", "c"}, Reports: []*report.Report{mk(good), mk(bad), nil}}
 	got := ruleLookupFails(c)
-	if len(got) != 1 || got[0].Severity != diff.Critical ||
+	if len(got) != 1 || got[0].Severity != contract.Critical ||
 		!strings.Contains(got[0].Message, "b: route lookup for tcp://10.0.0.1:8081 (ip route get 10.0.0.1 ipproto tcp dport 8081) fails with EHOSTUNREACH while it works in a (unicast dev eth0 table main)") {
 		t.Errorf("findings = %+v", got)
 	}

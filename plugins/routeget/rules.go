@@ -6,19 +6,19 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // ruleLookupFails: the kernel has no usable route for a target in one subject but has one
 // in another; every connect there will fail with the same errno.
-func ruleLookupFails(c *diff.Comparison) []diff.Finding {
+func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 	type cell struct {
 		subject int
 		l       Lookup
 	}
 	byKey := map[string][]cell{}
 	uid := map[int]int{}
-	for i, s := range diff.DecodeSections(c, Name, Decode) {
+	for i, s := range contract.DecodeSections(c, Name, Decode) {
 		if s == nil {
 			continue
 		}
@@ -33,7 +33,7 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	keys := slices.Sorted(maps.Keys(byKey))
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		var working []string
 		for _, c2 := range byKey[k] {
@@ -60,8 +60,8 @@ func ruleLookupFails(c *diff.Comparison) []diff.Finding {
 				what = fmt.Sprintf("route lookup as the app (uid %d)", uid[c2.subject])
 				sel += fmt.Sprintf(" uid %d", uid[c2.subject])
 			}
-			out = append(out, diff.Finding{
-				Severity: diff.Critical,
+			out = append(out, contract.Finding{
+				Severity: contract.Critical,
 				Message: fmt.Sprintf("%s: %s for %s (ip route get %s%s) fails with %s while it works in %s: check the routes and the policy rules of %s",
 					c.Subjects[c2.subject], what, c2.l.Target, c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", "), c.Subjects[c2.subject]),
 				Keys: []string{Name + "/" + k},

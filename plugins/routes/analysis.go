@@ -5,13 +5,67 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: on a probe's path lie, in every table, the route each subject's kernel would
 // pick for the destination (the longest prefix that holds it, of any type), so a missing
 // route, an extra blackhole or a route's own attributes (mtu, src, via) are found.
-var analysis = diff.Analysis{Role: diff.State, Path: path, Describe: describeRow}
+//
+// A route is there because of other state: the kernel adds a connected route ("proto
+// kernel") for an interface's address and removes it with the address, and it refuses (or
+// drops) a route via a gateway it cannot reach on a link. So a differing route follows
+// from a differing address on its device, or from what differs on the path to its gateway.
+var analysis = contract.Analysis{Role: contract.State, Path: path, Describe: describeRow, DependsOn: dependsOn}
+
+func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
+	rr, ok := parseKey(r.Key)
+	if !ok {
+		return contract.Dependency{}
+	}
+	var dep contract.Dependency
+	for j, v := range r.Values {
+		if !r.Present(j) {
+			continue
+		}
+		f := strings.Fields(v)
+		for k := 0; k+1 < len(f); k++ {
+			switch {
+			case f[k] == "dev":
+				// The kernel removes the routes through a link that goes down.
+				dep.Rows = append(dep.Rows, "interfaces/"+f[k+1]+"/state")
+			case f[k] == "proto" && f[k+1] == "kernel":
+				if _, dev, ok := strings.Cut(r.Key, " dev "); ok {
+					dev, _, _ = strings.Cut(dev, " ")
+					dep.Rows = append(dep.Rows, "interfaces/"+dev+"/addrs/"+rr.family)
+				} else if d := valueField(f, "dev"); d != "" {
+					dep.Rows = append(dep.Rows, "interfaces/"+d+"/addrs/"+rr.family)
+				}
+			case f[k] == "via":
+				if gw, err := netip.ParseAddr(f[k+1]); err == nil && !rr.dst.Contains(gw) || err == nil && rr.dst.Bits() == 0 {
+					to := contract.Probe{Target: gw.String(), Addr: make([]netip.Addr, len(c.Subjects)),
+						Status: make([]contract.Status, len(c.Subjects))}
+					for n := range to.Addr {
+						to.Addr[n] = gw
+					}
+					dep.Paths = append(dep.Paths, to)
+				}
+			}
+		}
+		_ = j
+	}
+	return dep
+}
+
+// valueField is the word after name in a route's value ("dev" -> "eth0").
+func valueField(f []string, name string) string {
+	for k := 0; k+1 < len(f); k++ {
+		if f[k] == name {
+			return f[k+1]
+		}
+	}
+	return ""
+}
 
 // rowRoute is a route row's key read back: "ipv4/main/unicast/10.0.0.0/24 dev eth0".
 type rowRoute struct {
@@ -47,7 +101,7 @@ func parseKey(k string) (rowRoute, bool) {
 	return r, true
 }
 
-func path(c *diff.Comparison, p *diff.Probe, i int) []string {
+func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Addr == nil || !p.Addr[i].IsValid() {
 		return nil
 	}
@@ -87,7 +141,7 @@ func path(c *diff.Comparison, p *diff.Probe, i int) []string {
 	return out
 }
 
-func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
+func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 	rr, ok := parseKey(r.Key)
 	if !ok {
 		return ""
@@ -123,7 +177,7 @@ func describeRow(c *diff.Comparison, r diff.Row, i, j int) string {
 // consulted reports whether lookups reach table t through a policy rule every subject
 // shares (or t is one of the kernel's own): a table reached only through a rule that one
 // subject lacks is that rule's doing, and the rule is the cause to name.
-func consulted(c *diff.Comparison, t string) bool {
+func consulted(c *contract.Comparison, t string) bool {
 	switch t {
 	case "main", "local", "default":
 		return true

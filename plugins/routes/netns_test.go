@@ -6,6 +6,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -64,19 +65,19 @@ func TestPlantedRouteDifferences(t *testing.T) {
 		}
 	}
 
-	var got []diff.Finding
+	var got []contract.Finding
 	for _, rule := range []string{"no-default-route", "default-gateway-differs", "reject-route", "mtu-differs"} {
 		got = append(got, diff.RunRule(Name+"/"+rule, c)...)
 	}
 	want := []struct {
 		rule string
-		sev  diff.Severity
+		sev  contract.Severity
 		text string
 	}{
-		{"routes/no-default-route", diff.Critical, "pod-b has no IPv4 default route (pod-a has default via 10.72.0.2 dev veth0 proto boot)"},
-		{"routes/no-default-route", diff.Critical, "pod-b has no IPv6 default route"},
-		{"routes/reject-route", diff.High, "only pod-b has a blackhole route to 10.98.0.0/16 in table main"},
-		{"routes/mtu-differs", diff.Medium, "route ipv4/main/unicast/10.99.0.0/16 dev veth0 differs (pod-a 1400, pod-b link MTU)"},
+		{"routes/no-default-route", contract.Critical, "pod-b has no IPv4 default route (pod-a has default via 10.72.0.2 dev veth0 proto boot)"},
+		{"routes/no-default-route", contract.Critical, "pod-b has no IPv6 default route"},
+		{"routes/reject-route", contract.High, "only pod-b has a blackhole route to 10.98.0.0/16 in table main"},
+		{"routes/mtu-differs", contract.Medium, "route ipv4/main/unicast/10.99.0.0/16 dev veth0 differs (pod-a 1400, pod-b link MTU)"},
 	}
 	for _, w := range want {
 		found := false

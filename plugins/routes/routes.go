@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -27,7 +27,7 @@ func init() {
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
 		Identity:  Identity,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"no-default-route":        NoDefaultRoute,
 			"default-gateway-differs": DefaultGatewayDiffers,
 			"reject-route":            RejectRoute,

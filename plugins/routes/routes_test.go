@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -114,7 +115,7 @@ func TestRulesTolerateMissingSections(t *testing.T) {
 		{Sections: map[string]json.RawMessage{Name: json.RawMessage(`{"routes":[]}`)}},
 		nil,
 	}
-	c := &diff.Comparison{Subjects: []string{"a", "b", "c", "d"}, Reports: reps}
+	c := &contract.Comparison{Subjects: []string{"a", "b", "c", "d"}, Reports: reps}
 	var got []string
 	for _, rule := range []string{"no-default-route", "default-gateway-differs", "reject-route", "mtu-differs"} {
 		for _, f := range diff.RunRule(Name+"/"+rule, c) {

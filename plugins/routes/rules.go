@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // defaultRoute is the subject's usable default route of a family: a unicast default,
@@ -39,9 +39,9 @@ func describe(r *Route) string {
 
 // NoDefaultRoute is the case study's cause: without a default route, connects to any
 // address outside the subject's own subnets fail at once with ENETUNREACH.
-func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, Name)
-	var out []diff.Finding
+func NoDefaultRoute(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, Name)
+	var out []contract.Finding
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		var with []string
 		var without []int
@@ -62,8 +62,8 @@ func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
 		}
 		label := map[string]string{"ipv4": "IPv4", "ipv6": "IPv6"}[fam]
 		for _, i := range without {
-			out = append(out, diff.Finding{
-				Severity: diff.Critical,
+			out = append(out, contract.Finding{
+				Severity: contract.Critical,
 				Message:  fmt.Sprintf("%s has no %s default route (%s): connects to %s addresses outside its own subnets fail with ENETUNREACH", c.Subjects[i], label, strings.Join(with, "; "), label),
 				Keys:     keys,
 			})
@@ -74,9 +74,9 @@ func NoDefaultRoute(c *diff.Comparison) []diff.Finding {
 
 // DefaultGatewayDiffers compares the default routes' gateway and device. Pods on
 // different nodes often have different gateways by design, so that case is only Info.
-func DefaultGatewayDiffers(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, Name)
-	var out []diff.Finding
+func DefaultGatewayDiffers(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, Name)
+	var out []contract.Finding
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		var parts []string
 		var keys []string
@@ -97,11 +97,11 @@ func DefaultGatewayDiffers(c *diff.Comparison) []diff.Finding {
 		if len(distinct) < 2 {
 			continue
 		}
-		sev, why := diff.Medium, "traffic leaves through a different next hop"
+		sev, why := contract.Medium, "traffic leaves through a different next hop"
 		if differentNodes(c) {
-			sev, why = diff.Info, "expected when the subjects run on different nodes"
+			sev, why = contract.Info, "expected when the subjects run on different nodes"
 		}
-		out = append(out, diff.Finding{
+		out = append(out, contract.Finding{
 			Severity: sev,
 			Message:  fmt.Sprintf("the %s default gateway differs (%s): %s", fam, strings.Join(parts, ", "), why),
 			Keys:     keys,
@@ -124,7 +124,7 @@ func gateway(r *Route) string {
 	return strings.Join(p, " ")
 }
 
-func differentNodes(c *diff.Comparison) bool {
+func differentNodes(c *contract.Comparison) bool {
 	nodes := map[string]bool{}
 	for _, r := range c.Reports {
 		if r == nil || r.Subject == nil || r.Subject.Node == "" {
@@ -137,8 +137,8 @@ func differentNodes(c *diff.Comparison) bool {
 
 // RejectRoute flags an unreachable, blackhole or prohibit route that only some subjects
 // have: traffic matching it fails (EHOSTUNREACH, EACCES) or vanishes (blackhole).
-func RejectRoute(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, Name)
+func RejectRoute(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, Name)
 	type seen struct {
 		route *Route
 		in    []string
@@ -165,23 +165,23 @@ func RejectRoute(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	keys := slices.Sorted(maps.Keys(byKey))
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range keys {
 		x := byKey[k]
 		if len(x.in) == present {
 			continue
 		}
 		r := x.route
-		sev := diff.High
+		sev := contract.High
 		if r.IsDefault() {
-			sev = diff.Critical
+			sev = contract.Critical
 		}
 		effect := map[string]string{
 			"unreachable": "connects fail with EHOSTUNREACH",
 			"prohibit":    "connects fail with EACCES",
 			"blackhole":   "packets are silently dropped (connects fail with EINVAL or time out)",
 		}[r.Type]
-		out = append(out, diff.Finding{
+		out = append(out, contract.Finding{
 			Severity: sev,
 			Message:  fmt.Sprintf("only %s has a %s route to %s in table %s (%s): %s there", strings.Join(x.in, ", "), r.Type, r.Dst, r.Table, r.Family, effect),
 			Keys:     []string{Name + "/" + k},
@@ -192,8 +192,8 @@ func RejectRoute(c *diff.Comparison) []diff.Finding {
 
 // MTUDiffers compares the mtu metric of routes present in several subjects: a route MTU
 // below the link MTU caps every connection along it.
-func MTUDiffers(c *diff.Comparison) []diff.Finding {
-	secs := diff.Sections[Section](c, Name)
+func MTUDiffers(c *contract.Comparison) []contract.Finding {
+	secs := contract.Sections[Section](c, Name)
 	mtus := map[string][]string{}
 	var order []string
 	for i, s := range secs {
@@ -210,7 +210,7 @@ func MTUDiffers(c *diff.Comparison) []diff.Finding {
 		}
 	}
 	sort.Strings(order)
-	var out []diff.Finding
+	var out []contract.Finding
 	for _, k := range order {
 		vals := mtus[k]
 		var parts []string
@@ -228,8 +228,8 @@ func MTUDiffers(c *diff.Comparison) []diff.Finding {
 		if len(distinct) < 2 || len(parts) < 2 {
 			continue
 		}
-		out = append(out, diff.Finding{
-			Severity: diff.Medium,
+		out = append(out, contract.Finding{
+			Severity: contract.Medium,
 			Message:  fmt.Sprintf("the MTU of route %s differs (%s): large packets on that path are dropped or fragmented on one side only", k, strings.Join(parts, ", ")),
 			Keys:     []string{Name + "/" + k},
 		})

@@ -5,15 +5,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // analysis: on a probe's path lie the policy rules whose selectors match it: its
 // destination, protocol, ports, the uid it ran as in that subject (root's, or the app's
 // for a probe run as the app), no firewall mark, and iif lo (locally generated traffic).
-var analysis = diff.Analysis{Role: diff.State, Path: path}
+var analysis = contract.Analysis{Role: contract.State, Path: path}
 
-func path(c *diff.Comparison, p *diff.Probe, i int) []string {
+func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" || p.Addr == nil || !p.Addr[i].IsValid() {
 		return nil
 	}
@@ -28,7 +28,7 @@ func path(c *diff.Comparison, p *diff.Probe, i int) []string {
 
 // matches reads a row key ("ipv4/100 from all ipproto tcp dport 8081 uidrange 0-0") and
 // says whether the rule could select probe p as subject i sent it.
-func matches(key string, p *diff.Probe, i int) bool {
+func matches(key string, p *contract.Probe, i int) bool {
 	family, rest, ok := strings.Cut(key, "/")
 	if !ok || family != p.Family() {
 		return false

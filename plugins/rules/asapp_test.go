@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/connect"
@@ -18,8 +19,8 @@ import (
 func TestUIDRangeOnPathOfTheAppsUID(t *testing.T) {
 	key := "ipv4/100 from all uidrange 1000-1000"
 	addr := netip.MustParseAddr("10.0.0.1")
-	probe := func(uids []int) *diff.Probe {
-		return &diff.Probe{Target: "tcp://10.0.0.1:80", AddrKey: "ipv4", Proto: "tcp", Port: 80, UIDs: uids,
+	probe := func(uids []int) *contract.Probe {
+		return &contract.Probe{Target: "tcp://10.0.0.1:80", AddrKey: "ipv4", Proto: "tcp", Port: 80, UIDs: uids,
 			Addr: []netip.Addr{addr, addr}}
 	}
 	if matches(key, probe(nil), 0) {
@@ -72,7 +73,7 @@ func TestConnectSchemaMatchesTheConnectSection(t *testing.T) {
 	if connectSection != connect.Name {
 		t.Errorf("connectSection %q, connect's name %q", connectSection, connect.Name)
 	}
-	c := &diff.Comparison{Subjects: []string{"a"}, Reports: []*report.Report{rep}}
+	c := &contract.Comparison{Subjects: []string{"a"}, Reports: []*report.Report{rep}}
 	if uid, ok := appUID(c, 0); !ok || uid != 1000 {
 		t.Errorf("appUID = %d, %v from %s", uid, ok, raw)
 	}

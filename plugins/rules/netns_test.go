@@ -10,7 +10,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -70,7 +70,7 @@ func TestPlantedDportRule(t *testing.T) {
 		t.Fatalf("findings = %+v, want one", fs)
 	}
 	want := "policy rule only in pod-b: 1000: from all ipproto tcp dport 8081 lookup 100 (table 100 holds unreachable default), not in pod-a"
-	if fs[0].Severity != diff.High || !strings.Contains(fs[0].Message, want) {
+	if fs[0].Severity != contract.High || !strings.Contains(fs[0].Message, want) {
 		t.Errorf("finding = %+v, want High containing %q", fs[0], want)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -24,7 +24,7 @@ func init() {
 		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     Facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"only-in-some": OnlyInSome,
 		},
 		Analysis: &analysis,
@@ -100,15 +100,15 @@ func Facts(s *Section) []probe.Fact {
 // own address (normalised to <self>) line up. Where a rule sends traffic to a table, the
 // finding says what that table holds in the subject, because a table with only an
 // unreachable default turns matching connects into EHOSTUNREACH.
-func OnlyInSome(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func OnlyInSome(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	for _, row := range c.Rows {
 		if row.Section != Name || row.Equal || row.Key == "truncated" || strings.HasPrefix(row.Key, "error/") {
 			continue
 		}
 		family, rest, _ := strings.Cut(row.Key, "/")
 		var has, lacks []string
-		sev := diff.Medium
+		sev := contract.Medium
 		for i, v := range row.Values {
 			if i >= len(c.Subjects) || !hasSection(c, i) {
 				continue
@@ -121,13 +121,13 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 			action, _, _ := strings.Cut(v, " ")
 			switch action {
 			case "unreachable", "prohibit", "blackhole":
-				sev = diff.High
+				sev = contract.High
 			case "lookup":
 				table, _, _ := strings.Cut(strings.TrimPrefix(v, "lookup "), " ")
 				if held, reject := tableContents(c.Reports[i], family, table); held != "" {
 					desc += " (table " + table + " holds " + held + ")"
 					if reject {
-						sev = diff.High
+						sev = contract.High
 					}
 				}
 			}
@@ -147,7 +147,7 @@ func OnlyInSome(c *diff.Comparison) []diff.Finding {
 		if len(lacks) > 0 {
 			msg = fmt.Sprintf("policy rule only in %s, not in %s: matching traffic is routed differently", strings.Join(has, "; "), strings.Join(lacks, ", "))
 		}
-		out = append(out, diff.Finding{Severity: sev, Message: msg, Keys: []string{row.ID()}})
+		out = append(out, contract.Finding{Severity: sev, Message: msg, Keys: []string{row.ID()}})
 	}
 	return out
 }
@@ -165,7 +165,7 @@ type connectSchema struct {
 }
 
 // appUID is the uid of subject i's app (the target process), as its probes as the app read it.
-func appUID(c *diff.Comparison, i int) (int, bool) {
+func appUID(c *contract.Comparison, i int) (int, bool) {
 	if i >= len(c.Reports) || c.Reports[i] == nil {
 		return 0, false
 	}
@@ -178,7 +178,7 @@ func appUID(c *diff.Comparison, i int) (int, bool) {
 
 // uidWords says whom a rule with a uidrange selects in subject i: the app's uid, root's,
 // both or neither, so a rule that moves only the app's traffic is named as such.
-func uidWords(c *diff.Comparison, i int, rest string) string {
+func uidWords(c *contract.Comparison, i int, rest string) string {
 	f := strings.Fields(rest)
 	var rng string
 	for k := 1; k+1 < len(f); k++ {
@@ -208,7 +208,7 @@ func uidWords(c *diff.Comparison, i int, rest string) string {
 }
 
 // hasSection: a subject without a rules section lacks no rule, it was not asked.
-func hasSection(c *diff.Comparison, i int) bool {
+func hasSection(c *contract.Comparison, i int) bool {
 	if i >= len(c.Reports) || c.Reports[i] == nil {
 		return false
 	}

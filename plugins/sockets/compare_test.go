@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -43,7 +44,7 @@ func TestAddressesAreNormalised(t *testing.T) {
 		Socket{Table: "tcp", State: "SYN-SENT", Local: "10.0.0.2:40002", Remote: "10.0.0.1:80", Comm: "app", PID: 1, Inode: 3},
 		Socket{Table: "tcp", State: "SYN-SENT", Local: "10.0.0.2:40003", Remote: "10.0.0.1:80", Comm: "app", PID: 1, Inode: 4})
 	res := compareSockets(t, []string{"pod-a", "pod-b"}, a, b)
-	rows := map[string]diff.Row{}
+	rows := map[string]contract.Row{}
 	for _, r := range res.Rows {
 		rows[r.Key] = r
 	}
@@ -90,7 +91,7 @@ func TestRulesWithThreeSubjects(t *testing.T) {
 	}
 }
 
-func keysOf(m map[string]diff.Row) []string {
+func keysOf(m map[string]contract.Row) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -188,7 +189,7 @@ func TestNetnsSocketsAndDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := map[string]diff.Row{}
+	rows := map[string]contract.Row{}
 	for _, r := range res.Rows {
 		if r.Section == "sockets" {
 			rows[r.Key] = r

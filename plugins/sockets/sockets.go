@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
@@ -134,7 +134,7 @@ func init() {
 		Phase:     probe.Passive,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"syn-sent":      synSentRule,
 			"bound":         boundRule,
 			"listen-family": listenRule,

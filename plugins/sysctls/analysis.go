@@ -1,13 +1,11 @@
 package sysctls
 
-import (
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-)
+import "github.com/netdiff/kubectl-netdiff/pkg/contract"
 
 // analysis: the sysctls that govern a probe's outcome: the local port range and reserved
 // ports (EADDRNOTAVAIL), SYN retries (the time to ETIMEDOUT), reverse-path filtering (lost
 // replies), disable_ipv6, and who may open ICMP sockets.
-var analysis = diff.Analysis{Role: diff.State, Path: func(c *diff.Comparison, p *diff.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}

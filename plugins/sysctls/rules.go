@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // critical lists sysctls that change what a route lookup, a connect or a bind does, with
@@ -64,17 +64,17 @@ func whyCritical(key string) (string, bool) {
 	return "", false
 }
 
-func differs(c *diff.Comparison) []diff.Finding {
-	var out []diff.Finding
+func differs(c *contract.Comparison) []contract.Finding {
+	var out []contract.Finding
 	var rest []string
 	for _, r := range c.Rows {
 		if r.Section != "sysctls" || r.Equal || r.AnyMissing() || isVolatile(r.Key) || r.Key == "truncated" || r.Key == "skipped-interfaces" {
 			continue
 		}
 		if why, ok := whyCritical(r.Key); ok {
-			out = append(out, diff.Finding{
-				Severity: diff.High,
-				Message:  fmt.Sprintf("sysctl %s differs (%s): %s", r.Key, diff.Values(c, r), why),
+			out = append(out, contract.Finding{
+				Severity: contract.High,
+				Message:  fmt.Sprintf("sysctl %s differs (%s): %s", r.Key, contract.Values(c, r), why),
 				Keys:     []string{r.ID()},
 			})
 			continue
@@ -83,17 +83,17 @@ func differs(c *diff.Comparison) []diff.Finding {
 	}
 	for i, id := range rest {
 		if i == maxSingle {
-			out = append(out, diff.Finding{
-				Severity: diff.Medium,
+			out = append(out, contract.Finding{
+				Severity: contract.Medium,
 				Message:  fmt.Sprintf("%d more sysctls differ, e.g. %s", len(rest)-maxSingle, strings.TrimPrefix(id, "sysctls/")),
 				Keys:     rest[maxSingle:],
 			})
 			break
 		}
 		r := rowByID(c, id)
-		out = append(out, diff.Finding{
-			Severity: diff.Medium,
-			Message:  fmt.Sprintf("sysctl %s differs (%s)", r.Key, diff.Values(c, r)),
+		out = append(out, contract.Finding{
+			Severity: contract.Medium,
+			Message:  fmt.Sprintf("sysctl %s differs (%s)", r.Key, contract.Values(c, r)),
 			Keys:     []string{id},
 		})
 	}
@@ -102,20 +102,20 @@ func differs(c *diff.Comparison) []diff.Finding {
 
 // conntrackFull flags a subject whose conntrack table is nearly full: new flows are then
 // dropped by the kernel, which looks like random connect timeouts.
-func conntrackFull(c *diff.Comparison) []diff.Finding {
+func conntrackFull(c *contract.Comparison) []contract.Finding {
 	count, max := find(c, "net/netfilter/nf_conntrack_count"), find(c, "net/netfilter/nf_conntrack_max")
 	if count == nil || max == nil {
 		return nil
 	}
-	var out []diff.Finding
+	var out []contract.Finding
 	for i, s := range c.Subjects {
 		n, err1 := strconv.Atoi(at(count, i))
 		m, err2 := strconv.Atoi(at(max, i))
 		if err1 != nil || err2 != nil || m <= 0 || n*10 < m*9 {
 			continue
 		}
-		out = append(out, diff.Finding{
-			Severity: diff.High,
+		out = append(out, contract.Finding{
+			Severity: contract.High,
 			Message:  fmt.Sprintf("%s: conntrack table is %d/%d full; new connections are dropped when it fills", s, n, m),
 			Keys:     []string{count.ID(), max.ID()},
 		})
@@ -123,14 +123,14 @@ func conntrackFull(c *diff.Comparison) []diff.Finding {
 	return out
 }
 
-func at(r *diff.Row, i int) string {
+func at(r *contract.Row, i int) string {
 	if i < len(r.Values) && (i >= len(r.Missing) || !r.Missing[i]) {
 		return r.Values[i]
 	}
 	return ""
 }
 
-func find(c *diff.Comparison, key string) *diff.Row {
+func find(c *contract.Comparison, key string) *contract.Row {
 	for i := range c.Rows {
 		if c.Rows[i].Section == "sysctls" && c.Rows[i].Key == key {
 			return &c.Rows[i]
@@ -139,11 +139,11 @@ func find(c *diff.Comparison, key string) *diff.Row {
 	return nil
 }
 
-func rowByID(c *diff.Comparison, id string) diff.Row {
+func rowByID(c *contract.Comparison, id string) contract.Row {
 	for _, r := range c.Rows {
 		if r.ID() == id {
 			return r
 		}
 	}
-	return diff.Row{}
+	return contract.Row{}
 }

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -56,7 +56,7 @@ func init() {
 		Phase:     probe.Static,
 		Collector: func() probe.Collector { return &Plugin{} },
 		Facts:     facts,
-		Rules: map[string]diff.Rule{
+		Rules: map[string]contract.Rule{
 			"differs":        differs,
 			"conntrack-full": conntrackFull,
 		},

@@ -11,7 +11,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
 	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
-	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -120,7 +120,7 @@ func TestPlantedSysctls(t *testing.T) {
 		t.Errorf("sysctls section is %d bytes in a bare namespace; keep the report small", size)
 	}
 
-	found := map[string]diff.Finding{}
+	found := map[string]contract.Finding{}
 	for _, f := range plugintest.Findings(t, "sysctls", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		for _, k := range f.Keys {
 			found[k] = f
@@ -132,7 +132,7 @@ func TestPlantedSysctls(t *testing.T) {
 			t.Errorf("no finding for %s; findings: %+v", k, found)
 			continue
 		}
-		if f.Severity != diff.High || !strings.Contains(f.Message, "pod-b: ") {
+		if f.Severity != contract.High || !strings.Contains(f.Message, "pod-b: ") {
 			t.Errorf("finding for %s: %+v", k, f)
 		}
 	}
@@ -143,7 +143,7 @@ func TestPlantedSysctls(t *testing.T) {
 }
 
 func TestConntrackFull(t *testing.T) {
-	c := &diff.Comparison{Subjects: []string{"a", "b"}, Rows: []diff.Row{
+	c := &contract.Comparison{Subjects: []string{"a", "b"}, Rows: []contract.Row{
 		{Section: "sysctls", Key: "net/netfilter/nf_conntrack_count", Values: []string{"10", "950"}, Missing: []bool{false, false}},
 		{Section: "sysctls", Key: "net/netfilter/nf_conntrack_max", Values: []string{"1000", "1000"}, Missing: []bool{false, false}, Equal: true},
 	}}

@@ -262,15 +262,18 @@ type diffJSON struct {
 	Subjects   []string `json:"subjects"`
 	Differs    bool     `json:"differs"`
 	Findings   []struct {
-		ID          string   `json:"id"`
-		Kind        string   `json:"kind"`
-		Subject     string   `json:"subject"`
-		Severity    string   `json:"severity"`
-		Rule        string   `json:"rule"`
-		Message     string   `json:"message"`
-		Keys        []string `json:"keys"`
-		Explains    []string `json:"explains"`
-		ExplainedBy []string `json:"explainedBy"`
+		ID            string   `json:"id"`
+		Kind          string   `json:"kind"`
+		Subject       string   `json:"subject"`
+		Severity      string   `json:"severity"`
+		Rule          string   `json:"rule"`
+		Message       string   `json:"message"`
+		Keys          []string `json:"keys"`
+		Explains      []string `json:"explains"`
+		ExplainedBy   []string `json:"explainedBy"`
+		ConsequenceOf string   `json:"consequenceOf"`
+		Consequences  []string `json:"consequences"`
+		Place         string   `json:"place"`
 	} `json:"findings"`
 	Rows []struct {
 		Section string `json:"section"`
@@ -285,7 +288,7 @@ type diffJSON struct {
 func (d diffJSON) topLevel() int {
 	n := 0
 	for _, f := range d.Findings {
-		if f.Kind != "symptom" || len(f.ExplainedBy) == 0 {
+		if (f.Kind != "symptom" || len(f.ExplainedBy) == 0) && f.ConsequenceOf == "" {
 			n++
 		}
 	}

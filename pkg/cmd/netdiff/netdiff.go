@@ -72,6 +72,11 @@ var (
 		kubectl netdiff ha-0 netshoot --save ./reports
 		kubectl netdiff -f ./reports/default_ha-0.json -f ./reports/default_netshoot.json
 
+		# Read each pod's node side too (host veth, route back, node netfilter), or only
+		# when a pod's packets leave it and are lost where nothing in the pod differs
+		kubectl netdiff ha-0 netshoot --node-side
+		kubectl netdiff ha-0 netshoot --node-side=auto
+
 		# Leave the pods' specs untouched: probe each from a short-lived pod on its node
 		kubectl netdiff ha-0 netshoot --via node --node-namespace netdiff-system
 
@@ -113,7 +118,7 @@ type Options struct {
 	MaxConcurrency int
 	Reference      bool
 	KeepReference  bool
-	NodeSide       bool
+	NodeSide       string
 	NodeNamespace  string
 	Via            string
 
@@ -146,6 +151,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		MaxConcurrency: engine.DefaultMaxConcurrency,
 		MaxReportSize:  engine.DefaultMaxReportSize,
 		Via:            engine.ViaEphemeral,
+		NodeSide:       "false",
 		isTerminal:     isTerminal,
 	}
 }
@@ -214,7 +220,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", o.MaxConcurrency, "how many pods are probed at once")
 	f.BoolVar(&o.Reference, "reference", false, "compare one pod against a fresh reference pod (prober image, same node, network and DNS settings), deleted afterwards")
 	f.BoolVar(&o.KeepReference, "keep-reference", false, "with --reference: keep the reference pod instead of deleting it")
-	f.BoolVar(&o.NodeSide, "node-side", false, "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node")
+	f.StringVar(&o.NodeSide, "node-side", o.NodeSide, "also probe each pod's node side (host veth, routes to the pod, proxy_arp/rp_filter, netfilter rules and conntrack for its IP) from a short-lived privileged hostNetwork pod on its node: true (--node-side), false, or auto (only when a pod's packets leave it and are lost where nothing in the pod differs; then for every pod, in the same run). --via node always reads it")
+	f.Lookup("node-side").NoOptDefVal = "true"
 	f.StringVar(&o.NodeNamespace, "node-namespace", "", "with --node-side or --via node: namespace for the privileged node pods (default: each pod's own; use one whose Pod Security level allows privileged pods)")
 	f.StringVar(&o.Via, "via", o.Via, "how to reach each pod: ephemeral (add the prober to the pod as an ephemeral container) or node (a short-lived privileged pod on its node enters the pod's namespaces: the pod spec is not changed; --profile does not apply)")
 }
@@ -289,7 +296,12 @@ func (o *Options) Validate() error {
 	if o.Via == engine.ViaNode && o.Reference {
 		return fmt.Errorf("--via node and --reference compare unlike views (a privileged prober on the node against one inside a fresh pod): use one of them")
 	}
-	if o.NodeNamespace != "" && !o.NodeSide && o.Via != engine.ViaNode {
+	switch o.NodeSide {
+	case "true", "false", "auto":
+	default:
+		return fmt.Errorf("--node-side=%s: use true, false or auto", o.NodeSide)
+	}
+	if o.NodeNamespace != "" && o.NodeSide == "false" && o.Via != engine.ViaNode {
 		return fmt.Errorf("--node-namespace only makes sense with --node-side or --via node")
 	}
 	if o.MaxConcurrency < 1 {
@@ -335,7 +347,7 @@ func (o *Options) Config() engine.Config {
 	return engine.Config{
 		Files: o.Files, Pods: o.pods, Selector: o.Selector, Workloads: o.workloads, Namespace: o.namespace,
 		Container: o.Container, ContainerA: o.ContainerA, ContainerB: o.ContainerB,
-		Reference: o.Reference, KeepReference: o.KeepReference, NodeSide: o.NodeSide, NodeNamespace: o.NodeNamespace,
+		Reference: o.Reference, KeepReference: o.KeepReference, NodeSide: o.NodeSide == "true", NodeSideAuto: o.NodeSide == "auto", NodeNamespace: o.NodeNamespace,
 		Via: o.Via,
 		Prober: inject.Spec{
 			Image:       o.Image,

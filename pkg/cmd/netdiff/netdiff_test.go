@@ -71,6 +71,8 @@ func TestValidate(t *testing.T) {
 		{name: "bad via", args: []string{"a", "b"}, mod: func(o *Options) { o.Via = "ssh" }, errHas: "unknown --via"},
 		{name: "via node", args: []string{"a", "b"}, mod: func(o *Options) { o.Via = "node"; o.NodeNamespace = "ops" }},
 		{name: "via node with reference", args: []string{"a"}, mod: func(o *Options) { o.Via = "node"; o.Reference = true }, errHas: "unlike views"},
+		{name: "node side auto", args: []string{"a", "b"}, mod: func(o *Options) { o.NodeSide = "auto"; o.NodeNamespace = "ops" }},
+		{name: "bad node side", args: []string{"a", "b"}, mod: func(o *Options) { o.NodeSide = "sometimes" }, errHas: "--node-side=sometimes: use true, false or auto"},
 		{name: "node namespace alone", args: []string{"a", "b"}, mod: func(o *Options) { o.NodeNamespace = "ops" }, errHas: "--node-namespace only"},
 		{name: "bad pull policy", args: []string{"a", "b"}, mod: func(o *Options) { o.ImagePullPolicy = "Sometimes" }, errHas: "--image-pull-policy"},
 		{name: "bad target", args: []string{"a", "b"}, mod: func(o *Options) { o.Targets = []string{"nope"} }, errHas: "invalid target"},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/safe"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 	"github.com/netdiff/kubectl-netdiff/pkg/version"
 )
@@ -191,12 +192,7 @@ func runOne(ctx context.Context, env *probe.Env, p probe.Plugin, limit time.Dura
 	start := time.Now()
 	done := make(chan result, 1)
 	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("plugin panicked: %v", r)}
-			}
-		}()
-		v, err := p.Collect(ctx, env)
+		v, err := safe.Call(func() (any, error) { return p.Collect(ctx, env) })
 		done <- result{v, err}
 	}()
 	select {

@@ -1,11 +1,11 @@
-package diff
+package contract
 
 import (
-	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // Role is what a section's facts are to the diagnosis.
@@ -43,6 +43,53 @@ type Analysis struct {
 	Infer func(c *Comparison, p *Probe, i int, better []int) *Finding
 	// Describe words a differing row as a cause in subject i, against subject j.
 	Describe func(c *Comparison, r Row, i, j int) string
+
+	// Place is where the section's facts live on a probe's path: the pod's own network
+	// namespace (the zero value) or its node's half (the host end of the veth, the
+	// node's routes and netfilter). A section placed on the node that is absent from a
+	// subject's report means that half of its path was not read.
+	Place Place
+	// DependsOn says what a differing row of this section follows from in subject i, so
+	// that the diagnosis folds it under its root instead of naming it as a second cause
+	// (a neighbour entry exists only once something is routed to that neighbour).
+	DependsOn func(c *Comparison, r Row, i int) Dependency
+	// Covers names the sections whose causes this section's causes take in, in the same
+	// subject, when they explain no symptom that this section's cause does not: a fact
+	// seen changing during the window covers the snapshot that caught it in one state.
+	Covers []string
+	// Unread says what of this section could not be read in subject i and what would
+	// read it ("" when everything was read). While a section on a probe's path is
+	// unread, the diagnosis does not conclude that nothing on that path differs.
+	Unread func(c *Comparison, i int) string
+}
+
+// Place is where on a probe's path a section's facts live.
+type Place int
+
+const (
+	// InPod: the pod's own network namespace and processes.
+	InPod Place = iota
+	// OnNode: the node's half of the pod's network.
+	OnNode
+)
+
+// String names the place as the output does.
+func (p Place) String() string {
+	if p == OnNode {
+		return "node"
+	}
+	return "pod"
+}
+
+// Dependency is what a fact follows from: other rows ("section/key"), the paths of
+// probes (the rows on the path to an address, found as for any probe), and the paths of
+// the probes some subject's kernel routed via a next hop (a neighbour entry is made when
+// something is routed through that neighbour, so it follows from whatever changes what
+// is routed there).
+type Dependency struct {
+	Rows    []string
+	Paths   []Probe
+	Gateway netip.Addr
 }
 
 // Status is how a probe went in one subject, ordered from worst to best.
@@ -128,7 +175,7 @@ func (p *Probe) Peer(c *Comparison, i int) int {
 		return 1 - i
 	}
 	for j := range c.Subjects {
-		if j != i && len(c.Subjects) > 2 && strings.Contains(p.Target, peerPlaceholder(PeerIP, c.Subjects, j)) {
+		if j != i && len(c.Subjects) > 2 && strings.Contains(p.Target, PeerPlaceholder(PeerIP, c.Subjects, j)) {
 			return j
 		}
 	}
@@ -138,7 +185,7 @@ func (p *Probe) Peer(c *Comparison, i int) int {
 // HostAddr parses the target's host as an address, replacing placeholders with the
 // address of the subject they stand for, as subject i saw it.
 func (p *Probe) HostAddr(c *Comparison, i int) (netip.Addr, bool) {
-	host := targetHost(p.Target)
+	host := target.Host(p.Target)
 	switch {
 	case host == SelfIP:
 		return c.subjectIP(i, p.Family())
@@ -152,32 +199,13 @@ func (p *Probe) HostAddr(c *Comparison, i int) (netip.Addr, bool) {
 	return a, err == nil
 }
 
-// targetHost is the host of "tcp://10.0.0.1:80", "udp://[fd00::1]:53", "icmp://x", "10.0.0.1:80".
-func targetHost(t string) string {
-	if _, rest, ok := strings.Cut(t, "://"); ok {
-		t = rest
-	}
-	if i := strings.IndexAny(t, "/?#"); i >= 0 {
-		t = t[:i]
-	}
-	if strings.HasPrefix(t, "[") {
-		if end := strings.IndexByte(t, ']'); end > 0 {
-			return t[1:end]
-		}
-	}
-	if strings.Count(t, ":") == 1 {
-		t, _, _ = strings.Cut(t, ":")
-	}
-	return t
-}
-
 // subjectIP is subject i's own address of a family, from its identity.
 func (c *Comparison) subjectIP(i int, family string) (netip.Addr, bool) {
 	if i < 0 || i >= len(c.Identities) {
 		return netip.Addr{}, false
 	}
 	for _, s := range c.Identities[i].IPs {
-		a, ok := parseIdentityIP(s)
+		a, ok := ParseIdentityIP(s)
 		if !ok || a.IsLoopback() || a.IsLinkLocalUnicast() {
 			continue
 		}
@@ -211,47 +239,6 @@ func (p *Probe) Better(i int) []int {
 	return out
 }
 
-var (
-	analysesMu sync.RWMutex
-	analyses   = map[string]Analysis{}
-)
-
-// RegisterAnalysis adds a section's analysis; plugins declare theirs in section.Register.
-func RegisterAnalysis(a Analysis) {
-	analysesMu.Lock()
-	defer analysesMu.Unlock()
-	if _, dup := analyses[a.Section]; dup {
-		panic("diff: analysis of " + a.Section + " registered twice")
-	}
-	analyses[a.Section] = a
-}
-
-// registeredAnalyses returns them sorted by section.
-func registeredAnalyses() []Analysis {
-	analysesMu.RLock()
-	defer analysesMu.RUnlock()
-	out := make([]Analysis, 0, len(analyses))
-	for _, a := range analyses {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Section < out[j].Section })
-	return out
-}
-
-// roleOf is the role of the section a rule belongs to (its name's first part); sections
-// without an analysis are state, the engine's own ("report", "diff") background.
-func roleOf(rule string, as map[string]Analysis) Role {
-	sec, _, _ := strings.Cut(rule, "/")
-	if a, ok := as[sec]; ok {
-		return a.Role
-	}
-	switch sec {
-	case ReportSection, "diff":
-		return Background
-	}
-	return State
-}
-
 // localErrnos are refusals by the subject's own kernel: they happen before a packet leaves.
 var localErrnos = map[string]bool{"ENETUNREACH": true, "EACCES": true, "EPERM": true, "EINVAL": true,
 	"EADDRNOTAVAIL": true, "EAFNOSUPPORT": true, "ENOBUFS": true, "EADDRINUSE": true}
@@ -262,7 +249,7 @@ var localErrnos = map[string]bool{"ENETUNREACH": true, "EACCES": true, "EPERM": 
 func RunStatus(v, okWord string) Status {
 	v = strings.TrimSpace(v)
 	switch {
-	case v == "" || v == Missing || v == "not run" || strings.HasPrefix(v, "unavailable"):
+	case v == "" || v == Absent || v == "not run" || strings.HasPrefix(v, "unavailable"):
 		return Unknown
 	case strings.HasPrefix(v, okWord+" ") && !strings.Contains(v, ", "):
 		return OK
@@ -299,44 +286,3 @@ func Statuses(r Row, f func(string) Status) []Status {
 	}
 	return out
 }
-
-// SplitTargetKey splits "tcp://10.0.0.1:80/ipv4" into the target and its address key.
-func SplitTargetKey(k string) (target, addrKey string) {
-	i := strings.LastIndexByte(k, '/')
-	if i < 0 {
-		return k, ""
-	}
-	last := k[i+1:]
-	if strings.HasPrefix(last, "ipv4") || strings.HasPrefix(last, "ipv6") {
-		return k[:i], last
-	}
-	return k, ""
-}
-
-// TargetPort is the port of "tcp://10.0.0.1:80" (0 if none) and its scheme.
-func TargetPort(t string) (scheme string, port int) {
-	scheme, rest, ok := strings.Cut(t, "://")
-	if !ok {
-		rest, scheme = t, "tcp"
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
-		fmt.Sscanf(rest[i+1:], "%d", &port)
-	}
-	return scheme, port
-}
-
-// IsName reports whether a target's host is a name rather than an address or placeholder.
-func IsName(target string) bool {
-	h := targetHost(target)
-	if h == "" || strings.HasPrefix(h, "<") {
-		return false
-	}
-	_, err := netip.ParseAddr(h)
-	return err != nil
-}
-
-// TargetHost is the host part of a target.
-func TargetHost(target string) string { return targetHost(target) }

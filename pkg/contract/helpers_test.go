@@ -1,4 +1,4 @@
-package diff
+package contract
 
 import (
 	"encoding/json"

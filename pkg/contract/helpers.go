@@ -1,4 +1,4 @@
-package diff
+package contract
 
 import (
 	"encoding/json"
@@ -65,12 +65,12 @@ func DecodeJSON[T any](raw json.RawMessage) (*T, error) {
 	return &v, nil
 }
 
-// Values lists a row's value in each subject, "a: v, b: -" (Missing where a subject lacks
+// Values lists a row's value in each subject, "a: v, b: -" (Absent where a subject lacks
 // it): the one way findings quote a row's values.
 func Values(c *Comparison, r Row) string {
 	parts := make([]string, len(c.Subjects))
 	for i, s := range c.Subjects {
-		v := Missing
+		v := Absent
 		if r.Present(i) {
 			v = r.Values[i]
 		}

@@ -1,0 +1,261 @@
+package diagnosis
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+)
+
+// Synthetic sections, registered once: an outcome section whose rows are connects
+// ("tcp://ADDR:PORT" -> "ok" or an errno), two state sections of the pod (every row on
+// every path; the second's rows follow from the first's "default" row), and one of the
+// node.
+const (
+	tOut   = "zt-out"
+	tRoute = "zt-route"
+	tNeigh = "zt-neigh"
+	tNode  = "zt-node"
+	tNf    = "zt-nf"
+)
+
+func init() {
+	all := func(section string) func(c *contract.Comparison, p *contract.Probe, i int) []string {
+		return func(c *contract.Comparison, p *contract.Probe, i int) []string {
+			var out []string
+			for _, r := range c.Section(section) {
+				out = append(out, r.Key)
+			}
+			return out
+		}
+	}
+	RegisterAnalysis(contract.Analysis{Section: tOut, Role: contract.Outcome,
+		Probes: func(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
+			scheme, _, _ := strings.Cut(r.Key, "://")
+			return contract.Probe{Target: r.Key, Proto: scheme, Status: contract.Statuses(r, func(v string) contract.Status {
+				if v == "ok" {
+					return contract.OK
+				}
+				return contract.ErrnoStatus(v)
+			})}, true
+		}})
+	RegisterAnalysis(contract.Analysis{Section: tRoute, Role: contract.State, Path: all(tRoute)})
+	// Like the neighbours of a route's gateway, the entries on a path are the subject's own.
+	RegisterAnalysis(contract.Analysis{Section: tNeigh, Role: contract.State,
+		Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
+			var out []string
+			for _, r := range c.Section(tNeigh) {
+				if r.Present(i) {
+					out = append(out, r.Key)
+				}
+			}
+			return out
+		},
+		DependsOn: func(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
+			return contract.Dependency{Rows: []string{tRoute + "/default"}}
+		}})
+	RegisterAnalysis(contract.Analysis{Section: tNode, Role: contract.State, Place: contract.OnNode, Path: all(tNode)})
+	// A section of the pod that may be unreadable, as netfilter is without NET_ADMIN.
+	RegisterAnalysis(contract.Analysis{Section: tNf, Role: contract.State, Path: all(tNf),
+		Unread: func(c *contract.Comparison, i int) string {
+			if r, ok := c.Row(tNf, "error"); ok && r.Present(i) {
+				return "its rules could not be read: rerun with --profile netadmin"
+			}
+			return ""
+		}})
+}
+
+// comparison builds a two-subject comparison from "section/key" -> {a, b} ("-" absent);
+// nodeSide adds the node's section to both reports.
+func comparison(rows map[string][2]string, nodeSide bool) *contract.Comparison {
+	subjects := []string{"web-a", "web-b"}
+	c := &contract.Comparison{Subjects: subjects}
+	for i := range subjects {
+		r := &report.Report{Sections: map[string]json.RawMessage{tOut: json.RawMessage(`{}`)}}
+		if nodeSide {
+			r.Sections[tNode] = json.RawMessage(`{}`)
+		}
+		c.Reports = append(c.Reports, r)
+		c.Identities = append(c.Identities, contract.Identity{IPs: []string{"10.0.0." + string(rune('1'+i))}})
+	}
+	for id, v := range rows {
+		sec, key, _ := strings.Cut(id, "/")
+		row := contract.Row{Section: sec, Key: key, Values: []string{v[0], v[1]}, Missing: []bool{v[0] == "-", v[1] == "-"}}
+		row.Equal = v[0] == v[1]
+		c.Rows = append(c.Rows, row)
+	}
+	sort.Slice(c.Rows, func(i, j int) bool { return c.Rows[i].ID() < c.Rows[j].ID() })
+	return c
+}
+
+func topLevel(fs []contract.Finding) []contract.Finding {
+	var out []contract.Finding
+	for _, f := range fs {
+		if f.Kind == contract.Cause && f.ConsequenceOf == "" && len(f.Explains) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func dump(fs []contract.Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.ID + " " + string(f.Kind) + " " + f.Rule + " [" + f.Subject + "] " + f.Message +
+			" explains=" + strings.Join(f.Explains, ",") + " of=" + f.ConsequenceOf + "\n")
+	}
+	return b.String()
+}
+
+// A difference that follows from another is folded under it: one fault, one cause.
+func TestChainFoldsTheConsequence(t *testing.T) {
+	c := comparison(map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ENETUNREACH 3/3"},
+		tRoute + "/default":         {"via 10.0.0.254", "-"},
+		tNeigh + "/eth0/10.0.0.254": {"lladdr aa", "-"},
+	}, false)
+	// A rule names the missing entry, as the neighbours plugin's rule does.
+	rule := contract.Finding{Severity: contract.Critical, Rule: tNeigh + "/missing", Keys: []string{tNeigh + "/eth0/10.0.0.254"},
+		Message: "web-b lacks the neighbour entry of 10.0.0.254"}
+	fs := Run(c, []contract.Finding{rule})
+	top := topLevel(fs)
+	if len(top) != 1 || !strings.Contains(top[0].Message, "zt-route default") || top[0].Subject != "web-b" {
+		t.Fatalf("want one top-level cause, the route in web-b:\n%s", dump(fs))
+	}
+	var neigh *contract.Finding
+	for i := range fs {
+		if strings.Contains(fs[i].Message, "neighbour entry") {
+			neigh = &fs[i]
+		}
+	}
+	if neigh == nil || neigh.ConsequenceOf != top[0].ID || len(neigh.Explains) != 0 || len(top[0].Consequences) != 1 {
+		t.Fatalf("the neighbour is not folded under the route:\n%s", dump(fs))
+	}
+}
+
+// Without the dependency the same rows are two causes: the fold is the dependency's doing.
+func TestWithoutDependencyTwoCauses(t *testing.T) {
+	c := comparison(map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ENETUNREACH 3/3"},
+		tRoute + "/default":         {"via 10.0.0.254", "-"},
+		tRoute + "/10.9.0.0/16":     {"via 10.0.0.254", "-"},
+	}, false)
+	if top := topLevel(Run(c, nil)); len(top) != 2 {
+		t.Fatalf("two unrelated route rows: want two causes, got %d", len(top))
+	}
+}
+
+// A healthy peer is never blamed for what it has and its twin lacks: web-a's probe of
+// web-b times out because web-b cannot answer, and web-a's extra neighbour explains nothing.
+func TestHealthyPeerNotBlamed(t *testing.T) {
+	c := comparison(map[string][2]string{
+		tOut + "/tcp://<peer>:8080": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tNeigh + "/eth0/10.0.0.7":   {"lladdr bb", "-"},
+	}, false)
+	fs := Run(c, nil)
+	for _, f := range fs {
+		if f.Subject == "web-a" && f.Kind == contract.Cause {
+			t.Fatalf("a cause is attributed to the healthy web-a:\n%s", dump(fs))
+		}
+	}
+	top := topLevel(fs)
+	if len(top) != 1 || top[0].Subject != "web-b" || top[0].Rule != RuleOutsidePod || len(top[0].Explains) < 2 {
+		t.Fatalf("want web-b's packets lost outside the pod, explaining both its symptoms:\n%s", dump(fs))
+	}
+}
+
+// Packets that left the pod and are lost where nothing in the pod differs: the first
+// finding says so and names the rerun; with the node's half read and equal, the loss is
+// beyond the node; with a node fact differing, that fact is the cause.
+func TestOutsideThePod(t *testing.T) {
+	rows := map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tRoute + "/default":         {"via 10.0.0.254", "via 10.0.0.254"},
+	}
+	for _, tc := range []struct {
+		name     string
+		nodeSide bool
+		extra    map[string][2]string
+		want     string
+		place    string
+	}{
+		{"node-not-read", false, nil, `web-b's packets leave the pod and are lost: .*rerun with --node-side`, "node"},
+		{"node-read-equal", true, map[string][2]string{tNode + "/sysctl/rp_filter": {"0", "0"}}, `web-b's packets are lost beyond its node`, "beyond-node"},
+		{"node-fact", true, map[string][2]string{tNode + "/sysctl/rp_filter": {"0", "1"}}, `zt-node sysctl/rp_filter 1 \(web-a: 0\)`, "node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all := map[string][2]string{}
+			for k, v := range rows {
+				all[k] = v
+			}
+			for k, v := range tc.extra {
+				all[k] = v
+			}
+			fs := Run(comparison(all, tc.nodeSide), nil)
+			if len(fs) == 0 || fs[0].Kind != contract.Cause || !regexp.MustCompile(tc.want).MatchString(fs[0].Message) ||
+				fs[0].Place != tc.place || len(fs[0].Explains) == 0 {
+				t.Fatalf("first finding: want a cause at %s matching %q that explains the timeout:\n%s", tc.place, tc.want, dump(fs))
+			}
+		})
+	}
+}
+
+// A refusal by the pod's own kernel is not "outside the pod".
+func TestLocalRefusalIsNotOutside(t *testing.T) {
+	fs := Run(comparison(map[string][2]string{tOut + "/tcp://10.9.0.1:80": {"ok", "ENETUNREACH 3/3 (immediate)"}}, false), nil)
+	for _, f := range fs {
+		if f.Rule == RuleOutsidePod {
+			t.Fatalf("an immediate local refusal was called outside the pod:\n%s", dump(fs))
+		}
+	}
+}
+
+// The graph's edges are typed and point at the right nodes.
+func TestGraphEdges(t *testing.T) {
+	c := comparison(map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ENETUNREACH 3/3"},
+		tRoute + "/default":         {"via 10.0.0.254", "-"},
+		tNeigh + "/eth0/10.0.0.254": {"lladdr aa", "-"},
+	}, false)
+	d := Build(c, []contract.Finding{{Severity: contract.Critical, Rule: tNeigh + "/missing",
+		Keys: []string{tNeigh + "/eth0/10.0.0.254"}, Message: "web-b lacks the neighbour entry of 10.0.0.254"}})
+	kinds := map[EdgeKind]int{}
+	for _, e := range d.Graph.Edges {
+		kinds[e.Kind]++
+		if e.Kind == DependsOn {
+			from, to := d.Graph.Nodes[e.From], d.Graph.Nodes[e.To]
+			if from.Row != tNeigh+"/eth0/10.0.0.254" || to.Row != tRoute+"/default" || from.Subject != 1 {
+				t.Errorf("depends-on edge %s -> %s", d.Graph.String(e.From), d.Graph.String(e.To))
+			}
+		}
+	}
+	for _, k := range []EdgeKind{OnPath, DependsOn, Explains, RestsOn} {
+		if kinds[k] == 0 {
+			t.Errorf("no edge of kind %d: %v", k, kinds)
+		}
+	}
+}
+
+// With part of the pod's side unread (its netfilter), a TCP timeout alone does not show
+// the packets left: it stays unexplained with what would read it. A UDP query that timed
+// out does (a drop in the pod fails the send at once).
+func TestOutsideThePodWithUnreadRules(t *testing.T) {
+	base := map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tNf + "/error":              {"EPERM", "EPERM"},
+	}
+	fs := Run(comparison(base, false), nil)
+	if fs[0].Kind != contract.Symptom || !strings.Contains(fs[0].Checked, "--profile netadmin") {
+		t.Fatalf("TCP only, rules unread: want the symptom unexplained with the netadmin hint:\n%s", dump(fs))
+	}
+	base[tOut+"/udp://10.9.0.10:53"] = [2]string{"ok", "ETIMEDOUT 1/1 (timeout)"}
+	fs = Run(comparison(base, false), nil)
+	if fs[0].Rule != RuleOutsidePod || !strings.Contains(fs[0].Message, "its UDP probes time out") || len(fs[0].Explains) != 2 {
+		t.Fatalf("a UDP timeout: want the packets named as leaving the pod, explaining both:\n%s", dump(fs))
+	}
+}

@@ -1,0 +1,47 @@
+package nodeside
+
+import (
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+)
+
+// analysis: the node's half of the pod's network lies on the path of every probe the pod
+// sends, both ways: out through the host end of its veth (its sysctls: proxy_arp answers
+// the pod's gateway, rp_filter checks the pod's source) and the node's forwarding and
+// netfilter rules that name the pod; back through the node's route to the pod's address
+// and the same veth. Conntrack only records traffic and is not on the path.
+var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread}
+
+func path(c *contract.Comparison, p *contract.Probe, i int) []string {
+	if p.Proto == "" {
+		return nil
+	}
+	var out []string
+	for _, r := range c.Section(Name) {
+		if onPath(r.Key) {
+			out = append(out, r.Key)
+		}
+	}
+	return out
+}
+
+func onPath(key string) bool {
+	switch {
+	case key == "veth", strings.HasPrefix(key, "veth/") && key != "veth/name":
+		return true
+	case strings.HasPrefix(key, "sysctl/"), strings.HasPrefix(key, "route-get/"),
+		strings.HasPrefix(key, "route/"), strings.HasPrefix(key, "route-error/"),
+		strings.HasPrefix(key, "netfilter/"):
+		return true
+	}
+	return false
+}
+
+// unread: the node pod could not list the node's netfilter rules.
+func unread(c *contract.Comparison, i int) string {
+	if r, ok := c.Row(Name, "netfilter"); ok && r.Present(i) && strings.HasPrefix(r.Values[i], "unreadable") {
+		return "the node's netfilter rules could not be read (" + r.Values[i] + "): the node pod needs CAP_NET_ADMIN"
+	}
+	return ""
+}

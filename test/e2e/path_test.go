@@ -1,0 +1,140 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// causes are the top-level causes that explain something: one planted fault, one.
+func (d diffJSON) causes() []int {
+	var out []int
+	for i, f := range d.Findings {
+		if f.Kind == "cause" && f.ConsequenceOf == "" && len(f.Explains) > 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// make demo's pair: web-broken lost its default route, so it never sent anything to its
+// gateway and has no neighbour entry for it. That is one fault: one top-level cause, the
+// route, with the neighbour entry folded under it as a consequence.
+func TestDemoOneCause(t *testing.T) {
+	x := need(t)
+	r := x.netdiff(t, "-n", x.nsA, "web-a", "web-broken", "-o", "json")
+	r.want(t, 1)
+	d := parseDiff(t, r)
+	causes := d.causes()
+	if len(causes) != 1 || causes[0] != 0 || !strings.Contains(d.Findings[0].Message, "no IPv4 default route") {
+		t.Fatalf("want exactly one top-level cause, first, the missing default route; got %d:\n%s", len(causes), clip(r.stdout))
+	}
+	top := d.Findings[0]
+	folded := false
+	for _, f := range d.Findings {
+		if f.ConsequenceOf == top.ID && strings.Contains(strings.Join(f.Keys, " "), "neighbours/") {
+			folded = true
+		}
+	}
+	if !folded {
+		t.Errorf("the missing neighbour entry is not folded under the route:\n%s", clip(r.stdout))
+	}
+	t.Logf("first: %s (explains %d, consequences %v)", top.Message, len(top.Explains), top.Consequences)
+}
+
+// Faults planted on web-b's node, in the node's own network namespace, for web-b's
+// address only: each run with --node-side and with --node-side=auto names the node's fact
+// first, as the one top-level cause; without the node side the first finding says web-b's
+// packets left the pod and names the rerun.
+func TestNodeFaultsNamed(t *testing.T) {
+	x := need(t)
+	if os.Getenv("NETDIFF_E2E_LOCAL") == "" || os.Getenv("NETDIFF_CLUSTER_CNI") == "ptp" {
+		t.Skip("plants faults in the local cluster's node namespaces (make e2e, Calico profile)")
+	}
+	ctx := context.Background()
+	cs, _ := x.clients(t)
+	pod, err := cs.CoreV1().Pods(x.nsA).Get(ctx, "web-b", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, node := pod.Status.PodIP, pod.Spec.NodeName
+	inNode := func(t *testing.T, args ...string) {
+		t.Helper()
+		out, err := exec.Command("nsenter", append([]string{"--net=/run/netns/" + node}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("in node %s: %s: %v: %s", node, strings.Join(args, " "), err, out)
+		}
+	}
+	for _, f := range []struct {
+		name           string
+		plant, restore [][]string
+		names          string
+	}{
+		{"forward-drop-from-pod",
+			[][]string{{"iptables", "-I", "FORWARD", "-s", ip, "-j", "DROP"}},
+			[][]string{{"iptables", "-D", "FORWARD", "-s", ip, "-j", "DROP"}},
+			`(?i)DROP.*FORWARD|FORWARD.*drop`},
+		{"forward-drop-replies",
+			[][]string{{"iptables", "-I", "FORWARD", "-d", ip, "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "DROP"}},
+			[][]string{{"iptables", "-D", "FORWARD", "-d", ip, "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "DROP"}},
+			`(?i)DROP.*FORWARD|FORWARD.*drop`},
+		{"nft-reject",
+			[][]string{{"nft", "add", "table", "inet", "e2efault"},
+				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -10; }"},
+				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "saddr", ip, "reject"}},
+			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
+			`(?i)reject`},
+		// Planted below: the CNI's host route is replaced, then put back as it was.
+		{"blackhole-route-back", nil, nil, `blackhole`},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			restore := f.restore
+			if f.name == "blackhole-route-back" {
+				// The CNI's host route is replaced, and put back as it was.
+				out, err := exec.Command("nsenter", "--net=/run/netns/"+node, "ip", "route", "show", ip+"/32").Output()
+				if err != nil || len(strings.TrimSpace(string(out))) == 0 {
+					t.Fatalf("web-b's host route on %s: %v %q", node, err, out)
+				}
+				orig := strings.Fields(strings.TrimSpace(strings.Split(string(out), "\n")[0]))
+				inNode(t, "ip", "route", "replace", "blackhole", ip+"/32")
+				t.Cleanup(func() {
+					_ = exec.Command("nsenter", append([]string{"--net=/run/netns/" + node, "ip", "route", "replace"}, orig...)...).Run()
+				})
+			} else {
+				for _, c := range f.plant {
+					inNode(t, c...)
+				}
+				t.Cleanup(func() {
+					for _, c := range restore {
+						_ = exec.Command("nsenter", append([]string{"--net=/run/netns/" + node}, c...)...).Run()
+					}
+				})
+			}
+			for _, mode := range []string{"--node-side", "--node-side=auto", "--node-side=false"} {
+				r := x.netdiff(t, "-n", x.nsA, "web-a", "web-b", "-o", "json", mode)
+				if r.code != 1 {
+					t.Errorf("%s: exit %d, want 1\n%s", mode, r.code, clip(r.stderr))
+					continue
+				}
+				d := parseDiff(t, r)
+				want := f.names
+				if mode == "--node-side=false" {
+					want = `web-b's packets leave the pod and are lost.*rerun with --node-side`
+				}
+				causes := d.causes()
+				if len(causes) != 1 || causes[0] != 0 || d.Findings[0].Subject != "web-b" || !regexp.MustCompile(want).MatchString(d.Findings[0].Message) {
+					t.Errorf("%s: want one top-level cause, first, in web-b, matching %q; got %d:\n%s", mode, want, len(causes), clip(r.stdout))
+					continue
+				}
+				t.Logf("%s first: %s (explains %d)", mode, d.Findings[0].Message, len(d.Findings[0].Explains))
+			}
+		})
+	}
+}
