@@ -27,7 +27,8 @@ ETCD_PORT=2379
 CNI=${NETDIFF_CLUSTER_CNI:-calico}
 # Calico's Felix on each node (calico profile only): enforces NetworkPolicies and Calico's
 # policies, and programs the VXLAN device, routes, blackhole and natOutgoing itself.
-FELIX=${NETDIFF_CLUSTER_FELIX:-0}
+# NETDIFF_CLUSTER_FELIX=0: without (make demo leaves it out: docs/cluster.md).
+FELIX=${NETDIFF_CLUSTER_FELIX:-1}
 [[ $CNI == calico ]] || FELIX=0
 VXLAN_MTU=1450          # pod MTU: 1500 on the LAN minus the VXLAN header
 PAUSE_IMAGE=netdiff/pause:v1
