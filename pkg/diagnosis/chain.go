@@ -141,7 +141,7 @@ func (d *Diagnosis) rootOf(f, s int) int {
 			}
 		}
 		for _, rr := range roots {
-			if rr.Equal || own[rr.ID()] || !deviates(rr, s, others) {
+			if rr.Equal || own[rr.ID()] || !d.deviates(rr, s, others) {
 				continue
 			}
 			root := d.causeFor(rr, s, others[0])

@@ -317,7 +317,7 @@ func (d *Diagnosis) pathRows(p *contract.Probe, i int) []contract.Row {
 func (d *Diagnosis) onPath(p *contract.Probe, i int, against []int) []int {
 	var out []int
 	for _, r := range d.pathRows(p, i) {
-		if r.Equal || !deviates(r, i, against) {
+		if r.Equal || !d.deviates(r, i, against) {
 			continue
 		}
 		c := d.causeFor(r, i, against[0])
@@ -331,13 +331,23 @@ func (d *Diagnosis) onPath(p *contract.Probe, i int, against []int) []int {
 }
 
 // deviates reports whether subject i's value of r differs from every value in against.
-func deviates(r contract.Row, i int, against []int) bool {
+// A subject whose report lacks the whole section (never read: a node side that could not
+// be collected) says nothing about the row, neither alike nor different.
+func (d *Diagnosis) deviates(r contract.Row, i int, against []int) bool {
+	if !d.sectionIn(i, r.Section) {
+		return false
+	}
+	compared := false
 	for _, j := range against {
+		if !d.sectionIn(j, r.Section) {
+			continue
+		}
+		compared = true
 		if r.Present(i) == r.Present(j) && r.Values[i] == r.Values[j] {
 			return false
 		}
 	}
-	return true
+	return compared
 }
 
 // causeFor returns the finding that names row r as a cause in subject i: a rule's

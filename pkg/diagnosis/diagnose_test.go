@@ -84,6 +84,11 @@ func comparison(rows map[string][2]string, nodeSide bool) *contract.Comparison {
 	}
 	for id, v := range rows {
 		sec, key, _ := strings.Cut(id, "/")
+		if sec != tNode || nodeSide {
+			for _, r := range c.Reports {
+				r.Sections[sec] = json.RawMessage(`{}`)
+			}
+		}
 		row := contract.Row{Section: sec, Key: key, Values: []string{v[0], v[1]}, Missing: []bool{v[0] == "-", v[1] == "-"}}
 		row.Equal = v[0] == v[1]
 		c.Rows = append(c.Rows, row)
@@ -257,5 +262,20 @@ func TestOutsideThePodWithUnreadRules(t *testing.T) {
 	fs = Run(comparison(base, false), nil)
 	if fs[0].Rule != RuleOutsidePod || !strings.Contains(fs[0].Message, "its UDP probes time out") || len(fs[0].Explains) != 2 {
 		t.Fatalf("a UDP timeout: want the packets named as leaving the pod, explaining both:\n%s", dump(fs))
+	}
+}
+
+// A section one subject never read (its node side could not be collected) makes none of
+// its rows a difference: the rows are unknown there, not different.
+func TestSectionNotReadIsNoDifference(t *testing.T) {
+	c := comparison(map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tNode + "/sysctl/x":         {"-", "1"},
+	}, true)
+	delete(c.Reports[0].Sections, tNode)
+	for _, f := range Run(c, nil) {
+		if strings.Contains(f.Message, "sysctl/x") {
+			t.Fatalf("a row of a section web-a never read was named: %s", f.Message)
+		}
 	}
 }

@@ -28,15 +28,15 @@ type nodeFault struct {
 }
 
 var nodeFaults = []nodeFault{
-	{name: "forward-drop-from-pod", withNode: `netfilter.*DROP|DROP.*netfilter|filter/FORWARD`, without: outsideHint,
+	{name: "forward-drop-from-pod", withNode: `pod-b's node drops its packets in ip/filter/FORWARD`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			n.node.Exec("iptables", "-A", "FORWARD", "-s", n.ipB, "-p", "tcp", "-j", "DROP")
 		}},
-	{name: "forward-drop-replies", withNode: `netfilter.*DROP|DROP.*netfilter|filter/FORWARD`, without: outsideHint,
+	{name: "forward-drop-replies", withNode: `pod-b's node drops its packets in ip/filter/FORWARD`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			n.node.Exec("iptables", "-A", "FORWARD", "-d", n.ipB, "-p", "tcp", "-m", "state", "--state", "ESTABLISHED", "-j", "DROP")
 		}},
-	{name: "nft-reject-in-forward", withNode: `(?i)reject`, without: outsideHint,
+	{name: "nft-reject-in-forward", withNode: `pod-b's node rejects its packets in inet/pol/fw`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			for _, cmd := range [][]string{
 				{"add", "table", "inet", "pol"},
@@ -46,13 +46,13 @@ var nodeFaults = []nodeFault{
 				n.node.Exec(append([]string{"nft"}, cmd...)...)
 			}
 		}},
-	{name: "no-route-back", withNode: `route`, without: outsideHint,
+	{name: "no-route-back", withNode: `pod-b.s node routes its address via 10\.88\.0\.1 dev uplink .*replies to pod-b never reach its veth`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) { n.node.IP("route", "del", n.ipB+"/32") }},
-	{name: "blackhole-route-back", withNode: `blackhole`, without: outsideHint,
+	{name: "blackhole-route-back", withNode: `pod-b.s node routes its address nowhere .*blackhole 10\.77\.0\.6`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			n.node.IP("route", "replace", "blackhole", n.ipB+"/32")
 		}},
-	{name: "route-back-wrong-veth", withNode: `route`, without: outsideHint,
+	{name: "route-back-wrong-veth", withNode: `pod-b.s node routes its address dev cali-a, by .ip route. 10\.77\.0\.6 dev cali-a`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			n.node.IP("route", "replace", n.ipB+"/32", "dev", "cali-a")
 		}},

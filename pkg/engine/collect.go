@@ -16,10 +16,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
@@ -68,9 +73,10 @@ func attach(s *subject) {
 	}
 }
 
-// attachPodFacts adds the sections from the API: "pod" (the pod and the NetworkPolicies
-// selecting it) and "services" (the Services its probes reached). What cannot be listed
-// is noted in the section, not fatal.
+// attachPodFacts adds the sections from the API: "pod" (the pod, the NetworkPolicies
+// selecting it, and what their evaluation needs: labels, namespace labels, the pods its
+// probes reached and their policies) and "services" (the Services its probes reached).
+// What cannot be listed is noted in the section, not fatal.
 func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 	ns := s.pod.Namespace
 	nps, npErr := r.networkPolicies(ctx, ns)
@@ -78,6 +84,13 @@ func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
 	if npErr != nil {
 		sec.NetworkPoliciesError = fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, npErr)
 	}
+	var peers []*corev1.Pod
+	for _, p := range r.subjectPods {
+		if p != s.pod {
+			peers = append(peers, p)
+		}
+	}
+	podfacts.AddPolicyFacts(ctx, sec, s.report, s.pod, peers, policyLister{serviceLister{r}})
 	raw, err := json.Marshal(sec)
 	if err != nil {
 		return err
@@ -115,6 +128,12 @@ func (r *run) networkPolicies(ctx context.Context, ns string) ([]networkingv1.Ne
 // ahead.
 func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
 	seen := map[string]bool{}
+	r.subjectPods = nil
+	for _, s := range subjects {
+		if s.pod != nil && s.err == nil {
+			r.subjectPods = append(r.subjectPods, s.pod)
+		}
+	}
 	for _, s := range subjects {
 		if s.pod == nil || s.err != nil || seen[s.pod.Namespace] {
 			continue
@@ -132,6 +151,11 @@ func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
 			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
 			defer cancel()
 			_, _ = serviceLister{r}.Services(lctx, ns)
+		}()
+		go func() {
+			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+			_, _ = policyLister{serviceLister{r}}.Namespace(lctx, ns)
 		}()
 	}
 }
@@ -156,6 +180,105 @@ func (l serviceLister) EndpointSlices(ctx context.Context, ns string) ([]discove
 			return nil, err
 		}
 		return list.Items, nil
+	})
+}
+
+// policyLister is what policy evaluation reads (podfacts.Lister), each namespace's list
+// once per run, like the Services and EndpointSlices it shares.
+type policyLister struct{ serviceLister }
+
+func (l policyLister) Pods(ctx context.Context, ns string) ([]corev1.Pod, error) {
+	return l.r.podLists.get(ctx, ns, func(ctx context.Context, ns string) ([]corev1.Pod, error) {
+		list, err := l.r.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
+}
+
+// PodsByIP asks every namespace for the pods holding an address (a field selector: one
+// small answer), once per address per run.
+func (l policyLister) PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, error) {
+	return l.r.podsByIP.get(ctx, ip, func(ctx context.Context, ip string) ([]corev1.Pod, error) {
+		list, err := l.r.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
+}
+
+func (l policyLister) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	items, err := l.r.namespaces.get(ctx, name, func(ctx context.Context, name string) ([]corev1.Namespace, error) {
+		n, err := l.r.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return []corev1.Namespace{*n}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &items[0], nil
+}
+
+func (l policyLister) NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+	return l.r.networkPolicies(ctx, ns)
+}
+
+// calicoGroups are where Calico's policies may be served: its API server's
+// projectcalico.org/v3, else the crd.projectcalico.org/v1 CRDs Felix reads (same spec).
+var calicoGroups = []schema.GroupVersion{{Group: "projectcalico.org", Version: "v3"}, {Group: "crd.projectcalico.org", Version: "v1"}}
+
+// CalicoPolicies lists Calico's NetworkPolicies of a namespace (GlobalNetworkPolicies for
+// ns ""), through the dynamic client; none where neither group serves them.
+func (l policyLister) CalicoPolicies(ctx context.Context, ns string) ([]netpol.CalicoPolicy, error) {
+	key := ns
+	if ns == "" {
+		key = "\x00global"
+	}
+	return l.r.calico.get(ctx, key, func(ctx context.Context, _ string) ([]netpol.CalicoPolicy, error) {
+		if l.r.restConfig == nil {
+			return nil, nil
+		}
+		dc, err := dynamic.NewForConfig(l.r.restConfig)
+		if err != nil {
+			return nil, err
+		}
+		kind, resource := "NetworkPolicy", "networkpolicies"
+		if ns == "" {
+			kind, resource = "GlobalNetworkPolicy", "globalnetworkpolicies"
+		}
+		for _, gv := range calicoGroups {
+			res := dc.Resource(gv.WithResource(resource))
+			var list *unstructured.UnstructuredList
+			if ns == "" {
+				list, err = res.List(ctx, metav1.ListOptions{})
+			} else {
+				list, err = res.Namespace(ns).List(ctx, metav1.ListOptions{})
+			}
+			if apierrors.IsNotFound(err) {
+				continue // not served here
+			}
+			if err != nil {
+				return nil, err
+			}
+			out := make([]netpol.CalicoPolicy, 0, len(list.Items))
+			for _, it := range list.Items {
+				p := netpol.CalicoPolicy{Kind: kind, Namespace: it.GetNamespace(), Name: it.GetName()}
+				raw, err := json.Marshal(it.Object["spec"])
+				if err == nil {
+					err = json.Unmarshal(raw, &p.Spec)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", kind, it.GetName(), err)
+				}
+				out = append(out, p)
+			}
+			return out, nil
+		}
+		return nil, nil
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
@@ -113,6 +114,14 @@ type run struct {
 	services nsLists[corev1.Service]
 	slices   nsLists[discoveryv1.EndpointSlice]
 	nodes    nsLists[corev1.Node] // keyed by node name: one read per node, not per pod
+
+	// What policy evaluation reads (podfacts.Lister): pods by namespace and by address,
+	// namespaces by name; subjectPods are the compared pods (each one's peers).
+	podLists    nsLists[corev1.Pod]
+	podsByIP    nsLists[corev1.Pod]
+	namespaces  nsLists[corev1.Namespace]
+	calico      nsLists[netpol.CalicoPolicy] // keyed by namespace, "" for the global ones
+	subjectPods []*corev1.Pod
 	// progressMu keeps the lines that pods and phases print on stderr whole.
 	progressMu *sync.Mutex
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
+	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/servicefacts"
 )
@@ -361,5 +362,39 @@ func TestResolveReadsEachNodeOnceAndSkipsItWhenAProberRan(t *testing.T) {
 		if a.GetResource().Resource == "nodes" {
 			t.Errorf("node read although a netdiff container ran in the pod: %v", a)
 		}
+	}
+}
+
+// Policy facts read each namespace once per run, whatever the number of pods, and a
+// refused read leaves the verdicts unknown instead of failing the pod.
+func TestPolicyFactsListOncePerNamespace(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: map[string]string{"team": "a"}}}
+	r, cs, _, _ := newTestRun(t, ns)
+	ctx := context.Background()
+	a, b := runningPod("apps", "a", corev1.PodRunning), runningPod("apps", "b", corev1.PodRunning)
+	r.subjectPods = []*corev1.Pod{a, b}
+	for _, p := range []*corev1.Pod{a, b, a} {
+		rep := &report.Report{Sections: map[string]json.RawMessage{
+			"connect": json.RawMessage(`{"targets":[{"target":"tcp://198.51.100.9:80","scheme":"tcp","port":80,"addresses":[{"address":"198.51.100.9","key":"ipv4"}]},
+			{"target":"tcp://10.244.0.6:8080","scheme":"tcp","port":8080,"addresses":[{"address":"10.244.0.6","key":"ipv4"}]}]}`)}}
+		if err := r.attachPodFacts(ctx, &subject{pod: p, report: rep}); err != nil {
+			t.Fatal(err)
+		}
+		var sec podfacts.Section
+		if ok, err := rep.Section(podfacts.SectionName, &sec); !ok || err != nil || sec.NamespaceLabels["team"] != "a" || len(sec.Destinations) == 0 {
+			t.Fatalf("pod section: %v %v %+v", ok, err, sec)
+		}
+	}
+	calls := map[string]int{}
+	for _, act := range cs.Actions() {
+		calls[act.GetVerb()+" "+act.GetResource().Resource+"/"+act.GetNamespace()]++
+	}
+	for k, n := range calls {
+		if n > 1 {
+			t.Errorf("%s made %d times in one run: %v", k, n, calls)
+		}
+	}
+	if calls["get namespaces/"] != 1 || calls["list pods/"] != 1 {
+		t.Errorf("calls = %v: want the namespace read once and the one unknown address looked up once", calls)
 	}
 }

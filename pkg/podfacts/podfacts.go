@@ -17,6 +17,7 @@ import (
 	"k8s.io/kubectl/pkg/util/qos"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
@@ -42,6 +43,23 @@ type Section struct {
 	NetworkPolicies []Policy          `json:"networkPolicies"`
 	// NetworkPoliciesError says why policies could not be listed (e.g. RBAC); then the list is unknown, not empty.
 	NetworkPoliciesError string `json:"networkPoliciesError,omitempty"`
+
+	// What policy evaluation needs (docs/report-schema.md): the pod's namespace, labels
+	// and service account, its namespace's labels, the specs of the NetworkPolicies that
+	// select it or a destination pod, and every address its probes reached as a pod.
+	Namespace            string            `json:"namespace,omitempty"`
+	Labels               map[string]string `json:"labels,omitempty"`
+	ServiceAccount       string            `json:"serviceAccount,omitempty"`
+	NamespaceLabels      map[string]string `json:"namespaceLabels,omitempty"`
+	NamespaceLabelsError string            `json:"namespaceLabelsError,omitempty"`
+	PolicySpecs          []netpol.Policy   `json:"policySpecs,omitempty"`
+	Destinations         []Destination     `json:"destinations,omitempty"`
+	// CalicoPolicies are Calico's own policies (projectcalico.org) that select the pod or
+	// a destination pod, where the API serves them; CalicoPoliciesError why they could
+	// not be listed (then the verdicts are Kubernetes' alone, and say so).
+	CalicoPolicies        []netpol.CalicoPolicy `json:"calicoPolicies,omitempty"`
+	CalicoPoliciesError   string                `json:"calicoPoliciesError,omitempty"`
+	DestinationsTruncated bool                  `json:"destinationsTruncated,omitempty"`
 }
 
 // DNSConfig is the pod's spec.dnsConfig, flattened.
@@ -148,6 +166,12 @@ func Build(pod *corev1.Pod, policies []networkingv1.NetworkPolicy, skipPrefix st
 		add(corev1.Container(ec.EphemeralContainerCommon), "ephemeral")
 	}
 	s.NetworkPolicies = Selecting(pod, policies)
+	self := netpol.Endpoint{Pod: true, Namespace: pod.Namespace, Labels: pod.Labels, HostNetwork: pod.Spec.HostNetwork}
+	for _, p := range netpol.FromAPI(policies) {
+		if p.Selects(self) {
+			s.PolicySpecs = append(s.PolicySpecs, p)
+		}
+	}
 	return s
 }
 
@@ -317,6 +341,7 @@ func facts(s *Section) []probe.Fact {
 		}
 		add("networkPolicies", fmt.Sprintf("%d selecting", len(names)), probe.Exact)
 	}
+	f = append(f, policyFacts(s)...)
 	sort.Slice(f, func(i, j int) bool { return f[i].Key < f[j].Key })
 	return f
 }
@@ -333,5 +358,6 @@ func init() {
 			"host-network":   hostNetworkRule,
 			"dns-policy":     dnsPolicyRule,
 		},
+		Analysis: &analysis,
 	})
 }

@@ -81,7 +81,7 @@ func TestRules(t *testing.T) {
 	c := comparison(t, a, b)
 
 	f := policyRule(c)
-	if len(f) != 1 || f[0].Severity != contract.High || !strings.Contains(f[0].Message, "deny-egress selects only ha-0 for egress") {
+	if len(f) != 1 || f[0].Kind != contract.Context || !strings.Contains(f[0].Message, "deny-egress selects only ha-0 for egress") {
 		t.Errorf("policy finding = %+v", f)
 	}
 	if f := hostNetworkRule(c); len(f) != 1 || !strings.HasPrefix(f[0].Message, "netshoot uses the node's network namespace") {

@@ -19,8 +19,10 @@ func sections(c *contract.Comparison) []*Section {
 	return out
 }
 
-// policyRule: a NetworkPolicy that selects some subjects and not others is a classic reason
-// for "works from one pod, not from the other".
+// policyRule: a NetworkPolicy that selects some subjects and not others is context: where
+// it decides a probe that fails in one subject only, the diagnosis names it as the cause
+// through the verdict on that probe's path (policy.go); a policy that changes no probe's
+// outcome is no cause.
 func policyRule(c *contract.Comparison) []contract.Finding {
 	secs := sections(c)
 	byPolicy := map[string][]int{} // "name|type" -> subjects selected
@@ -40,13 +42,10 @@ func policyRule(c *contract.Comparison) []contract.Finding {
 			continue
 		}
 		name, typ := splitPair(key)
-		sev := contract.High
-		if typ == "Ingress" {
-			sev = contract.Medium
-		}
 		out = append(out, contract.Finding{
-			Severity: sev,
-			Message:  fmt.Sprintf("NetworkPolicy %s selects only %s for %s: traffic allowed from the others may be dropped there", name, names(c.Subjects, idx), strings.ToLower(typ)),
+			Kind:     contract.Context,
+			Severity: contract.Low,
+			Message:  fmt.Sprintf("NetworkPolicy %s selects only %s for %s", name, names(c.Subjects, idx), strings.ToLower(typ)),
 			Keys:     []string{SectionName + "/networkPolicies/" + name},
 		})
 	}

@@ -100,14 +100,21 @@ func Facts(s *Section) []probe.Fact {
 			add("netfilter", "unreadable: "+nf.Error.Name(), probe.Exact)
 		}
 		byChain := map[string][]string{}
+		dispatch := map[string]bool{}
 		for _, r := range nf.Rules {
 			chain := endpointChain.ReplaceAllString(r.Chain, "${1}<pod-endpoint>")
-			chain = dispatchChain.ReplaceAllString(chain, "${1}")
+			if d := dispatchChain.ReplaceAllString(chain, "${1}"); d != chain || dispatchChain.MatchString(chain) {
+				chain = d
+				dispatch["netfilter/"+r.Table+"/"+chain] = true
+			}
 			k := "netfilter/" + r.Table + "/" + chain
 			byChain[k] = append(byChain[k], r.Action+" ("+strings.Join(r.Mentions, ",")+")")
 		}
 		for k, v := range byChain {
-			v = slices.Compact(sorted(v))
+			if dispatch[k] {
+				// The dispatch tree's depth to the pod's chain is the veth name's doing.
+				v = slices.Compact(sorted(v))
+			}
 			add(k, strings.Join(sorted(v), "; "), probe.Exact)
 		}
 	}

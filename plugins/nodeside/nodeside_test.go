@@ -187,6 +187,12 @@ func TestPerEndpointChainsAndNodeRangeLineUp(t *testing.T) {
 	if a["netfilter/ip/nat/KUBE-SEP-<pod-endpoint>"] != "jump (ip); jump (ip)" || a["route/ipv4/main/blackhole/<pod-range>/24"] != "proto boot" {
 		t.Errorf("unexpected facts: %v", a)
 	}
+	// Felix's dispatch chains, split by the veths' first letters, are one fact.
+	fa := keys(sec("10.244.0.6", "10.244.0.0/24", "cali-from-wl-dispatch", "cali-from-wl-dispatch-4"))
+	fb := keys(sec("10.244.1.7", "10.244.1.0/24", "cali-from-wl-dispatch"))
+	if fa["netfilter/ip/nat/cali-from-wl-dispatch"] != "jump (ip)" || !reflect.DeepEqual(fa, fb) {
+		t.Errorf("dispatch chains do not line up:\n%v\n%v", fa, fb)
+	}
 	// Another chain is still itself.
 	if c := keys(sec("10.244.0.6", "10.244.0.0/24", "KUBE-SVC-73WMMOVXT3WEBZ65")); c["netfilter/ip/nat/KUBE-SVC-73WMMOVXT3WEBZ65"] == "" {
 		t.Errorf("a Service chain was renamed: %v", c)

@@ -170,15 +170,45 @@ func routeBack(c *contract.Comparison, back []contract.Row, i int) (string, bool
 func netfilterRules(c *contract.Comparison) []contract.Finding {
 	var out []contract.Finding
 	for _, r := range rows(c, func(k string) bool { return strings.HasPrefix(k, "netfilter/") }) {
-		sev, what := contract.Medium, "netfilter rules that name one pod only"
-		for _, v := range r.Values {
-			l := strings.ToLower(v)
-			if strings.Contains(l, "drop") || strings.Contains(l, "reject") {
-				sev, what = contract.Critical, "a DROP/REJECT rule names one pod only"
+		chain := strings.TrimPrefix(r.Key, "netfilter/")
+		// The subject whose rules there end in a verdict the others' do not: its node
+		// drops (or rejects) its packets in that chain.
+		verdict := func(i int) string {
+			if !r.Present(i) {
+				return ""
 			}
+			l := strings.ToLower(r.Values[i])
+			switch {
+			case strings.Contains(l, "reject"):
+				return "rejects"
+			case strings.Contains(l, "drop"):
+				return "drops"
+			}
+			return ""
 		}
-		out = append(out, contract.Finding{Severity: sev, Keys: []string{r.ID()},
-			Message: fmt.Sprintf("on the node, %s in %s (%s)", what, strings.TrimPrefix(r.Key, "netfilter/"), grouped(c, r))})
+		found := false
+		for i, name := range c.Subjects {
+			v := verdict(i)
+			if v == "" {
+				continue
+			}
+			alone := true
+			for j := range c.Subjects {
+				if j != i && verdict(j) == v {
+					alone = false
+				}
+			}
+			if !alone {
+				continue
+			}
+			found = true
+			out = append(out, contract.Finding{Severity: contract.Critical, Subject: name, Keys: []string{r.ID()},
+				Message: fmt.Sprintf("%s's node %s its packets in %s: a rule there names %s only (%s)", name, v, chain, name, grouped(c, r))})
+		}
+		if !found {
+			out = append(out, contract.Finding{Severity: contract.Medium, Keys: []string{r.ID()},
+				Message: fmt.Sprintf("on the node, the netfilter rules in %s that name the pods differ (%s)", chain, grouped(c, r))})
+		}
 	}
 	for _, r := range rows(c, func(k string) bool { return k == "netfilter" }) {
 		out = append(out, contract.Finding{Severity: contract.Low, Keys: []string{r.ID()},

@@ -77,20 +77,27 @@ func TestNodeFaultsNamed(t *testing.T) {
 		plant, restore [][]string
 		names          string
 	}{
+		// Tables of their own, hooked before everything else: a CNI's policy agent
+		// (Felix) keeps its own rules first in the iptables chains it manages, and an
+		// accept there would hide a rule appended after it; a drop in any base chain is final.
 		{"forward-drop-from-pod",
-			[][]string{{"iptables", "-I", "FORWARD", "-s", ip, "-j", "DROP"}},
-			[][]string{{"iptables", "-D", "FORWARD", "-s", ip, "-j", "DROP"}},
-			`(?i)DROP.*FORWARD|FORWARD.*drop`},
+			[][]string{{"nft", "add", "table", "inet", "e2efault"},
+				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
+				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "saddr", ip, "drop"}},
+			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
+			`web-b's node drops its packets in inet/e2efault/fw`},
 		{"forward-drop-replies",
-			[][]string{{"iptables", "-I", "FORWARD", "-d", ip, "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "DROP"}},
-			[][]string{{"iptables", "-D", "FORWARD", "-d", ip, "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "DROP"}},
-			`(?i)DROP.*FORWARD|FORWARD.*drop`},
+			[][]string{{"nft", "add", "table", "inet", "e2efault"},
+				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
+				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "daddr", ip, "ct", "state", "established", "drop"}},
+			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
+			`web-b's node drops its packets in inet/e2efault/fw`},
 		{"nft-reject",
 			[][]string{{"nft", "add", "table", "inet", "e2efault"},
-				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -10; }"},
+				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
 				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "saddr", ip, "reject"}},
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
-			`(?i)reject`},
+			`web-b's node rejects its packets in inet/e2efault/fw`},
 		// Planted below: the CNI's host route is replaced, then put back as it was.
 		{"blackhole-route-back", nil, nil, `blackhole`},
 	} {
