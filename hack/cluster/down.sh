@@ -24,7 +24,9 @@ stop() { # name: TERM, then KILL after 10s, only the recorded process (same PID 
   rm -f "$f"
 }
 
-for n in "${NODES[@]}"; do stop "kubelet-$n"; stop "kube-proxy-$n"; done
+# Felix first: what it programmed (chains, ipsets, routes, the VXLAN device) lives in the
+# node's namespace and goes with it below.
+for n in "${NODES[@]}"; do stop "felix-$n"; stop "kubelet-$n"; stop "kube-proxy-$n"; done
 stop kube-controller-manager
 stop kube-scheduler
 # Containers outlive the kubelet and containerd (their shims are separate processes):

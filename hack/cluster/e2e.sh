@@ -11,6 +11,8 @@ if [[ -z ${NETDIFF_E2E_KUBECONFIG:-} ]]; then
   kc=$("$here/up.sh" | tail -1)
   export NETDIFF_E2E_KUBECONFIG=${kc#KUBECONFIG=}
   export NETDIFF_E2E_LOCAL=1
+  # The cluster up.sh made runs Felix: the policy tests may expect drops.
+  if [[ $FELIX == 1 ]]; then export NETDIFF_E2E_POLICY=1; fi
 fi
 mkdir -p "$RUN"
 cd "$repo"

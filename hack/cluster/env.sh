@@ -25,6 +25,11 @@ ETCD_PORT=2379
 # Pod networking: calico (Calico's CNI plugin: /32, default via 169.254.1.1 answered by
 # proxy ARP) or ptp (the standard plugins: a /24 and a gateway address on the host veth).
 CNI=${NETDIFF_CLUSTER_CNI:-calico}
+# Calico's Felix on each node (calico profile only): enforces NetworkPolicies and Calico's
+# policies, and programs the VXLAN device, routes, blackhole and natOutgoing itself.
+# NETDIFF_CLUSTER_FELIX=0: without (make demo leaves it out: docs/cluster.md).
+FELIX=${NETDIFF_CLUSTER_FELIX:-1}
+[[ $CNI == calico ]] || FELIX=0
 VXLAN_MTU=1450          # pod MTU: 1500 on the LAN minus the VXLAN header
 PAUSE_IMAGE=netdiff/pause:v1
 APP_IMAGE=netdiff/busybox:v1

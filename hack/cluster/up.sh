@@ -17,12 +17,12 @@ phase() { log "$1 done at +$(( $(date +%s) - t0 ))s"; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$here/build-kube.sh" > "$tmp/kube" &
 kube_pid=$!
-if [[ $CNI == calico ]]; then "$here/build-calico.sh" > "$tmp/calico" & calico_pid=$!; fi
+if [[ $CNI == calico ]]; then "$here/build-calico.sh" $([[ $FELIX == 1 ]] && echo --felix) > "$tmp/calico" & calico_pid=$!; fi
 "$here/images.sh" build &   # also builds CoreDNS (build-coredns.sh)
 images_pid=$!
 wait "$kube_pid" || die "building Kubernetes failed (see above)"
 bindir=$(tail -1 "$tmp/kube")
-if [[ $CNI == calico ]]; then wait "$calico_pid" || die "building Calico's CNI plugin failed (see above)"; calicodir=$(tail -1 "$tmp/calico"); fi
+if [[ $CNI == calico ]]; then wait "$calico_pid" || die "building Calico's CNI plugin (and Felix) failed (see above)"; calicodir=$(tail -1 "$tmp/calico"); fi
 wait "$images_pid" || die "building the images failed (see above)"
 phase builds
 mkdir -p "$RUN"/{pids,logs,pki,etcd}
@@ -49,7 +49,9 @@ net_ok() {
   inns "$LAN_NETNS" ip link show br0 >/dev/null 2>&1 || return 1
   local n
   for n in "${NODES[@]}"; do inns "$n" ip link show vxlan.calico >/dev/null 2>&1 || return 1; done
-  inns "${NODES[-1]}" ip route show proto static | grep -q vxlan.calico
+  # The route to the first node's pods, as up.sh or Felix (which recreates the device and
+  # its routes) made it.
+  inns "${NODES[-1]}" ip route show "$(node_pod_cidr "${NODES[0]}")" | grep -q vxlan.calico
 }
 net_down() {
   local n
@@ -151,7 +153,8 @@ cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-clien
 cert controller-manager "/O=system:masters/CN=system:kube-controller-manager" "${client_ext[@]}"
 cert kube-scheduler "/CN=system:kube-scheduler" "${client_ext[@]}"
 cert kube-proxy "/CN=system:kube-proxy" "${client_ext[@]}"   # bound to system:node-proxier by default
-cert calico-cni "/CN=calico-cni" "${client_ext[@]}"          # RBAC in calico-cni.yaml
+cert calico-cni "/CN=calico-cni" "${client_ext[@]}"          # RBAC in calico.sh
+cert calico-felix "/CN=calico-felix" "${client_ext[@]}"      # RBAC in calico.sh
 for n in "${NODES[@]}"; do
   cert "kubelet-client-$n" "/O=system:nodes/CN=system:node:$n" "${client_ext[@]}"
   cert "kubelet-serving-$n" "/CN=$n" "${server_ext[@]}" "subjectAltName=IP:$(node_ip "$n"),DNS:$n"
@@ -182,6 +185,7 @@ kubeconfig "$RUN/controller-manager.kubeconfig" controller-manager
 kubeconfig "$RUN/kube-scheduler.kubeconfig" kube-scheduler
 kubeconfig "$RUN/kube-proxy.kubeconfig" kube-proxy
 kubeconfig "$RUN/calico-cni.kubeconfig" calico-cni
+kubeconfig "$RUN/calico-felix.kubeconfig" calico-felix
 for n in "${NODES[@]}"; do kubeconfig "$RUN/kubelet-$n.kubeconfig" "kubelet-client-$n"; done
 
 write_if_changed() { # file < content
@@ -365,6 +369,19 @@ KP
 for n in "${NODES[@]}"; do node_up "$n"; done
 for n in "${NODES[@]}"; do wait_for "node $n" 120 k wait --for=condition=Ready "node/$n" --timeout=2s; done
 phase nodes
+# --- Felix, one per node (FELIX=1): after the Node objects exist (it reads its own), before
+# CoreDNS. It takes over the VXLAN device, routes and blackhole up.sh made, and enforces
+# policy on every cali* veth, those of pods already running included.
+if [[ $FELIX == 1 ]]; then
+  tf=$(date +%s)
+  for n in "${NODES[@]}"; do
+    "$here/calico.sh" node "$n"
+    start "felix-$n" "$n" "$here/calico.sh" felix "$n" "$calicodir"
+  done
+  for n in "${NODES[@]}"; do wait_for "Felix on $n" 120 "$here/calico.sh" felix-ready "$n"; done
+  log "Felix ready on ${NODES[*]} $(( $(date +%s) - tf ))s after up.sh started it (or found it running)"
+  phase felix
+fi
 wait_for "default ServiceAccount" 60 k get serviceaccount default -n default
 "$here/coredns.sh" "$KUBECONFIG_FILE"
 phase "cluster DNS"
