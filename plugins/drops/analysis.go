@@ -1,0 +1,422 @@
+package drops
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/probe"
+)
+
+// analysis: a drop is evidence with a place. Its rows lie on the path of the probe whose
+// flow they are on (Path), a failing probe carries its drops in its detail (Annotate), the
+// rule names each place's drops as one cause together with the state facts of that place
+// that can produce that reason (dropRule, so the diagnosis links those facts to the same
+// cause), and a timeout with no drop on the watched path says where the loss is not
+// (Infer).
+var analysis = diff.Analysis{Role: diff.State, Path: probePath, Annotate: annotate, Infer: inferBeyond, Describe: describe}
+
+// sectionOf is subject i's drops section as the prober wrote it (addresses un-normalised).
+func sectionOf(c *diff.Comparison, i int) *Section {
+	if i >= len(c.Reports) || c.Reports[i] == nil {
+		return nil
+	}
+	var s Section
+	if ok, err := c.Reports[i].Section(Name, &s); !ok || err != nil {
+		return nil
+	}
+	return &s
+}
+
+// rowKey is the key of d's row as subject i's facts were normalised.
+func rowKey(c *diff.Comparison, i int, d Drop) string {
+	return "drop/" + c.NormaliseFor(i, d.Key())
+}
+
+func splitHost(s string) (host, port string) {
+	if strings.HasPrefix(s, "[") {
+		if end := strings.Index(s, "]"); end > 0 {
+			return s[1:end], strings.TrimPrefix(s[end+1:], ":")
+		}
+	}
+	if strings.Count(s, ":") == 1 {
+		h, p, _ := strings.Cut(s, ":")
+		return h, p
+	}
+	return s, ""
+}
+
+func protoMatches(probe, drop string) bool {
+	switch probe {
+	case "icmp":
+		return drop == "icmp" || drop == "icmpv6"
+	case "":
+		return false
+	}
+	return probe == drop
+}
+
+// onFlow tells whether drop d of subject i is on probe p's flow: the same transport, the
+// remote end the probe's target (as subject i normalised it, or the address it resolved
+// to) and the probe's port on the side that serves: the remote's for the subject's own
+// probe, its own for a peer's probe of it (a reply path, see diff's reverse).
+func onFlow(c *diff.Comparison, p *diff.Probe, i int, d Drop) bool {
+	if !protoMatches(p.Proto, d.Proto) {
+		return false
+	}
+	hosts := []string{diff.TargetHost(p.Target)}
+	if i < len(p.Addr) && p.Addr[i].IsValid() {
+		hosts = append(hosts, c.NormaliseFor(i, p.Addr[i].String()))
+	}
+	rhost, rport := splitHost(c.NormaliseFor(i, d.Remote))
+	_, lport := splitHost(c.NormaliseFor(i, d.Local))
+	if !slices.Contains(hosts, rhost) {
+		return false
+	}
+	if p.Port == 0 {
+		return true
+	}
+	want := strconv.Itoa(p.Port)
+	return rport == want || rport == "" && lport == want
+}
+
+// flowDrops are subject i's drops on p's flow that are not the TCP state machine's own.
+func flowDrops(c *diff.Comparison, p *diff.Probe, i int) []Drop {
+	s := sectionOf(c, i)
+	if s == nil {
+		return nil
+	}
+	var out []Drop
+	for _, d := range s.Drops {
+		if !d.Normal() && d.Count > 0 && onFlow(c, p, i, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func probePath(c *diff.Comparison, p *diff.Probe, i int) []string {
+	var out []string
+	for _, d := range flowDrops(c, p, i) {
+		out = append(out, rowKey(c, i, d))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// annotate adds to each failing subject's detail of p the drops on its flow: the symptom
+// then says what the kernel did with its packets.
+func annotate(c *diff.Comparison, p *diff.Probe) {
+	cloned := false
+	for i, st := range p.Status {
+		if st == diff.OK || st == diff.Unknown || i >= len(p.Detail) {
+			continue
+		}
+		ds := flowDrops(c, p, i)
+		if len(ds) == 0 {
+			continue
+		}
+		if !cloned {
+			p.Detail, cloned = slices.Clone(p.Detail), true
+		}
+		var parts []string
+		for _, d := range ds {
+			parts = append(parts, fmt.Sprintf("%d %s in the %s's namespace (%s)", d.Count, dirWord(d), d.Netns, d.Place()))
+		}
+		p.Detail[i] += "; the kernel dropped " + strings.Join(parts, ", ")
+	}
+}
+
+func dirWord(d Drop) string {
+	if d.Dir == "in" {
+		return "from " + d.Remote
+	}
+	return "to " + d.Remote
+}
+
+// inferBeyond: a probe that timed out in subject i with a watch on, and no drop on its
+// flow there, lost its packets outside what was watched.
+func inferBeyond(c *diff.Comparison, p *diff.Probe, i int, _ []int) *diff.Finding {
+	if p.Status[i] != diff.FailRemote || i >= len(p.Detail) || !strings.Contains(p.Detail[i], "ETIMEDOUT") && !strings.Contains(p.Detail[i], "timeout") {
+		return nil
+	}
+	s := sectionOf(c, i)
+	if s == nil || s.Watch == "" || len(flowDrops(c, p, i)) > 0 {
+		return nil
+	}
+	node := false
+	for _, n := range s.Namespaces {
+		node = node || n.Role == "node"
+	}
+	who := c.Subjects[i]
+	what := fmt.Sprintf("%s's probe of %s times out", who, p.Target)
+	msg := what + ", and the kernel dropped none of its packets in " + who + "'s namespace: they left the pod, so the loss is on its node or beyond (--via node watches the node's namespace too)"
+	if node {
+		msg = what + ", and the kernel dropped none of its packets in " + who + "'s namespace or its node's: the loss is beyond the node (the next hop, the network, or the far end)"
+	}
+	return &diff.Finding{Severity: diff.Medium, Rule: Name + "/beyond", Message: msg, Keys: []string{Name + "/watch"}}
+}
+
+// describe words a drop row no rule named (the rule names every differing one; this is
+// for a comparison run without the rule).
+func describe(c *diff.Comparison, r diff.Row, i, j int) string {
+	s := sectionOf(c, i)
+	if s == nil {
+		return ""
+	}
+	for _, d := range s.Drops {
+		if rowKey(c, i, d) == r.Key {
+			return placeWords(c, i, []Drop{d})
+		}
+	}
+	return ""
+}
+
+// reasonWords says what a drop reason means, in words a person acts on.
+var reasonWords = map[string]string{
+	"NETFILTER_DROP":          "a netfilter rule dropped them",
+	"IP_RPFILTER":             "the reverse-path filter (rp_filter) dropped them: the route back to their source leaves by another interface",
+	"IP_INNOROUTES":           "no route for them",
+	"IP_OUTNOROUTES":          "no route out for them",
+	"IP_INADDRERRORS":         "their destination address is not valid here",
+	"NEIGH_FAILED":            "the next hop never answered ARP/neighbour discovery",
+	"NEIGH_QUEUEFULL":         "too many packets waited for a next hop that did not answer",
+	"NEIGH_DEAD":              "the next hop's neighbour entry was removed while packets waited",
+	"NEIGH_CREATEFAIL":        "no neighbour entry could be made for the next hop",
+	"TC_EGRESS":               "a tc filter dropped them on egress",
+	"TC_INGRESS":              "a tc filter dropped them on ingress",
+	"TC_DROP":                 "a tc action dropped them",
+	"QDISC_DROP":              "the queueing discipline dropped them",
+	"QDISC_OVERLIMIT":         "the queueing discipline was over its limit",
+	"BPF_CGROUP_EGRESS":       "a cgroup BPF program refused them on egress",
+	"BPF_CGROUP_INGRESS":      "a cgroup BPF program refused them on ingress",
+	"SOCKET_FILTER":           "a socket filter dropped them",
+	"XDP":                     "an XDP program dropped them",
+	"OTHERHOST":               "they were not addressed to this host",
+	"PKT_TOO_BIG":             "they were larger than the path allows",
+	"DEV_READY":               "the device was not up",
+	"IPV6DISABLED":            "IPv6 is disabled on the interface",
+	"IP_NOPROTO":              "no handler for their protocol",
+	"TCP_LISTEN_OVERFLOW":     "the listening socket's accept queue was full",
+	"SOCKET_RCVBUFF":          "the socket's receive buffer was full",
+	"FULL_RING":               "the device's ring was full",
+	"UNICAST_IN_L2_MULTICAST": "a unicast packet in a link-layer multicast frame",
+}
+
+func reasonPhrase(d Drop) string {
+	if w := reasonWords[d.Reason]; w != "" {
+		return w
+	}
+	if d.Reason == "" {
+		return "dropped (this kernel gives no reason)"
+	}
+	return "dropped (" + d.Reason + ")"
+}
+
+func placePhrase(d Drop) string {
+	p := d.Reason
+	if p == "" {
+		p = "no reason"
+	}
+	p += " at " + d.Location
+	if d.Hook != "" {
+		p += ", netfilter " + d.Hook + " hook"
+	}
+	return p
+}
+
+// placeWords is the cause sentence for drops of one place in subject i.
+func placeWords(c *diff.Comparison, i int, ds []Drop) string {
+	d := ds[0]
+	var total int64
+	var flows []string
+	for _, x := range ds {
+		total += x.Count
+		if f := dirWord(x); !slices.Contains(flows, f) {
+			flows = append(flows, f)
+		}
+	}
+	if len(flows) > 3 {
+		flows = append(flows[:3], fmt.Sprintf("%d more", len(flows)-3))
+	}
+	who := c.Subjects[i]
+	where := "in " + who + "'s own network namespace"
+	if d.Netns == "node" {
+		where = "on " + who + "'s node (in the node's network namespace)"
+	}
+	return c.NormaliseFor(i, fmt.Sprintf("the kernel dropped %d of %s's packets %s %s: %s (%s)", total, who,
+		strings.Join(flows, ", "), where, reasonPhrase(d), placePhrase(d)))
+}
+
+// dropRule names, per subject, each place (namespace, reason, location, hook) where the
+// kernel dropped packets of watched flows that no other subject's kernel dropped, as one
+// cause, with the state facts of that place that can produce that reason and differ.
+func dropRule(c *diff.Comparison) []diff.Finding {
+	var out []diff.Finding
+	for i := range c.Subjects {
+		s := sectionOf(c, i)
+		if s == nil {
+			continue
+		}
+		type place struct{ netns, reason, loc, hook string }
+		byPlace := map[place][]Drop{}
+		var order []place
+		for _, d := range s.Drops {
+			if d.Normal() || d.Count == 0 {
+				continue
+			}
+			r, ok := c.Row(Name, rowKey(c, i, d))
+			if !ok || r.Equal || !onlyIn(r, i) {
+				continue
+			}
+			pl := place{d.Netns, d.Reason, d.Location, d.Hook}
+			if _, ok := byPlace[pl]; !ok {
+				order = append(order, pl)
+			}
+			byPlace[pl] = append(byPlace[pl], d)
+		}
+		for _, pl := range order {
+			ds := byPlace[pl]
+			keys := []string{}
+			for _, d := range ds {
+				keys = append(keys, Name+"/"+rowKey(c, i, d))
+			}
+			msg := placeWords(c, i, ds)
+			facts := stateFacts(c, i, ds[0])
+			j := other(c, i)
+			for n, r := range facts {
+				keys = append(keys, r.ID())
+				if n == 0 {
+					msg += "; the state there: " + diff.DescribeRow(c, r, i, j)
+				} else if n < 3 {
+					msg += "; also " + diff.DescribeRow(c, r, i, j)
+				}
+			}
+			if len(facts) == 0 {
+				msg += unreadHint(c, i, ds[0])
+			}
+			out = append(out, diff.Finding{Severity: diff.Critical, Subject: c.Subjects[i], Message: msg, Keys: keys})
+		}
+	}
+	return out
+}
+
+// onlyIn: subject i counted the drop and no other subject did.
+func onlyIn(r diff.Row, i int) bool {
+	if !r.Present(i) || r.Values[i] == "0" {
+		return false
+	}
+	for j := range r.Values {
+		if j != i && r.Present(j) && r.Values[j] != "0" {
+			return false
+		}
+	}
+	return true
+}
+
+func other(c *diff.Comparison, i int) int {
+	if i == 0 && len(c.Subjects) > 1 {
+		return 1
+	}
+	return 0
+}
+
+// unreadHint says what would show the state of a place the report does not hold.
+func unreadHint(c *diff.Comparison, i int, d Drop) string {
+	if d.Netns == "node" && !hasSection(c, i, "nodeside") {
+		return "; the report holds no state of the node (--node-side reads its routes, sysctls and netfilter rules)"
+	}
+	return ""
+}
+
+func hasSection(c *diff.Comparison, i int, name string) bool {
+	if i >= len(c.Reports) || c.Reports[i] == nil {
+		return false
+	}
+	_, ok := c.Reports[i].Sections[name]
+	return ok
+}
+
+// stateFacts are the rows of the drop's place that can produce its reason and that
+// differ in subject i from every other subject: the place's netfilter rules at that hook
+// for a netfilter verdict, its rp_filter sysctls and routes for the reverse-path filter,
+// its routes and policy rules for no route, its neighbour entries for a next hop that
+// never answered, the cgroup's programs for a cgroup BPF refusal.
+func stateFacts(c *diff.Comparison, i int, d Drop) []diff.Row {
+	type where struct {
+		section string
+		match   func(key string) bool
+		// fallback: looked at only when the wheres before it found nothing.
+		fallback bool
+	}
+	prefix := func(ps ...string) func(string) bool {
+		return func(k string) bool {
+			for _, p := range ps {
+				if strings.HasPrefix(k, p) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	contains := func(s string) func(string) bool { return func(k string) bool { return strings.Contains(k, s) } }
+	every := func(string) bool { return true }
+	hook := func(k string) bool {
+		return d.Hook == "" || strings.Contains(strings.ToLower(k), d.Hook)
+	}
+	var ws []where
+	reason := d.Reason
+	switch {
+	case d.Netns == "pod" && reason == "NETFILTER_DROP":
+		ws = []where{{"netfilter", func(k string) bool { return prefix("nft/rule/", "nft/chain/", "iptables/")(k) && hook(k) }, false},
+			{"netfilter", prefix("nft/rule/", "nft/chain/", "iptables/"), true}}
+	case d.Netns == "node" && reason == "NETFILTER_DROP":
+		ws = []where{{"nodeside", func(k string) bool { return strings.HasPrefix(k, "netfilter/") && hook(k) }, false},
+			{"nodeside", prefix("netfilter"), true}}
+	case d.Netns == "pod" && reason == "IP_RPFILTER":
+		ws = []where{{"sysctls", contains("rp_filter"), false}, {"routes", every, false}}
+	case d.Netns == "node" && reason == "IP_RPFILTER":
+		ws = []where{{"nodeside", contains("rp_filter"), false}, {"nodeside", prefix("route"), false}}
+	case d.Netns == "pod" && (strings.Contains(reason, "NOROUTES") || reason == "IP_INADDRERRORS"):
+		ws = []where{{"routes", every, false}, {"rules", every, false}}
+	case d.Netns == "node" && (strings.Contains(reason, "NOROUTES") || reason == "IP_INADDRERRORS"):
+		ws = []where{{"nodeside", prefix("route"), false}}
+	case d.Netns == "pod" && strings.HasPrefix(reason, "NEIGH_"):
+		ws = []where{{"neighbours", every, false}, {"interfaces", contains("flags"), false}}
+	case d.Netns == "node" && strings.HasPrefix(reason, "NEIGH_"):
+		ws = []where{{"nodeside", func(k string) bool { return strings.HasPrefix(k, "veth") || strings.Contains(k, "proxy_arp") }, false}}
+	case d.Netns == "pod" && strings.HasPrefix(reason, "BPF_CGROUP_"):
+		dir := "egress"
+		if strings.HasSuffix(reason, "INGRESS") {
+			dir = "ingress"
+		}
+		ws = []where{{"cgroupbpf", prefix("prog/" + dir + "/"), false}}
+	}
+	var out []diff.Row
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if w.fallback && len(out) > 0 {
+			continue
+		}
+		for _, r := range c.Section(w.section) {
+			if r.Equal || r.Kind != probe.Exact || seen[r.ID()] || !w.match(r.Key) || !deviates(r, i) {
+				continue
+			}
+			seen[r.ID()] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// deviates: subject i's value is no other subject's.
+func deviates(r diff.Row, i int) bool {
+	for j := range r.Values {
+		if j != i && r.Present(i) == r.Present(j) && r.Values[i] == r.Values[j] {
+			return false
+		}
+	}
+	return true
+}
