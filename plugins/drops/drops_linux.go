@@ -113,7 +113,7 @@ func effectiveCaps(proc string) (uint64, error) {
 func has(caps uint64, c int) bool { return caps&(1<<c) != 0 }
 
 // enable is what the section tells a user without a watch.
-const enable = "run with --via node (the node pod is privileged), or give the prober's container CAP_BPF and CAP_PERFMON (--profile drops)"
+const enable = "run with --via node (the node pod is privileged), or give the prober's container CAP_BPF and CAP_PERFMON (--profile bpf)"
 
 func open(env *probe.Env) (*watch, *Unavailable) {
 	proc := env.Proc
