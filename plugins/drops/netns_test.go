@@ -40,7 +40,7 @@ import (
 // kubectl netdiff --via node runs it: from the node's namespace, entering the pod's
 // (--container-id), watching both.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	node, srv *netnstest.NS
 	pods      [2]*netnstest.NS
 	ids       [2]string
@@ -51,7 +51,12 @@ type world struct {
 
 const serverAddr = "10.41.9.2:8080"
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldTB(t) }
+
+// newBenchWorld is newWorld for a benchmark.
+func newBenchWorld(b *testing.B) *world { return newWorldTB(b) }
+
+func newWorldTB(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, node: netnstest.New(t, "dnode"), srv: netnstest.New(t, "dsrv"), ips: [2]string{"10.41.0.2", "10.41.0.3"}}
 	w.node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
@@ -98,7 +103,7 @@ func newWorld(t *testing.T) *world {
 // closingServer listens on addr in ns and closes every connection right after a short
 // reply, the way an HTTP server without keep-alive does: its FINs meet the prober's
 // sockets as they close.
-func closingServer(t *testing.T, ns *netnstest.NS, addr string) {
+func closingServer(t testing.TB, ns *netnstest.NS, addr string) {
 	t.Helper()
 	var l net.Listener
 	if err := ns.Do(func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
@@ -120,7 +125,7 @@ func closingServer(t *testing.T, ns *netnstest.NS, addr string) {
 // startApp starts the pod's app: a process in the pod's network namespace (and PID, mount
 // and UTS namespaces of its own), in a cgroup named for a container ID the way a runtime
 // names one. Returns the ID.
-func startApp(t *testing.T, ns *netnstest.NS) string {
+func startApp(t testing.TB, ns *netnstest.NS) string {
 	t.Helper()
 	root := ""
 	for _, r := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/pids"} {
@@ -168,7 +173,7 @@ func startApp(t *testing.T, ns *netnstest.NS) string {
 
 // collect runs the prober from the node into pod i (as --via node does), and with
 // nodeSide also the node side of the pod (as --node-side adds it).
-func (w *world) collect(t *testing.T, i int, nodeSide bool, extra ...string) (*report.Report, error) {
+func (w *world) collect(t testing.TB, i int, nodeSide bool, extra ...string) (*report.Report, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args := append([]string{netnstest.Prober(t), "collect", "-q", "--container-id", "containerd://" + w.ids[i],

@@ -166,7 +166,7 @@ func findings(res *diff.Result) string {
 
 // attachTCXDrop attaches a two-instruction program that drops every packet (TC_ACT_SHOT)
 // to dev in ns, at the tcx hook given, until the test ends.
-func attachTCXDrop(t *testing.T, ns *netnstest.NS, dev string, at ebpf.AttachType) {
+func attachTCXDrop(t testing.TB, ns *netnstest.NS, dev string, at ebpf.AttachType) {
 	t.Helper()
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()}})
