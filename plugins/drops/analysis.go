@@ -109,6 +109,16 @@ func probePath(c *diff.Comparison, p *diff.Probe, i int) []string {
 // annotate adds to each failing subject's detail of p the drops on its flow: the symptom
 // then says what the kernel did with its packets.
 func annotate(c *diff.Comparison, p *diff.Probe) {
+	// A moved counter (ICMP unreachables sent, OutNoRoutes) is explained by the causes of
+	// the sections that move it; a drop's cause names their facts, so it is one of them.
+	if len(p.Domains) > 0 && !slices.Contains(p.Domains, Name) {
+		for _, d := range []string{"netfilter", "routes", "rules", "neighbours"} {
+			if slices.Contains(p.Domains, d) {
+				p.Domains = append(slices.Clone(p.Domains), Name)
+				break
+			}
+		}
+	}
 	cloned := false
 	for i, st := range p.Status {
 		if st == diff.OK || st == diff.Unknown || i >= len(p.Detail) {
@@ -246,8 +256,21 @@ func placeWords(c *diff.Comparison, i int, ds []Drop) string {
 	if d.Netns == "node" {
 		where = "on " + who + "'s node (in the node's network namespace)"
 	}
+	what := reasonPhrase(d)
+	if d.Reason == "NETFILTER_DROP" {
+		verdict, side := "DROP", "in its own network namespace"
+		if d.Netns == "node" {
+			side = "on its node"
+		} else if rejected(c, i) {
+			verdict = "REJECT"
+		}
+		what = "a netfilter " + verdict + " " + side + " dropped them"
+		if verdict == "REJECT" {
+			what += " (and answered: the namespace sent ICMP unreachables or resets)"
+		}
+	}
 	return c.NormaliseFor(i, fmt.Sprintf("the kernel dropped %d of %s's packets %s %s: %s (%s)", total, who,
-		strings.Join(flows, ", "), where, reasonPhrase(d), placePhrase(d)))
+		strings.Join(flows, ", "), where, what, placePhrase(d)))
 }
 
 // dropRule names, per subject, each place (namespace, reason, location, hook) where the
@@ -289,14 +312,15 @@ func dropRule(c *diff.Comparison) []diff.Finding {
 			for n, r := range facts {
 				keys = append(keys, r.ID())
 				if n == 0 {
-					msg += "; the state there: " + diff.DescribeRow(c, r, i, j)
+					msg += "; the state there: " + factWords(c, r, i, j)
 				} else if n < 3 {
-					msg += "; also " + diff.DescribeRow(c, r, i, j)
+					msg += "; also " + factWords(c, r, i, j)
 				}
 			}
 			if len(facts) == 0 {
 				msg += unreadHint(c, i, ds[0])
 			}
+			keys = append(keys, summaryKeys(c, i, facts)...)
 			out = append(out, diff.Finding{Severity: diff.Critical, Subject: c.Subjects[i], Message: msg, Keys: keys})
 		}
 	}
@@ -325,10 +349,63 @@ func other(c *diff.Comparison, i int) int {
 
 // unreadHint says what would show the state of a place the report does not hold.
 func unreadHint(c *diff.Comparison, i int, d Drop) string {
-	if d.Netns == "node" && !hasSection(c, i, "nodeside") {
+	switch {
+	case d.Netns == "node" && !hasSection(c, i, "nodeside"):
 		return "; the report holds no state of the node (--node-side reads its routes, sysctls and netfilter rules)"
+	case d.Netns == "pod" && d.Reason == "NETFILTER_DROP":
+		if r, ok := c.Row("netfilter", "nft/error"); ok && r.Present(i) && r.Values[i] != "" {
+			return "; its netfilter rules could not be read (" + r.Values[i] + "): rerun with --profile netadmin to see which rule"
+		}
 	}
 	return ""
+}
+
+// summaryKeys are the rows that count what a netfilter fact is one of (the number of
+// rules, tables, REJECT rules, the chains they sit in): the netfilter plugin's path names them for the same
+// probe, and as keys of this finding they lead the diagnosis to this one cause.
+func summaryKeys(c *diff.Comparison, i int, facts []diff.Row) []string {
+	var out []string
+	for _, f := range facts {
+		if f.Section != "netfilter" || !strings.HasPrefix(f.Key, "nft/rule/") {
+			continue
+		}
+		for _, r := range c.Section("netfilter") {
+			if !r.Equal && deviates(r, i) && (r.Key == "nft/rules" || r.Key == "nft/tables" ||
+				strings.HasPrefix(r.Key, "nft/action/") || strings.HasPrefix(r.Key, "nft/table/") || strings.HasPrefix(r.Key, "nft/chain/")) {
+				out = append(out, r.ID())
+			}
+		}
+		break
+	}
+	return out
+}
+
+// factWords words a state row as the place's fact: a netfilter rule by its chain, match
+// and verdict, anything else as the diff words a differing row.
+func factWords(c *diff.Comparison, r diff.Row, i, j int) string {
+	if r.Section == "netfilter" && strings.HasPrefix(r.Key, "nft/rule/") {
+		chain, match, _ := strings.Cut(strings.TrimPrefix(r.Key, "nft/rule/"), ": ")
+		switch {
+		case !r.Present(j):
+			return fmt.Sprintf("only %s has an nftables rule in %s: %s → %s; %s has none", c.Subjects[i], chain, match, r.Values[i], c.Subjects[j])
+		case !r.Present(i):
+			return fmt.Sprintf("%s lacks the nftables rule in %s: %s → %s that %s has", c.Subjects[i], chain, match, r.Values[j], c.Subjects[j])
+		}
+		return fmt.Sprintf("the nftables rule in %s: %s does %s in %s (%s: %s)", chain, match, r.Values[i], c.Subjects[i], c.Subjects[j], r.Values[j])
+	}
+	return diff.DescribeRow(c, r, i, j)
+}
+
+// rejected tells whether subject i's namespace answered its own packets with ICMP
+// unreachables or resets while no other subject's did (the counters section's rows): a
+// netfilter verdict that drops and answers is a REJECT.
+func rejected(c *diff.Comparison, i int) bool {
+	for _, k := range []string{"snmp/Icmp/OutDestUnreachs", "snmp6/Icmp6OutDestUnreachs", "snmp/Tcp/OutRsts"} {
+		if r, ok := c.Row("counters", k); ok && !r.Equal && r.Present(i) && r.Values[i] != "0" && onlyIn(r, i) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasSection(c *diff.Comparison, i int, name string) bool {
@@ -404,11 +481,28 @@ func stateFacts(c *diff.Comparison, i int, d Drop) []diff.Row {
 			if r.Equal || r.Kind != probe.Exact || seen[r.ID()] || !w.match(r.Key) || !deviates(r, i) {
 				continue
 			}
+			if reason == "NETFILTER_DROP" && !w.fallback && !dropsOrRejects(r, i) {
+				continue // an accepting rule or policy did not drop them
+			}
 			seen[r.ID()] = true
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// dropsOrRejects: the row's verdict in subject i (or, for a rule it lacks, in the others)
+// is one that drops: DROP, REJECT, a drop policy.
+func dropsOrRejects(r diff.Row, i int) bool {
+	for j, v := range r.Values {
+		if (j == i || !r.Present(i)) && r.Present(j) {
+			l := strings.ToLower(v)
+			if strings.Contains(l, "drop") || strings.Contains(l, "reject") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // deviates: subject i's value is no other subject's.

@@ -147,6 +147,13 @@ func (d Drop) Normal() bool {
 		"TCP_ABORT_ON_DATA", "TCP_INVALID_END_SEQUENCE", "TCP_RFC7323_PAWS_ACK",
 		"QUEUE_PURGE": // a closed socket's queues freed
 		return true
+	}
+	if strings.HasSuffix(d.Location, "_rtm_getroute") {
+		// The prober's own route lookups (ip route get) build a packet the kernel frees
+		// when the lookup fails: no traffic was lost.
+		return true
+	}
+	switch d.Reason {
 	case "", "NOT_SPECIFIED":
 		// The TCP receive path frees what its state machine discards without naming a
 		// reason (before 5.17 nothing has one): a segment for a socket in TIME_WAIT.
