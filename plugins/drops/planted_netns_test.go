@@ -145,11 +145,8 @@ func TestPlantedDrops(t *testing.T) {
 		line += " (not: " + strings.Join(failed, "; ") + ")"
 	}
 	t.Log(line)
-	if out := os.Getenv("NETDIFF_PLANTED_OUT"); out != "" {
-		if f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			fmt.Fprintln(f, line)
-			f.Close()
-		}
+	if out := os.Getenv("NETDIFF_PLANTED_DROPS_OUT"); out != "" {
+		_ = os.WriteFile(out, []byte(line+"\n"), 0o644)
 	}
 }
 
