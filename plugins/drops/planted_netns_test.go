@@ -187,3 +187,22 @@ func attachTCXDrop(t testing.TB, ns *netnstest.NS, dev string, at ebpf.AttachTyp
 		t.Fatal(err)
 	}
 }
+
+// A loss beyond the watched namespaces (the server drops pod-b's packets) is not blamed
+// on the pod or its node: the probe times out with no drop on its flow in either, and the
+// diagnosis says the loss is beyond the node.
+func TestLossBeyondTheNode(t *testing.T) {
+	w := newWorld(t)
+	w.srv.Exec("iptables", "-A", "INPUT", "-s", w.ips[1], "-j", "DROP")
+	res, reps := w.pair(t, false)
+	for _, d := range section(t, reps[1]).Drops {
+		if !d.Normal() {
+			t.Errorf("pod-b's kernel or its node's dropped: %s", dump(d))
+		}
+	}
+	first := res.Findings[0]
+	if first.Rule != "drops/beyond" || first.Subject != "pod-b" || !strings.Contains(first.Message, "beyond the node") || len(first.Explains) == 0 {
+		t.Errorf("first finding does not put the loss beyond the node: %s", findings(res))
+	}
+	t.Logf("first finding: %s", first.Message)
+}
