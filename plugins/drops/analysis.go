@@ -184,6 +184,15 @@ func describe(c *diff.Comparison, r diff.Row, i, j int) string {
 	return ""
 }
 
+// effectiveReason is the drop's reason, or for a kernel that gives none (before 5.17)
+// what its stack shows: a drop inside netfilter's hook is its verdict.
+func effectiveReason(d Drop) string {
+	if d.Reason == "" && d.Hook != "" {
+		return "NETFILTER_DROP"
+	}
+	return d.Reason
+}
+
 // reasonWords says what a drop reason means, in words a person acts on.
 var reasonWords = map[string]string{
 	"NETFILTER_DROP":          "a netfilter rule dropped them",
@@ -257,7 +266,7 @@ func placeWords(c *diff.Comparison, i int, ds []Drop) string {
 		where = "on " + who + "'s node (in the node's network namespace)"
 	}
 	what := reasonPhrase(d)
-	if d.Reason == "NETFILTER_DROP" {
+	if effectiveReason(d) == "NETFILTER_DROP" {
 		verdict, side := "DROP", "in its own network namespace"
 		if d.Netns == "node" {
 			side = "on its node"
@@ -444,7 +453,7 @@ func stateFacts(c *diff.Comparison, i int, d Drop) []diff.Row {
 		return d.Hook == "" || strings.Contains(strings.ToLower(k), d.Hook)
 	}
 	var ws []where
-	reason := d.Reason
+	reason := effectiveReason(d)
 	switch {
 	case d.Netns == "pod" && reason == "NETFILTER_DROP":
 		ws = []where{{"netfilter", func(k string) bool { return prefix("nft/rule/", "nft/chain/", "iptables/")(k) && hook(k) }, false},

@@ -141,13 +141,8 @@ func open(env *probe.Env) (*watch, *Unavailable) {
 	}
 	w := &watch{roles: map[uint32]string{}, nsErrs: map[string]string{}, pod: map[netip.Addr]bool{}, ports: map[int]bool{}}
 	progName := "kfree_skb_noreason"
-	var enum *btf.Enum
-	if kspec.TypeByName("skb_drop_reason", &enum) == nil {
+	if w.reasons = dropReasons(kspec); w.reasons != nil {
 		progName = "kfree_skb_reason"
-		w.reasons = map[uint32]string{}
-		for _, v := range enum.Values {
-			w.reasons[uint32(v.Value)] = strings.TrimPrefix(v.Name, "SKB_DROP_REASON_")
-		}
 	}
 
 	spec, err := loadDrops()
@@ -182,6 +177,21 @@ func open(env *probe.Env) (*watch, *Unavailable) {
 	return w, nil
 }
 
+// dropReasons names the kernel's drop reasons from its BTF (enum skb_drop_reason, whose
+// numbers change between kernels); nil before Linux 5.17, whose tracepoint has no reason.
+// A variable so a test can play an older kernel.
+var dropReasons = func(kspec *btf.Spec) map[uint32]string {
+	var enum *btf.Enum
+	if kspec.TypeByName("skb_drop_reason", &enum) != nil {
+		return nil
+	}
+	out := map[uint32]string{}
+	for _, v := range enum.Values {
+		out[uint32(v.Value)] = strings.TrimPrefix(v.Name, "SKB_DROP_REASON_")
+	}
+	return out
+}
+
 func refused(step string, err error) *Unavailable {
 	msg := err.Error()
 	if i := strings.Index(msg, "\n"); i > 0 {
@@ -208,7 +218,9 @@ func nsInode(path string) (uint64, error) {
 // reports a pod's node side (--pod-ip), else the pod's; a prober that entered the pod from
 // its node (--via node) also watches the node's, the namespace its parent runs in.
 func (w *watch) setNamespaces(env *probe.Env) *Unavailable {
-	own, err := nsInode(filepath.Join(env.Proc, "self", "ns", "net"))
+	// thread-self: the namespace of the thread that opens the watch (the process's, but for
+	// a caller that entered another namespace on a locked thread).
+	own, err := nsInode(filepath.Join(env.Proc, "thread-self", "ns", "net"))
 	if err != nil {
 		return &Unavailable{Need: "kernel", Error: report.ErrorOf(err), Message: "the prober's network namespace could not be read: " + err.Error()}
 	}
@@ -462,7 +474,7 @@ func (w *watch) drop(r raw, syms map[uint64]string) Drop {
 		stack = stack[:8]
 	}
 	d.Stack = stack
-	if d.Location == "nf_hook_slow" || strings.HasPrefix(d.Reason, "NETFILTER") {
+	if d.Location == "nf_hook_slow" || strings.HasPrefix(d.Reason, "NETFILTER") || d.Reason == "" && slices.Contains(stack, "nf_hook_slow") {
 		d.Hook = netfilterHook(stack)
 	}
 	return d
