@@ -133,7 +133,7 @@ func annotate(c *diff.Comparison, p *diff.Probe) {
 		}
 		var parts []string
 		for _, d := range ds {
-			parts = append(parts, fmt.Sprintf("%d %s in the %s's namespace (%s)", d.Count, dirWord(d), d.Netns, d.Place()))
+			parts = append(parts, fmt.Sprintf("%d %s in the %s's namespace (%s)", d.Count, c.NormaliseFor(i, dirWord(d)), d.Netns, d.Place()))
 		}
 		p.Detail[i] += "; the kernel dropped " + strings.Join(parts, ", ")
 	}
@@ -178,7 +178,7 @@ func describe(c *diff.Comparison, r diff.Row, i, j int) string {
 	}
 	for _, d := range s.Drops {
 		if rowKey(c, i, d) == r.Key {
-			return placeWords(c, i, []Drop{d})
+			return placeWords(c, i, []Drop{d}, verdictOf(c, i, stateFacts(c, i, d)))
 		}
 	}
 	return ""
@@ -247,13 +247,15 @@ func placePhrase(d Drop) string {
 }
 
 // placeWords is the cause sentence for drops of one place in subject i.
-func placeWords(c *diff.Comparison, i int, ds []Drop) string {
+func placeWords(c *diff.Comparison, i int, ds []Drop, verdict string) string {
 	d := ds[0]
 	var total int64
 	var flows []string
 	for _, x := range ds {
 		total += x.Count
-		if f := dirWord(x); !slices.Contains(flows, f) {
+		// Addresses as subject i's rows have them (<self>, <peer>); the subjects' own
+		// names stay: a pod's name is often its hostname, a placeholder in its rows.
+		if f := c.NormaliseFor(i, dirWord(x)); !slices.Contains(flows, f) {
 			flows = append(flows, f)
 		}
 	}
@@ -267,19 +269,17 @@ func placeWords(c *diff.Comparison, i int, ds []Drop) string {
 	}
 	what := reasonPhrase(d)
 	if effectiveReason(d) == "NETFILTER_DROP" {
-		verdict, side := "DROP", "in its own network namespace"
+		side := "in its own network namespace"
 		if d.Netns == "node" {
 			side = "on its node"
-		} else if rejected(c, i) {
-			verdict = "REJECT"
 		}
 		what = "a netfilter " + verdict + " " + side + " dropped them"
 		if verdict == "REJECT" {
-			what += " (and answered: the namespace sent ICMP unreachables or resets)"
+			what += " (and answered: the namespace sent ICMP unreachables)"
 		}
 	}
-	return c.NormaliseFor(i, fmt.Sprintf("the kernel dropped %d of %s's packets %s %s: %s (%s)", total, who,
-		strings.Join(flows, ", "), where, what, placePhrase(d)))
+	return fmt.Sprintf("the kernel dropped %d of %s's packets %s %s: %s (%s)", total, who,
+		strings.Join(flows, ", "), where, what, placePhrase(d))
 }
 
 // dropRule names, per subject, each place (namespace, reason, location, hook) where the
@@ -315,8 +315,8 @@ func dropRule(c *diff.Comparison) []diff.Finding {
 			for _, d := range ds {
 				keys = append(keys, Name+"/"+rowKey(c, i, d))
 			}
-			msg := placeWords(c, i, ds)
 			facts := stateFacts(c, i, ds[0])
+			msg := placeWords(c, i, ds, verdictOf(c, i, facts))
 			j := other(c, i)
 			for n, r := range facts {
 				keys = append(keys, r.ID())
@@ -405,11 +405,32 @@ func factWords(c *diff.Comparison, r diff.Row, i, j int) string {
 	return diff.DescribeRow(c, r, i, j)
 }
 
+// verdictOf is the netfilter verdict that dropped subject i's packets: the one of the
+// rule or policy found there, else REJECT where the namespace answered them with ICMP
+// unreachables that no other subject sent, else DROP.
+func verdictOf(c *diff.Comparison, i int, facts []diff.Row) string {
+	for _, r := range facts {
+		if !r.Present(i) {
+			continue
+		}
+		switch v := strings.ToLower(r.Values[i]); {
+		case strings.Contains(v, "reject"):
+			return "REJECT"
+		case strings.Contains(v, "drop"):
+			return "DROP"
+		}
+	}
+	if rejected(c, i) {
+		return "REJECT"
+	}
+	return "DROP"
+}
+
 // rejected tells whether subject i's namespace answered its own packets with ICMP
-// unreachables or resets while no other subject's did (the counters section's rows): a
+// unreachables while no other subject's did (resets are sent for other reasons too) (the counters section's rows): a
 // netfilter verdict that drops and answers is a REJECT.
 func rejected(c *diff.Comparison, i int) bool {
-	for _, k := range []string{"snmp/Icmp/OutDestUnreachs", "snmp6/Icmp6OutDestUnreachs", "snmp/Tcp/OutRsts"} {
+	for _, k := range []string{"snmp/Icmp/OutDestUnreachs", "snmp6/Icmp6OutDestUnreachs"} {
 		if r, ok := c.Row("counters", k); ok && !r.Equal && r.Present(i) && r.Values[i] != "0" && onlyIn(r, i) {
 			return true
 		}
