@@ -308,7 +308,9 @@ func (w *watch) setAddrs(env *probe.Env) {
 		}
 	} else if addrs, err := net.InterfaceAddrs(); err == nil {
 		for _, ad := range addrs {
-			if pfx, err := netip.ParsePrefix(ad.String()); err == nil && !pfx.Addr().IsLoopback() {
+			// Not link-local: no probe uses it, and a new pod's own router solicitations
+			// and neighbour discovery are sent from it.
+			if pfx, err := netip.ParsePrefix(ad.String()); err == nil && !pfx.Addr().IsLoopback() && !pfx.Addr().IsLinkLocalUnicast() {
 				w.pod[pfx.Addr().Unmap()] = true
 				put(pfx.Addr(), addrPod)
 			}
@@ -382,6 +384,10 @@ func (w *watch) read(proc string) (*Section, error) {
 	byKey := map[string]*Drop{}
 	var order []string
 	for _, r := range raws {
+		if !probeFlow(r.k) {
+			s.Unwatched += int64(r.v.Count)
+			continue
+		}
 		d := w.drop(r, syms)
 		k := d.Key()
 		if have, ok := byKey[k]; ok {
@@ -402,6 +408,18 @@ func (w *watch) read(proc string) (*Section, error) {
 		s.Drops = append(s.Drops, *byKey[k])
 	}
 	return s, nil
+}
+
+// probeFlow: no probe sends to or from a multicast, broadcast or link-local address;
+// what does (neighbour discovery, router solicitations, IGMP/MLD, mDNS) is the
+// namespace's own chatter, counted as unwatched.
+func probeFlow(k dropsDropKey) bool {
+	for _, a := range []netip.Addr{addrOf(k.Family, k.Saddr), addrOf(k.Family, k.Daddr)} {
+		if a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			return false
+		}
+	}
+	return true
 }
 
 var protoNames = map[uint8]string{1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp"}

@@ -67,3 +67,36 @@ func TestDropFoldsEphemeralPorts(t *testing.T) {
 		}
 	}
 }
+
+// A pod's own chatter (router solicitations, neighbour discovery, multicast) is no probe's flow.
+func TestProbeFlow(t *testing.T) {
+	mk := func(src, dst string) dropsDropKey {
+		var k dropsDropKey
+		s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
+		k.Family = 6
+		if s.Is4() {
+			k.Family = 4
+			a, b := s.As4(), d.As4()
+			copy(k.Saddr[:], a[:])
+			copy(k.Daddr[:], b[:])
+		} else {
+			k.Saddr, k.Daddr = s.As16(), d.As16()
+		}
+		return k
+	}
+	for _, tc := range []struct {
+		src, dst string
+		want     bool
+	}{
+		{"10.0.0.2", "10.96.0.1", true},
+		{"fd00::2", "fd00::1", true},
+		{"fe80::1", "ff02::2", false},
+		{"fd00::2", "ff02::16", false},
+		{"10.0.0.2", "224.0.0.251", false},
+		{"10.0.0.2", "255.255.255.255", false},
+	} {
+		if got := probeFlow(mk(tc.src, tc.dst)); got != tc.want {
+			t.Errorf("%s -> %s: %v, want %v", tc.src, tc.dst, got, tc.want)
+		}
+	}
+}

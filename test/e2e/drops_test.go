@@ -22,7 +22,7 @@ type dropFault struct {
 	// fact is the section of the state fact the first finding must name beside the drop
 	// when the node side is read too ("" where no section holds that state).
 	fact  string
-	plant func(t *testing.T, f *dropWorld) (undo []string)
+	plant func(t *testing.T, f *dropWorld) (undo [][]string)
 }
 
 // dropWorld is the pods' addresses and the namespaces to plant faults in: the node's is
@@ -46,23 +46,31 @@ func run(t *testing.T, argv []string) string {
 	return string(out)
 }
 
+// The node's faults first: iptables-nft leaves the pod's filter table behind when its
+// rule is deleted, so the pod's fault removes the table too if it made it.
 var dropFaults = []dropFault{
-	{name: "iptables OUTPUT DROP in the pod", netns: "pod", reason: "NETFILTER_DROP", fact: "netfilter",
-		plant: func(t *testing.T, w *dropWorld) []string {
-			rule := []string{"OUTPUT", "-p", "tcp", "-d", w.srvIP, "--dport", "8080", "-j", "DROP"}
-			run(t, innetns(w.podNetns, append([]string{"iptables", "-I"}, rule...)...))
-			return innetns(w.podNetns, append([]string{"iptables", "-D"}, rule...)...)
-		}},
 	{name: "iptables FORWARD DROP of the pod on its node", netns: "node", reason: "NETFILTER_DROP", fact: "nodeside",
-		plant: func(t *testing.T, w *dropWorld) []string {
+		plant: func(t *testing.T, w *dropWorld) [][]string {
 			rule := []string{"FORWARD", "-s", w.podIP, "-d", w.srvIP, "-p", "tcp", "--dport", "8080", "-j", "DROP"}
 			run(t, innetns(w.node, append([]string{"iptables", "-I"}, rule...)...))
-			return innetns(w.node, append([]string{"iptables", "-D"}, rule...)...)
+			return [][]string{innetns(w.node, append([]string{"iptables", "-D"}, rule...)...)}
 		}},
-	{name: "a full queue on the node's veth to the pod", netns: "node", reason: "QDISC_",
-		plant: func(t *testing.T, w *dropWorld) []string {
-			run(t, innetns(w.node, "tc", "qdisc", "replace", "dev", w.veth, "root", "pfifo", "limit", "0"))
-			return innetns(w.node, "tc", "qdisc", "del", "dev", w.veth, "root")
+	{name: "raw PREROUTING DROP of the server's replies to the pod on its node", netns: "node", reason: "NETFILTER_DROP", fact: "nodeside",
+		plant: func(t *testing.T, w *dropWorld) [][]string {
+			rule := []string{"PREROUTING", "-t", "raw", "-s", w.srvIP, "-d", w.podIP, "-p", "tcp", "--sport", "8080", "-j", "DROP"}
+			run(t, innetns(w.node, append([]string{"iptables", "-I"}, rule...)...))
+			return [][]string{innetns(w.node, append([]string{"iptables", "-D"}, rule...)...)}
+		}},
+	{name: "iptables OUTPUT DROP in the pod", netns: "pod", reason: "NETFILTER_DROP", fact: "netfilter",
+		plant: func(t *testing.T, w *dropWorld) [][]string {
+			had := exec.Command("nsenter", "--net=/run/netns/"+w.podNetns, "--", "nft", "list", "table", "ip", "filter").Run() == nil
+			rule := []string{"OUTPUT", "-p", "tcp", "-d", w.srvIP, "--dport", "8080", "-j", "DROP"}
+			run(t, innetns(w.podNetns, append([]string{"iptables", "-I"}, rule...)...))
+			undo := [][]string{innetns(w.podNetns, append([]string{"iptables", "-D"}, rule...)...)}
+			if !had {
+				undo = append(undo, innetns(w.podNetns, "nft", "delete", "table", "ip", "filter"))
+			}
+			return undo
 		}},
 }
 
@@ -125,8 +133,7 @@ func TestDropsNamed(t *testing.T) {
 				args = append(args, "--node-side")
 			}
 			ok := t.Run(name, func(t *testing.T) {
-				undo := fc.plant(t, w)
-				defer run(t, undo)
+				defer undoAll(t, fc.plant(t, w))
 				r := x.netdiff(t, args...)
 				d := parseDiff(t, r)
 				if len(d.Findings) == 0 {
@@ -158,8 +165,7 @@ func TestDropsNamed(t *testing.T) {
 		}
 		total++
 		if t.Run(fc.name+", --profile bpf", func(t *testing.T) {
-			undo := fc.plant(t, w)
-			defer run(t, undo)
+			defer undoAll(t, fc.plant(t, w))
 			r := x.netdiff(t, "-n", ns, "drop-a", "drop-b", "--profile", "bpf", "--target", target, "-o", "json")
 			d := parseDiff(t, r)
 			if len(d.Findings) == 0 {
@@ -178,6 +184,13 @@ func TestDropsNamed(t *testing.T) {
 	t.Log(line)
 	if out := os.Getenv("NETDIFF_E2E_OUT"); out != "" {
 		_ = os.WriteFile(filepath.Join(out, "drops.txt"), []byte(line+"\n"), 0o644)
+	}
+}
+
+// undoAll removes a planted fault, its commands in order.
+func undoAll(t *testing.T, undo [][]string) {
+	for _, u := range undo {
+		run(t, u)
 	}
 }
 
