@@ -2,6 +2,7 @@ package drops
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -545,37 +546,41 @@ func resolve(path string, want []uint64) (map[uint64]string, string) {
 		return out, "unresolved: " + report.ErrorOf(err).Name()
 	}
 	defer f.Close()
-	best := make([]uint64, len(want))
+	// rec[i] is the highest symbol address seen whose first wanted address at or above it
+	// is want[i]; the best symbol of want[j] is then the highest rec of any i <= j. One
+	// binary search per line, whatever the number of addresses wanted.
+	rec := make([]uint64, len(want))
 	names := make([]string, len(want))
 	nonzero := false
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		sp := strings.IndexByte(line, ' ')
-		if sp != 16 || len(line) < 20 {
+		line := sc.Bytes()
+		if len(line) < 20 || line[16] != ' ' || line[17] != 't' && line[17] != 'T' {
 			continue
 		}
-		if t := line[17]; t != 't' && t != 'T' {
-			continue
-		}
-		a, err := strconv.ParseUint(line[:16], 16, 64)
+		a, err := strconv.ParseUint(string(line[:16]), 16, 64)
 		if err != nil || a == 0 {
 			continue
 		}
 		nonzero = true
-		// want is sorted: every wanted address >= a may have a as its symbol.
 		i := sort.Search(len(want), func(i int) bool { return want[i] >= a })
-		for j := i; j < len(want); j++ {
-			if a > best[j] {
-				best[j] = a
-				name := line[19:]
-				if t := strings.IndexAny(name, " \t"); t >= 0 {
-					name = name[:t]
-				}
-				names[j] = name
-			}
+		if i == len(want) || a <= rec[i] {
+			continue
 		}
+		rec[i] = a
+		name := line[19:]
+		if t := bytes.IndexAny(name, " \t"); t >= 0 {
+			name = name[:t]
+		}
+		names[i] = string(name)
+	}
+	best, bestName := uint64(0), ""
+	for j := range want {
+		if rec[j] > best {
+			best, bestName = rec[j], names[j]
+		}
+		names[j] = bestName
 	}
 	if !nonzero {
 		return out, "unresolved: /proc/kallsyms shows no addresses without CAP_SYSLOG"
