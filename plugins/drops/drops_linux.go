@@ -119,7 +119,13 @@ const enable = "run with --via node (the node pod is privileged), or give the pr
 func open(env *probe.Env) (*watch, *Unavailable) {
 	proc := env.Proc
 	caps, err := effectiveCaps(proc)
-	if err == nil && !has(caps, capSysAdmin) && !(has(caps, capBPF) && has(caps, capPerfmon)) {
+	if err != nil {
+		// Not the prober's own procfs (--proc names another): its namespace and
+		// capabilities are unknown, so nothing is loaded.
+		return nil, &Unavailable{Need: "kernel", Error: report.ErrorOf(err),
+			Message: "the prober's capabilities could not be read from " + proc + "/self/status: " + err.Error()}
+	}
+	if !has(caps, capSysAdmin) && !(has(caps, capBPF) && has(caps, capPerfmon)) {
 		var missing []string
 		for _, c := range []struct {
 			n    int
