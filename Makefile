@@ -67,9 +67,10 @@ unit: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt needed: $$unformatted"; exit 1; }
 	@hack/phase.sh depcheck $(GO) run ./hack/depcheck
 	@hack/phase.sh vet $(GO) vet ./...
-	@mkdir -p _out; rm -f _out/planted-causes.txt
-	@NETDIFF_PLANTED_OUT=$(CURDIR)/_out/planted-causes.txt hack/phase.sh go-test $(GO) test -count=1 ./...
-	@cat _out/planted-causes.txt 2>/dev/null || true
+	@mkdir -p _out; rm -f _out/planted-causes.txt _out/planted-drops.txt
+	@NETDIFF_PLANTED_OUT=$(CURDIR)/_out/planted-causes.txt NETDIFF_PLANTED_DROPS_OUT=$(CURDIR)/_out/planted-drops.txt \
+	  hack/phase.sh go-test $(GO) test -count=1 ./...
+	@cat _out/planted-causes.txt _out/planted-drops.txt 2>/dev/null || true
 	@hack/phase.sh without-plugins hack/without-plugins.sh sockets http
 	@[ -n "$(NO_CROSS)" ] || hack/phase.sh cross-os $(MAKE) -s cross-os
 

@@ -89,3 +89,16 @@ func OrNone(s string) string {
 	}
 	return s
 }
+
+// DescribeRow is the generic wording of a differing row as a cause in subject i:
+// "web-b has no routes ipv4/main/unicast/default (web-a: via 10.0.0.1 dev eth0)".
+func DescribeRow(c *Comparison, r Row, i, j int) string {
+	what := r.Section + " " + r.Key
+	switch {
+	case !r.Present(i):
+		return fmt.Sprintf("%s has no %s (%s: %s)", c.Subjects[i], what, c.Subjects[j], r.Values[j])
+	case !r.Present(j):
+		return fmt.Sprintf("only %s has %s: %s", c.Subjects[i], what, r.Values[i])
+	}
+	return fmt.Sprintf("%s has %s %s (%s: %s)", c.Subjects[i], what, r.Values[i], c.Subjects[j], r.Values[j])
+}

@@ -377,26 +377,13 @@ func (d *Diagnosis) causeFor(r contract.Row, i, j int) int {
 		msg = a.Describe(d.c, r, i, j)
 	}
 	if msg == "" {
-		msg = DescribeRow(d.c, r, i, j)
+		msg = contract.DescribeRow(d.c, r, i, j)
 	}
 	idx := d.add(&finding{Finding: contract.Finding{Kind: contract.Cause, Severity: contract.Medium,
 		Subject: d.c.Subjects[i], Rule: r.Section + "/differs-on-path", Message: msg, Keys: []string{r.ID()},
 		Place: a.Place.String()}, made: true, root: -1})
 	d.byFact[k] = idx
 	return idx
-}
-
-// DescribeRow is the generic wording of a differing row as a cause in subject i:
-// "web-b has no routes ipv4/main/unicast/default (web-a: via 10.0.0.1 dev eth0)".
-func DescribeRow(c *contract.Comparison, r contract.Row, i, j int) string {
-	what := r.Section + " " + r.Key
-	switch {
-	case !r.Present(i):
-		return fmt.Sprintf("%s has no %s (%s: %s)", c.Subjects[i], what, c.Subjects[j], r.Values[j])
-	case !r.Present(j):
-		return fmt.Sprintf("only %s has %s: %s", c.Subjects[i], what, r.Values[i])
-	}
-	return fmt.Sprintf("%s has %s %s (%s: %s)", c.Subjects[i], what, r.Values[i], c.Subjects[j], r.Values[j])
 }
 
 func (d *Diagnosis) addInferred(f contract.Finding, i int) int {

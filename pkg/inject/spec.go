@@ -27,8 +27,18 @@ const (
 	EnvProfile = "NETDIFF_PROFILE"
 )
 
-// Profiles are the security profiles netdiff accepts, as in kubectl debug --profile.
-var Profiles = []string{debug.ProfileRestricted, debug.ProfileBaseline, debug.ProfileGeneral, debug.ProfileNetadmin}
+// Profiles are the security profiles netdiff accepts, as in kubectl debug --profile, and
+// netdiff's own ProfileBPF.
+var Profiles = []string{debug.ProfileRestricted, debug.ProfileBaseline, debug.ProfileGeneral, debug.ProfileNetadmin, ProfileBPF}
+
+// ProfileBPF is kubectl's netadmin profile plus what the drop watch (the drops section)
+// needs: CAP_BPF and CAP_PERFMON to load a tracing program on skb:kfree_skb, CAP_SYSLOG
+// to name its code locations from /proc/kallsyms. Like netadmin it passes only the
+// privileged Pod Security level.
+const ProfileBPF = "bpf"
+
+// bpfCapabilities are what ProfileBPF adds to netadmin's.
+var bpfCapabilities = []corev1.Capability{"BPF", "PERFMON", "SYSLOG"}
 
 // DefaultProfile passes Pod Security Admission "baseline": no added capabilities.
 const DefaultProfile = debug.ProfileBaseline
@@ -109,7 +119,11 @@ func Generate(pod *corev1.Pod, s Spec) (*corev1.Pod, *corev1.EphemeralContainer,
 	}
 	copied := pod.DeepCopy()
 	copied.Spec.EphemeralContainers = append(copied.Spec.EphemeralContainers, ec)
-	applier, err := debug.NewProfileApplier(s.Profile, debug.KeepFlags{})
+	kubectlProfile := s.Profile
+	if kubectlProfile == ProfileBPF {
+		kubectlProfile = debug.ProfileNetadmin
+	}
+	applier, err := debug.NewProfileApplier(kubectlProfile, debug.KeepFlags{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,6 +133,15 @@ func Generate(pod *corev1.Pod, s Spec) (*corev1.Pod, *corev1.EphemeralContainer,
 	}
 	added := &copied.Spec.EphemeralContainers[len(copied.Spec.EphemeralContainers)-1]
 	nameNonRootUser(added.SecurityContext, s.Profile)
+	if s.Profile == ProfileBPF {
+		if added.SecurityContext == nil {
+			added.SecurityContext = &corev1.SecurityContext{}
+		}
+		if added.SecurityContext.Capabilities == nil {
+			added.SecurityContext.Capabilities = &corev1.Capabilities{}
+		}
+		added.SecurityContext.Capabilities.Add = append(added.SecurityContext.Capabilities.Add, bpfCapabilities...)
+	}
 	out := *added
 	return copied, &out, nil
 }

@@ -78,8 +78,9 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 		env.Logf("%s: %v", name, err)
 	}
 
-	// Window openers sample first, so their deltas cover the active probes.
-	opened := time.Now()
+	// Window openers sample first, so their deltas cover the active probes. The window
+	// is counted from the last Begin: one that takes a while (the drop watch loads a BPF
+	// program) must not shorten the window of those that began before it.
 	for _, p := range plugins {
 		if w, ok := p.(probe.WindowOpener); ok {
 			if err := w.Begin(ctx, env); err != nil {
@@ -87,6 +88,7 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 			}
 		}
 	}
+	opened := time.Now()
 	// Static readers use the CPU the active probes leave idle while they wait.
 	staticDone := make(chan struct{})
 	go func() {

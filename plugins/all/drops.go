@@ -1,0 +1,3 @@
+package all
+
+import _ "github.com/netdiff/kubectl-netdiff/plugins/drops"
