@@ -147,8 +147,11 @@ func dirWord(d Drop) string {
 	return "to " + d.Remote
 }
 
-// inferBeyond: a probe that timed out in subject i with a watch on, and no drop on its
-// flow there, lost its packets outside what was watched.
+// inferBeyond: a probe that timed out in subject i while the kernel was watched in the
+// pod's namespace and its node's, with no drop on its flow in either, lost its packets
+// beyond the node: the kernel's own word for it. One finding per subject (the message
+// names no probe, so the diagnosis keeps one). With only the pod's namespace watched the
+// diagnosis's own "left the pod" finding says the rest.
 func inferBeyond(c *contract.Comparison, p *contract.Probe, i int, _ []int) *contract.Finding {
 	if p.Status[i] != contract.FailRemote || i >= len(p.Detail) || !strings.Contains(p.Detail[i], "ETIMEDOUT") && !strings.Contains(p.Detail[i], "timeout") {
 		return nil
@@ -161,13 +164,12 @@ func inferBeyond(c *contract.Comparison, p *contract.Probe, i int, _ []int) *con
 	for _, n := range s.Namespaces {
 		node = node || n.Role == "node"
 	}
-	who := c.Subjects[i]
-	what := fmt.Sprintf("%s's probe of %s times out", who, p.Target)
-	msg := what + ", and the kernel dropped none of its packets in " + who + "'s namespace: they left the pod, so the loss is on its node or beyond (--via node watches the node's namespace too)"
-	if node {
-		msg = what + ", and the kernel dropped none of its packets in " + who + "'s namespace or its node's: the loss is beyond the node (the next hop, the network, or the far end)"
+	if !node {
+		return nil
 	}
-	return &contract.Finding{Severity: contract.Medium, Rule: Name + "/beyond", Message: msg, Keys: []string{Name + "/watch"}}
+	who := c.Subjects[i]
+	msg := who + "'s packets are lost beyond its node: its probes time out and the kernel dropped none of them in " + who + "'s namespace or its node's (the next hop, the network, or the far end)"
+	return &contract.Finding{Severity: contract.High, Rule: Name + "/beyond", Message: msg, Keys: []string{Name + "/watch"}, Place: "beyond-node"}
 }
 
 // describe words a drop row no rule named (the rule names every differing one; this is

