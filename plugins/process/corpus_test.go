@@ -184,8 +184,10 @@ func TestSecretCorpusNeverPrinted(t *testing.T) {
 	extra := []string{"locPw40", "locSig41", "locTok42", "tgtPw43", "tgtTok44"}
 	ra := a.Collect("--pid", strconv.Itoa(pa), "--target", tgt)
 	raw, errOut, rb := b.CollectOutput("--pid", strconv.Itoa(pb), "--target", tgt)
-	if !bytes.Contains(rb.Sections["http"], []byte(`"location"`)) {
-		t.Fatalf("the redirect is not in the report: %.2000s", rb.Sections["http"])
+	// A build without the http plugin (hack/without-plugins.sh http) has no section to
+	// hold the redirect; with it, the redirect must be there to be checked.
+	if sec, ok := rb.Sections["http"]; ok && !bytes.Contains(sec, []byte(`"location"`)) {
+		t.Fatalf("the redirect is not in the report: %.2000s", sec)
 	}
 	outputs := map[string][]byte{"prober stdout (the saved report)": raw, "prober stderr": errOut}
 	res, err := diff.Compare([]string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, diff.Options{})
