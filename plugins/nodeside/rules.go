@@ -12,7 +12,18 @@ import (
 // about to be dropped ("nf_conntrack: table full, dropping packet").
 const ConntrackPressure = 0.9
 
+// rows are the differing node-side rows, when every subject's node side was read: a pod
+// whose report has no node side (not asked for, or its node pod failed) is not a pod
+// whose node lacks those facts.
 func rows(c *contract.Comparison, match func(key string) bool) []contract.Row {
+	for _, rep := range c.Reports {
+		if rep == nil {
+			return nil
+		}
+		if raw, ok := rep.Sections[Name]; !ok || len(raw) == 0 || string(raw) == "null" {
+			return nil
+		}
+	}
 	var out []contract.Row
 	for _, r := range c.Rows {
 		if r.Section == Name && !r.Equal && match(r.Key) {
