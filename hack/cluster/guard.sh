@@ -31,7 +31,8 @@ guard_on() {
 guard_off() {
   local cidr
   for cidr in $(guard_ranges); do
-    ip route del unreachable "$cidr" proto "$GUARD_PROTO" 2>/dev/null
+    # Nothing to remove when the guard is not on (a new machine, a cluster never stopped).
+    ip route del unreachable "$cidr" proto "$GUARD_PROTO" 2>/dev/null || true
   done
   return 0
 }
