@@ -186,19 +186,9 @@ func labelDiff(keys []string, fail, ok map[string]string) string {
 	return strings.Join(out, ", ")
 }
 
-// labelValues words the other side's values of the same keys.
+// labelValues words the other side's values of the same keys: labelDiff from its side.
 func labelValues(keys []string, fail, ok map[string]string, _ string) string {
-	var out []string
-	for _, k := range keys {
-		fv, fok := fail[k]
-		ov, ook := ok[k]
-		if fok == ook && fv == ov {
-			continue
-		}
-		out = append(out, word(k, ov, ook))
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return labelDiff(keys, ok, fail)
 }
 
 func word(k, v string, present bool) string {
