@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts" // the pod section, as kubectl-netdiff registers it
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts"     // the pod section, as kubectl-netdiff registers it
 	_ "github.com/netdiff/kubectl-netdiff/pkg/servicefacts" // the services section
 )
 
