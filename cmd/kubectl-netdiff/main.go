@@ -16,6 +16,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/cmd/netdiff"
 	"github.com/netdiff/kubectl-netdiff/pkg/engine"
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	_ "github.com/netdiff/kubectl-netdiff/pkg/noi18n"   // before kubectl's packages initialise
 	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts" // the "pod" section from the API
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"  // facts and finding rules of every probe plugin
@@ -44,8 +45,8 @@ func main() {
 	err := cmd.ExecuteContext(ctx)
 	signal.Stop(sigs)
 	cancel()
-	if err != nil && !engine.IsSilent(err) {
+	if err != nil && !exit.Silent(err) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 	}
-	os.Exit(engine.ExitCode(err))
+	os.Exit(exit.Code(err, engine.ExitError))
 }

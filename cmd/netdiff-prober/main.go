@@ -3,12 +3,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/cmd/prober"
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // registers every probe plugin
 )
 
@@ -21,12 +21,9 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	if err := prober.NewCommand(os.Stdout, os.Stderr).ExecuteContext(context.Background()); err != nil {
-		var status prober.ExitStatus
-		if errors.As(err, &status) { // the run in the container's namespaces said why
-			os.Exit(int(status))
-		}
+	err := prober.NewCommand(os.Stdout, os.Stderr).ExecuteContext(context.Background())
+	if err != nil && !exit.Silent(err) { // a run in a container's namespaces said why itself
 		fmt.Fprintln(os.Stderr, "netdiff-prober:", err)
-		os.Exit(2)
 	}
+	os.Exit(exit.Code(err, 2))
 }

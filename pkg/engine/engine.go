@@ -24,6 +24,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diagnosis"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
@@ -127,7 +128,7 @@ type run struct {
 }
 
 // Run compares what cfg names and renders the result to cfg.Out. Its error carries the
-// exit status (ExitCode): differences found, or a failure, whose words Explain gives.
+// exit status (exit.Code): differences found, or a failure, whose words Explain gives.
 func Run(ctx context.Context, cluster *Cluster, cfg Config) error {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
@@ -251,7 +252,7 @@ func (r *run) run(ctx context.Context) error {
 	// Two subjects: a failure leaves nothing to compare. More: the others still diff, and
 	// the failures above say which pods are missing from it.
 	if len(errs) > 0 && (len(subjects) == 2 || len(reports) < 2) {
-		return exitCode(ExitError)
+		return exit.Status(ExitError)
 	}
 	start := time.Now()
 	res, err := diff.CompareContext(ctx, names, reports, diff.Options{})
@@ -268,10 +269,10 @@ func (r *run) run(ctx context.Context) error {
 		fmt.Fprintf(r.ErrOut, "timing: diff+render %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	if len(errs) > 0 {
-		return exitCode(ExitError)
+		return exit.Status(ExitError)
 	}
 	if res.Differs() {
-		return exitCode(ExitDiffs)
+		return exit.Status(ExitDiffs)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -294,7 +295,7 @@ func TestViaNode(t *testing.T) {
 	b.Status.ContainerStatuses = nil
 	r, cs, _, errOut := newTestRun(t, a, b)
 	r.pods, r.Via, r.Timeout = []PodRef{{"apps", "a"}, {"apps", "b"}}, ViaNode, time.Second // a's node pod never runs here
-	if err := start(r); ExitCode(err) != ExitError || !strings.Contains(errOut.String(), "pod apps/b: find container: container app has no container ID") {
+	if err := start(r); exit.Code(err, ExitError) != ExitError || !strings.Contains(errOut.String(), "pod apps/b: find container: container app has no container ID") {
 		t.Fatalf("err = %v, stderr %q: want b's missing container ID named", err, errOut)
 	}
 	for _, act := range cs.Actions() {

@@ -20,29 +20,6 @@ const (
 	ExitError = 2
 )
 
-// ExitError carries an exit status through cobra.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// ExitCode maps the error returned by the command to the process exit status.
-func ExitCode(err error) int {
-	if err == nil {
-		return ExitSame
-	}
-	var c exitCode
-	if errors.As(err, &c) {
-		return int(c)
-	}
-	return ExitError
-}
-
-// IsSilent tells whether err only carries an exit status and needs no message.
-func IsSilent(err error) bool {
-	var c exitCode
-	return errors.As(err, &c)
-}
-
 // rbacHint names the permission a Forbidden error at a step is about.
 var rbacHint = map[string]string{
 	"get pod":                 `"get" on "pods"`,
@@ -118,6 +95,3 @@ func podName(id string) string {
 	}
 	return name
 }
-
-// ExitWith is an error that only carries an exit status.
-func ExitWith(code int) error { return exitCode(code) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 )
 
@@ -63,8 +64,8 @@ func TestFileNamesAndErrorsAreSanitised(t *testing.T) {
 				r.Files = []string{a, b, missing}
 				r.Output = format
 				err := start(r)
-				if ExitCode(err) != ExitError {
-					t.Fatalf("exit %d (%v), want %d for the missing report", ExitCode(err), err, ExitError)
+				if exit.Code(err, ExitError) != ExitError {
+					t.Fatalf("exit %d (%v), want %d for the missing report", exit.Code(err, ExitError), err, ExitError)
 				}
 				if !strings.Contains(errOut.String(), render.Sanitize(missing)) {
 					t.Errorf("the error does not name the file, escaped:\n%s", errOut)

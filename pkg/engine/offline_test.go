@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
 )
 
@@ -46,7 +47,7 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 	r.Files = []string{a, b}
 	r.Output = "json"
 	err := start(r)
-	if code := ExitCode(err); code != ExitDiffs {
+	if code := exit.Code(err, ExitError); code != ExitDiffs {
 		t.Fatalf("exit status %d (%v), want %d: differences found", code, err, ExitDiffs)
 	}
 	var doc struct {
@@ -91,7 +92,7 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 	// The same report against itself: no differences, exit 0.
 	r, _, _, _ = newTestRun(t)
 	r.Files = []string{a, a}
-	if code := ExitCode(start(r)); code != ExitSame {
+	if code := exit.Code(start(r), ExitError); code != ExitSame {
 		t.Errorf("a report diffed against itself exits %d, want 0:\n%s", code, r.Out)
 	}
 
@@ -102,8 +103,8 @@ func TestOfflineDiffOfRealReports(t *testing.T) {
 	r, _, out, _ = newTestRun(t)
 	r.Files = []string{a, cut}
 	err = start(r)
-	if ExitCode(err) != ExitError || out.Len() != 0 {
-		t.Errorf("truncated report: exit %d, output %q; want exit 2 and no output", ExitCode(err), out.String())
+	if exit.Code(err, ExitError) != ExitError || out.Len() != 0 {
+		t.Errorf("truncated report: exit %d, output %q; want exit 2 and no output", exit.Code(err, ExitError), out.String())
 	}
 }
 
@@ -113,7 +114,7 @@ func TestSavedV1ReportsStillDiff(t *testing.T) {
 	r, _, out, _ := newTestRun(t)
 	r.Files = []string{"../report/testdata/v1-web-a.json", "../report/testdata/v1-web-broken.json"}
 	r.Output = "json"
-	if code := ExitCode(start(r)); code != ExitDiffs {
+	if code := exit.Code(start(r), ExitError); code != ExitDiffs {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	if !strings.Contains(out.String(), `"rule": "routes/no-default-route"`) {
@@ -121,7 +122,7 @@ func TestSavedV1ReportsStillDiff(t *testing.T) {
 	}
 	r, _, _, _ = newTestRun(t)
 	r.Files = []string{"../report/testdata/v1-web-a.json", "../report/testdata/v1-web-a.json"}
-	if code := ExitCode(start(r)); code != ExitSame {
+	if code := exit.Code(start(r), ExitError); code != ExitSame {
 		t.Errorf("a saved report against itself exits %d, want 0", code)
 	}
 }

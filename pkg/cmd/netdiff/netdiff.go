@@ -19,6 +19,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/engine"
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
@@ -178,9 +179,9 @@ func NewCmdNetdiff(streams genericiooptions.IOStreams) *cobra.Command {
 			if err == nil {
 				err = o.Run(cmd.Context())
 			}
-			if err != nil && !engine.IsSilent(err) {
+			if err != nil && !exit.Silent(err) {
 				fmt.Fprintf(o.ErrOut, "error: %s\n", engine.Explain(err, o.Profile))
-				return engine.ExitWith(engine.ExitError)
+				return exit.Status(engine.ExitError)
 			}
 			return err
 		},

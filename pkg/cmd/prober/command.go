@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/asapp"
+	"github.com/netdiff/kubectl-netdiff/pkg/collect"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
@@ -133,7 +134,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 // enter finds the container's process and runs this collect again inside its network
 // and UTS namespaces, with the same flags, --pid of that process and --entered.
 func (o *CollectOptions) enter(flags *pflag.FlagSet) error {
-	pid, err := ContainerPID(o.Proc, o.ContainerID)
+	pid, err := collect.ContainerPID(o.Proc, o.ContainerID)
 	if err != nil {
 		return err
 	}
@@ -156,16 +157,8 @@ func (o *CollectOptions) enter(flags *pflag.FlagSet) error {
 	if in == nil {
 		in = os.Stdin
 	}
-	return runEntered(o.Proc, pid, args, in, o.Out, o.ErrOut)
+	return collect.RunEntered(o.Proc, pid, args, in, o.Out, o.ErrOut)
 }
-
-// ExitStatus is the exit status of a collect run in a container's namespaces, which has
-// said why on stderr already.
-type ExitStatus int
-
-func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-func exitStatus(code int) error { return ExitStatus(code) }
 
 // Validate checks the flags before anything runs.
 func (o *CollectOptions) Validate() ([]target.Target, error) {
@@ -257,9 +250,9 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 		if logf == nil {
 			logf = func(string, ...any) {}
 		}
-		mountAppFiles(o.Proc, o.PID, logf)
+		collect.MountAppFiles(o.Proc, o.PID, logf)
 	}
-	rep := CollectWindow(ctx, env, only(probe.New(), o.Only), max(o.Window, spread))
+	rep := collect.Run(ctx, env, only(probe.New(), o.Only), max(o.Window, spread))
 	if o.Entered {
 		rep.Via = report.ViaNode
 	}

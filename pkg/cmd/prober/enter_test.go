@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
-	"github.com/netdiff/kubectl-netdiff/pkg/cmd/prober"
+	"github.com/netdiff/kubectl-netdiff/pkg/collect"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
@@ -79,14 +79,14 @@ func startPod(t *testing.T, ns *netnstest.NS) (string, int) {
 func TestContainerPIDFindsTheContainersFirstProcess(t *testing.T) {
 	ns := netnstest.New(t, "cpid")
 	id, app := startPod(t, ns)
-	got, err := prober.ContainerPID("/proc", "containerd://"+id)
+	got, err := collect.ContainerPID("/proc", "containerd://"+id)
 	if err != nil || got != app {
 		t.Errorf("ContainerPID = %d, %v; want %d", got, err, app)
 	}
-	if _, err := prober.ContainerPID("/proc", "containerd://"+strings.Repeat("0", 64)); err == nil {
+	if _, err := collect.ContainerPID("/proc", "containerd://"+strings.Repeat("0", 64)); err == nil {
 		t.Error("a container that does not exist was found")
 	}
-	if _, err := prober.ContainerPID("/proc", "containerd://abc"); err == nil || !strings.Contains(err.Error(), "64 hex") {
+	if _, err := collect.ContainerPID("/proc", "containerd://abc"); err == nil || !strings.Contains(err.Error(), "64 hex") {
 		t.Errorf("a short ID: err = %v", err)
 	}
 }

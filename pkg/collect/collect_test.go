@@ -1,4 +1,4 @@
-package prober
+package collect
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func TestCollectTurnsPluginFailuresIntoProblems(t *testing.T) {
 	}
 	env := &probe.Env{PID: 1, Timeout: 10 * time.Millisecond}
 	start := time.Now()
-	rep := Collect(context.Background(), env, plugins)
+	rep := Run(context.Background(), env, plugins, 0)
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("a hung plugin held the report for %s", d)
 	}
@@ -96,7 +96,7 @@ func TestStaticReadersRunInsideTheWindow(t *testing.T) {
 			return activeDone.Load(), nil
 		}},
 	}
-	rep := Collect(context.Background(), &probe.Env{PID: 1, Timeout: 5 * time.Second}, plugins)
+	rep := Run(context.Background(), &probe.Env{PID: 1, Timeout: 5 * time.Second}, plugins, 0)
 	for name, want := range map[string]string{"static": `"s"`, "active": `"inside"`, "passive": "true"} {
 		if got := string(rep.Sections[name]); got != want {
 			t.Errorf("section %s = %s, want %s (problems %+v)", name, got, want, rep.Problems)

@@ -1,6 +1,8 @@
-// Package prober runs the registered probe plugins and assembles one report; it is the
-// engine behind `netdiff-prober collect` and must never import Kubernetes packages.
-package prober
+// Package collect is the prober's engine: it runs the registered sections in their phases
+// around one probe window and assembles the report, and it enters a container's
+// namespaces from its node (--via node). It must never import Kubernetes packages: the
+// prober is small and static. pkg/cmd/prober holds only its flags and wiring.
+package collect
 
 import (
 	"context"
@@ -27,18 +29,13 @@ const passiveGrace = 5 * time.Second
 // passiveConcurrency bounds how many passive plugins read at once (see runPhase).
 const passiveConcurrency = 2
 
-// Collect runs every plugin and returns the report. It never fails as a whole: a plugin
-// that errors, panics or overruns becomes a Problem in the report. The probe window
-// (window openers' Begin → active probes, with the static readers beside them → passive
-// readers → window openers' Collect) ends when the active probes do.
-func Collect(ctx context.Context, env *probe.Env, plugins []probe.Plugin) *report.Report {
-	return CollectWindow(ctx, env, plugins, 0)
-}
-
-// CollectWindow is Collect with a window that stays open for at least minWindow even when
-// the active probes finish early (or there are none), so a watch (the events plugin) can
-// be asked for on its own. The wait ends early when ctx is cancelled.
-func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, minWindow time.Duration) *report.Report {
+// Run runs every plugin and returns the report. It never fails as a whole: a plugin that
+// errors, panics or overruns becomes a Problem in the report. The probe window (window
+// openers' Begin → active probes, with the static readers beside them → passive readers →
+// window openers' Collect) ends when the active probes do, or after minWindow when that is
+// longer (so a watch such as the events plugin's can be asked for on its own); the wait
+// ends early when ctx is cancelled.
+func Run(ctx context.Context, env *probe.Env, plugins []probe.Plugin, minWindow time.Duration) *report.Report {
 	start := time.Now()
 	if env.Logf == nil {
 		env.Logf = func(string, ...any) {}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package prober
+package collect
 
 import (
 	"errors"
@@ -11,8 +11,8 @@ func ContainerPID(string, string) (int, error) {
 	return 0, errors.New("entering a container runs only on Linux")
 }
 
-func runEntered(string, int, []string, io.Reader, io.Writer, io.Writer) error {
+func RunEntered(string, int, []string, io.Reader, io.Writer, io.Writer) error {
 	return errors.New("entering a container runs only on Linux")
 }
 
-func mountAppFiles(string, int, func(string, ...any)) {}
+func MountAppFiles(string, int, func(string, ...any)) {}

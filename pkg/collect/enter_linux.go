@@ -1,4 +1,4 @@
-package prober
+package collect
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"golang.org/x/sys/unix"
 )
 
@@ -137,12 +138,12 @@ func startTime(dir string) uint64 {
 	return n
 }
 
-// runEntered runs this prober again with args inside the network and UTS namespaces of
+// RunEntered runs this prober again with args inside the network and UTS namespaces of
 // pid, and returns its error (an *exec.ExitError carries its status). setns changes only
 // the calling thread, so the thread is locked, moved, and forks the child there: the
 // child starts in the pod's namespaces. The thread stays locked (and moved) until the
 // process exits, right after the child; no other goroutine ever runs on it.
-func runEntered(proc string, pid int, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func RunEntered(proc string, pid int, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	runtime.LockOSThread()
 	for _, ns := range []struct {
 		name string
@@ -161,26 +162,26 @@ func runEntered(proc string, pid int, args []string, stdin io.Reader, stdout, st
 	cmd := exec.Command(filepath.Join(proc, "self", "exe"), args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	// A mount namespace of its own, where the child puts the app's resolv.conf and hosts
-	// over the node pod's (mountAppFiles), so names resolve as in the pod.
+	// over the node pod's (MountAppFiles), so names resolve as in the pod.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 	err := cmd.Run()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if code := exit.ExitCode(); code >= 0 {
-			return exitStatus(code)
+	var exited *exec.ExitError
+	if errors.As(err, &exited) {
+		if code := exited.ExitCode(); code >= 0 {
+			return exit.Status(code) // the child said why on stderr
 		}
-		return fmt.Errorf("the collect in pid %d's namespaces was killed: %v", pid, exit)
+		return fmt.Errorf("the collect in pid %d's namespaces was killed: %v", pid, exited)
 	}
 	return err
 }
 
-// mountAppFiles gives this process the app's /etc/resolv.conf and /etc/hosts (read
-// through /proc/PID/root) in the private mount namespace runEntered gave it, so names
+// MountAppFiles gives this process the app's /etc/resolv.conf and /etc/hosts (read
+// through /proc/PID/root) in the private mount namespace RunEntered gave it, so names
 // resolve as in the pod and not as on the node. The kernel refuses to bind a file of
 // another mount namespace, so a small tmpfs over /etc holds copies: an ephemeral
 // container's /etc is the same, the prober image's own (empty) with the pod's two files
 // the kubelet writes into every container. Nothing propagates back to the node pod.
-func mountAppFiles(proc string, pid int, logf func(string, ...any)) {
+func MountAppFiles(proc string, pid int, logf func(string, ...any)) {
 	files := map[string][]byte{}
 	for _, f := range []string{"resolv.conf", "hosts"} {
 		b, err := readCapped(filepath.Join(proc, strconv.Itoa(pid), "root", "etc", f), 1<<20)

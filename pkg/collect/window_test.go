@@ -1,10 +1,8 @@
-package prober
+package collect
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"testing"
 	"time"
 
@@ -48,7 +46,7 @@ func TestCollectWindowStaysOpenWithoutActiveProbes(t *testing.T) {
 					return 1, nil
 				}},
 			}
-			CollectWindow(ctx, &probe.Env{PID: 1, Timeout: time.Second}, plugins, tt.min)
+			Run(ctx, &probe.Env{PID: 1, Timeout: time.Second}, plugins, tt.min)
 			if begin.IsZero() || collect.IsZero() {
 				t.Fatal("window plugin not run")
 			}
@@ -66,44 +64,9 @@ func TestCollectWindowEndsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	CollectWindow(ctx, &probe.Env{PID: 1, Timeout: time.Second}, nil, time.Minute)
+	Run(ctx, &probe.Env{PID: 1, Timeout: time.Second}, nil, time.Minute)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("a cancelled collect waited %s for its window", d)
-	}
-}
-
-func TestWindowFlag(t *testing.T) {
-	run := func(args ...string) time.Duration {
-		t.Helper()
-		var out bytes.Buffer
-		cmd := NewCommand(&out, io.Discard)
-		cmd.SetArgs(append([]string{"collect", "--quiet", "--proc", t.TempDir()}, args...))
-		start := time.Now()
-		if err := cmd.Execute(); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		var rep struct{ DurationMS int64 }
-		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		if time.Duration(rep.DurationMS)*time.Millisecond > time.Since(start) {
-			t.Errorf("%v: report duration %dms exceeds the run", args, rep.DurationMS)
-		}
-		return time.Since(start)
-	}
-	if d := run("--window", "400ms", "--timeout", "1m"); d < 400*time.Millisecond {
-		t.Errorf("--window 400ms: collect took %s", d)
-	}
-	if d := run("--timeout", "400ms"); d >= 400*time.Millisecond {
-		t.Errorf("--timeout alone kept the window open: collect took %s", d)
-	}
-	o := &CollectOptions{PID: 1, Timeout: 0, Window: time.Second}
-	if _, err := o.Validate(); err != nil {
-		t.Errorf("--window without a valid --timeout refused: %v", err)
-	}
-	o.Window = 10 * time.Minute
-	if _, err := o.Validate(); err == nil {
-		t.Error("--window 10m accepted")
 	}
 }
 
@@ -133,7 +96,7 @@ func TestPassiveReadersDoNotWaitForTheWindow(t *testing.T) {
 			return 1, nil
 		}},
 	}
-	CollectWindow(context.Background(), &probe.Env{PID: 1, Timeout: time.Second}, plugins, window)
+	Run(context.Background(), &probe.Env{PID: 1, Timeout: time.Second}, plugins, window)
 	if read.Before(activeEnd) {
 		t.Errorf("the reader read %s before the probes ended", activeEnd.Sub(read))
 	}
