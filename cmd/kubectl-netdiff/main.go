@@ -17,9 +17,9 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/cmd/netdiff"
 	"github.com/netdiff/kubectl-netdiff/pkg/engine"
 	"github.com/netdiff/kubectl-netdiff/pkg/exit"
-	_ "github.com/netdiff/kubectl-netdiff/pkg/noi18n"   // before kubectl's packages initialise
-	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts" // the "pod" section from the API
-	_ "github.com/netdiff/kubectl-netdiff/plugins/all"  // facts and finding rules of every probe plugin
+	_ "github.com/netdiff/kubectl-netdiff/pkg/noi18n"          // before kubectl's packages initialise
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all"         // facts and finding rules of every probe plugin
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all/cluster" // the sections read from the API
 )
 
 func main() {

@@ -35,7 +35,7 @@ func TestCalicoPoliciesFallBackToTheCRDs(t *testing.T) {
 	defer srv.Close()
 	r, _, _, _ := newTestRun(t)
 	r.restConfig = &rest.Config{Host: srv.URL}
-	l := policyLister{serviceLister{r}}
+	l := apiLister{r}
 	ctx := context.Background()
 	for range 2 {
 		ps, err := l.CalicoPolicies(ctx, "apps")

@@ -23,14 +23,14 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/apisection"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
-	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/pkg/servicefacts"
+	"github.com/netdiff/kubectl-netdiff/pkg/safe"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -73,41 +73,29 @@ func attach(s *subject) {
 	}
 }
 
-// attachPodFacts adds the sections from the API: "pod" (the pod, the NetworkPolicies
-// selecting it, and what their evaluation needs: labels, namespace labels, the pods its
-// probes reached and their policies) and "services" (the Services its probes reached).
-// What cannot be listed is noted in the section, not fatal.
-func (r *run) attachPodFacts(ctx context.Context, s *subject) error {
-	ns := s.pod.Namespace
-	nps, npErr := r.networkPolicies(ctx, ns)
-	sec := podfacts.Build(s.pod, nps, inject.NamePrefix)
-	if npErr != nil {
-		sec.NetworkPoliciesError = fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, npErr)
-	}
-	var peers []*corev1.Pod
+// attachAPISections adds the sections read from the API (pkg/apisection: those
+// kubectl-netdiff registers), each reader given the pod, the other pods compared, the
+// prober's report and the run's lists. A reader's error, or a panic, is that section's
+// Problem, as when the prober cannot collect one: the diff says so and why.
+func (r *run) attachAPISections(ctx context.Context, s *subject) {
+	in := &apisection.Input{Pod: s.pod, Report: s.report, Lister: apiLister{r}, OwnContainerPrefix: inject.NamePrefix}
 	for _, p := range r.subjectPods {
 		if p != s.pod {
-			peers = append(peers, p)
+			in.Peers = append(in.Peers, p)
 		}
 	}
-	podfacts.AddPolicyFacts(ctx, sec, s.report, s.pod, peers, policyLister{serviceLister{r}})
-	raw, err := json.Marshal(sec)
-	if err != nil {
-		return err
-	}
-	s.report.Sections[podfacts.SectionName] = raw
-	svc, svcErr := servicefacts.Build(ctx, s.report, ns, serviceLister{r})
-	switch {
-	case svcErr != nil:
-		// Like a section the prober could not collect: the diff says so and why.
-		s.report.Problems = append(s.report.Problems, report.Problem{Section: servicefacts.SectionName, Error: report.ErrorOf(svcErr)})
-	case svc != nil:
-		if raw, err = json.Marshal(svc); err != nil {
-			return err
+	for _, e := range apisection.Readers() {
+		v, err := safe.Call(func() (any, error) { return e.Value(ctx, in) })
+		if err == nil && v != nil {
+			var raw []byte
+			if raw, err = json.Marshal(v); err == nil {
+				s.report.Sections[e.Name] = raw
+			}
 		}
-		s.report.Sections[servicefacts.SectionName] = raw
+		if err != nil {
+			s.report.Problems = append(s.report.Problems, report.Problem{Section: e.Name, Error: report.ErrorOf(err)})
+		}
 	}
-	return nil
 }
 
 // networkPolicies lists a namespace's NetworkPolicies once per run.
@@ -122,7 +110,7 @@ func (r *run) networkPolicies(ctx context.Context, ns string) ([]networkingv1.Ne
 }
 
 // prefetchLists starts the lists every probed pod's facts need (its namespace's
-// NetworkPolicies and Services) while the pods are probed, so attachPodFacts finds them
+// NetworkPolicies and Services) while the pods are probed, so the API sections find them
 // ready instead of adding two round trips after the probe window. EndpointSlices are
 // listed only when a probe reached a Service of the namespace, so they are not fetched
 // ahead.
@@ -150,20 +138,22 @@ func (r *run) prefetchLists(ctx context.Context, subjects []*subject) {
 		go func() {
 			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
 			defer cancel()
-			_, _ = serviceLister{r}.Services(lctx, ns)
+			_, _ = apiLister{r}.Services(lctx, ns)
 		}()
 		go func() {
 			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
 			defer cancel()
-			_, _ = policyLister{serviceLister{r}}.Namespace(lctx, ns)
+			_, _ = apiLister{r}.Namespace(lctx, ns)
 		}()
 	}
 }
 
-// serviceLister lists Services and EndpointSlices once per namespace per run.
-type serviceLister struct{ r *run }
+// apiLister is the apisection.Lister of a run: each namespace's lists (Services,
+// EndpointSlices, pods, NetworkPolicies, Calico's policies) read once per run and shared
+// by every section and pod.
+type apiLister struct{ r *run }
 
-func (l serviceLister) Services(ctx context.Context, ns string) ([]corev1.Service, error) {
+func (l apiLister) Services(ctx context.Context, ns string) ([]corev1.Service, error) {
 	return l.r.services.get(ctx, ns, func(ctx context.Context, ns string) ([]corev1.Service, error) {
 		list, err := l.r.client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -173,7 +163,7 @@ func (l serviceLister) Services(ctx context.Context, ns string) ([]corev1.Servic
 	})
 }
 
-func (l serviceLister) EndpointSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
+func (l apiLister) EndpointSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
 	return l.r.slices.get(ctx, ns, func(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
 		list, err := l.r.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -183,11 +173,7 @@ func (l serviceLister) EndpointSlices(ctx context.Context, ns string) ([]discove
 	})
 }
 
-// policyLister is what policy evaluation reads (podfacts.Lister), each namespace's list
-// once per run, like the Services and EndpointSlices it shares.
-type policyLister struct{ serviceLister }
-
-func (l policyLister) Pods(ctx context.Context, ns string) ([]corev1.Pod, error) {
+func (l apiLister) Pods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 	return l.r.podLists.get(ctx, ns, func(ctx context.Context, ns string) ([]corev1.Pod, error) {
 		list, err := l.r.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -199,7 +185,7 @@ func (l policyLister) Pods(ctx context.Context, ns string) ([]corev1.Pod, error)
 
 // PodsByIP asks every namespace for the pods holding an address (a field selector: one
 // small answer), once per address per run.
-func (l policyLister) PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, error) {
+func (l apiLister) PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, error) {
 	return l.r.podsByIP.get(ctx, ip, func(ctx context.Context, ip string) ([]corev1.Pod, error) {
 		list, err := l.r.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
 		if err != nil {
@@ -209,7 +195,7 @@ func (l policyLister) PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, er
 	})
 }
 
-func (l policyLister) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+func (l apiLister) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	items, err := l.r.namespaces.get(ctx, name, func(ctx context.Context, name string) ([]corev1.Namespace, error) {
 		n, err := l.r.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -223,7 +209,7 @@ func (l policyLister) Namespace(ctx context.Context, name string) (*corev1.Names
 	return &items[0], nil
 }
 
-func (l policyLister) NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
+func (l apiLister) NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error) {
 	return l.r.networkPolicies(ctx, ns)
 }
 
@@ -233,7 +219,7 @@ var calicoGroups = []schema.GroupVersion{{Group: "projectcalico.org", Version: "
 
 // CalicoPolicies lists Calico's NetworkPolicies of a namespace (GlobalNetworkPolicies for
 // ns ""), through the dynamic client; none where neither group serves them.
-func (l policyLister) CalicoPolicies(ctx context.Context, ns string) ([]netpol.CalicoPolicy, error) {
+func (l apiLister) CalicoPolicies(ctx context.Context, ns string) ([]netpol.CalicoPolicy, error) {
 	key := ns
 	if ns == "" {
 		key = "\x00global"
@@ -458,9 +444,7 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 		return err
 	}
 	attach(s)
-	if err = r.attachPodFacts(ctx, s); err != nil {
-		return err
-	}
+	r.attachAPISections(ctx, s)
 	nargs, err := nodepod.ProberArgs(s.pod, s.report)
 	if err != nil {
 		return err

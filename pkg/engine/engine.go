@@ -116,7 +116,7 @@ type run struct {
 	slices   nsLists[discoveryv1.EndpointSlice]
 	nodes    nsLists[corev1.Node] // keyed by node name: one read per node, not per pod
 
-	// What policy evaluation reads (podfacts.Lister): pods by namespace and by address,
+	// What policy evaluation reads (apisection.Lister): pods by namespace and by address,
 	// namespaces by name; subjectPods are the compared pods (each one's peers).
 	podLists    nsLists[corev1.Pod]
 	podsByIP    nsLists[corev1.Pod]
@@ -475,7 +475,7 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []st
 		}
 		if s.err == nil {
 			attach(s)
-			s.err = r.attachPodFacts(pctx, s)
+			r.attachAPISections(pctx, s)
 		}
 		if s.err == nil && r.NodeSide {
 			s.err = r.attachNodeSide(pctx, runner, s)

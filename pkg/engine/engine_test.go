@@ -17,9 +17,9 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
-	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	"github.com/netdiff/kubectl-netdiff/pkg/servicefacts"
+	podsection "github.com/netdiff/kubectl-netdiff/plugins/pod"
+	"github.com/netdiff/kubectl-netdiff/plugins/services"
 )
 
 // newTestRun returns a run with the command's defaults, wired to a fake clientset, so
@@ -239,9 +239,7 @@ func TestNamespaceListsOncePerNamespace(t *testing.T) {
 		rep := &report.Report{Sections: map[string]json.RawMessage{
 			"connect": json.RawMessage(`{"targets":[{"target":"tcp://web:80","scheme":"tcp","port":80,"addresses":[{"address":"10.96.0.50","key":"ipv4"}]}]}`)}}
 		s := &subject{pod: runningPod(ns, "a", corev1.PodRunning), report: rep}
-		if err := r.attachPodFacts(ctx, s); err != nil {
-			t.Fatal(err)
-		}
+		r.attachAPISections(ctx, s)
 		if ns == "apps" {
 			last = rep
 		}
@@ -257,8 +255,8 @@ func TestNamespaceListsOncePerNamespace(t *testing.T) {
 			t.Errorf("lists = %v, want one %s", lists, k)
 		}
 	}
-	var svc servicefacts.Section
-	if ok, err := last.Section(servicefacts.SectionName, &svc); !ok || err != nil || len(svc.Targets) != 1 ||
+	var svc services.Section
+	if ok, err := last.Section(services.SectionName, &svc); !ok || err != nil || len(svc.Targets) != 1 ||
 		svc.Targets[0].Service != "apps/web" || svc.Targets[0].Ready != 1 || svc.Targets[0].Key() != "tcp://web:80/ipv4" {
 		t.Errorf("services section = %+v (present %v, %v)", svc, ok, err)
 	}
@@ -378,11 +376,9 @@ func TestPolicyFactsListOncePerNamespace(t *testing.T) {
 		rep := &report.Report{Sections: map[string]json.RawMessage{
 			"connect": json.RawMessage(`{"targets":[{"target":"tcp://198.51.100.9:80","scheme":"tcp","port":80,"addresses":[{"address":"198.51.100.9","key":"ipv4"}]},
 			{"target":"tcp://10.244.0.6:8080","scheme":"tcp","port":8080,"addresses":[{"address":"10.244.0.6","key":"ipv4"}]}]}`)}}
-		if err := r.attachPodFacts(ctx, &subject{pod: p, report: rep}); err != nil {
-			t.Fatal(err)
-		}
-		var sec podfacts.Section
-		if ok, err := rep.Section(podfacts.SectionName, &sec); !ok || err != nil || sec.NamespaceLabels["team"] != "a" || len(sec.Destinations) == 0 {
+		r.attachAPISections(ctx, &subject{pod: p, report: rep})
+		var sec podsection.Section
+		if ok, err := rep.Section(podsection.SectionName, &sec); !ok || err != nil || sec.NamespaceLabels["team"] != "a" || len(sec.Destinations) == 0 {
 			t.Fatalf("pod section: %v %v %+v", ok, err, sec)
 		}
 	}

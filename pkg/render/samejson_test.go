@@ -10,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
-	_ "github.com/netdiff/kubectl-netdiff/pkg/podfacts" // the pod section, as kubectl-netdiff registers it
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
-	_ "github.com/netdiff/kubectl-netdiff/pkg/servicefacts" // the services section
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all/cluster" // the API sections, as kubectl-netdiff registers them
 )
 
 // TestGoldenJSONUnchanged pins, byte for byte, what this build makes of saved real

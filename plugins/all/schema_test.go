@@ -10,11 +10,11 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
-	"github.com/netdiff/kubectl-netdiff/pkg/podfacts"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
+	podsection "github.com/netdiff/kubectl-netdiff/plugins/pod"
 )
 
 // Every section of a saved report survives this build's Go types: decoded and encoded
@@ -23,7 +23,7 @@ import (
 // from the real prober in a namespace; a refactor that changes a section's Go type in a
 // way that changes its JSON fails here.
 func TestSectionsSurviveTheirGoTypes(t *testing.T) {
-	_ = podfacts.SectionName // the pod section is registered by kubectl-netdiff
+	_ = podsection.SectionName // the pod section is registered by kubectl-netdiff
 	reports := map[string]*report.Report{}
 	for _, f := range []string{"v1-web-a.json", "v1-web-broken.json"} {
 		b, err := os.ReadFile("../../pkg/report/testdata/" + f)

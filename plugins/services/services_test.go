@@ -1,4 +1,4 @@
-package servicefacts
+package services
 
 import (
 	"context"

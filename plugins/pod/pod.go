@@ -1,9 +1,10 @@
-// Package podfacts turns what the Kubernetes API knows about a pod (node, IPs, DNS policy,
+// Package pod turns what the Kubernetes API knows about a pod (node, IPs, DNS policy,
 // security contexts, NetworkPolicies) into the report's "pod" section, so it diffs like
 // anything the prober saw.
-package podfacts
+package pod
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubectl/pkg/util/qos"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/apisection"
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -349,10 +351,24 @@ func facts(s *Section) []probe.Fact {
 	return f
 }
 
-// The diff reads the "pod" section like a prober section; it is registered only in
-// kubectl-netdiff, which fills it from the API (no collector: the prober never does).
+// read fills the section for one pod: the pod itself, the NetworkPolicies of its namespace
+// that select it, and what their evaluation needs. A list that is refused is noted in the
+// section, not fatal: the rest still diffs.
+func read(ctx context.Context, in *apisection.Input) (*Section, error) {
+	ns := in.Pod.Namespace
+	nps, err := in.Lister.NetworkPolicies(ctx, ns)
+	s := Build(in.Pod, nps, in.OwnContainerPrefix)
+	if err != nil {
+		s.NetworkPoliciesError = fmt.Sprintf("cannot list networkpolicies in namespace %s: %v", ns, err)
+	}
+	AddPolicyFacts(ctx, s, in.Report, in.Pod, in.Peers, in.Lister)
+	return s, nil
+}
+
+// The diff reads the "pod" section like a prober section; kubectl-netdiff fills it from
+// the API (the prober never does).
 func init() {
-	section.Register(section.Descriptor[Section]{
+	apisection.Register(section.Descriptor[Section]{
 		Name:     SectionName,
 		Facts:    facts,
 		Identity: func(s *Section) probe.Identity { return probe.Identity{IPs: s.PodIPs} },
@@ -362,5 +378,5 @@ func init() {
 			"dns-policy":     dnsPolicyRule,
 		},
 		Analysis: &analysis,
-	})
+	}, read)
 }

@@ -1,4 +1,4 @@
-package podfacts
+package pod
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/apisection"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
@@ -49,21 +49,6 @@ type Endpoint struct {
 	netpol.Endpoint
 }
 
-// Lister reads what the policy facts need from the API (the engine lists each namespace
-// once per run). Any read may be refused; the facts then say what is unknown.
-type Lister interface {
-	Services(ctx context.Context, ns string) ([]corev1.Service, error)
-	EndpointSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error)
-	Pods(ctx context.Context, ns string) ([]corev1.Pod, error)
-	// PodsByIP returns the pods of any namespace holding the address.
-	PodsByIP(ctx context.Context, ip string) ([]corev1.Pod, error)
-	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
-	NetworkPolicies(ctx context.Context, ns string) ([]networkingv1.NetworkPolicy, error)
-	// CalicoPolicies lists Calico's NetworkPolicies of a namespace, or with ns "" its
-	// GlobalNetworkPolicies; none and no error where the API does not serve them.
-	CalicoPolicies(ctx context.Context, ns string) ([]netpol.CalicoPolicy, error)
-}
-
 // probeSchema is what the policy facts read of the connect, icmp and dns sections (their
 // documented schemas): each probed address and its key.
 type probeSchema struct {
@@ -82,7 +67,7 @@ type probeSchema struct {
 // AddPolicyFacts fills what policy evaluation needs: the pod's labels and its namespace's,
 // every address its probes reached resolved to pods, and the NetworkPolicies that select
 // those pods for ingress. peers are the other compared pods.
-func AddPolicyFacts(ctx context.Context, s *Section, rep *report.Report, pod *corev1.Pod, peers []*corev1.Pod, l Lister) {
+func AddPolicyFacts(ctx context.Context, s *Section, rep *report.Report, pod *corev1.Pod, peers []*corev1.Pod, l apisection.Lister) {
 	s.Namespace, s.Labels, s.ServiceAccount = pod.Namespace, pod.Labels, pod.Spec.ServiceAccountName
 	if ns, err := l.Namespace(ctx, pod.Namespace); err != nil {
 		s.NamespaceLabelsError = fmt.Sprintf("cannot get namespace %s: %v", pod.Namespace, err)
@@ -178,7 +163,7 @@ func nonNil(m map[string]string) map[string]string {
 
 type resolver struct {
 	ctx      context.Context
-	l        Lister
+	l        apisection.Lister
 	self     *corev1.Pod
 	peers    []*corev1.Pod
 	nsLabels map[string]map[string]string
@@ -392,7 +377,7 @@ func (r *resolver) serviceEndpoints(d *Destination, svc *corev1.Service, sp *cor
 func corev1Protocol(p string) corev1.Protocol { return corev1.Protocol(p) }
 
 // addCalico keeps Calico's own policies that select the pod or a destination pod.
-func addCalico(ctx context.Context, s *Section, pod *corev1.Pod, l Lister) {
+func addCalico(ctx context.Context, s *Section, pod *corev1.Pod, l apisection.Lister) {
 	ends := []netpol.Endpoint{s.self()}
 	nss := []string{"", pod.Namespace}
 	for _, d := range s.Destinations {

@@ -1,4 +1,4 @@
-package podfacts
+package pod
 
 import (
 	"fmt"

@@ -1,9 +1,9 @@
-// Package servicefacts turns what the API server knows about the Services a pod's probes
+// Package services turns what the API server knows about the Services a pod's probes
 // reached (by ClusterIP) into the report's "services" section: which Service a connect
 // target hit and how many ready endpoints it has. A Service without ready endpoints is
 // what kube-proxy rejects (ECONNREFUSED) or drops, so an empty Service is named as the
 // cause of the connects that fail against it.
-package servicefacts
+package services
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/apisection"
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -286,13 +287,15 @@ var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Co
 	return []string{"endpoints/" + p.Target + "/" + p.AddrKey}
 }}
 
-// The diff reads the "services" section like a prober section; it is registered only in
-// kubectl-netdiff, which fills it from the API (no collector: the prober never does).
+// The diff reads the "services" section like a prober section; kubectl-netdiff fills it
+// from the API (the prober never does).
 func init() {
-	section.Register(section.Descriptor[Section]{
+	apisection.Register(section.Descriptor[Section]{
 		Name:     SectionName,
 		Facts:    facts,
 		Rules:    map[string]contract.Rule{"no-ready-endpoints": noReadyEndpoints},
 		Analysis: &analysis,
+	}, func(ctx context.Context, in *apisection.Input) (*Section, error) {
+		return Build(ctx, in.Report, in.Pod.Namespace, in.Lister)
 	})
 }

@@ -1,0 +1,3 @@
+package cluster
+
+import _ "github.com/netdiff/kubectl-netdiff/plugins/services" // the Services the probes reached
