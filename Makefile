@@ -71,7 +71,7 @@ unit: deps
 	@NETDIFF_PLANTED_OUT=$(CURDIR)/_out/planted-causes.txt NETDIFF_PLANTED_DROPS_OUT=$(CURDIR)/_out/planted-drops.txt \
 	  hack/phase.sh go-test $(GO) test -count=1 ./...
 	@cat _out/planted-causes.txt _out/planted-drops.txt 2>/dev/null || true
-	@hack/phase.sh without-plugins hack/without-plugins.sh sockets http
+	@hack/phase.sh without-plugins hack/without-plugins.sh sockets http pod
 	@[ -n "$(NO_CROSS)" ] || hack/phase.sh cross-os $(MAKE) -s cross-os
 
 # The Go benchmarks, then the floor benchmark on the local cluster (brought up if needed):

@@ -14,7 +14,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
-	podsection "github.com/netdiff/kubectl-netdiff/plugins/pod"
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all/cluster" // the API sections too, as kubectl-netdiff has them
 )
 
 // Every section of a saved report survives this build's Go types: decoded and encoded
@@ -23,7 +23,6 @@ import (
 // from the real prober in a namespace; a refactor that changes a section's Go type in a
 // way that changes its JSON fails here.
 func TestSectionsSurviveTheirGoTypes(t *testing.T) {
-	_ = podsection.SectionName // the pod section is registered by kubectl-netdiff
 	reports := map[string]*report.Report{}
 	for _, f := range []string{"v1-web-a.json", "v1-web-broken.json"} {
 		b, err := os.ReadFile("../../pkg/report/testdata/" + f)

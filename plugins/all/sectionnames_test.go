@@ -87,7 +87,7 @@ func TestPkgNamesNoSection(t *testing.T) {
 	for _, p := range probe.New() {
 		sections[p.Name()] = true
 	}
-	if !sections["pod"] || !sections["routes"] {
+	if len(sections) < 10 {
 		t.Fatalf("registered sections: %v", sections)
 	}
 	var found []string
