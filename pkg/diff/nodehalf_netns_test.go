@@ -46,6 +46,19 @@ var nodeFaults = []nodeFault{
 				n.node.Exec(append([]string{"nft"}, cmd...)...)
 			}
 		}},
+	// Everything the pod sends, its replies to pod-a's connects included: pod-b's TCP
+	// stack answers the node's rejects of its SYN-ACKs itself, and none of that is a
+	// REJECT in the pod's own namespace.
+	{name: "nft-reject-all-from-pod", withNode: `pod-b's node rejects its packets in inet/pol/fw`, without: outsideHint,
+		plant: func(t *testing.T, n *calicoNode) {
+			for _, cmd := range [][]string{
+				{"add", "table", "inet", "pol"},
+				{"add", "chain", "inet", "pol", "fw", "{ type filter hook forward priority 0; }"},
+				{"add", "rule", "inet", "pol", "fw", "ip", "saddr", n.ipB, "reject"},
+			} {
+				n.node.Exec(append([]string{"nft"}, cmd...)...)
+			}
+		}},
 	{name: "no-route-back", withNode: `pod-b.s node routes its address via 10\.88\.0\.1 dev uplink .*replies to pod-b never reach its veth`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) { n.node.IP("route", "del", n.ipB+"/32") }},
 	{name: "blackhole-route-back", withNode: `pod-b.s node routes its address nowhere .*blackhole 10\.77\.0\.6`, without: outsideHint,

@@ -129,9 +129,12 @@ func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 var rejectErrnos = map[string]bool{"ENETUNREACH": true, "EHOSTUNREACH": true, "EACCES": true, "ECONNREFUSED": true}
 
 // inferReject: the route lookup succeeds, the connect fails with an errno a REJECT
-// produces, and the subject's own namespace sent ICMP unreachables (or TCP resets) while
-// probing where a subject that does better sent none: something local rejected the
-// packets, and in a pod's own namespace that is netfilter.
+// produces, and the subject's own namespace sent ICMP unreachables while probing where a
+// subject that does better sent none: something local rejected the packets, and in a pod's
+// own namespace that is netfilter. A REJECT's ICMP error (port-unreachable, the default,
+// gives ECONNREFUSED) is sent by the namespace itself and counted there; a tcp-reset is not
+// (measured: nf_send_reset moves no Tcp OutRsts), and the namespace's own resets move for
+// reasons of its own (its answer to a reply the node refused): they are no evidence.
 func inferReject(c *contract.Comparison, p *contract.Probe, i int, better []int) *contract.Finding {
 	if p.Proto != "tcp" && p.Proto != "udp" || p.Route == nil || !p.Route[i].Known || p.Route[i].Err != "" {
 		return nil
@@ -143,9 +146,6 @@ func inferReject(c *contract.Comparison, p *contract.Probe, i int, better []int)
 	counter, what := "snmp/Icmp/OutDestUnreachs", "ICMP destination-unreachable messages (Icmp OutDestUnreachs)"
 	if p.Family() == "ipv6" {
 		counter, what = "snmp6/Icmp6OutDestUnreachs", "ICMPv6 destination-unreachable messages (Icmp6OutDestUnreachs)"
-	}
-	if errno == "ECONNREFUSED" {
-		counter, what = "snmp/Tcp/OutRsts", "TCP resets (Tcp OutRsts)"
 	}
 	r, ok := c.Row("counters", counter)
 	if !ok || r.Equal || !r.Present(i) || r.Values[i] == "0" {

@@ -118,13 +118,6 @@ func TestNodeFaultsNamed(t *testing.T) {
 				}
 			})
 			modes := []string{"--node-side", "--node-side=auto", "--node-side=false"}
-			if f.name == "nft-reject" {
-				// Without the node side a reject from the node is not told from one in the
-				// pod: the node's resets to the pod's replies move the pod's own OutRsts, and
-				// netfilter's local-reject inference reads that as the pod's own REJECT
-				// (known, left for the next session).
-				modes = modes[:2]
-			}
 			for _, mode := range modes {
 				r := x.netdiff(t, "-n", x.nsA, "web-a", "web-b", "-o", "json", mode)
 				if r.code != 1 {
