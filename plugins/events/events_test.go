@@ -216,9 +216,10 @@ func TestFlappingDefaultRouteIsAFinding(t *testing.T) {
 	netnstest.Section(t, ra, Name, &sa)
 	netnstest.Section(t, rb, Name, &sb)
 
-	// 1s of a loop that sleeps 50ms between pairs: a dozen flaps at least, even on a busy host.
-	if sa.Counts["route/del/eth0"] < 5 || sa.Counts["route/new/eth0"] < 5 {
-		t.Errorf("flapping namespace counts %v, want at least 5 route deletions and additions on eth0", sa.Counts)
+	// 1s of a loop that sleeps 50ms between pairs: a dozen flaps when idle; on a host with a
+	// load of 30 the loop may get a few, and two of each are still a flap.
+	if sa.Counts["route/del/eth0"] < 2 || sa.Counts["route/new/eth0"] < 2 {
+		t.Errorf("flapping namespace counts %v, want at least 2 route deletions and additions on eth0", sa.Counts)
 	}
 	// The prober opens the window before the openers' Begin, so the watch may be a few ms shorter.
 	if sa.WindowMS < 950 {
