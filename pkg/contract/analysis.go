@@ -57,6 +57,10 @@ type Analysis struct {
 	// subject, when they explain no symptom that this section's cause does not: a fact
 	// seen changing during the window covers the snapshot that caught it in one state.
 	Covers []string
+	// Object names the thing a row is a property of where several rows describe one (an
+	// interface's mtu, state and flags: its name), "" for none. The rows of an object
+	// only one subject has are one cause there, not one per property.
+	Object func(r Row) string
 	// Unread says what of this section could not be read in subject i and what would
 	// read it ("" when everything was read). While a section on a probe's path is
 	// unread, the diagnosis does not conclude that nothing on that path differs.
@@ -128,6 +132,10 @@ type Probe struct {
 	UIDs []int
 	// AsApp marks a probe run with the app's identity rather than the prober's.
 	AsApp bool
+	// Reply marks the probe as its destination answers it (a peer's half of the way
+	// back): what only governs answering (echo requests ignored, SYN cookies) lies on
+	// this path, what only governs sending (the local port range) does not.
+	Reply bool
 	// Status and Detail (the row's value) per subject.
 	Status []Status
 	Detail []string

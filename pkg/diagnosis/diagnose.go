@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
@@ -45,6 +46,8 @@ type Diagnosis struct {
 	worse []bool
 	// outside[i]: the finding that subject i's packets are lost outside the pod.
 	outside map[int]int
+	// objects: the cause made for a thing only one subject has (section, object, subject).
+	objects map[string]int
 	// all are the probes that differ.
 	all []*contract.Probe
 }
@@ -63,7 +66,7 @@ type symptomKey struct {
 func Build(c *contract.Comparison, fs []contract.Finding) *Diagnosis {
 	list := registeredAnalyses()
 	d := &Diagnosis{c: c, list: list, as: map[string]contract.Analysis{}, byFact: map[fact]int{},
-		groups: map[string]int{}, outside: map[int]int{}}
+		groups: map[string]int{}, outside: map[int]int{}, objects: map[string]int{}}
 	for _, a := range list {
 		d.as[a.Section] = a
 	}
@@ -250,8 +253,11 @@ func (d *Diagnosis) explain(p *contract.Probe, i int) []int {
 		}
 	}
 	// A healthy peer is never blamed for what it has and i lacks: only a peer that does
-	// worse than another subject somewhere can be where i's probe of it dies.
-	if j := p.Peer(d.c, i); j >= 0 && d.worse[j] {
+	// worse than another subject somewhere can be where i's probe of it dies, on anything
+	// on its way back. A peer that does well everywhere may still refuse to answer: then
+	// only what governs answering alone (echo requests ignored) is looked at, since a
+	// value i lacks there cannot make the peer's own probes fail.
+	if j := p.Peer(d.c, i); j >= 0 {
 		back := d.reverse(p, i, j)
 		var others []int
 		for k := range d.c.Subjects {
@@ -259,7 +265,11 @@ func (d *Diagnosis) explain(p *contract.Probe, i int) []int {
 				others = append(others, k)
 			}
 		}
-		if cs := d.onPath(back, j, others); len(cs) > 0 {
+		keep := func(contract.Row) bool { return true }
+		if !d.worse[j] {
+			keep = d.replyOnly(back, j)
+		}
+		if cs := d.onPath(back, j, others, keep); len(cs) > 0 {
 			return cs
 		}
 	}
@@ -285,12 +295,24 @@ func (d *Diagnosis) reverse(p *contract.Probe, i, j int) *contract.Probe {
 		contract.PeerPlaceholder(contract.PeerIP, d.c.Subjects, i), 1)
 	back.Addr, back.Route = nil, nil
 	// The replies are the peer kernel's (its listening socket's), not sent as anyone's app.
-	back.AsApp, back.UIDs = false, nil
+	back.AsApp, back.UIDs, back.Reply = false, nil, true
 	if back.Target != p.Target || len(d.c.Subjects) != 2 {
 		back.Row = ""
 	}
 	d.annotate(&back)
 	return &back
+}
+
+// replyOnly tells the rows on back's path in subject j that lie only on the path of an
+// answer: not on the same probe sent by j.
+func (d *Diagnosis) replyOnly(back *contract.Probe, j int) func(contract.Row) bool {
+	sent := *back
+	sent.Reply = false
+	onSent := map[string]bool{}
+	for _, r := range d.pathRows(&sent, j) {
+		onSent[r.ID()] = true
+	}
+	return func(r contract.Row) bool { return !onSent[r.ID()] }
 }
 
 // pathRows lists the rows on p's path in subject i, section by section, pod before node.
@@ -314,10 +336,10 @@ func (d *Diagnosis) pathRows(p *contract.Probe, i int) []contract.Row {
 // onPath finds the differing rows on p's path in subject i where i's value is not that
 // of any subject in against, and returns their cause findings (made where no rule named
 // the row).
-func (d *Diagnosis) onPath(p *contract.Probe, i int, against []int) []int {
+func (d *Diagnosis) onPath(p *contract.Probe, i int, against []int, keep ...func(contract.Row) bool) []int {
 	var out []int
 	for _, r := range d.pathRows(p, i) {
-		if r.Equal || !d.deviates(r, i, against) {
+		if r.Equal || !d.deviates(r, i, against) || len(keep) > 0 && !keep[0](r) {
 			continue
 		}
 		c := d.causeFor(r, i, against[0])
@@ -372,6 +394,17 @@ func (d *Diagnosis) causeFor(r contract.Row, i, j int) int {
 		}
 	}
 	a := d.as[r.Section]
+	obj := ""
+	if a.Object != nil && onlyIn(r, i) {
+		obj = r.Section + "\x00" + a.Object(r) + "\x00" + strconv.Itoa(i)
+		if idx, ok := d.objects[obj]; ok {
+			// Another property of a thing only i has: the same cause.
+			d.fs[idx].Keys = append(d.fs[idx].Keys, r.ID())
+			d.fs[idx].parts = append(d.fs[idx].parts, r.Key+" "+r.Values[i])
+			d.byFact[k] = idx
+			return idx
+		}
+	}
 	msg := ""
 	if a.Describe != nil {
 		msg = a.Describe(d.c, r, i, j)
@@ -383,7 +416,20 @@ func (d *Diagnosis) causeFor(r contract.Row, i, j int) int {
 		Subject: d.c.Subjects[i], Rule: r.Section + "/differs-on-path", Message: msg, Keys: []string{r.ID()},
 		Place: a.Place.String()}, made: true, root: -1})
 	d.byFact[k] = idx
+	if obj != "" {
+		d.objects[obj] = idx
+	}
 	return idx
+}
+
+// onlyIn tells whether subject i is the only one whose report has row r.
+func onlyIn(r contract.Row, i int) bool {
+	for j := range r.Values {
+		if r.Present(j) != (j == i) {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Diagnosis) addInferred(f contract.Finding, i int) int {
@@ -473,6 +519,11 @@ func (d *Diagnosis) outsidePod(p *contract.Probe, i int) int {
 		left = fmt.Sprintf(" (its %s probes time out where a drop in the pod fails them at once)", proto)
 	}
 	if idx, ok := d.outside[i]; ok {
+		if p.Status[i] == contract.FailRemote && d.fs[idx].Severity < contract.High {
+			// A probe that always fails: the loss is no longer only now and then.
+			d.fs[idx].Severity = contract.High
+			d.fs[idx].Message = strings.TrimPrefix(d.fs[idx].Message, "some of ")
+		}
 		return idx
 	}
 	name := d.c.Subjects[i]
@@ -482,16 +533,22 @@ func (d *Diagnosis) outsidePod(p *contract.Probe, i int) int {
 	}
 	other := strings.Join(others, ", ")
 	f := contract.Finding{Kind: contract.Cause, Severity: contract.High, Subject: name, Rule: RuleOutsidePod, Keys: []string{}}
+	some := ""
+	if p.Status[i] == contract.Mixed {
+		// An attempt lost now and then (one SYN of five on a busy node) is worth saying,
+		// not as loudly as packets that never arrive.
+		f.Severity, some = contract.Low, "some of "
+	}
 	switch {
 	case !d.nodeRead(i):
 		f.Place = contract.OnNode.String()
-		f.Message = fmt.Sprintf("%s's packets leave the pod and are lost: nothing on its side of the path differs from %s's%s; its node's half was not read: rerun with --node-side", name, other, left)
+		f.Message = fmt.Sprintf("%s%s's packets leave the pod and are lost: nothing on its side of the path differs from %s's%s; its node's half was not read: rerun with --node-side", some, name, other, left)
 	case len(d.unread(i, contract.OnNode)) > 0:
 		f.Place = contract.OnNode.String()
-		f.Message = fmt.Sprintf("%s's packets leave the pod and are lost: nothing read on its path differs from %s's, but part of its node's half could not be read (%s)", name, other, strings.Join(d.unread(i, contract.OnNode), "; "))
+		f.Message = fmt.Sprintf("%s%s's packets leave the pod and are lost: nothing read on its path differs from %s's, but part of its node's half could not be read (%s)", some, name, other, strings.Join(d.unread(i, contract.OnNode), "; "))
 	default:
 		f.Place = "beyond-node"
-		f.Message = fmt.Sprintf("%s's packets are lost beyond its node: nothing on its path through the pod and the node differs from %s's%s", name, other, left)
+		f.Message = fmt.Sprintf("%s%s's packets are lost beyond its node: nothing on its path through the pod and the node differs from %s's%s", some, name, other, left)
 	}
 	idx := d.add(&finding{Finding: f, made: true, root: -1})
 	d.outside[i] = idx
@@ -557,6 +614,13 @@ func (d *Diagnosis) link(links map[symptomKey][]int, probes []*contract.Probe) {
 		}
 		if len(cs) == 0 {
 			d.fs[s].Checked = d.checked(byRowOf(byRow, d.fs[s].Keys), d.subjectIndex(d.fs[s].Subject))
+		}
+	}
+	// Packets lost out on the path only now and then stay a medium cause, however loud
+	// the rules were about the attempts that failed.
+	for _, idx := range d.outside {
+		if strings.HasPrefix(d.fs[idx].Message, "some of ") {
+			d.fs[idx].Severity = min(d.fs[idx].Severity, contract.Medium)
 		}
 	}
 }
@@ -715,26 +779,25 @@ func mentionsAny(msg string, names []string) bool {
 func (d *Diagnosis) checked(p *contract.Probe, subject int) string {
 	var secs []string
 	for _, a := range d.list {
-		if a.Path != nil && (a.Place == contract.InPod || subject >= 0 && d.sectionIn(subject, a.Section)) {
+		if a.Path == nil || subject >= 0 && a.Unread != nil && a.Unread(d.c, subject) != "" {
+			continue // not read: said below, with what would read it
+		}
+		if a.Place == contract.InPod || subject >= 0 && d.sectionIn(subject, a.Section) {
 			secs = append(secs, a.Section)
 		}
 	}
-	msg := "no differing fact on its path (" + strings.Join(secs, ", ") + ")"
-	if p == nil {
-		return msg
-	}
-	for _, s := range p.Status {
-		if s == contract.Mixed {
-			return msg + "; it fails only sometimes: rerun with a longer --window (e.g. 30s) to catch what changes"
-		}
-	}
+	// What could not be read was not checked: it is named as such, with what reads it,
+	// before any other hint (each hint that applies is given, not only the first).
+	var unread, hints []string
 	if subject >= 0 {
-		if u := d.unread(subject, contract.InPod); len(u) > 0 {
-			return msg + "; " + strings.Join(u, "; ")
-		}
-		if p.Status[subject] == contract.FailRemote && !d.nodeRead(subject) {
-			return msg + "; its node's half was not read: rerun with --node-side"
+		unread = d.unread(subject, contract.InPod)
+		if p != nil && p.Status[subject] == contract.FailRemote && !d.nodeRead(subject) {
+			hints = append(hints, "its node's half was not read: rerun with --node-side")
 		}
 	}
-	return msg
+	if p != nil && slices.Contains(p.Status, contract.Mixed) {
+		hints = append(hints, "it fails only sometimes: rerun with a longer --window (e.g. 30s) to catch what changes")
+	}
+	msg := "no differing fact among what was read on its path (" + strings.Join(secs, ", ") + ")"
+	return strings.Join(append(append([]string{msg}, unread...), hints...), "; ")
 }

@@ -18,12 +18,20 @@ var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Co
 			continue
 		}
 		seen[r.Dev] = true
-		for _, k := range []string{"mtu", "state", "flags", "type", "addrs/ipv4", "addrs/ipv6"} {
+		// Only the probe's own family's addresses: an IPv6 link-local address still
+		// settling says nothing about an IPv4 connect.
+		for _, k := range []string{"mtu", "state", "flags", "type", "addrs/" + p.Family()} {
 			out = append(out, r.Dev+"/"+k)
 		}
 	}
 	return out
-}, Describe: describe, DependsOn: func(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
+}, Describe: describe, Object: func(r contract.Row) string {
+	dev, _, ok := strings.Cut(r.Key, "/")
+	if !ok {
+		return ""
+	}
+	return dev
+}, DependsOn: func(c *contract.Comparison, r contract.Row, i int) contract.Dependency {
 	if dev, ok := strings.CutSuffix(r.Key, "/addrs/ipv6"); ok {
 		return contract.Dependency{Rows: []string{Name + "/" + dev + "/state"}}
 	}

@@ -16,13 +16,17 @@ var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Co
 		}
 	}
 	var out []string
-	switch p.Proto {
-	case "tcp":
-		out = append(out, "net/ipv4/ip_local_port_range", "net/ipv4/ip_local_reserved_ports", "net/ipv4/tcp_syn_retries", "net/ipv4/tcp_syncookies")
-	case "udp":
+	switch {
+	case p.Proto == "tcp" && p.Reply:
+		out = append(out, "net/ipv4/tcp_syncookies")
+	case p.Proto == "tcp":
+		out = append(out, "net/ipv4/ip_local_port_range", "net/ipv4/ip_local_reserved_ports", "net/ipv4/tcp_syn_retries")
+	case p.Proto == "udp" && !p.Reply:
 		out = append(out, "net/ipv4/ip_local_port_range", "net/ipv4/ip_local_reserved_ports")
-	case "icmp":
-		out = append(out, "net/ipv4/ping_group_range", "net/ipv4/icmp_echo_ignore_all")
+	case p.Proto == "icmp" && p.Reply:
+		out = append(out, "net/ipv4/icmp_echo_ignore_all")
+	case p.Proto == "icmp":
+		out = append(out, "net/ipv4/ping_group_range")
 	}
 	for _, d := range devs {
 		if p.Family() == "ipv6" {
