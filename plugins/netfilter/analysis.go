@@ -16,7 +16,7 @@ var analysis = contract.Analysis{Role: contract.State, Path: path, Infer: inferR
 // unread: the ruleset could not be listed (no CAP_NET_ADMIN in the prober's profile).
 func unread(c *contract.Comparison, i int) string {
 	if e, ok := c.Row("netfilter", "nft/error"); ok && e.Present(i) {
-		return "its netfilter rules could not be read (nft: " + e.Values[i] + "): rerun with --profile netadmin to see them"
+		return "its netfilter rules could not be read (nft: " + e.Values[i] + "): rerun with --profile netadmin to see them (or --via node, which reads them and its node's half from the node)"
 	}
 	return ""
 }
