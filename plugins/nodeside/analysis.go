@@ -11,7 +11,9 @@ import (
 // the pod's gateway, rp_filter checks the pod's source) and the node's forwarding and
 // netfilter rules that name the pod; back through the node's route to the pod's address
 // and the same veth. Conntrack only records traffic and is not on the path.
-var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread}
+// Felix's chains for the pod's veth are on that path too; what differs in them follows
+// from the policy the pod section names (dependsOn).
+var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread, DependsOn: dependsOn}
 
 func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {
@@ -32,7 +34,7 @@ func onPath(key string) bool {
 		return true
 	case strings.HasPrefix(key, "sysctl/"), strings.HasPrefix(key, "route-get/"),
 		strings.HasPrefix(key, "route/"), strings.HasPrefix(key, "route-error/"),
-		strings.HasPrefix(key, "netfilter/"):
+		strings.HasPrefix(key, "netfilter/"), strings.HasPrefix(key, felixRowPrefix) && key != "felix/error":
 		return true
 	}
 	return false
