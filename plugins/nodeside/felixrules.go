@@ -80,14 +80,14 @@ func felixVerdict(c *contract.Comparison) []contract.Finding {
 				f.Severity = contract.Critical
 				switch {
 				case d.Tier != "":
-					said = append(said, fmt.Sprintf("dropped %d packets at the end of tier %s, where none of its policies passed them (%s)",
+					said = append(said, fmt.Sprintf("has dropped %d packets at the end of tier %s since Felix programmed it, where none of its policies passed them (%s)",
 						d.Packets, d.Tier, namedChains(c, secs[i].Felix, i, v, v.tierPolicies(d.Tier))))
 				case d.Where == "no profile matched":
-					said = append(said, fmt.Sprintf("dropped %d packets where no profile matched (%s)", d.Packets, v.profiles()))
+					said = append(said, fmt.Sprintf("has dropped %d packets where no profile matched (%s)", d.Packets, v.profiles()))
 				case d.Chain != v.Chain:
-					said = append(said, fmt.Sprintf("dropped %d packets in its policy chain %s", d.Packets, namedChains(c, secs[i].Felix, i, v, []string{d.Chain})))
+					said = append(said, fmt.Sprintf("has dropped %d packets in its policy chain %s", d.Packets, namedChains(c, secs[i].Felix, i, v, []string{d.Chain})))
 				default:
-					said = append(said, fmt.Sprintf("dropped %d packets at its drop rule %s", d.Packets, d.Where))
+					said = append(said, fmt.Sprintf("has dropped %d packets at its drop rule %s", d.Packets, d.Where))
 				}
 			}
 			if len(said) == 0 {
