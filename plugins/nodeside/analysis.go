@@ -34,7 +34,12 @@ func onPath(key string) bool {
 		return true
 	case strings.HasPrefix(key, "sysctl/"), strings.HasPrefix(key, "route-get/"),
 		strings.HasPrefix(key, "route/"), strings.HasPrefix(key, "route-error/"),
-		strings.HasPrefix(key, "netfilter/"), strings.HasPrefix(key, felixRowPrefix) && key != "felix/error":
+		strings.HasPrefix(key, "netfilter/"):
+		return true
+	case strings.HasPrefix(key, felixRowPrefix) && strings.Contains(key, "/drop/"):
+		// What Felix's chains did with the pod's packets is on the path; which policy
+		// chains they jump to is not by itself (a policy that admits everything the pod
+		// sends changes nothing): the pod section's verdicts say which policies decide.
 		return true
 	}
 	return false

@@ -270,7 +270,8 @@ func (v felixView) profiles() string {
 // felixFacts: per family and direction, the policy chains the pod's endpoint chain
 // jumps to (Felix's hashed names: equal for two pods the same policies select), its
 // profiles, and each drop rule on its way that dropped packets since Felix programmed it
-// (a counter: it differs where it moved in one pod and not in another).
+// (a counter: it differs where it moved in one pod and not in another; the drops that
+// decide no policy are info).
 func felixFacts(f *Felix, add func(k, v string, kind probe.Kind)) {
 	if f == nil {
 		return
@@ -283,7 +284,15 @@ func felixFacts(f *Felix, add func(k, v string, kind probe.Kind)) {
 		add(k+"/policies", v.policies(), probe.Exact)
 		add(k+"/profiles", v.profiles(), probe.Exact)
 		for _, d := range v.Drops {
-			add(k+"/drop/"+d.Where, fmt.Sprint(d.Packets), probe.Counter)
+			kind := probe.Counter
+			if strings.HasPrefix(d.Where, "#") {
+				// The endpoint chain's other drops (conntrack INVALID, VXLAN or IPIP from the
+				// pod) decide no policy: an INVALID drop follows from whatever broke a flow
+				// (a reject or a lost reply on the node leaves the pod's retransmissions
+				// without a conntrack entry), so it is shown, never a difference.
+				kind = probe.Info
+			}
+			add(k+"/drop/"+d.Where, fmt.Sprint(d.Packets), kind)
 		}
 	}
 }

@@ -154,3 +154,32 @@ func TestPodRowsPinned(t *testing.T) {
 		t.Errorf("no %s row for shop/canary-ports in %v", podFelixChain, facts)
 	}
 }
+
+// A policy that selects one pod and dropped nothing of it is context, and its chain is on
+// no probe's path (web-b's section with every counter zeroed: the same chains, no drop).
+func TestFelixPolicyWithoutDropsIsContext(t *testing.T) {
+	reps := felixReports(t, "web-a", "web-b")
+	var s Section
+	if err := json.Unmarshal(reps[1].Sections[Name], &s); err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Felix.Chains {
+		for j := range s.Felix.Chains[i].Rules {
+			s.Felix.Chains[i].Rules[j].Packets, s.Felix.Chains[i].Rules[j].Bytes = 0, 0
+		}
+	}
+	reps[1].Sections[Name] = plugintest.MustMarshal(t, &s)
+	c := plugintest.Compare(t, Name, []string{"web-a", "web-b"}, reps)
+	fs := felixVerdict(c)
+	if len(fs) != 1 || fs[0].Kind != contract.Context || fs[0].Subject != "web-b" {
+		t.Fatalf("findings %+v, want one context finding about web-b", fs)
+	}
+	if !strings.Contains(fs[0].Message, "jumps to the policy chains cali-po-__UichnCz9QdGnsmhL_L") || !strings.Contains(fs[0].Message, "dropped nothing") {
+		t.Errorf("message: %s", fs[0].Message)
+	}
+	for _, r := range c.Rows {
+		if !r.Equal && strings.HasPrefix(r.Key, "felix/") && onPath(r.Key) {
+			t.Errorf("%s differs and is on the path of every probe", r.Key)
+		}
+	}
+}

@@ -91,7 +91,14 @@ func felixVerdict(c *contract.Comparison) []contract.Finding {
 				}
 			}
 			if len(said) == 0 {
-				said = append(said, "jumps to the policy chains "+namedChains(c, secs[i].Felix, i, v, v.allPolicies()))
+				// Policies that select the pod and dropped nothing of it: context, as the
+				// pod section's policy that selects one pod only.
+				f.Kind, f.Severity = contract.Context, contract.Low
+				w := "jumps to the policy chains " + namedChains(c, secs[i].Felix, i, v, v.allPolicies())
+				if len(v.Drops) == 0 {
+					w += " and dropped nothing"
+				}
+				said = append(said, w)
 			}
 			var others []string
 			for j, other := range c.Subjects {

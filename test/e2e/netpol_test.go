@@ -500,3 +500,49 @@ spec:
 		})
 	}
 }
+
+// A policy that selects one pod and changes none of its probes' outcomes is context, with
+// the node side too: Felix's chain for that pod jumps to the policy's chain (a difference
+// between the pods' node sides) and drops nothing, which is no cause.
+func TestPolicyWithoutEffectIsContext(t *testing.T) {
+	x := need(t)
+	w := x.policyWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const name = "canary-egress-open"
+	if err := x.applyText(ctx, w.ns, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: "+name+"}\nspec:\n  podSelector: {matchLabels: {role: canary}}\n  policyTypes: [Egress]\n  egress:\n  - {}\n"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = x.kubectlOut(context.Background(), "delete", "-n", w.ns, "networkpolicy", name) })
+	var d diffJSON
+	programmed := false
+	// Felix programs the policy's chain within a second or two: the node side shows when.
+	for try := 0; try < 5 && !programmed; try++ {
+		r := x.netdiff(t, "-n", w.ns, "web-a", "web-b", "--target", "tcp://"+w.svcIP+":5432", "--node-side", "--all", "-o", "json")
+		d = parseDiff(t, r)
+		for _, row := range d.Rows {
+			if row.Section == "nodeside" && row.Key == "felix/ipv4/egress/policies" && len(row.Values) == 2 && fmt.Sprint(row.Values[1]) != "none" {
+				programmed = true
+			}
+		}
+		if !programmed {
+			time.Sleep(2 * time.Second)
+		}
+	}
+	if !programmed {
+		t.Fatalf("web-b's Felix chain never jumped to a policy chain")
+	}
+	sawContext := false
+	for _, f := range d.Findings {
+		if f.Rule == "nodeside/felix" {
+			t.Logf("%s %s: %s", f.Kind, f.Rule, f.Message)
+			sawContext = sawContext || f.Kind == "context"
+		}
+		if f.Kind != "context" && (strings.Contains(f.Message, "NetworkPolicy") || strings.Contains(f.Message, "Felix")) {
+			t.Errorf("a policy that changes nothing named as a %s: %s: %s", f.Kind, f.Rule, f.Message)
+		}
+	}
+	if !sawContext {
+		t.Errorf("no context finding from Felix's chains for the policy selecting web-b only")
+	}
+}
