@@ -21,9 +21,12 @@ const (
 	FelixToPrefix   = "cali-tw-"
 	FelixFromPrefix = "cali-fw-"
 	// MaxFelixChains caps the chains read per pod (its two, and the policy and profile
-	// chains they jump to); MaxFelixRules the rules kept per chain.
-	MaxFelixChains = 48
-	MaxFelixRules  = 64
+	// chains they jump to); MaxFelixRules the rules kept of an endpoint chain (about 2 a
+	// policy), MaxFelixPolicyRules of a policy or profile chain. About 115 bytes a rule: a
+	// pod under a few policies takes 3 KB, the caps bound it near 85 KB.
+	MaxFelixChains      = 32
+	MaxFelixRules       = 128
+	MaxFelixPolicyRules = 16
 )
 
 // Felix is Calico's chains for the pod: nil where Felix programs none for its veth.
@@ -63,6 +66,11 @@ func (r FelixRule) Target() string {
 	}
 	t, _ := strings.CutPrefix(r.Verdict, "goto ")
 	return t
+}
+
+// isFelixEndpointChain: the pod's own chains.
+func isFelixEndpointChain(name string) bool {
+	return strings.HasPrefix(name, FelixToPrefix) || strings.HasPrefix(name, FelixFromPrefix)
 }
 
 // isFelixPolicyChain: the policy and profile chains an endpoint chain jumps to.

@@ -51,6 +51,10 @@ func listFelix(c *nftables.Conn, chains []*nftables.Chain, veth string) *Felix {
 			continue
 		}
 		fc := FelixChain{Table: netstate.TableKey(ch.Table), Name: ch.Name, Rules: []FelixRule{}}
+		limit := MaxFelixPolicyRules
+		if isFelixEndpointChain(ch.Name) {
+			limit = MaxFelixRules
+		}
 		for _, r := range rules {
 			fr := readFelixRule(r.Exprs)
 			if t := fr.Target(); isFelixPolicyChain(t) {
@@ -58,7 +62,7 @@ func listFelix(c *nftables.Conn, chains []*nftables.Chain, veth string) *Felix {
 					queue = append(queue, next)
 				}
 			}
-			if len(fc.Rules) >= MaxFelixRules {
+			if len(fc.Rules) >= limit {
 				fc.Truncated = true
 				continue
 			}
