@@ -58,6 +58,9 @@ type CalicoEntity struct {
 	Services          json.RawMessage   `json:"services,omitempty"`
 }
 
+// Ref names the policy as verdicts do.
+func (p CalicoPolicy) Ref() Ref { return p.ref(0) }
+
 func (p CalicoPolicy) ref(rule int) Ref {
 	return Ref{Kind: "Calico " + p.Kind, Namespace: p.Namespace, Name: p.Name, Rule: rule}
 }

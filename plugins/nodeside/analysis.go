@@ -11,7 +11,9 @@ import (
 // the pod's gateway, rp_filter checks the pod's source) and the node's forwarding and
 // netfilter rules that name the pod; back through the node's route to the pod's address
 // and the same veth. Conntrack only records traffic and is not on the path.
-var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread}
+// Felix's chains for the pod's veth are on that path too; what differs in them follows
+// from the policy the pod section names (dependsOn).
+var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread, DependsOn: dependsOn}
 
 func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {
@@ -33,6 +35,11 @@ func onPath(key string) bool {
 	case strings.HasPrefix(key, "sysctl/"), strings.HasPrefix(key, "route-get/"),
 		strings.HasPrefix(key, "route/"), strings.HasPrefix(key, "route-error/"),
 		strings.HasPrefix(key, "netfilter/"):
+		return true
+	case strings.HasPrefix(key, felixRowPrefix) && strings.Contains(key, "/drop/"):
+		// What Felix's chains did with the pod's packets is on the path; which policy
+		// chains they jump to is not by itself (a policy that admits everything the pod
+		// sends changes nothing): the pod section's verdicts say which policies decide.
 		return true
 	}
 	return false

@@ -118,6 +118,7 @@ func Facts(s *Section) []probe.Fact {
 			add(k, strings.Join(sorted(v), "; "), probe.Exact)
 		}
 	}
+	felixFacts(s.Felix, add)
 	if ct := s.Conntrack; ct != nil {
 		add("conntrack/entries", fmt.Sprint(ct.Count), probe.Info)
 		if ct.TableMax > 0 {

@@ -12,8 +12,9 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
-// listNetfilter reads the ruleset of this namespace and keeps the rules naming the pod.
-func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
+// listNetfilter reads the ruleset of this namespace and keeps the rules naming the pod,
+// and Felix's chains for its veth.
+func listNetfilter(ips []netip.Addr, veth, procNet string) (*Netfilter, *Felix) {
 	n := &Netfilter{Rules: []Rule{}}
 	if b, err := os.ReadFile(filepath.Join(procNet, "ip_tables_names")); err == nil && len(netstate.ParseNames(b, 1)) > 0 {
 		n.Note = "legacy iptables tables exist here; only nftables rules (iptables-nft's included) are searched for the pod"
@@ -21,7 +22,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 	c, tables, chains, err := netstate.OpenRuleset()
 	if err != nil {
 		n.Error = report.ErrorOf(err)
-		return n
+		return n, nil
 	}
 	defer c.CloseLasting()
 	podSets := map[string]map[string]bool{} // table key → sets holding a pod IP
@@ -46,7 +47,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) *Netfilter {
 			n.Rules = append(n.Rules, Rule{Table: netstate.TableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Mentions: m})
 		}
 	}
-	return n
+	return n, listFelix(c, chains, veth)
 }
 
 // setsHolding names the table's sets that have a pod IP as an element (kube-proxy's nft

@@ -47,7 +47,9 @@ type Section struct {
 	Truncated   bool                     `json:"truncated,omitempty"`
 	RouteErrors map[string]*report.Error `json:"routeErrors,omitempty"`
 	Netfilter   *Netfilter               `json:"netfilter"`
-	Conntrack   *Conntrack               `json:"conntrack"`
+	// Felix is Calico's chains for the pod's veth, where Felix programs them.
+	Felix     *Felix     `json:"felix,omitempty"`
+	Conntrack *Conntrack `json:"conntrack"`
 }
 
 // RouteGet is one `ip route get` of a pod IP.
@@ -73,6 +75,7 @@ func init() {
 			"netfilter":          netfilterRules,
 			"veth":               vethRule,
 			"conntrack-pressure": conntrackPressure,
+			"felix":              felixVerdict,
 		},
 		Analysis: &analysis,
 	})

@@ -51,7 +51,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 	if s.Veth != nil {
 		vethName = s.Veth.Name
 	}
-	s.Netfilter = listNetfilter(ips, vethName, filepath.Join(env.Proc, "net"))
+	s.Netfilter, s.Felix = listNetfilter(ips, vethName, filepath.Join(env.Proc, "net"))
 	s.Conntrack = readConntrack(ips, env.Proc)
 	return s, nil
 }

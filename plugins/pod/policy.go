@@ -86,6 +86,7 @@ func policyFacts(s *Section) []probe.Fact {
 	for k, v := range s.NamespaceLabels {
 		f = append(f, probe.Fact{Key: "namespaceLabels/" + k, Value: v, Kind: probe.Info})
 	}
+	f = append(f, felixChainFacts(s)...)
 	denials := map[string][]string{} // "policy-denies/egress/NetworkPolicy shop/x" -> the targets
 	for i := range s.Destinations {
 		d := &s.Destinations[i]
@@ -240,3 +241,30 @@ func side(c *contract.Comparison, secs []*Section, k int, d *Destination, key, d
 	}
 	return sd
 }
+
+// felixChainFacts name the chains Felix programs for each policy the section knows
+// ("felix-chain/cali-po-_B6xdy…" = "NetworkPolicy shop/canary-ports (egress)"), so the
+// node's half names a policy chain its pod's endpoint chain jumps to back to the policy
+// (Felix's names are hashes of the policy's). Info: the policies themselves are compared
+// as policies.
+func felixChainFacts(s *Section) []probe.Fact {
+	var refs []netpol.Ref
+	for _, p := range s.PolicySpecs {
+		refs = append(refs, netpol.Ref{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name})
+	}
+	for _, p := range s.CalicoPolicies {
+		refs = append(refs, p.Ref())
+	}
+	var f []probe.Fact
+	for _, r := range refs {
+		for _, d := range []netpol.Direction{netpol.Ingress, netpol.Egress} {
+			if chain := netpol.FelixChain(r, d); chain != "" {
+				f = append(f, probe.Fact{Key: FelixChainKey + chain, Value: r.String() + " (" + string(d) + ")", Kind: probe.Info})
+			}
+		}
+	}
+	return f
+}
+
+// FelixChainKey prefixes the rows naming Felix's policy chains (docs/sections/pod.md).
+const FelixChainKey = "felix-chain/"

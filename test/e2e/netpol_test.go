@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -360,11 +361,188 @@ func TestPolicyTwinsStaySilent(t *testing.T) {
 	if !x.until(ctx, w.ns, "web-a", w.dbIP+" 5432", false, 20*time.Second) {
 		t.Fatal("the policy did not stop web-a reaching db")
 	}
-	r := x.netdiff(t, "-n", w.ns, "web-a", "web-b", "--target", "tcp://"+w.svcIP+":5432", "-o", "json")
-	d := parseDiff(t, r)
-	for _, f := range d.Findings {
-		if strings.Contains(f.Message, "NetworkPolicy") {
-			t.Errorf("twins under one policy: %s %s: %s", f.Kind, f.Rule, f.Message)
+	// With the node side, the twins' Felix chains (the same policy chain, both dropping
+	// at the end of the tier) line up as equal rows.
+	for _, extra := range [][]string{nil, {"--node-side", "--all"}} {
+		args := append([]string{"-n", w.ns, "web-a", "web-b", "--target", "tcp://" + w.svcIP + ":5432", "-o", "json"}, extra...)
+		r := x.netdiff(t, args...)
+		d := parseDiff(t, r)
+		for _, f := range d.Findings {
+			if strings.Contains(f.Message, "NetworkPolicy") || strings.Contains(f.Message, "Felix") {
+				t.Errorf("twins under one policy %v: %s %s: %s", extra, f.Kind, f.Rule, f.Message)
+			}
 		}
+		felixRows := 0
+		for _, row := range d.Rows {
+			if row.Section == "nodeside" && strings.HasPrefix(row.Key, "felix/") {
+				felixRows++
+				if !row.Equal {
+					t.Errorf("twins' Felix row %s differs: %v", row.Key, row.Values)
+				}
+			}
+		}
+		if len(extra) > 0 && felixRows == 0 {
+			t.Errorf("no Felix rows with --node-side --all: the node side did not read Felix's chains")
+		}
+	}
+}
+
+// The node's evidence (issue 27 part 3): with --node-side, Felix's chains for the failing
+// pod's veth are facts on its node's half. The cause stays the policy; what Felix's chain
+// did (it jumps to the policy's chain, named back to the policy, and dropped the probe's
+// packets at the end of the tier) is folded under it, never a second top-level cause.
+func TestPolicyCausesNodeSide(t *testing.T) {
+	x := need(t)
+	w := x.policyWorld(t)
+	db := "tcp://" + w.svcIP + ":5432"
+	dbURL := w.dbIP + " 5432"
+	cases := []struct {
+		name, policy, policyName, url string
+		targets                       []string
+	}{
+		{
+			name:       "egress default deny that forgets DNS",
+			policyName: "canary-lockdown-ns",
+			policy: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-lockdown-ns}
+spec:
+  podSelector: {matchLabels: {role: canary}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: db}}}]
+    ports: [{protocol: TCP, port: 5432}]`,
+			url: w.webA + " 8080",
+		},
+		{
+			name:       "egress ports",
+			policyName: "canary-ports-ns",
+			policy: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-ports-ns}
+spec:
+  podSelector: {matchLabels: {role: canary}}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}, {protocol: TCP, port: 8080}]`,
+			url: dbURL, targets: []string{db},
+		},
+		{
+			name:       "ipBlock with except",
+			policyName: "canary-except-db-ns",
+			policy: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-except-db-ns}
+spec:
+  podSelector: {matchLabels: {role: canary}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 0.0.0.0/0, except: [` + w.dbIP + `/32]}}]`,
+			url: dbURL, targets: []string{db},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			if err := x.applyText(ctx, w.ns, tc.policy); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_, _ = x.kubectlOut(context.Background(), "delete", "-n", w.ns, "networkpolicy", tc.policyName, "--ignore-not-found")
+			})
+			if !x.until(ctx, w.ns, "web-b", tc.url, false, 20*time.Second) {
+				t.Fatalf("the policy did not stop web-b reaching %s within 20 s", tc.url)
+			}
+			args := []string{"-n", w.ns, "web-a", "web-b", "--node-side", "-o", "json"}
+			for _, tg := range tc.targets {
+				args = append(args, "--target", tg)
+			}
+			r := x.netdiff(t, args...)
+			r.want(t, 1)
+			d := parseDiff(t, r)
+			top := d.Findings[0]
+			t.Logf("first finding: %s %s %s: %s", top.Kind, top.Rule, top.Subject, top.Message)
+			if top.Kind != "cause" || !strings.HasPrefix(top.Rule, "pod/") || top.Subject != "web-b" {
+				t.Fatalf("first finding = %s %s about %q, want the pod section's policy cause about web-b\n%s", top.Kind, top.Rule, top.Subject, clip(r.stdout))
+			}
+			if !strings.Contains(top.Message, "NetworkPolicy "+w.ns+"/"+tc.policyName) {
+				t.Errorf("the cause does not name the policy:\n%s", top.Message)
+			}
+			named := "= NetworkPolicy " + w.ns + "/" + tc.policyName + " (egress)"
+			var felix []string
+			for _, f := range d.Findings {
+				if f.Rule != "nodeside/felix" {
+					continue
+				}
+				felix = append(felix, f.ID)
+				t.Logf("node evidence (%s, consequence of %q): %s", f.ID, f.ConsequenceOf, f.Message)
+				if f.ConsequenceOf != top.ID {
+					t.Errorf("Felix's verdict is not folded under the policy cause %s: consequence of %q", top.ID, f.ConsequenceOf)
+				}
+				for _, want := range []string{"Felix's chain cali-fw-", "on node " + x.node, "dropped", "at the end of tier default", named} {
+					if !strings.Contains(f.Message, want) {
+						t.Errorf("the node's evidence does not say %q:\n%s", want, f.Message)
+					}
+				}
+			}
+			if len(felix) == 0 {
+				t.Errorf("no finding from Felix's chains with --node-side\n%s", clip(r.stdout))
+			}
+			if !slices.ContainsFunc(felix, func(id string) bool { return slices.Contains(top.Consequences, id) }) {
+				t.Errorf("the policy cause lists no consequence from Felix's chains: %v", top.Consequences)
+			}
+			for _, f := range d.Findings {
+				if f.Kind == "cause" && f.ID != top.ID && f.ConsequenceOf == "" && len(f.Explains) > 0 {
+					t.Errorf("a second top-level cause: %s %s: %s", f.Rule, f.Subject, f.Message)
+				}
+			}
+		})
+	}
+}
+
+// A policy that selects one pod and changes none of its probes' outcomes is context, with
+// the node side too: Felix's chain for that pod jumps to the policy's chain (a difference
+// between the pods' node sides) and drops nothing, which is no cause.
+func TestPolicyWithoutEffectIsContext(t *testing.T) {
+	x := need(t)
+	w := x.policyWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const name = "canary-egress-open"
+	if err := x.applyText(ctx, w.ns, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: "+name+"}\nspec:\n  podSelector: {matchLabels: {role: canary}}\n  policyTypes: [Egress]\n  egress:\n  - {}\n"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = x.kubectlOut(context.Background(), "delete", "-n", w.ns, "networkpolicy", name) })
+	var d diffJSON
+	programmed := false
+	// Felix programs the policy's chain within a second or two: the node side shows when.
+	for try := 0; try < 5 && !programmed; try++ {
+		r := x.netdiff(t, "-n", w.ns, "web-a", "web-b", "--target", "tcp://"+w.svcIP+":5432", "--node-side", "--all", "-o", "json")
+		d = parseDiff(t, r)
+		for _, row := range d.Rows {
+			if row.Section == "nodeside" && row.Key == "felix/ipv4/egress/policies" && len(row.Values) == 2 && fmt.Sprint(row.Values[1]) != "none" {
+				programmed = true
+			}
+		}
+		if !programmed {
+			time.Sleep(2 * time.Second)
+		}
+	}
+	if !programmed {
+		t.Fatalf("web-b's Felix chain never jumped to a policy chain")
+	}
+	sawContext := false
+	for _, f := range d.Findings {
+		if f.Rule == "nodeside/felix" {
+			t.Logf("%s %s: %s", f.Kind, f.Rule, f.Message)
+			sawContext = sawContext || f.Kind == "context"
+		}
+		if f.Kind != "context" && (strings.Contains(f.Message, "NetworkPolicy") || strings.Contains(f.Message, "Felix")) {
+			t.Errorf("a policy that changes nothing named as a %s: %s: %s", f.Kind, f.Rule, f.Message)
+		}
+	}
+	if !sawContext {
+		t.Errorf("no context finding from Felix's chains for the policy selecting web-b only")
 	}
 }
