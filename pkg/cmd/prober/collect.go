@@ -89,6 +89,9 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 		}
 	}
 	opened := time.Now()
+	if env.WindowOpened != nil {
+		env.WindowOpened()
+	}
 	// Static readers use the CPU the active probes leave idle while they wait.
 	staticDone := make(chan struct{})
 	go func() {
@@ -118,6 +121,7 @@ func CollectWindow(ctx context.Context, env *probe.Env, plugins []probe.Plugin, 
 		select {
 		case <-time.After(rest):
 		case <-ctx.Done():
+		case <-env.WindowEnd: // nil unless --window-end-on-stdin: blocks for ever
 		}
 	}
 	<-readersDone
