@@ -25,15 +25,25 @@ type exactScanner struct {
 	i      int
 	ctx    context.Context
 	limit  *memberLimit
-	path   []string // keys and indexes from the top to the current value
+	path   []pathPart // keys and indexes from the top to the current value
 	tokens int
+}
+
+// pathPart is a key, or an array index (key "", index n): formatted only for an error.
+type pathPart struct {
+	key   string
+	index int
 }
 
 func (s *exactScanner) pointer() string {
 	var b strings.Builder
 	for _, p := range s.path {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+		if p.index >= 0 {
+			b.WriteString(strconv.Itoa(p.index))
+			continue
+		}
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p.key))
 	}
 	return b.String()
 }
@@ -154,7 +164,7 @@ func (s *exactScanner) array(t reflect.Type) error {
 		return s.tick()
 	}
 	for n := 0; ; n++ {
-		s.path = append(s.path, strconv.Itoa(n))
+		s.path = append(s.path, pathPart{index: n})
 		if err := s.value(elem); err != nil {
 			return err
 		}
@@ -187,8 +197,8 @@ func (s *exactScanner) object(t reflect.Type) error {
 		s.i++
 		return s.tick()
 	}
-	var seen map[string]string // folded key -> key as written
-	limit := s.limit != nil && len(s.path) == 1 && s.path[0] == s.limit.key
+	var seen seenKeys
+	limit := s.limit != nil && len(s.path) == 1 && s.path[0].key == s.limit.key
 	for n := 0; ; n++ {
 		if limit && n == s.limit.max {
 			return s.limit.err
@@ -205,26 +215,19 @@ func (s *exactScanner) object(t reflect.Type) error {
 		}
 		// Into a struct, Go matches keys by case folding: two keys equal under folding
 		// are one field. Elsewhere (maps, unknown shapes) only equal keys are.
-		f := key
-		if fields != nil {
-			f = fold(key)
-		}
-		if seen == nil {
-			seen = make(map[string]string, 8)
-		}
-		if prev, dup := seen[f]; dup {
+		seen.folded = fields != nil
+		if prev, dup := seen.add(key); dup {
 			reason := "appears twice"
 			if prev != key {
 				reason = fmt.Sprintf("repeats %q (the two differ only in case; Go would read them as one field)", prev)
 			}
 			return &KeyError{Path: s.pointer(), Key: key, Reason: reason}
 		}
-		seen[f] = key
 		next := elem
 		if fields != nil {
 			ft, exact := fields.exact[key]
 			if !exact {
-				if name, folded := fields.folded[f]; folded {
+				if name, folded := fields.folded[fold(key)]; folded {
 					return &KeyError{Path: s.pointer(), Key: key, Reason: fmt.Sprintf("is not %q (keys are matched exactly, not by case folding)", name)}
 				}
 			}
@@ -234,7 +237,7 @@ func (s *exactScanner) object(t reflect.Type) error {
 			return errSyntax
 		}
 		s.i++
-		s.path = append(s.path, key)
+		s.path = append(s.path, pathPart{key: key, index: -1})
 		if err := s.value(next); err != nil {
 			return err
 		}
@@ -249,4 +252,49 @@ func (s *exactScanner) object(t reflect.Type) error {
 			return errSyntax
 		}
 	}
+}
+
+// seenKeys are an object's keys so far: a list while there are few (compared with
+// strings.EqualFold where folded, which is fold equality), a map from the folded key to
+// the key as written beyond that (a map section holds thousands).
+type seenKeys struct {
+	folded bool
+	n      int
+	list   [seenList]string
+	m      map[string]string
+}
+
+const seenList = 16
+
+// add records key and returns the earlier key it repeats, if any.
+func (k *seenKeys) add(key string) (string, bool) {
+	if k.m == nil {
+		for _, p := range k.list[:k.n] {
+			if p == key || k.folded && strings.EqualFold(p, key) {
+				return p, true
+			}
+		}
+		if k.n < seenList {
+			k.list[k.n] = key
+			k.n++
+			return "", false
+		}
+		k.m = make(map[string]string, 2*seenList)
+		for _, p := range k.list {
+			k.m[k.fold(p)] = p
+		}
+	}
+	f := k.fold(key)
+	if p, dup := k.m[f]; dup {
+		return p, true
+	}
+	k.m[f] = key
+	return "", false
+}
+
+func (k *seenKeys) fold(key string) string {
+	if k.folded {
+		return fold(key)
+	}
+	return key
 }

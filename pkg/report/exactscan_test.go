@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -32,6 +33,23 @@ var exactCases = []string{
 	`{"schemaVersion":-1.5e+3,"hostname":"h","HOSTNAME":"i"}`,
 	`{"a":1,"a":2`, `{"a" 1}`, `{"a":1,}`, `[1,]`, `{"a":tru}`, `{`, ``, `"\u12"`, "{\"a\":\"\x01\"}",
 	`{"schemaVersion":"1","sections":{"a":{}}} trailing`,
+}
+
+func init() {
+	// Objects past the short list of keys seenKeys keeps before its map: a duplicate, a
+	// folded twin and a folded field among many keys.
+	var many []string
+	for n := range 20 {
+		many = append(many, fmt.Sprintf(`"k%d":%d`, n, n))
+	}
+	body := strings.Join(many, ",")
+	exactCases = append(exactCases,
+		`{"schemaVersion":"1","sections":{"big":{`+body+`,"k3":1}}}`,
+		`{"schemaVersion":"1","sections":{"big":{`+body+`,"K3":1}}}`,
+		`{"schemaVersion":"1",`+body+`,"hostname":"a","HOSTNAME":"b","sections":{}}`,
+		`{"schemaVersion":"1",`+body+`,"Hostname":"a","sections":{}}`,
+		`{"schemaVersion":"1",`+body+`,"k19":"again","sections":{}}`,
+		`{"schemaVersion":"1",`+body+`,"sections":{}}`)
 }
 
 func sameVerdict(a, b error) bool {
