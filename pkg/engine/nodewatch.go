@@ -55,7 +55,7 @@ func (r *run) startNodeWatch(ctx context.Context, runner *podrun.Runner, s *subj
 		start := time.Now()
 		w.pod, w.startErr = nodepod.Start(ctx, nodepod.Request{
 			Client: r.client, Config: r.restConfig, Subject: s.pod, Spec: runner.Spec,
-			NodeNamespace: r.NodeNamespace, MaxReport: r.MaxReportSize, Progress: progress,
+			NodeNamespace: r.NodeNamespace, MaxReport: r.MaxReportSize, Progress: progress, NoWait: true,
 		})
 		s.timings.Add("node-pod", start)
 		if w.startErr != nil {
@@ -104,6 +104,10 @@ func (r *run) attachNodeWatched(ctx context.Context, w *nodeWatch, s *subject) e
 	case <-w.done:
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if w.rep != nil && w.rep.CPUMS > 0 {
+		// --timings: what the node's watch cost its prober (load, read, symbols).
+		s.timings.Add("node-watch-prober-cpu", time.Now().Add(-time.Duration(w.rep.CPUMS)*time.Millisecond))
 	}
 	why := ""
 	if w.err != nil {

@@ -45,7 +45,7 @@ func WatchArgs(subject *corev1.Pod, sections, targetArgs []string, bound time.Du
 
 // Watch runs a watch in the node pod (args from WatchArgs) whose window opens (opened is
 // called) before the pod's probes and closes when end closes; it returns the node pod's
-// report.
+// report. After a NoWait start it execs as soon as the container runs.
 func (p *Pod) Watch(ctx context.Context, args []string, opened func(), end <-chan struct{}) (*report.Report, error) {
-	return p.runner.WatchCollect(ctx, p.pod, Container, args, opened, end)
+	return p.runner.WatchCollect(ctx, p.pod, Container, args, opened, end, p.waitErr)
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,7 +46,7 @@ func TestWatchCollectOpensAndEnds(t *testing.T) {
 	var rep *report.Report
 	go func() {
 		var err error
-		rep, err = r.WatchCollect(context.Background(), pod, "netdiff", []string{"--window", "1m"}, func() { close(opened) }, end)
+		rep, err = r.WatchCollect(context.Background(), pod, "netdiff", []string{"--window", "1m"}, func() { close(opened) }, end, nil)
 		done <- err
 	}()
 	select {
@@ -99,5 +101,39 @@ func TestGateHoldsTheCollect(t *testing.T) {
 	r.Gate = make(chan struct{})
 	if _, err := r.ProbeRunning(ctx, pod, "netdiff-x", nil, nil); err == nil {
 		t.Error("a closed context did not end the wait for the gate")
+	}
+}
+
+// A node pod just created: the watch's exec is tried again while the container is not
+// running yet, and a start that fails ends it with the watcher's verdict.
+func TestWatchCollectRetriesUntilRunning(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "node-pod"}}
+	var tries atomic.Int32
+	r := &Runner{ExecStdin: func(ctx context.Context, _ *corev1.Pod, _ string, _ []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		if tries.Add(1) < 3 {
+			return errors.New(`unable to upgrade connection: container not found ("netdiff")`)
+		}
+		_, _ = io.WriteString(stderr, probe.WindowOpenLine+"\n")
+		_, _ = bufio.NewReader(stdin).ReadString('\n')
+		_, err := stdout.Write(reportJSON(t))
+		return err
+	}}
+	end := make(chan struct{})
+	close(end)
+	rep, err := r.WatchCollect(context.Background(), pod, "netdiff", nil, func() {}, end, make(chan error, 1))
+	if err != nil || rep == nil || tries.Load() != 3 {
+		t.Fatalf("tries %d: %v", tries.Load(), err)
+	}
+	// Without a watcher (a running pod) a failed exec is the answer.
+	tries.Store(0)
+	if _, err := r.WatchCollect(context.Background(), pod, "netdiff", nil, func() {}, end, nil); err == nil || tries.Load() != 1 {
+		t.Errorf("no watcher: tries %d, err %v", tries.Load(), err)
+	}
+	// The watcher says the pod will not start: that is the error.
+	tries.Store(-100)
+	waitErr := make(chan error, 1)
+	waitErr <- errors.New("image not found")
+	if _, err := r.WatchCollect(context.Background(), pod, "netdiff", nil, func() {}, end, waitErr); err == nil || !strings.Contains(err.Error(), "image not found") {
+		t.Errorf("failed start: %v", err)
 	}
 }

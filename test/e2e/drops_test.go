@@ -63,11 +63,11 @@ var dropFaults = []dropFault{
 			return [][]string{innetns(w.node, append([]string{"iptables", "-D"}, rule...)...)}
 		}},
 	// The route back through a policy rule and a table of its own (Felix repairs a
-	// workload route replaced in the main table within seconds, not another table): the
-	// server's replies to the pod die on the node. The kernel names no reason for a
-	// blackhole (ip_error frees it as NOT_SPECIFIED, or the reverse-path check refuses the
-	// pod's own packets first where rp_filter is on): the place is what must be named.
-	{name: "blackhole route back to the pod on its node", netns: "node", reason: "", fact: "nodeside",
+	// workload route replaced in the main table within seconds, not another table). The
+	// kernel drops at two places for it: Calico's reverse-path rule in raw PREROUTING
+	// drops the pod's own packets (NETFILTER_DROP), and ip_error frees what is routed to
+	// the pod (NOT_SPECIFIED); one cause, which names the route ("blackhole").
+	{name: "blackhole route back to the pod on its node", netns: "node", reason: "blackhole", fact: "nodeside",
 		plant: func(t *testing.T, w *dropWorld) [][]string {
 			run(t, innetns(w.node, "ip", "route", "add", "blackhole", w.podIP+"/32", "table", "251"))
 			run(t, innetns(w.node, "ip", "rule", "add", "to", w.podIP+"/32", "lookup", "251", "pref", "91"))
