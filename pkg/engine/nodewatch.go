@@ -88,6 +88,14 @@ func (r *run) attachNodeWatched(ctx context.Context, w *nodeWatch, s *subject) e
 		<-w.done
 		return w.startErr
 	}
+	select {
+	case <-w.done: // the watch ended before it opened: w.err is set
+		var se *podrun.StepError
+		if errors.As(w.err, &se) && se.Step == "wait for node pod" {
+			return w.err // the node pod never ran: no node side either
+		}
+	default: // the watch is open, or closing
+	}
 	// The node side is read while the watch reports (two execs in one node pod).
 	nargs, err := nodepod.ProberArgs(s.pod, s.report)
 	if err != nil {
