@@ -86,6 +86,9 @@ func Run(ctx context.Context, env *probe.Env, plugins []probe.Plugin, minWindow 
 		}
 	}
 	opened := time.Now()
+	if env.WindowOpened != nil {
+		env.WindowOpened()
+	}
 	// Static readers use the CPU the active probes leave idle while they wait.
 	staticDone := make(chan struct{})
 	go func() {
@@ -115,6 +118,7 @@ func Run(ctx context.Context, env *probe.Env, plugins []probe.Plugin, minWindow 
 		select {
 		case <-time.After(rest):
 		case <-ctx.Done():
+		case <-env.WindowEnd: // nil unless --window-end-on-stdin: blocks for ever
 		}
 	}
 	<-readersDone

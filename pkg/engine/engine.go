@@ -463,6 +463,24 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []st
 		pctx, cancel := context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 		args := r.collectArgs(s, subjects, apiTargets)
+		runner := runner
+		var nw *nodeWatch
+		if r.NodeSide && r.Via != ViaNode && !s.pod.Spec.HostNetwork {
+			// The node pod starts beside the pod's prober, and its watch is open before
+			// the pod's probes run (nodewatch.go).
+			wctx, wcancel := context.WithCancel(pctx)
+			nw = r.startNodeWatch(wctx, runner, s, args)
+			defer func() {
+				wcancel() // done by now, unless the pod's probe failed first
+				<-nw.done
+				if nw.pod != nil {
+					nw.pod.Delete()
+				}
+			}()
+			gated := *runner
+			gated.Gate = nw.ready
+			runner = &gated
+		}
 		switch {
 		case s.reference:
 			s.report, s.err = runner.ProbeRunning(pctx, s.pod, s.container, args, &s.timings)
@@ -473,11 +491,16 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []st
 		default:
 			s.report, s.err = runner.Probe(pctx, s.pod, s.container, args, &s.timings)
 		}
+		nw.end() // the pod's probes are done
 		if s.err == nil {
 			attach(s)
 			r.attachAPISections(pctx, s)
 		}
-		if s.err == nil && r.NodeSide {
+		switch {
+		case s.err != nil || !r.NodeSide:
+		case nw != nil:
+			s.err = r.attachNodeWatched(pctx, nw, s)
+		default:
 			s.err = r.attachNodeSide(pctx, runner, s)
 		}
 	})
@@ -537,7 +560,7 @@ func (r *run) nodeSideIfOutside(ctx context.Context, subjects []*subject) {
 	}
 	if r.Progress {
 		r.progressMu.Lock()
-		fmt.Fprintf(r.ErrOut, "node side (auto): packets of %s left the pod and were lost; reading every pod's node side\n", strings.Join(outside, ", "))
+		fmt.Fprintf(r.ErrOut, "node side (auto): packets of %s left the pod and were lost; reading every pod's node side (after the probe window: the node's namespace was not watched for drops while the probes ran; --node-side watches it)\n", strings.Join(outside, ", "))
 		r.progressMu.Unlock()
 	}
 	runner := r.newRunner()
@@ -556,6 +579,14 @@ func (r *run) nodeSideIfOutside(ctx context.Context, subjects []*subject) {
 				r.progressMu.Lock()
 				fmt.Fprintf(r.ErrOut, "warning: --node-side=auto could not read the node side of %s, the diagnosis goes on without it: %s\n", s.name, Explain(err, r.Prober.Profile))
 				r.progressMu.Unlock()
+				return
+			}
+			// Read after the window: the node's watch sections say it was not watched.
+			if s.pod.Spec.HostNetwork {
+				return
+			}
+			if err := joinWatched(s.report, nil, errAfterWindow.Error(), ""); err != nil {
+				s.err = err
 			}
 		})
 	}

@@ -21,6 +21,14 @@ import (
 // the stream is torn down and the command sees EOF, which is how a prober started with
 // --stdin-watch learns that nobody waits for its report any more.
 func Exec(ctx context.Context, config *rest.Config, rc rest.Interface, ns, pod, container string, command []string, stdout, stderr io.Writer) error {
+	stdin, hold := io.Pipe()
+	defer hold.Close()
+	return ExecStdin(ctx, config, rc, ns, pod, container, command, stdin, stdout, stderr)
+}
+
+// ExecStdin is Exec with the command's stdin read from stdin: what the caller writes
+// there the command reads; it sees EOF when stdin ends or the stream is torn down.
+func ExecStdin(ctx context.Context, config *rest.Config, rc rest.Interface, ns, pod, container string, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	req := rc.Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container,
@@ -43,8 +51,6 @@ func Exec(ctx context.Context, config *rest.Config, rc rest.Interface, ns, pod, 
 	if err != nil {
 		return err
 	}
-	stdin, hold := io.Pipe()
-	defer hold.Close()
 	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }
 

@@ -64,6 +64,9 @@ type Request struct {
 	// MaxReport caps the prober's report (podrun.DefaultMaxReport when 0).
 	MaxReport int64
 	Progress  func(string)
+	// NoWait returns from Start once the pod is created: the watcher of its start reports
+	// to Watch, which execs as soon as the container runs, before the API says so.
+	NoWait bool
 }
 
 // Collect starts a node pod on subjectPod's node, runs the prober there for the pod's IPs
@@ -104,6 +107,8 @@ type Pod struct {
 	pods     corev1client.PodInterface
 	runner   *podrun.Runner
 	progress func(string)
+	// waitErr is the verdict of the watcher of a NoWait start.
+	waitErr chan error
 }
 
 // Start creates the node pod for r.Subject and waits until it runs, within ctx. A pod
@@ -130,6 +135,17 @@ func Start(ctx context.Context, r Request) (*Pod, error) {
 		runner: &podrun.Runner{Client: r.Client, Config: r.Config, Spec: r.Spec, MaxReport: r.MaxReport,
 			Progress: func(_, msg string) { progress(msg) }}}
 	progress(fmt.Sprintf("started node pod %s on node %s", p.ID, created.Spec.NodeName))
+	if r.NoWait {
+		p.waitErr = make(chan error, 1)
+		go func() {
+			if err := inject.WaitRunning(ctx, pods, created.Name, Container, r.Spec.Image); err != nil {
+				p.waitErr <- &podrun.StepError{Pod: p.ID, Step: "wait for node pod", Err: err}
+				return
+			}
+			p.waitErr <- nil
+		}()
+		return p, nil
+	}
 	if err := inject.WaitRunning(ctx, pods, created.Name, Container, r.Spec.Image); err != nil {
 		p.Delete()
 		return nil, &podrun.StepError{Pod: p.ID, Step: "wait for node pod", Err: err}

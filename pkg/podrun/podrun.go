@@ -96,6 +96,13 @@ type Runner struct {
 	Exec func(ctx context.Context, pod *corev1.Pod, container string, cmd []string, stdout, stderr io.Writer) error
 	// MaxReport bounds the prober's stdout (the report) in bytes; 0 is DefaultMaxReport.
 	MaxReport int64
+	// Gate, when not nil, holds the prober's collect until it closes (the container is
+	// added and started meanwhile): a node pod's watch that must be open before the pod's
+	// probes run (window.go).
+	Gate <-chan struct{}
+	// ExecStdin runs a command with the given stdin (WatchCollect); nil is kexec.ExecStdin
+	// through Config (tests set it).
+	ExecStdin func(ctx context.Context, pod *corev1.Pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 // DefaultMaxReport: a report is tens of KiB; a pod that sends more is broken or hostile.
@@ -222,6 +229,15 @@ func (r *Runner) ProbeRunning(ctx context.Context, pod *corev1.Pod, container st
 func (r *Runner) collect(ctx context.Context, pod *corev1.Pod, name string, args []string, waitErr chan error, reused bool, tm *Timings) (*report.Report, error) {
 	id := pod.Namespace + "/" + pod.Name
 	cmd := append([]string{inject.ProberPath, "collect", "--stdin-watch", "--stamp", inject.StampPath}, args...)
+	if r.Gate != nil {
+		start := time.Now()
+		select {
+		case <-r.Gate:
+		case <-ctx.Done():
+			return nil, ctxError(ctx, id, "wait for the node's watch", waitErr)
+		}
+		tm.Add("wait-node-watch", start)
+	}
 	start := time.Now()
 	r.progress(id, "collecting in %s", name)
 	out, err := r.execRetrying(ctx, pod, name, cmd, waitErr, reused)

@@ -51,7 +51,17 @@ type Env struct {
 	// and its cgroup where asked), in a child of the prober; nil where the running binary
 	// cannot be re-executed as a prober (tests calling Collect) or --as-app=false.
 	AsApp *asapp.Runner
+	// WindowOpened, when set, is called once as the window opens (every window opener has
+	// begun); WindowEnd, when not nil, closes the window early, before Timeout: a watch
+	// run beside another prober's window (a node pod's drop watch beside the pod's probes,
+	// --window-end-on-stdin) lasts as long as that window and still reports.
+	WindowOpened func()
+	WindowEnd    <-chan struct{}
 }
+
+// WindowOpenLine is the line a prober run with --window-end-on-stdin writes on stderr as
+// its window opens, so whoever ends the window knows when it began to watch.
+const WindowOpenLine = "netdiff-prober: window open"
 
 // ErrNotAsked is what a plugin returns when its section only exists on request (nodeside
 // without --pod-ip): the report then has no such section and no problem for it.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
@@ -41,6 +42,12 @@ type Descriptor[S any] struct {
 	Rules map[string]contract.Rule
 	// Analysis is the section's part in the diagnosis; its Section is set to Name.
 	Analysis *contract.Analysis
+	// NodeWatch, when set, makes the section one a node pod also collects beside a pod's
+	// probe window (kubectl netdiff --node-side: the node pod's prober, in the node's
+	// namespace, opens its window as the pod's probes start and closes it when they end).
+	// It joins the node's section into the pod's: own is the pod's (nil when its report
+	// has none), node the node pod's (nil when there is none, and then nodeErr says why).
+	NodeWatch func(own, node *S, nodeErr string) *S
 }
 
 // Register adds a plugin. It panics on a descriptor that cannot be right (no name or no
@@ -64,6 +71,23 @@ func Register[S any](d Descriptor[S]) {
 	})
 	for name, r := range d.Rules {
 		diff.RegisterRule(d.Name+"/"+name, r)
+	}
+	if d.NodeWatch != nil {
+		nodeWatch[d.Name] = func(own, node json.RawMessage, nodeErr string) (json.RawMessage, error) {
+			var o, n *S
+			var err error
+			if len(own) > 0 {
+				if o, err = decode[S](d.Name, own); err != nil {
+					return nil, err
+				}
+			}
+			if len(node) > 0 {
+				if n, err = decode[S](d.Name, node); err != nil {
+					nodeErr, n = "the node pod's section: "+err.Error(), nil
+				}
+			}
+			return json.Marshal(d.NodeWatch(o, n, nodeErr))
+		}
 	}
 	if d.Analysis != nil {
 		a := *d.Analysis
@@ -140,12 +164,38 @@ func (p *plugin[S]) DefaultTargets(ctx context.Context, env *probe.Env) []target
 	return nil
 }
 
-func (p *plugin[S]) decode(raw json.RawMessage) (*S, error) {
+func (p *plugin[S]) decode(raw json.RawMessage) (*S, error) { return decode[S](p.d.Name, raw) }
+
+func decode[S any](name string, raw json.RawMessage) (*S, error) {
 	s := new(S)
 	if err := report.UnmarshalExact(raw, s); err != nil {
-		return nil, fmt.Errorf("section %s: %w", p.d.Name, err)
+		return nil, fmt.Errorf("section %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// nodeWatch holds the join of every section registered with a NodeWatch.
+var nodeWatch = map[string]func(own, node json.RawMessage, nodeErr string) (json.RawMessage, error){}
+
+// NodeWatched lists, sorted, the sections a node pod collects beside a pod's probe
+// window (Descriptor.NodeWatch).
+func NodeWatched() []string {
+	out := make([]string, 0, len(nodeWatch))
+	for name := range nodeWatch {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// JoinNode joins the node pod's stored section into the pod's (see Descriptor.NodeWatch):
+// own or node may be empty, and then nodeErr says why the node's is missing.
+func JoinNode(name string, own, node json.RawMessage, nodeErr string) (json.RawMessage, error) {
+	join, ok := nodeWatch[name]
+	if !ok {
+		return nil, fmt.Errorf("section %q is not watched from the node", name)
+	}
+	return join(own, node, nodeErr)
 }
 
 func (p *plugin[S]) reencode(raw json.RawMessage) (json.RawMessage, error) {

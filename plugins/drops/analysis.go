@@ -160,11 +160,14 @@ func inferBeyond(c *contract.Comparison, p *contract.Probe, i int, _ []int) *con
 	if s == nil || s.Watch == "" || len(flowDrops(c, p, i)) > 0 {
 		return nil
 	}
-	node := false
+	pod, node := false, false
 	for _, n := range s.Namespaces {
+		pod = pod || n.Role == "pod"
 		node = node || n.Role == "node"
 	}
-	if !node {
+	if !pod || !node {
+		// Only the node's watched (--node-side from a container without the BPF rights):
+		// the pod's own namespace may have dropped them.
 		return nil
 	}
 	who := c.Subjects[i]
@@ -230,6 +233,9 @@ var reasonWords = map[string]string{
 func reasonPhrase(d Drop) string {
 	if w := reasonWords[d.Reason]; w != "" {
 		return w
+	}
+	if errorRoute(d) {
+		return "their route is an error route (a blackhole, unreachable or prohibit route: the kernel frees them at " + d.Location + ")"
 	}
 	if d.Reason == "" {
 		return "dropped (this kernel gives no reason)"
@@ -312,14 +318,42 @@ func dropRule(c *contract.Comparison) []contract.Finding {
 			}
 			byPlace[pl] = append(byPlace[pl], d)
 		}
+		// Places whose drops the same state facts produce are one cause (a blackhole
+		// route back drops the pod's packets at Calico's reverse-path rule and its
+		// peer's replies at ip_error): the first place speaks, the others follow it.
+		factsOf := map[place][]contract.Row{}
+		bySet := map[string][]place{}
+		for _, pl := range order {
+			factsOf[pl] = stateFacts(c, i, byPlace[pl][0])
+			if len(factsOf[pl]) > 0 {
+				set := factSet(factsOf[pl])
+				bySet[set] = append(bySet[set], pl)
+			}
+		}
 		for _, pl := range order {
 			ds := byPlace[pl]
+			facts := factsOf[pl]
+			var also []place
+			if len(facts) > 0 {
+				group := bySet[factSet(facts)]
+				if group[0] != pl {
+					continue // said with the group's first place
+				}
+				also = group[1:]
+			}
 			keys := []string{}
 			for _, d := range ds {
 				keys = append(keys, Name+"/"+rowKey(c, i, d))
 			}
-			facts := stateFacts(c, i, ds[0])
 			msg := placeWords(c, i, ds, verdictOf(c, i, facts))
+			for _, ap := range also {
+				var total int64
+				for _, d := range byPlace[ap] {
+					total += d.Count
+					keys = append(keys, Name+"/"+rowKey(c, i, d))
+				}
+				msg += fmt.Sprintf("; and %d more there: %s (%s)", total, reasonPhrase(byPlace[ap][0]), placePhrase(byPlace[ap][0]))
+			}
 			j := other(c, i)
 			for n, r := range facts {
 				keys = append(keys, r.ID())
@@ -337,6 +371,16 @@ func dropRule(c *contract.Comparison) []contract.Finding {
 		}
 	}
 	return out
+}
+
+// factSet identifies a set of state rows.
+func factSet(rows []contract.Row) string {
+	ids := make([]string, len(rows))
+	for n, r := range rows {
+		ids[n] = r.ID()
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, "\x00")
 }
 
 // onlyIn: subject i counted the drop and no other subject did.
@@ -485,13 +529,19 @@ func stateFacts(c *contract.Comparison, i int, d Drop) []contract.Row {
 	case d.Netns == "node" && reason == "NETFILTER_DROP":
 		ws = []where{{"nodeside", func(k string) bool { return strings.HasPrefix(k, "netfilter/") && hook(k) }, false},
 			{"nodeside", prefix("netfilter"), true}}
+		if reversePathHook(d.Hook) {
+			// The same rules, another verdict: a reverse-path match (iptables rpfilter,
+			// nft fib saddr; Calico's anti-spoofing in raw PREROUTING) reads the route
+			// back to the pod, which then differs.
+			ws = append(ws, where{"nodeside", prefix("route"), true})
+		}
 	case d.Netns == "pod" && reason == "IP_RPFILTER":
 		ws = []where{{"sysctls", contains("rp_filter"), false}, {"routes", every, false}}
 	case d.Netns == "node" && reason == "IP_RPFILTER":
 		ws = []where{{"nodeside", contains("rp_filter"), false}, {"nodeside", prefix("route"), false}}
-	case d.Netns == "pod" && (strings.Contains(reason, "NOROUTES") || reason == "IP_INADDRERRORS"):
+	case d.Netns == "pod" && (strings.Contains(reason, "NOROUTES") || reason == "IP_INADDRERRORS" || errorRoute(d)):
 		ws = []where{{"routes", every, false}, {"rules", every, false}}
-	case d.Netns == "node" && (strings.Contains(reason, "NOROUTES") || reason == "IP_INADDRERRORS"):
+	case d.Netns == "node" && (strings.Contains(reason, "NOROUTES") || reason == "IP_INADDRERRORS" || errorRoute(d)):
 		ws = []where{{"nodeside", prefix("route"), false}}
 	case d.Netns == "pod" && strings.HasPrefix(reason, "NEIGH_"):
 		ws = []where{{"neighbours", every, false}, {"interfaces", contains("flags"), false}}
@@ -522,6 +572,27 @@ func stateFacts(c *contract.Comparison, i int, d Drop) []contract.Row {
 		}
 	}
 	return out
+}
+
+// reversePathHook: a netfilter hook where a rule may match on the route back to a
+// packet's source (rpfilter is valid in PREROUTING, nft's fib saddr also in INPUT and
+// FORWARD); "" where the kernel gave no stack to read it from.
+func reversePathHook(h string) bool {
+	return h == "" || h == "prerouting" || h == "input" || h == "forward"
+}
+
+// errorRoute: the kernel freed the packet where a route lookup gave an error route
+// (blackhole, unreachable, prohibit: ip_error frees those forwarded or delivered with no
+// reason of their own, IPv6's ip6_pkt_discard and dst_discard alike).
+func errorRoute(d Drop) bool {
+	if d.Reason != "" && d.Reason != "NOT_SPECIFIED" {
+		return false
+	}
+	switch d.Location {
+	case "ip_error", "ip6_pkt_discard", "ip6_pkt_discard_out", "ip6_pkt_prohibit", "ip6_pkt_prohibit_out", "dst_discard", "dst_discard_out":
+		return true
+	}
+	return false
 }
 
 // dropsOrRejects: the row's verdict in subject i (or, for a rule it lacks, in the others)

@@ -104,6 +104,7 @@ func init() {
 		Facts:     facts,
 		Rules:     map[string]contract.Rule{"on-flow": dropRule},
 		Analysis:  &analysis,
+		NodeWatch: joinNode,
 	})
 }
 

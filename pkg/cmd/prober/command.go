@@ -62,6 +62,8 @@ type CollectOptions struct {
 	// the cgroup tree, as a node-side prober has).
 	AsApp       bool
 	AsAppCgroup bool
+	// WindowEndOnStdin closes the window when a line arrives on stdin (windowend.go).
+	WindowEndOnStdin bool
 
 	Out, ErrOut io.Writer
 }
@@ -126,6 +128,7 @@ func newCollectCommand(out, errOut io.Writer) *cobra.Command {
 	f.BoolVar(&o.AsAppCgroup, "as-app-cgroup", false, "with --as-app: also run them inside the --pid process's cgroup (cgroup v2, mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified), so programs attached to it apply")
 	f.StringArrayVar(&o.Only, "only", nil, "collect only these sections (repeatable); the default is every section")
 	f.StringVar(&o.ContainerID, "container-id", "", "run on a pod's node, in the host PID namespace: report the container with this ID (containerd://…) from inside its network namespace, as an ephemeral container would, without touching the pod")
+	addWindowEndFlag(f, o)
 	f.BoolVar(&o.Entered, "entered", false, "set by --container-id on the run inside the container's namespaces")
 	_ = f.MarkHidden("entered")
 	return cmd
@@ -211,7 +214,8 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if o.StdinWatch {
+	var windowEnd <-chan struct{}
+	if o.StdinWatch || o.WindowEndOnStdin {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
@@ -219,10 +223,7 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 		if in == nil {
 			in = os.Stdin
 		}
-		go func() {
-			_, _ = io.Copy(io.Discard, in)
-			cancel()
-		}()
+		windowEnd = o.watchStdin(in, cancel)
 	}
 	timeout := o.Timeout
 	if o.Window > 0 {
@@ -236,6 +237,7 @@ func (o *CollectOptions) Run(ctx context.Context) error {
 	env := &probe.Env{PID: o.PID, Proc: o.Proc, Targets: targets, Timeout: timeout, Attempts: o.Attempts, Burst: o.Burst, Spread: spread,
 		AddDefaults: o.Defaults, Gentle: map[string]bool{}, PodIPs: o.PodIPs, PodPeerIndex: o.PodIfindex,
 		OnlyTargetPIDNamespace: o.Entered}
+	o.windowEnd(env, windowEnd)
 	if o.AsApp {
 		env.AsApp = &asapp.Runner{Exe: filepath.Join(o.Proc, "self", "exe"), Proc: o.Proc, Cgroup: o.AsAppCgroup}
 	}
