@@ -24,6 +24,21 @@ func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependenc
 		return contract.Dependency{}
 	}
 	var dep contract.Dependency
+	// A route in a table that lookups reach only through a policy rule some subject
+	// lacks is that rule's doing: the rule and the table it points to are one cause.
+	if !consulted(c, rr.table) {
+		for _, rule := range c.Section("rules") {
+			if rule.Equal {
+				continue
+			}
+			for k, v := range rule.Values {
+				if rule.Present(k) && strings.Contains(" "+v+" ", " lookup "+rr.table+" ") {
+					dep.Rows = append(dep.Rows, rule.ID())
+					break
+				}
+			}
+		}
+	}
 	for j, v := range r.Values {
 		if !r.Present(j) {
 			continue
