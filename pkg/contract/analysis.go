@@ -128,6 +128,8 @@ type Probe struct {
 	UIDs []int
 	// AsApp marks a probe run with the app's identity rather than the prober's.
 	AsApp bool
+	// Burst marks attempts made all at once rather than one at a time.
+	Burst bool
 	// Status and Detail (the row's value) per subject.
 	Status []Status
 	Detail []string

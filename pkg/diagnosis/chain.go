@@ -295,6 +295,11 @@ func (d *Diagnosis) Findings() []contract.Finding {
 		}
 	}
 	out := make([]contract.Finding, len(order))
+	for _, idx := range order {
+		if group(idx) == 0 && d.fs[idx].effect == "" {
+			d.fs[idx].effect = d.effectOf(idx, explains[idx])
+		}
+	}
 	for n, idx := range order {
 		x := d.fs[idx]
 		f := x.Finding

@@ -53,9 +53,22 @@ var plantedCauses = []planted{
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.IP("rule", "add", "to", "10.88.0.1", "ipproto", "tcp", "dport", "8082", "prohibit", "prio", "100")
 		}},
-	{name: "blackhole-route", names: `blackhole route to 10.88.0.0/24`,
+	{name: "blackhole-route", names: "`blackhole 10.88.0.0/24`",
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("route", "add", "blackhole", "10.88.0.0/24") }},
-	{name: "reject-owner", names: `nftables rule .*dport 8082.*skuid 0.*REJECT --reject-with icmp-net-unreachable`,
+	// The issue-31 pair: a connlimit REJECT that only bursts meet, and a policy rule
+	// sending TCP to 9090 to a table whose default is unreachable.
+	{name: "connlimit-reject", names: "`iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset`.*in bursts of 10",
+		targets: []string{"10.88.0.1:9090"}, args: []string{"--attempts", "3", "--burst", "10", "--timeout", "2s"},
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.Exec(strings.Fields("iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset")...)
+		}},
+	{name: "rule-dport-table", names: "`\\d+: from all ipproto tcp dport 9090 lookup 150`, table 150 holding `unreachable default`.*9090 fail at once with EHOSTUNREACH",
+		targets: []string{"10.88.0.1:9090"},
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.IP("route", "add", "unreachable", "default", "table", "150")
+			b.IP("rule", "add", "ipproto", "tcp", "dport", "9090", "lookup", "150")
+		}},
+	{name: "reject-owner", names: "`iptables -A OUTPUT -p tcp --dport 8082 -m owner --uid-owner 0 -j REJECT --reject-with icmp-net-unreachable`",
 		plant: plantOwnerReject},
 	{name: "reject-unreadable", names: `netfilter REJECT in its own network namespace.*--profile netadmin`,
 		plant: plantOwnerReject, unprivileged: true},
@@ -83,7 +96,7 @@ var plantedCauses = []planted{
 			b.IP("route", "add", "unreachable", "default", "table", "100")
 			b.IP("rule", "add", "uidrange", "1000-1000", "lookup", "100", "prio", "100")
 		}},
-	{name: "app-owner-reject", names: `nftables rule .*skuid 1000.*REJECT`, appUID: 1000,
+	{name: "app-owner-reject", names: `iptables -A OUTPUT -p tcp -m owner --uid-owner 1000 -j REJECT`, appUID: 1000,
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.Exec("iptables", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", "1000", "-j", "REJECT")
 		}},
@@ -162,7 +175,7 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	node.IP("addr", "add", "10.77.0.1/24", "dev", "br0")
 	node.IP("link", "set", "br0", "up")
 	node.IP("addr", "add", "10.88.0.1/32", "dev", "lo")
-	for _, port := range []string{"8080", "8081", "8082"} {
+	for _, port := range []string{"8080", "8081", "8082", "9090"} {
 		node.ListenTCP("10.88.0.1:" + port)
 	}
 	a := pod(t, node, "dpod-a", "10.77.0.5/24")

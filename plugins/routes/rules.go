@@ -64,7 +64,7 @@ func NoDefaultRoute(c *contract.Comparison) []contract.Finding {
 		for _, i := range without {
 			out = append(out, contract.Finding{
 				Severity: contract.Critical,
-				Message:  fmt.Sprintf("%s has no %s default route (%s): connects to %s addresses outside its own subnets fail with ENETUNREACH", c.Subjects[i], label, strings.Join(with, "; "), label),
+				Message:  fmt.Sprintf("%s has no %s default route (%s)", c.Subjects[i], label, strings.Join(with, "; ")),
 				Keys:     keys,
 			})
 		}
