@@ -13,10 +13,10 @@ import (
 // outcome is one probe's result in one subject, read from its row's value ("ok 1/10,
 // ECONNREFUSED 9/10 (immediate)").
 type outcome struct {
-	p                *contract.Probe
-	ok, attempts     int
-	errno, stage     string
-	failed           int // attempts that failed with errno
+	p            *contract.Probe
+	ok, attempts int
+	errno, stage string
+	failed       int // attempts that failed with errno
 }
 
 func readOutcome(p *contract.Probe, i int) (outcome, bool) {

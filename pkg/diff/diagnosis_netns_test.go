@@ -57,7 +57,7 @@ var plantedCauses = []planted{
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("route", "add", "blackhole", "10.88.0.0/24") }},
 	// The issue-31 pair: a connlimit REJECT that only bursts meet, and a policy rule
 	// sending TCP to 9090 to a table whose default is unreachable.
-	{name: "connlimit-reject", names: "`iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset`.*in bursts of 10",
+	{name: "connlimit-reject", names: "--syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4.*REJECT --reject-with tcp-reset",
 		targets: []string{"10.88.0.1:9090"}, args: []string{"--attempts", "3", "--burst", "10", "--timeout", "2s"},
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.Exec(strings.Fields("iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset")...)
@@ -68,7 +68,7 @@ var plantedCauses = []planted{
 			b.IP("route", "add", "unreachable", "default", "table", "150")
 			b.IP("rule", "add", "ipproto", "tcp", "dport", "9090", "lookup", "150")
 		}},
-	{name: "reject-owner", names: "`iptables -A OUTPUT -p tcp --dport 8082 -m owner --uid-owner 0 -j REJECT --reject-with icmp-net-unreachable`",
+	{name: "reject-owner", names: `--dport 8082 -m owner --uid-owner 0.*REJECT --reject-with icmp-net-unreachable`,
 		plant: plantOwnerReject},
 	{name: "reject-unreadable", names: `netfilter REJECT in its own network namespace.*--profile netadmin`,
 		plant: plantOwnerReject, unprivileged: true},
@@ -96,7 +96,7 @@ var plantedCauses = []planted{
 			b.IP("route", "add", "unreachable", "default", "table", "100")
 			b.IP("rule", "add", "uidrange", "1000-1000", "lookup", "100", "prio", "100")
 		}},
-	{name: "app-owner-reject", names: `iptables -A OUTPUT -p tcp -m owner --uid-owner 1000 -j REJECT`, appUID: 1000,
+	{name: "app-owner-reject", names: `--uid-owner 1000.*REJECT`, appUID: 1000,
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.Exec("iptables", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", "1000", "-j", "REJECT")
 		}},
@@ -114,7 +114,10 @@ func TestPlantedCausesRankFirst(t *testing.T) {
 	netnstest.RequireRoot(t)
 	for _, pc := range plantedCauses {
 		t.Run(pc.name, func(t *testing.T) {
-			scorePlanted(t, "pod/"+pc.name, plantAndDiff(t, pc), pc.names)
+			res := plantAndDiff(t, pc)
+			if scorePlanted(t, "pod/"+pc.name, res, pc.names) {
+				headlineStyle(t, res.Findings[0].Message)
+			}
 		})
 	}
 }
@@ -321,6 +324,35 @@ func waitForUID(t *testing.T, apps map[*netnstest.NS]string, uid int) {
 			if time.Now().After(deadline) {
 				t.Fatalf("app %s does not run sleep as uid %d", pid, uid)
 			}
+		}
+	}
+}
+
+// headlineBudget is the length of a top-level cause's sentence, beyond the fact's own
+// syntax where that is longer than syntaxAllowance (a rule as typed can be long).
+const (
+	headlineBudget  = 160
+	syntaxAllowance = 80
+)
+
+// headlineStyle holds a headline to docs/findings.md: within the budget, no count
+// before a noun of the wrong number, no "a" before a vowel, no hedge.
+func headlineStyle(t *testing.T, msg string) {
+	t.Helper()
+	n := len(msg)
+	for _, q := range regexp.MustCompile("`[^`]*`").FindAllString(msg, -1) {
+		if len(q) > syntaxAllowance {
+			n -= len(q) - syntaxAllowance
+		}
+	}
+	if n > headlineBudget {
+		// Measured, not yet held: the drops, sysctls, dnsconfig and interfaces wordings
+		// still carry asides (issue 31's remaining kinds).
+		t.Logf("headline is %d characters (budget %d, the syntax beyond %d not counted): %s", n, headlineBudget, syntaxAllowance, msg)
+	}
+	for _, bad := range []*regexp.Regexp{regexp.MustCompile(`\b1 [a-z]+s\b`), regexp.MustCompile(`\ba [aeiou]`), regexp.MustCompile(`\bcan fail\b|\bmay\b`)} {
+		if bad.MatchString(msg) {
+			t.Errorf("headline %q has %q", msg, bad.FindString(msg))
 		}
 	}
 }
