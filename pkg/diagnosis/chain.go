@@ -181,7 +181,7 @@ func (d *Diagnosis) cover() {
 				continue
 			}
 			d.fs[c].Keys = append(d.fs[c].Keys, fs.Keys...)
-			d.fs[c].Message += "; when the report was taken: " + fs.message()
+			d.fs[c].also = append(d.fs[c].also, fs.message())
 			d.fs[s].dropped = true
 			d.Graph.removeEdges(s, Explains)
 			d.Graph.edge(d.Graph.findingNode(s), d.Graph.findingNode(c), FoldedInto)

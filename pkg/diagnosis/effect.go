@@ -24,7 +24,8 @@ func readOutcome(p *contract.Probe, i int) (outcome, bool) {
 		return outcome{}, false
 	}
 	o := outcome{p: p}
-	for _, part := range strings.Split(strings.TrimPrefix(p.Detail[i], "error "), ", ") {
+	v, _, _ := strings.Cut(p.Detail[i], ";") // an annotation follows (the kernel's drops)
+	for _, part := range strings.Split(strings.TrimPrefix(v, "error "), ", ") {
 		f := strings.Fields(part)
 		if len(f) < 2 {
 			if len(f) == 1 && o.errno == "" && strings.HasPrefix(f[0], "E") {
@@ -55,155 +56,166 @@ func readOutcome(p *contract.Probe, i int) (outcome, bool) {
 	return o, o.errno != "" || o.attempts > 0
 }
 
+// tally is how a target fared in one subject: its bursts and its attempts one at a time.
+type tally struct {
+	errno, stage       string
+	hosts              []string // where, per host, once merged
+	burstFail, burstN  int      // failed attempts and attempts in bursts
+	burstSize          int
+	seqFail, seqN      int
+	ports              []int
+	proto, host, where string
+}
+
+func (t *tally) add(o *tally) {
+	t.burstFail += o.burstFail
+	t.burstN += o.burstN
+	t.seqFail += o.seqFail
+	t.seqN += o.seqN
+	t.burstSize = max(t.burstSize, o.burstSize)
+}
+
+// shape is what must be alike for targets to be worded together.
+func (t *tally) shape() string {
+	return fmt.Sprintf("%s|%s|%s|%t|%t|%t|%t", t.proto, t.errno, stageWords(t.stage, t.errno),
+		t.burstFail > 0, t.burstFail == t.burstN, t.seqFail > 0, t.seqFail == t.seqN)
+}
+
 // effect words what a cause did to this run's probes in subject i, from the outcomes of
 // the probes it explains: which targets, which transport, how many of how many
 // attempts, which errno, at once or after a timeout, and, where the same target worked
 // one at a time but not in a burst, that. Targets of one host that fared alike are one
-// phrase with their ports.
+// phrase with their ports; targets that all failed alike are one phrase.
 func effect(c *contract.Comparison, probes []*contract.Probe, i int) string {
-	type group struct {
-		proto, host string
-		ports       []int
-		all         []outcome
-	}
-	perTarget := map[string][]outcome{}
-	var targets []string
+	byTarget := map[string]*tally{}
+	var keys []string
 	for _, p := range probes {
 		if p.Proto == "" || i >= len(p.Status) {
 			continue
 		}
 		o, ok := readOutcome(p, i)
-		if !ok {
+		if !ok || o.attempts == 0 && o.errno == "" {
 			continue
 		}
 		k := p.Proto + " " + p.Target
-		if _, seen := perTarget[k]; !seen {
-			targets = append(targets, k)
+		t := byTarget[k]
+		if t == nil {
+			t = &tally{proto: p.Proto, host: target.Host(p.Target)}
+			if p.Port != 0 {
+				t.ports = []int{p.Port}
+			}
+			byTarget[k] = t
+			keys = append(keys, k)
 		}
-		perTarget[k] = append(perTarget[k], o)
+		if o.errno != "" && (t.errno == "" || o.failed > 0 && t.errno != o.errno && o.stage != "") {
+			t.errno, t.stage = o.errno, o.stage
+		}
+		if p.Burst {
+			t.burstFail += o.failed
+			t.burstN += o.attempts
+			t.burstSize = max(t.burstSize, o.attempts)
+		} else {
+			t.seqFail += o.failed
+			t.seqN += o.attempts
+		}
 	}
-	sort.Strings(targets)
-	groups := map[string]*group{}
-	var order []string
-	for _, k := range targets {
-		os := perTarget[k]
-		p := os[0].p
-		shape := groupWords(c, p.Proto, "", os, i) // how it fared, without where
-		gk := p.Proto + "\x00" + target.Host(p.Target) + "\x00" + shape
-		g := groups[gk]
-		if g == nil {
-			g = &group{proto: p.Proto, host: target.Host(p.Target)}
-			groups[gk] = g
-			order = append(order, gk)
+	sort.Strings(keys)
+	// Targets of one host that fared alike first, then hosts that fared alike.
+	var hostGroups []*tally
+	byShape := map[string]*tally{}
+	for _, k := range keys {
+		t := byTarget[k]
+		if g, ok := byShape[t.host+"|"+t.shape()]; ok {
+			g.ports = append(g.ports, t.ports...)
+			g.add(t)
+			continue
 		}
-		if p.Port != 0 {
-			g.ports = append(g.ports, p.Port)
-		}
-		g.all = append(g.all, os...)
+		byShape[t.host+"|"+t.shape()] = t
+		hostGroups = append(hostGroups, t)
 	}
-	// Everything failed alike (one errno, all attempts): one phrase for all targets.
-	if len(order) > 1 {
-		errno, stage, fail, total, ok := "", "", 0, 0, true
+	var groups []*tally
+	byShape = map[string]*tally{}
+	for _, t := range hostGroups {
+		w := t.host
+		switch len(t.ports) {
+		case 0:
+		case 1:
+			w = fmt.Sprintf("%s:%d", t.host, t.ports[0])
+		default:
+			var ps []string
+			for _, p := range t.ports {
+				ps = append(ps, strconv.Itoa(p))
+			}
+			w = fmt.Sprintf("%s (ports %s)", t.host, strings.Join(ps, ", "))
+		}
+		if g, ok := byShape[t.shape()]; ok {
+			g.hosts = append(g.hosts, w)
+			g.add(t)
+			continue
+		}
+		t.hosts = []string{w}
+		byShape[t.shape()] = t
+		groups = append(groups, t)
+	}
+	for _, g := range groups {
+		g.where = strings.Join(g.hosts, " and ")
+		if len(g.hosts) > 2 {
+			g.where = contract.Count(len(g.hosts), "target", "targets")
+		}
+	}
+	// Everything failed alike, every attempt: one phrase for all targets.
+	if len(groups) > 1 {
+		all, fail, total := true, 0, 0
 		protos := map[string]bool{}
 		var names []string
-		for _, k := range order {
-			g := groups[k]
-			for _, o := range g.all {
-				if o.errno == "" || o.ok > 0 || errno != "" && o.errno != errno {
-					ok = false
-				}
-				errno, stage = o.errno, o.stage
-				fail += o.failed
-				total += o.attempts
+		for _, g := range groups {
+			if g.errno != groups[0].errno || g.burstFail != g.burstN || g.seqFail != g.seqN {
+				all = false
 			}
+			fail += g.burstFail + g.seqFail
+			total += g.burstN + g.seqN
 			if !protos[g.proto] {
 				protos[g.proto] = true
 				names = append(names, strings.ToUpper(g.proto))
 			}
 		}
-		if ok {
-			return fmt.Sprintf("every %s probe of %d targets fails%s with %s (%d of %d)", strings.Join(names, "/"), len(order), stageWords(stage, errno), errno, fail, total)
+		if all && fail > 0 {
+			return fmt.Sprintf("every %s probe of %s fails%s with %s (%d of %d)", strings.Join(names, "/"),
+				contract.Count(len(keys), "target", "targets"), stageWords(groups[0].stage, groups[0].errno), groups[0].errno, fail, total)
 		}
 	}
 	var parts []string
-	for n, k := range order {
-		if n == 1 && len(order) > 2 {
-			parts = append(parts, fmt.Sprintf("and %d more %s", len(order)-n, contract.Plural(len(order)-n, "target", "targets")))
+	for n, g := range groups {
+		if n == 1 && len(groups) > 2 {
+			parts = append(parts, fmt.Sprintf("and %d more %s", len(groups)-n, contract.Plural(len(groups)-n, "target", "targets")))
 			break
 		}
-		g := groups[k]
-		where := g.host
-		switch len(g.ports) {
-		case 0:
-		case 1:
-			where = fmt.Sprintf("%s:%d", g.host, g.ports[0])
-		default:
-			var ps []string
-			for _, p := range g.ports {
-				ps = append(ps, strconv.Itoa(p))
-			}
-			where = fmt.Sprintf("%s (ports %s)", g.host, strings.Join(ps, ", "))
-		}
-		parts = append(parts, groupWords(c, g.proto, where, g.all, i))
+		parts = append(parts, tallyWords(g))
 	}
 	return strings.Join(parts, "; ")
 }
 
-// groupWords: "bursts of 10 TCP connects to 10.0.0.2:8080 get ECONNREFUSED at once on 9
-// of 10; one at a time they work", "TCP connects to 10.88.0.1:9090 fail at once with
-// EHOSTUNREACH (15 of 15)".
-func groupWords(c *contract.Comparison, proto, where string, os []outcome, i int) string {
-	var burst []outcome
-	var seq []outcome
-	for _, o := range os {
-		if o.p.Burst {
-			burst = append(burst, o)
-		} else {
-			seq = append(seq, o)
-		}
+// tallyWords: "TCP connects to 10.88.0.1:9090 fail at once with EHOSTUNREACH (12 of
+// 12)", "in bursts of 10, 9 of 10 TCP connects to 10.0.0.2:8080 fail at once with
+// ECONNREFUSED; one at a time they work", "TCP connects to … fail at once with
+// ECONNREFUSED: 20 of 20 in bursts of 10, 5 of 6 one at a time".
+func tallyWords(t *tally) string {
+	what := strings.ToUpper(t.proto) + " " + map[string]string{"tcp": "connects", "udp": "queries", "icmp": "pings"}[t.proto]
+	if t.errno == "" {
+		return fmt.Sprintf("%s to %s differ", what, t.where)
 	}
-	what := strings.ToUpper(proto) + " " + map[string]string{"tcp": "connects", "udp": "queries", "icmp": "pings"}[proto]
-	if proto == "tcp" && len(os) > 0 && os[0].p.Port == 0 {
-		what = "TCP connects"
+	how := stageWords(t.stage, t.errno) + " with " + t.errno
+	switch {
+	case t.burstFail > 0 && t.seqFail == 0 && t.seqN > 0:
+		return fmt.Sprintf("in bursts of %d, %d of %d %s to %s fail%s; one at a time they work", t.burstSize, t.burstFail, t.burstN, what, t.where, how)
+	case t.burstFail > 0 && t.seqFail > 0 && (t.burstFail != t.burstN || t.seqFail != t.seqN):
+		return fmt.Sprintf("%s to %s fail%s: %d of %d in bursts of %d, %d of %d one at a time", what, t.where, how, t.burstFail, t.burstN, t.burstSize, t.seqFail, t.seqN)
 	}
-	// Only bursts fail: the rate or count is the trigger.
-	seqFailed := false
-	for _, o := range seq {
-		if o.errno != "" {
-			seqFailed = true
-		}
+	fail, total := t.burstFail+t.seqFail, t.burstN+t.seqN
+	if fail < total {
+		return fmt.Sprintf("%d of %d %s to %s fail%s", fail, total, what, t.where, how)
 	}
-	if len(burst) > 0 && !seqFailed {
-		b := burst[0]
-		for _, o := range burst[1:] {
-			if o.failed > b.failed {
-				b = o
-			}
-		}
-		s := fmt.Sprintf("in bursts of %d, %d %s to %s fail%s with %s", b.attempts, b.failed, what, where, stageWords(b.stage, b.errno), b.errno)
-		if len(seq) > 0 {
-			s += "; one at a time they work"
-		}
-		return s
-	}
-	fail, total, ok := 0, 0, 0
-	errno, stage := "", ""
-	for _, o := range os {
-		fail += o.failed
-		total += o.attempts
-		ok += o.ok
-		if errno == "" || o.failed > 0 && errno != o.errno && o.failed > fail/2 {
-			errno, stage = o.errno, o.stage
-		}
-	}
-	if errno == "" {
-		return fmt.Sprintf("%s to %s differ", what, where)
-	}
-	verb := "fail"
-	if ok > 0 {
-		verb = "partly fail"
-	}
-	return fmt.Sprintf("%s to %s %s%s with %s (%d of %d)", what, where, verb, stageWords(stage, errno), errno, fail, total)
+	return fmt.Sprintf("%s to %s fail%s (%d of %d)", what, t.where, how, fail, total)
 }
 
 // stageWords: at once (the kernel refused before a packet left, or the reply came at

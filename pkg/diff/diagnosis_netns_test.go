@@ -1,9 +1,11 @@
 package diff_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -226,6 +228,14 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	wg.Wait()
 	if ra == nil || rb == nil {
 		t.FailNow()
+	}
+	// NETDIFF_PLANTED_DUMP=DIR keeps the two reports (DIR/NAME-a.json, -b.json) for
+	// `kubectl-netdiff -f … -f …` by hand.
+	if dir := os.Getenv("NETDIFF_PLANTED_DUMP"); dir != "" {
+		for n, r := range map[string]*report.Report{"a": ra, "b": rb} {
+			b, _ := json.Marshal(r)
+			_ = os.WriteFile(filepath.Join(dir, pc.name+"-"+n+".json"), b, 0o644)
+		}
 	}
 	res, err := diff.Compare([]string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, diff.Options{})
 	if err != nil {
