@@ -36,6 +36,9 @@ type Finding struct {
 	// Rule names the rule that produced it, e.g. "routes/no-default-route".
 	Rule    string `json:"rule"`
 	Message string `json:"message"`
+	// Detail is what a person may want after the headline: why such a fact matters in
+	// general, counts, hints (-o wide, JSON). The headline carries none of it.
+	Detail string `json:"detail,omitempty"`
 	// Keys are the row keys ("section/key") the finding rests on.
 	Keys []string `json:"keys"`
 	// Evidence is each key's value in every subject.

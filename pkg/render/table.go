@@ -152,6 +152,9 @@ func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 		}
 		msg := wrap(text, l.messageWidth, 0)
 		if l.wide {
+			if f.Detail != "" {
+				msg += "\n" + wrap(sanitize(f.Detail), l.messageWidth, 0)
+			}
 			links := ""
 			if len(f.Explains) > 0 {
 				links = "\nexplains " + sanitizeAll(f.Explains, " ")

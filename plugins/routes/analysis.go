@@ -182,9 +182,9 @@ func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 		return fmt.Sprintf("%s has no %sroute to %s%s (%s: %s)", si, kind, rr.dst, where, sj, r.Values[j])
 	case !r.Present(j):
 		if rr.typ != "unicast" && rr.typ != "local" && rr.typ != "broadcast" {
-			return fmt.Sprintf("only %s has a %s route to %s%s (%s): connects there are refused by the kernel", si, rr.typ, rr.dst, where, r.Values[i])
+			return fmt.Sprintf("%s has `%s %s%s` (ip route: %s has no such route)", si, rr.typ, routeDst(rr.dst), strings.Replace(where, " in table ", " table ", 1), sj)
 		}
-		return fmt.Sprintf("only %s has %s%s: %s (%s has none)", si, to, where, r.Values[i], sj)
+		return fmt.Sprintf("%s has `%s %s%s` (ip route: %s has no such route)", si, routeDst(rr.dst), r.Values[i], strings.Replace(where, " in table ", " table ", 1), sj)
 	}
 	return fmt.Sprintf("%s's %s route to %s%s is %q (%s: %q)", si, rr.typ, rr.dst, where, r.Values[i], sj, r.Values[j])
 }
@@ -203,4 +203,16 @@ func consulted(c *contract.Comparison, t string) bool {
 		}
 	}
 	return false
+}
+
+// routeDst is a route's destination as `ip route` prints it: "default", an address for
+// a full-length prefix, else the prefix.
+func routeDst(p netip.Prefix) string {
+	switch {
+	case p.Bits() == 0:
+		return "default"
+	case p.Bits() == p.Addr().BitLen():
+		return p.Addr().String()
+	}
+	return p.String()
 }

@@ -240,7 +240,8 @@ func MTUDiffers(c *contract.Comparison) []contract.Finding {
 		}
 		out = append(out, contract.Finding{
 			Severity: contract.Medium,
-			Message:  fmt.Sprintf("the MTU of route %s differs (%s): large packets on that path are dropped or fragmented on one side only", k, strings.Join(parts, ", ")),
+			Message:  fmt.Sprintf("the mtu of route %s differs (%s)", k, strings.Join(parts, ", ")),
+			Detail:   "large packets on that path are dropped or fragmented on one side only",
 			Keys:     []string{Name + "/" + k},
 		})
 	}
