@@ -180,7 +180,7 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) string {
 			}
 		}
 		if all && fail > 0 {
-			return fmt.Sprintf("every %s probe of %s fails%s with %s (%d of %d)", strings.Join(names, "/"),
+			return fmt.Sprintf("every %s probe of %s fails%s with %s (%d of %d)", andList(names),
 				contract.Count(len(keys), "target", "targets"), stageWords(groups[0].stage, groups[0].errno), groups[0].errno, fail, total)
 		}
 	}
@@ -262,4 +262,12 @@ func (d *Diagnosis) effectOf(idx int, symptoms []int) string {
 		return ""
 	}
 	return effect(d.c, collect(true), subj)
+}
+
+// andList joins "a", "b", "c" as "a, b and c".
+func andList(ss []string) string {
+	if len(ss) < 2 {
+		return strings.Join(ss, "")
+	}
+	return strings.Join(ss[:len(ss)-1], ", ") + " and " + ss[len(ss)-1]
 }
