@@ -276,7 +276,7 @@ func flap(t *testing.T, ns *netnstest.NS, period time.Duration) {
 // ~7 Hz with the default flags, at ~1 Hz with --window 10s (those runs in parallel).
 func TestFlappingRouteNamedAsChanging(t *testing.T) {
 	netnstest.RequireRoot(t)
-	changing := regexp.MustCompile(`pod-b saw \d+ route deletions and \d+ route additions on eth0 .*its route .*default via 10\.77\.0\.1 dev eth0 .*was deleted \d+ times and re-added \d+ times`)
+	changing := regexp.MustCompile(`pod-b saw \d+ route deletions? and \d+ route additions? on eth0 .*its route .*default via 10\.77\.0\.1 dev eth0 .*was deleted \d+ times? and re-added \d+ times?`)
 	cases := []struct {
 		name   string
 		period time.Duration
