@@ -360,19 +360,8 @@ func (d *Diagnosis) causeFor(r contract.Row, i, j int) int {
 	// A rule's cause first; else context that explains (a namespace still settling
 	// during the window). Context that only lists the row among others (diff/odd-one-out
 	// with three or more subjects) must not take the place of the rule that names it.
-	// The row's own section's finding names it first: another section's finding that
-	// cites the row (the kernel's drop on a flow, naming the rule that dropped it) is
-	// evidence for it, and joins it where that section is covered (cover).
 	for _, kind := range []contract.Kind{contract.Cause, contract.Context} {
-		for pass, idx := 0, 0; pass < 2; idx++ {
-			if idx == len(d.fs) {
-				pass, idx = pass+1, -1
-				continue
-			}
-			f := d.fs[idx]
-			if own := strings.HasPrefix(f.Rule, r.Section+"/"); own != (pass == 0) {
-				continue
-			}
+		for idx, f := range d.fs {
 			if f.Kind == kind && !f.dropped && slices.Contains(f.Keys, r.ID()) && (f.Subject == "" || f.Subject == d.c.Subjects[i]) {
 				f.Subject = d.c.Subjects[i]
 				f.Place = d.as[r.Section].Place.String()

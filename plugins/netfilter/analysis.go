@@ -11,11 +11,7 @@ import (
 
 // analysis: the namespace's own ruleset lies on every probe's path; where it cannot be
 // read, the counters still show a local verdict (Infer).
-//
-// A drop the kernel reported on a flow that a differing rule lies on is that rule's
-// doing: the rule is the cause, the drop its evidence (Covers).
-var analysis = contract.Analysis{Role: contract.State, Path: path, Infer: inferReject, Describe: describeRow, Unread: unread,
-	Covers: []string{"drops"}}
+var analysis = contract.Analysis{Role: contract.State, Path: path, Infer: inferReject, Describe: describeRow, Unread: unread}
 
 // unread: the ruleset could not be listed (no CAP_NET_ADMIN in the prober's profile).
 func unread(c *contract.Comparison, i int) string {
