@@ -38,7 +38,7 @@ func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 		var working []string
 		for _, c2 := range byKey[k] {
 			if c2.l.Error == nil && c2.l.Route != nil {
-				working = append(working, fmt.Sprintf("%s (%s)", c.Subjects[c2.subject], c2.l.Format()))
+				working = append(working, fmt.Sprintf("%s: %s", c.Subjects[c2.subject], c2.l.Format()))
 			}
 		}
 		if len(working) == 0 {
