@@ -59,7 +59,7 @@ var plantedCauses = []planted{
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("route", "add", "blackhole", "10.88.0.0/24") }},
 	// The issue-31 pair: a connlimit REJECT that only bursts meet, and a policy rule
 	// sending TCP to 9090 to a table whose default is unreachable.
-	{name: "connlimit-reject", names: "--syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4.*REJECT --reject-with tcp-reset",
+	{name: "connlimit-reject", names: "--dports 8080,9090 -m connlimit --connlimit-above 4.*REJECT --reject-with tcp-reset",
 		targets: []string{"10.88.0.1:9090"}, args: []string{"--attempts", "3", "--burst", "10", "--timeout", "2s"},
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.Exec(strings.Fields("iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset")...)

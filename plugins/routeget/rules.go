@@ -55,14 +55,16 @@ func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 					sel += fmt.Sprintf(" dport %d", c2.l.Dport)
 				}
 			}
+			as := ""
 			if strings.HasPrefix(k, AsAppPrefix) {
 				sel += fmt.Sprintf(" uid %d", uid[c2.subject])
+				as = fmt.Sprintf(" as the app (uid %d)", uid[c2.subject])
 			}
 			// The errno first, so a line cut under its cause keeps it.
 			out = append(out, contract.Finding{
 				Severity: contract.Critical,
-				Message: fmt.Sprintf("%s: `ip route get %s%s` fails with %s (%s)",
-					c.Subjects[c2.subject], c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", ")),
+				Message: fmt.Sprintf("%s: `ip route get %s%s`%s fails with %s (%s)",
+					c.Subjects[c2.subject], c2.l.Address, sel, as, c2.l.Error.Name(), strings.Join(working, ", ")),
 				Detail: "the route lookup failed before any packet was sent: the routes and the policy rules decide it",
 				Keys:   []string{Name + "/" + k},
 			})
