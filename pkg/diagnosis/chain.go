@@ -305,6 +305,7 @@ func (d *Diagnosis) Findings() []contract.Finding {
 		f := x.Finding
 		f.ID = ids[idx]
 		f.Message = x.message()
+		f.Effect = x.effect
 		f.Explains = idsOf(explains[idx])
 		f.ExplainedBy = idsOf(explainedBy[idx])
 		if x.root >= 0 {

@@ -2,6 +2,7 @@ package diff_test
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,6 +71,13 @@ var plantedCauses = []planted{
 			b.IP("route", "add", "unreachable", "default", "table", "150")
 			b.IP("rule", "add", "ipproto", "tcp", "dport", "9090", "lookup", "150")
 		}},
+	// A native nftables rule (the kernel's drop on its flow leads, naming the rule).
+	{name: "nft-native-drop", names: `tcp dport 8082.*drop`,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.Exec("nft", "add", "table", "inet", "t")
+			b.Exec("nft", "add", "chain", "inet", "t", "out", "{ type filter hook output priority 0; }")
+			b.Exec("nft", "add", "rule", "inet", "t", "out", "tcp", "dport", "8082", "drop")
+		}},
 	{name: "reject-owner", names: `--dport 8082 -m owner --uid-owner 0.*REJECT --reject-with icmp-net-unreachable`,
 		plant: plantOwnerReject},
 	{name: "reject-unreadable", names: `netfilter REJECT in its own network namespace.*--profile netadmin`,
@@ -119,6 +127,7 @@ func TestPlantedCausesRankFirst(t *testing.T) {
 			res := plantAndDiff(t, pc)
 			if scorePlanted(t, "pod/"+pc.name, res, pc.names) {
 				headlineStyle(t, res.Findings[0].Message)
+				goldenHeadline(t, pc.name, res.Findings[0])
 			}
 		})
 	}
@@ -364,5 +373,45 @@ func headlineStyle(t *testing.T, msg string) {
 		if bad.MatchString(msg) {
 			t.Errorf("headline %q has %q", msg, bad.FindString(msg))
 		}
+	}
+}
+
+// effectForm: which probes, which errno (docs/findings.md).
+var effectForm = regexp.MustCompile(`^(every (ICMP|TCP|UDP)|in bursts of \d+|\d+ of \d+ |(TCP|UDP|ICMP) [a-z]+ to ).* with E[A-Z]+`)
+
+var updateHeadlines = flag.Bool("update", false, "rewrite testdata/headlines/*.txt from this run")
+
+// counts are what varies between two runs of one planted fault: attempts that raced a
+// connection limit, packets the kernel counted.
+var counts = regexp.MustCompile(`\b\d+ of \d+\b|\b\d+ (more|targets?)\b|dropped \d+ |\d+ times?\b`)
+
+// goldenHeadline compares the first finding's sentence with testdata/headlines/NAME.txt,
+// counts masked and the computed effect (which attempts raced which limit varies run to
+// run) checked for its form only: the words of each planted kind are held, run to run.
+func goldenHeadline(t *testing.T, name string, f diff.Finding) {
+	t.Helper()
+	msg := f.Message
+	if f.Effect != "" {
+		if !effectForm.MatchString(f.Effect) {
+			t.Errorf("effect %q is not of the form %s", f.Effect, effectForm)
+		}
+		msg = strings.TrimSuffix(msg, ": "+f.Effect) + ": <effect>"
+	}
+	got := counts.ReplaceAllStringFunc(msg, func(s string) string { return regexp.MustCompile(`\d+`).ReplaceAllString(s, "N") }) + "\n"
+	file := filepath.Join("testdata", "headlines", name+".txt")
+	if *updateHeadlines {
+		_ = os.MkdirAll(filepath.Dir(file), 0o755)
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Errorf("no golden headline (go test ./pkg/diff -run TestPlantedCausesRankFirst -update writes it): %v", err)
+		return
+	}
+	if got != string(want) {
+		t.Errorf("headline differs from %s:\n got: %s want: %s", file, got, want)
 	}
 }
