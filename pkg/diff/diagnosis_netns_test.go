@@ -32,6 +32,9 @@ type planted struct {
 	unprivileged bool
 	// args replace the collect's default probing flags (--attempts 3 --burst 3 --timeout 2s).
 	args []string
+	// folded, when set, must match a consequence folded under the first finding (the
+	// same fault's other fact: the route in the table a policy rule points to).
+	folded string
 	// appUID, when set, runs both pods' app processes as that uid (gid the same), so the
 	// prober's connects as the app differ from its connects as root.
 	appUID int
@@ -66,7 +69,7 @@ var plantedCauses = []planted{
 			b.Exec(strings.Fields("iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset")...)
 		}},
 	{name: "rule-dport-table", names: "`\\d+: from all ipproto tcp dport 9090 lookup 150`, table 150 holding `unreachable default`.*9090 fail at once with EHOSTUNREACH",
-		targets: []string{"10.88.0.1:9090"},
+		targets: []string{"10.88.0.1:9090"}, folded: "`unreachable default table 150`",
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.IP("route", "add", "unreachable", "default", "table", "150")
 			b.IP("rule", "add", "ipproto", "tcp", "dport", "9090", "lookup", "150")
@@ -128,6 +131,9 @@ func TestPlantedCausesRankFirst(t *testing.T) {
 			if scorePlanted(t, "pod/"+pc.name, res, pc.names) {
 				headlineStyle(t, res.Findings[0].Message)
 				goldenHeadline(t, pc.name, res.Findings[0])
+				if pc.folded != "" && !foldedUnder(res, res.Findings[0], pc.folded) {
+					t.Errorf("no consequence matching %q under %s", pc.folded, res.Findings[0].Message)
+				}
 			}
 		})
 	}
@@ -414,4 +420,15 @@ func goldenHeadline(t *testing.T, name string, f diff.Finding) {
 	if got != string(want) {
 		t.Errorf("headline differs from %s:\n got: %s want: %s", file, got, want)
 	}
+}
+
+// foldedUnder tells whether a consequence of top matches the pattern.
+func foldedUnder(res *diff.Result, top diff.Finding, pattern string) bool {
+	re := regexp.MustCompile(regexp.QuoteMeta(pattern))
+	for _, f := range res.Findings {
+		if f.ConsequenceOf == top.ID && re.MatchString(f.Message) {
+			return true
+		}
+	}
+	return false
 }
