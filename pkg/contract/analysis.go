@@ -136,6 +136,8 @@ type Probe struct {
 	// back): what only governs answering (echo requests ignored, SYN cookies) lies on
 	// this path, what only governs sending (the local port range) does not.
 	Reply bool
+	// Burst marks attempts made all at once rather than one at a time.
+	Burst bool
 	// Status and Detail (the row's value) per subject.
 	Status []Status
 	Detail []string

@@ -36,6 +36,12 @@ type Finding struct {
 	// Rule names the rule that produced it, e.g. "routes/no-default-route".
 	Rule    string `json:"rule"`
 	Message string `json:"message"`
+	// Effect is what the cause did to this run's probes, computed by the diagnosis from
+	// the probes it explains; the message ends in it (": " Effect).
+	Effect string `json:"effect,omitempty"`
+	// Detail is what a person may want after the headline: why such a fact matters in
+	// general, counts, hints (-o wide, JSON). The headline carries none of it.
+	Detail string `json:"detail,omitempty"`
 	// Keys are the row keys ("section/key") the finding rests on.
 	Keys []string `json:"keys"`
 	// Evidence is each key's value in every subject.

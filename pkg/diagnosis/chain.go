@@ -181,7 +181,7 @@ func (d *Diagnosis) cover() {
 				continue
 			}
 			d.fs[c].Keys = append(d.fs[c].Keys, fs.Keys...)
-			d.fs[c].Message += "; when the report was taken: " + fs.message()
+			d.fs[c].also = append(d.fs[c].also, fs.message())
 			d.fs[s].dropped = true
 			d.Graph.removeEdges(s, Explains)
 			d.Graph.edge(d.Graph.findingNode(s), d.Graph.findingNode(c), FoldedInto)
@@ -295,11 +295,17 @@ func (d *Diagnosis) Findings() []contract.Finding {
 		}
 	}
 	out := make([]contract.Finding, len(order))
+	for _, idx := range order {
+		if group(idx) == 0 && d.fs[idx].effect == "" {
+			d.fs[idx].effect = d.effectOf(idx, explains[idx])
+		}
+	}
 	for n, idx := range order {
 		x := d.fs[idx]
 		f := x.Finding
 		f.ID = ids[idx]
 		f.Message = x.message()
+		f.Effect = x.effect
 		f.Explains = idsOf(explains[idx])
 		f.ExplainedBy = idsOf(explainedBy[idx])
 		if x.root >= 0 {

@@ -173,15 +173,25 @@ type finding struct {
 	dropped bool
 	// root is the cause this one follows from (-1: none).
 	root int
+	// effect is what the cause did to this run's probes, computed from the symptoms it
+	// explains (effect.go).
+	effect string
 }
 
 func (f *finding) message() string {
 	m := f.Message
+	if f.effect != "" {
+		m += ": " + f.effect
+	}
 	for _, p := range f.parts {
 		m += "; " + p
 	}
-	for _, a := range f.also {
-		m += "; also, " + a
+	// What was folded into a cause is its evidence (its rows are the cause's keys), not
+	// words of its headline: one sentence, one fault.
+	if f.Kind != contract.Cause || f.effect == "" {
+		for _, a := range f.also {
+			m += "; also, " + a
+		}
 	}
 	if f.causeIn != "" {
 		m += "; the cause is in " + f.causeIn

@@ -1,9 +1,12 @@
 package diff_test
 
 import (
+	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,6 +32,9 @@ type planted struct {
 	unprivileged bool
 	// args replace the collect's default probing flags (--attempts 3 --burst 3 --timeout 2s).
 	args []string
+	// folded, when set, must match a consequence folded under the first finding (the
+	// same fault's other fact: the route in the table a policy rule points to).
+	folded string
 	// appUID, when set, runs both pods' app processes as that uid (gid the same), so the
 	// prober's connects as the app differ from its connects as root.
 	appUID int
@@ -53,9 +59,29 @@ var plantedCauses = []planted{
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.IP("rule", "add", "to", "10.88.0.1", "ipproto", "tcp", "dport", "8082", "prohibit", "prio", "100")
 		}},
-	{name: "blackhole-route", names: `blackhole route to 10.88.0.0/24`,
+	{name: "blackhole-route", names: "`blackhole 10.88.0.0/24`",
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("route", "add", "blackhole", "10.88.0.0/24") }},
-	{name: "reject-owner", names: `nftables rule .*dport 8082.*skuid 0.*REJECT --reject-with icmp-net-unreachable`,
+	// The issue-31 pair: a connlimit REJECT that only bursts meet, and a policy rule
+	// sending TCP to 9090 to a table whose default is unreachable.
+	{name: "connlimit-reject", names: "--dports 8080,9090 -m connlimit --connlimit-above 4.*REJECT --reject-with tcp-reset",
+		targets: []string{"10.88.0.1:9090"}, args: []string{"--attempts", "3", "--burst", "10", "--timeout", "2s"},
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.Exec(strings.Fields("iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset")...)
+		}},
+	{name: "rule-dport-table", names: "`\\d+: from all ipproto tcp dport 9090 lookup 150`, table 150 holding `unreachable default`.*9090 fail at once with EHOSTUNREACH",
+		targets: []string{"10.88.0.1:9090"}, folded: "`unreachable default table 150`",
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.IP("route", "add", "unreachable", "default", "table", "150")
+			b.IP("rule", "add", "ipproto", "tcp", "dport", "9090", "lookup", "150")
+		}},
+	// A native nftables rule (the kernel's drop on its flow leads, naming the rule).
+	{name: "nft-native-drop", names: `tcp dport 8082.*drop`,
+		plant: func(t *testing.T, a, b *netnstest.NS) {
+			b.Exec("nft", "add", "table", "inet", "t")
+			b.Exec("nft", "add", "chain", "inet", "t", "out", "{ type filter hook output priority 0; }")
+			b.Exec("nft", "add", "rule", "inet", "t", "out", "tcp", "dport", "8082", "drop")
+		}},
+	{name: "reject-owner", names: `--dport 8082 -m owner --uid-owner 0.*REJECT --reject-with icmp-net-unreachable`,
 		plant: plantOwnerReject},
 	{name: "reject-unreadable", names: `netfilter REJECT in its own network namespace.*--profile netadmin`,
 		plant: plantOwnerReject, unprivileged: true},
@@ -83,7 +109,7 @@ var plantedCauses = []planted{
 			b.IP("route", "add", "unreachable", "default", "table", "100")
 			b.IP("rule", "add", "uidrange", "1000-1000", "lookup", "100", "prio", "100")
 		}},
-	{name: "app-owner-reject", names: `nftables rule .*skuid 1000.*REJECT`, appUID: 1000,
+	{name: "app-owner-reject", names: `--uid-owner 1000.*REJECT`, appUID: 1000,
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.Exec("iptables", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", "1000", "-j", "REJECT")
 		}},
@@ -101,7 +127,14 @@ func TestPlantedCausesRankFirst(t *testing.T) {
 	netnstest.RequireRoot(t)
 	for _, pc := range plantedCauses {
 		t.Run(pc.name, func(t *testing.T) {
-			scorePlanted(t, "pod/"+pc.name, plantAndDiff(t, pc), pc.names)
+			res := plantAndDiff(t, pc)
+			if scorePlanted(t, "pod/"+pc.name, res, pc.names) {
+				headlineStyle(t, res.Findings[0].Message)
+				goldenHeadline(t, pc.name, res.Findings[0])
+				if pc.folded != "" && !foldedUnder(res, res.Findings[0], pc.folded) {
+					t.Errorf("no consequence matching %q under %s", pc.folded, res.Findings[0].Message)
+				}
+			}
 		})
 	}
 }
@@ -162,7 +195,7 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	node.IP("addr", "add", "10.77.0.1/24", "dev", "br0")
 	node.IP("link", "set", "br0", "up")
 	node.IP("addr", "add", "10.88.0.1/32", "dev", "lo")
-	for _, port := range []string{"8080", "8081", "8082"} {
+	for _, port := range []string{"8080", "8081", "8082", "9090"} {
 		node.ListenTCP("10.88.0.1:" + port)
 	}
 	a := pod(t, node, "dpod-a", "10.77.0.5/24")
@@ -211,6 +244,14 @@ func plantAndDiff(t *testing.T, pc planted) *diff.Result {
 	if ra == nil || rb == nil {
 		t.FailNow()
 	}
+	// NETDIFF_PLANTED_DUMP=DIR keeps the two reports (DIR/NAME-a.json, -b.json) for
+	// `kubectl-netdiff -f … -f …` by hand.
+	if dir := os.Getenv("NETDIFF_PLANTED_DUMP"); dir != "" {
+		for n, r := range map[string]*report.Report{"a": ra, "b": rb} {
+			b, _ := json.Marshal(r)
+			_ = os.WriteFile(filepath.Join(dir, pc.name+"-"+n+".json"), b, 0o644)
+		}
+	}
 	res, err := diff.Compare([]string{"pod-a", "pod-b"}, []*report.Report{ra, rb}, diff.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +292,7 @@ func flap(t *testing.T, ns *netnstest.NS, period time.Duration) {
 func TestFlappingRouteNamedAsChanging(t *testing.T) {
 	netnstest.RequireRoot(t)
 	// A starved flapper (a load of 20 on two cores) may manage one flap in the window.
-	changing := regexp.MustCompile(`pod-b saw \d+ route deletions? and \d+ route additions? on eth0 .*its route .*default via 10\.77\.0\.1 dev eth0 .*was deleted (\d+ times|once) and re-added (\d+ times|once)`)
+	changing := regexp.MustCompile(`pod-b saw \d+ route deletions? and \d+ route additions? on eth0 .*its route .*default via 10\.77\.0\.1 dev eth0 .*was deleted (\d+ times?|once) and re-added (\d+ times?|once)`)
 	cases := []struct {
 		name   string
 		period time.Duration
@@ -311,4 +352,84 @@ func waitForUID(t *testing.T, apps map[*netnstest.NS]string, uid int) {
 			}
 		}
 	}
+}
+
+// headlineBudget is the length of a top-level cause's sentence, beyond the fact's own
+// syntax where that is longer than syntaxAllowance (a rule as typed can be long).
+const (
+	headlineBudget  = 160
+	syntaxAllowance = 80
+)
+
+// headlineStyle holds a headline to docs/findings.md: within the budget, no count
+// before a noun of the wrong number, no "a" before a vowel, no hedge.
+func headlineStyle(t *testing.T, msg string) {
+	t.Helper()
+	n := len(msg)
+	for _, q := range regexp.MustCompile("`[^`]*`").FindAllString(msg, -1) {
+		if len(q) > syntaxAllowance {
+			n -= len(q) - syntaxAllowance
+		}
+	}
+	if n > headlineBudget {
+		// Measured, not yet held: the drops, sysctls, dnsconfig and interfaces wordings
+		// still carry asides (issue 31's remaining kinds).
+		t.Logf("headline is %d characters (budget %d, the syntax beyond %d not counted): %s", n, headlineBudget, syntaxAllowance, msg)
+	}
+	for _, bad := range []*regexp.Regexp{regexp.MustCompile(`\b1 [a-z]+s\b`), regexp.MustCompile(`\ba [aeiou]`), regexp.MustCompile(`\bcan fail\b|\bmay\b`)} {
+		if bad.MatchString(msg) {
+			t.Errorf("headline %q has %q", msg, bad.FindString(msg))
+		}
+	}
+}
+
+// effectForm: which probes, which errno (docs/findings.md).
+var effectForm = regexp.MustCompile(`^(every (ICMP|TCP|UDP)|in bursts of \d+|\d+ of \d+ |(TCP|UDP|ICMP) [a-z]+ to ).* with E[A-Z]+`)
+
+var updateHeadlines = flag.Bool("update", false, "rewrite testdata/headlines/*.txt from this run")
+
+// counts are what varies between two runs of one planted fault: attempts that raced a
+// connection limit, packets the kernel counted.
+var counts = regexp.MustCompile(`\b\d+ of \d+\b|\b\d+ (more|targets?)\b|dropped \d+ |\d+ times?\b`)
+
+// goldenHeadline compares the first finding's sentence with testdata/headlines/NAME.txt,
+// counts masked and the computed effect (which attempts raced which limit varies run to
+// run) checked for its form only: the words of each planted kind are held, run to run.
+func goldenHeadline(t *testing.T, name string, f diff.Finding) {
+	t.Helper()
+	msg := f.Message
+	if f.Effect != "" {
+		if !effectForm.MatchString(f.Effect) {
+			t.Errorf("effect %q is not of the form %s", f.Effect, effectForm)
+		}
+		msg = strings.TrimSuffix(msg, ": "+f.Effect) + ": <effect>"
+	}
+	got := counts.ReplaceAllStringFunc(msg, func(s string) string { return regexp.MustCompile(`\d+`).ReplaceAllString(s, "N") }) + "\n"
+	file := filepath.Join("testdata", "headlines", name+".txt")
+	if *updateHeadlines {
+		_ = os.MkdirAll(filepath.Dir(file), 0o755)
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Errorf("no golden headline (go test ./pkg/diff -run TestPlantedCausesRankFirst -update writes it): %v", err)
+		return
+	}
+	if got != string(want) {
+		t.Errorf("headline differs from %s:\n got: %s want: %s", file, got, want)
+	}
+}
+
+// foldedUnder tells whether a consequence of top matches the pattern.
+func foldedUnder(res *diff.Result, top diff.Finding, pattern string) bool {
+	re := regexp.MustCompile(regexp.QuoteMeta(pattern))
+	for _, f := range res.Findings {
+		if f.ConsequenceOf == top.ID && re.MatchString(f.Message) {
+			return true
+		}
+	}
+	return false
 }

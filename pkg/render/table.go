@@ -22,7 +22,7 @@ type layout struct {
 }
 
 var (
-	tableLayout = layout{messageWidth: 100, keyWidth: 60, valueWidth: 40, valueLines: 3}
+	tableLayout = layout{messageWidth: 108, keyWidth: 60, valueWidth: 40, valueLines: 3}
 	wideLayout  = layout{wide: true, messageWidth: 160, keyWidth: 100, valueWidth: 80, valueLines: 10}
 )
 
@@ -152,6 +152,9 @@ func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 		}
 		msg := wrap(text, l.messageWidth, 0)
 		if l.wide {
+			if f.Detail != "" {
+				msg += "\n" + wrap(sanitize(f.Detail), l.messageWidth, 0)
+			}
 			links := ""
 			if len(f.Explains) > 0 {
 				links = "\nexplains " + sanitizeAll(f.Explains, " ")
@@ -196,14 +199,22 @@ func findingsGrid(res *diff.Result, opts Options, l layout) *grid {
 // maxFolded is how many symptoms the table lists under a cause.
 const maxFolded = 6
 
-// oneLine cuts s to width runes, marking the cut: a symptom under its cause gets one line.
+// oneLine cuts s to width runes at a word boundary, marking the cut: a symptom under its
+// cause gets one line. A word is never cut in two unless it alone is wider than the line.
 func oneLine(s string, width int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= width {
 		return s
 	}
 	r := []rune(s)
-	return string(r[:width-1]) + "…"
+	cut := width - 1
+	for k := cut; k > width/2; k-- {
+		if r[k] == ' ' {
+			cut = k
+			break
+		}
+	}
+	return strings.TrimRight(strings.TrimRight(string(r[:cut]), " "), ",;:") + " …"
 }
 
 // rowsGrid lays out the rows, every row with opts.All, else the differing ones.

@@ -37,6 +37,7 @@ func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 		method, rest, _ := strings.Cut(strings.TrimPrefix(k, "tcp/"), "/")
 		tgt, ak := target.SplitKey(rest)
 		p := newProbe(tgt, ak, "tcp", contract.Statuses(r, func(v string) contract.Status { return contract.RunStatus(v, "ok") }))
+		p.Burst = strings.Contains(method, "-burst")
 		if strings.HasSuffix(method, AsAppSuffix) {
 			p.AsApp, p.UIDs = true, appUIDs(c)
 			asRoot(c, r, "tcp/"+strings.TrimSuffix(method, AsAppSuffix)+"/"+rest, &p)

@@ -273,7 +273,7 @@ func TestOwnerMatchFailsOnlyTheApp(t *testing.T) {
 	var out strings.Builder
 	_ = render.Render(&out, res, "wide", render.Options{})
 	top := res.Findings[0]
-	names := regexp.MustCompile(`pod-b.*dport 8080.*skuid 1000.*REJECT`)
+	names := regexp.MustCompile(`pod-b.*--dport 8080.*--uid-owner 1000.*REJECT`)
 	if top.Kind != contract.Cause || !names.MatchString(top.Message) || !slices.ContainsFunc(res.Findings, func(f contract.Finding) bool {
 		return f.Rule == "connect/fails-as-app" && slices.Contains(f.ExplainedBy, top.ID)
 	}) {

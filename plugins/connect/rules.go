@@ -8,6 +8,7 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
+	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
 // view is one subject's connect section (and its routeget section, which the rules
@@ -169,18 +170,24 @@ func ruleFailsHereWorksThere(c *contract.Comparison) []contract.Finding {
 				if len(okIn) == 0 {
 					continue
 				}
-				failing = append(failing, human(meth))
+				failing = append(failing, strings.Join(okIn, ", ")+" succeed"+plural(len(okIn)))
 				keys = append(keys, rowID(RunKey(meth, false, s.target, s.key)))
-				evidence = append(evidence, fmt.Sprintf("%s: %s while %s succeed%s", human(meth), mr.Sequential.Format("ok"), strings.Join(okIn, ", "), plural(len(okIn))))
+				evidence = append(evidence, mr.Sequential.Format("ok")+" "+human(meth))
 			}
 			if len(failing) == 0 {
 				continue
 			}
+			// The essential part first (who, what, errno, count), so that a line cut under
+			// its cause keeps it: "pod-b: tcp://10.0.0.1:80 fails: ENETUNREACH 3/3
+			// (immediate) non-blocking, ENETUNREACH 3/3 blocking; pod-a succeeds".
+			where := s.target
+			if target.Host(s.target) != a.Address {
+				where += " (" + s.key + " " + a.Address + ")"
+			}
 			out = append(out, contract.Finding{
 				Severity: contract.Critical,
-				Message: fmt.Sprintf("%s: %s connect to %s (%s %s) fails: %s",
-					vs[i].name, strings.Join(failing, " and "), s.target, s.key, a.Address, strings.Join(evidence, "; ")),
-				Keys: keys,
+				Message:  fmt.Sprintf("%s: %s fails: %s; %s", vs[i].name, where, strings.Join(evidence, ", "), failing[0]),
+				Keys:     keys,
 			})
 		}
 		return out

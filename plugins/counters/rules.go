@@ -121,7 +121,7 @@ func movedRule(c *contract.Comparison) []contract.Finding {
 			}
 			out = append(out, contract.Finding{
 				Severity: n.sev,
-				Message:  fmt.Sprintf("%s: %s; it did not move in %s", c.Subjects[i], fmt.Sprintf(n.what, d), strings.Join(still, ", ")),
+				Message:  fmt.Sprintf("%s: %s; it did not move in %s", c.Subjects[i], counted(n.what, d), strings.Join(still, ", ")),
 				Keys:     []string{r.ID()},
 			})
 		}
@@ -212,4 +212,21 @@ func windowedSubjects(c *contract.Comparison) []bool {
 		}
 	}
 	return out
+}
+
+// counted fills a notable counter's sentence with n, its nouns and verbs in the
+// singular for one ("1 TCP connection attempt failed", "failed 1 time").
+func counted(what string, n int64) string {
+	s := fmt.Sprintf(what, n)
+	if n != 1 {
+		return s
+	}
+	for _, r := range [][2]string{
+		{" times ", " time "}, {" messages ", " message "}, {" attempts ", " attempt "}, {" connections were ", " connection was "},
+		{" packets were ", " packet was "}, {" packets needed ", " packet needed "}, {" packets arrived ", " packet arrived "},
+		{" resets ", " reset "}, {" datagrams were ", " datagram was "}, {" datagrams arrived ", " datagram arrived "}, {" sends ", " send "},
+	} {
+		s = strings.Replace(s, r[0], r[1], 1)
+	}
+	return s
 }

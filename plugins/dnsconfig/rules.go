@@ -65,7 +65,8 @@ func hostsRule(c *contract.Comparison) []contract.Finding {
 	}
 	return []contract.Finding{{
 		Severity: contract.Medium,
-		Message:  fmt.Sprintf("/etc/hosts resolves names differently: %s%s; hosts entries win over DNS", strings.Join(names, "; "), more),
+		Message:  fmt.Sprintf("/etc/hosts maps %s%s", strings.Join(names, "; "), more),
+		Detail:   "/etc/hosts entries win over DNS for the names they hold",
 		Keys:     keys,
 	}}
 }

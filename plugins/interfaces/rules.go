@@ -19,7 +19,8 @@ func MTUDiffers(c *contract.Comparison) []contract.Finding {
 		dev := strings.TrimSuffix(r.Key, "/mtu")
 		out = append(out, contract.Finding{
 			Severity: contract.Medium,
-			Message:  fmt.Sprintf("MTU of %s differs (%s): packets larger than the smaller MTU are dropped or fragmented on one side only", dev, perSubject(c.Subjects, r.Values)),
+			Message:  fmt.Sprintf("`ip link` %s mtu differs (%s)", dev, perSubject(c.Subjects, r.Values)),
+			Detail:   "packets larger than the smaller MTU are dropped or fragmented on one side only",
 			Keys:     []string{r.ID()},
 		})
 	}
@@ -61,7 +62,8 @@ func Down(c *contract.Comparison) []contract.Finding {
 		}
 		out = append(out, contract.Finding{
 			Severity: contract.High,
-			Message:  fmt.Sprintf("%s is down in %s but up in %s: traffic routed over it fails", name, strings.Join(downIn, ", "), strings.Join(upIn, ", ")),
+			Message:  fmt.Sprintf("`ip link` %s is down in %s (up in %s)", name, strings.Join(downIn, ", "), strings.Join(upIn, ", ")),
+			Detail:   "the kernel removes the routes through a link that goes down; traffic routed over it fails",
 			Keys:     []string{Name + "/" + name + "/flags", Name + "/" + name + "/state"},
 		})
 	}

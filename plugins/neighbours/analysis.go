@@ -19,7 +19,30 @@ var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Co
 		}
 	}
 	return out
-}, DependsOn: dependsOn}
+}, DependsOn: dependsOn, Describe: describeRow}
+
+// describeRow names an entry as `ip neigh` prints it: "pod-b has `10.77.0.1 dev eth0
+// lladdr 02:00:00:00:00:99` (ip neigh: pod-a: lladdr of the veth peer)".
+func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
+	dev, rest, ok := strings.Cut(r.Key, "/")
+	if !ok {
+		return ""
+	}
+	host, attr, _ := strings.Cut(rest, "/")
+	val := func(k int) string {
+		if !r.Present(k) {
+			return "none"
+		}
+		if attr != "" {
+			return attr + " " + r.Values[k]
+		}
+		return r.Values[k]
+	}
+	if !r.Present(i) {
+		return c.Subjects[i] + " has no `ip neigh` entry for " + host + " dev " + dev + " (" + c.Subjects[j] + ": " + val(j) + ")"
+	}
+	return c.Subjects[i] + " has `" + host + " dev " + dev + " " + val(i) + "` (ip neigh; " + c.Subjects[j] + ": " + val(j) + ")"
+}
 
 // dependsOn: the entry "eth0/169.254.1.1" (or its state) follows from what is routed via
 // 169.254.1.1 (and whether that next hop answers). A gateway normalised away

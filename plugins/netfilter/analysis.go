@@ -28,6 +28,11 @@ func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {
 		return nil
 	}
+	// The route lookup comes first: a packet with no route never reaches the output
+	// hooks, so a failed lookup is never netfilter's doing.
+	if p.Route != nil && i < len(p.Route) && p.Route[i].Known && p.Route[i].Err != "" {
+		return nil
+	}
 	var out []string
 	for _, r := range c.Section("netfilter") {
 		switch {
@@ -52,10 +57,41 @@ func ruleMayMatch(key string, p *contract.Probe, i int) bool {
 	f := strings.Fields(match)
 	for k := 0; k+1 < len(f); k++ {
 		v := f[k+1]
-		if v == "!=" {
+		if v == "!=" || k > 0 && f[k-1] == "!" {
 			continue // negations: keep the rule
 		}
 		switch f[k] {
+		case "-p":
+			if (v == "tcp" || v == "udp" || v == "icmp") && v != p.Proto {
+				return false
+			}
+		case "--dport":
+			if lo, hi, ok := portRange(strings.Replace(v, ":", "-", 1)); ok && (p.Port < lo || p.Port > hi) {
+				return false
+			}
+		case "--dports", "--ports":
+			hit := false
+			for _, r := range multiportPorts(v) {
+				hit = hit || p.Port >= r[0] && p.Port <= r[1]
+			}
+			if !hit {
+				return false
+			}
+		case "--uid-owner":
+			if lo, hi, ok := portRange(v); ok && (p.UIDIn(i) < lo || p.UIDIn(i) > hi) {
+				return false
+			}
+		case "-d":
+			if p.Addr == nil || !p.Addr[i].IsValid() {
+				continue
+			}
+			if pf, err := netip.ParsePrefix(v); err == nil && !pf.Contains(p.Addr[i]) {
+				return false
+			}
+		case "tcp", "udp":
+			if (v == "dport" || v == "sport") && f[k] != p.Proto {
+				return false
+			}
 		case "l4proto", "protocol":
 			if (v == "tcp" || v == "udp" || v == "icmp") && v != p.Proto {
 				return false
@@ -115,13 +151,11 @@ func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 			chain += " (hook " + h + ")"
 		}
 	}
-	if r.Present(i) && !r.Present(j) {
-		return fmt.Sprintf("only %s has an nftables rule in %s: %s → %s; %s has none", c.Subjects[i], chain, match, r.Values[i], c.Subjects[j])
-	}
+	_, _ = chain, match
 	if !r.Present(i) {
-		return fmt.Sprintf("%s lacks the nftables rule in %s: %s → %s that %s has", c.Subjects[i], chain, match, r.Values[j], c.Subjects[j])
+		return fmt.Sprintf("%s lacks `%s` (%s has it)", c.Subjects[i], TypedRule(r.Key, r.Values[j]), c.Subjects[j])
 	}
-	return fmt.Sprintf("the nftables rule in %s: %s does %s in %s (%s: %s)", chain, match, r.Values[i], c.Subjects[i], c.Subjects[j], r.Values[j])
+	return ruleSentence(c, r, i, j)
 }
 
 // rejectErrnos are what a connect gets from a REJECT rule: icmp-net-unreachable,

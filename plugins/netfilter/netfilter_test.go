@@ -221,9 +221,11 @@ func TestPlantedNetfilter(t *testing.T) {
 
 	fs := plugintest.Findings(t, "netfilter", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb})
 	want := map[string]contract.Severity{
-		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)": contract.Medium,
-		"pod-b has 3 netfilter rules (2 REJECT, 1 DROP, 0 NAT/redirect) where pod-a has 0":         contract.High,
-		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                              contract.Medium,
+		"legacy iptables tables differ (pod-a: (none), pod-b: filter, /proc/net/ip6_tables_names)":              contract.Medium,
+		"pod-b has `nft add rule inet netdiff_test output reject with icmpx no-route` (pod-a has no such rule)": contract.High,
+		"pod-b has `nft add rule inet netdiff_test output drop` (pod-a has no such rule)":                       contract.High,
+		"pod-b's legacy iptables has 1 REJECT rule in ipv4/filter (pod-a: (none))":                              contract.High,
+		"legacy iptables tables differ (pod-a: (none), pod-b: filter":                                           contract.Medium,
 	}
 	for prefix, sev := range want {
 		if !slices.ContainsFunc(fs, func(f contract.Finding) bool { return strings.HasPrefix(f.Message, prefix) && f.Severity == sev }) {

@@ -1,6 +1,8 @@
 package netfilter
 
 import (
+	"strings"
+
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -54,4 +56,25 @@ type NftRule struct {
 	Hook    string `json:"hook,omitempty"`
 	Match   string `json:"match"`
 	Verdict string `json:"verdict"`
+	// Syntax is "iptables" where Match and Verdict are iptables-save's words (a rule of
+	// an iptables-nft table: "-p tcp -m tcp --dport 80", "-j ACCEPT"); "" for nft's.
+	Syntax string `json:"syntax,omitempty"`
+}
+
+// SyntaxIptables marks a rule described in iptables-save's words.
+const SyntaxIptables = "iptables"
+
+// SaveLine is the rule as iptables-save prints it ("-A OUTPUT -p tcp … -j REJECT …"),
+// for a rule in iptables' words; "" otherwise.
+func (r NftRule) SaveLine() string {
+	if r.Syntax != SyntaxIptables {
+		return ""
+	}
+	parts := []string{"-A", r.Chain[strings.LastIndexByte(r.Chain, '/')+1:]}
+	for _, p := range []string{r.Match, r.Verdict} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " ")
 }

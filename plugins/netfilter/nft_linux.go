@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -31,7 +32,16 @@ func listNft() *Nft {
 		}
 		return a.Name < b.Name
 	})
-	for _, ch := range chains {
+	rulesOf := make([][]*nftables.Rule, len(chains))
+	errs := make([]error, len(chains))
+	xtTables := map[string]bool{}
+	for k, ch := range chains {
+		rulesOf[k], errs[k] = c.GetRules(ch.Table, ch)
+		if iptablesNftChain(ch, rulesOf[k]) {
+			xtTables[netstate.TableKey(ch.Table)] = true
+		}
+	}
+	for k, ch := range chains {
 		tkey := netstate.TableKey(ch.Table)
 		nt := byTable[tkey]
 		if nt == nil {
@@ -49,9 +59,9 @@ func listNft() *Nft {
 		if ch.Policy != nil && ch.Hooknum != nil {
 			nc.Policy = map[nftables.ChainPolicy]string{nftables.ChainPolicyDrop: "drop", nftables.ChainPolicyAccept: "accept"}[*ch.Policy]
 		}
-		rules, err := c.GetRules(ch.Table, ch)
-		if err != nil {
-			nc.Error = report.ErrorOf(err)
+		rules := rulesOf[k]
+		if errs[k] != nil {
+			nc.Error = report.ErrorOf(errs[k])
 		}
 		nc.Rules = len(rules)
 		nt.Rules += len(rules)
@@ -61,8 +71,7 @@ func listNft() *Nft {
 				n.Truncated = true
 				continue
 			}
-			m, v := describeRule(ch.Table.Family, r.Exprs)
-			n.Rules = append(n.Rules, NftRule{Chain: tkey + "/" + ch.Name, Hook: nc.Hook, Match: m, Verdict: v})
+			n.Rules = append(n.Rules, ruleOf(ch, r.Exprs, xtTables[tkey]))
 		}
 		if len(n.Chains) < MaxChains {
 			n.Chains = append(n.Chains, nc)
@@ -87,4 +96,47 @@ func hookName(f nftables.TableFamily, h uint32) string {
 		return n
 	}
 	return fmt.Sprintf("hook-%d", h)
+}
+
+// ruleOf describes one rule: in iptables-save's words where its table is iptables-nft's
+// and the rule reads as one iptables-nft wrote, else in nft's.
+func ruleOf(ch *nftables.Chain, exprs []expr.Any, iptablesTable bool) NftRule {
+	r := NftRule{Chain: netstate.TableKey(ch.Table) + "/" + ch.Name}
+	if ch.Hooknum != nil {
+		r.Hook = hookName(ch.Table.Family, uint32(*ch.Hooknum))
+	}
+	if iptablesTable {
+		if m, t, ok := iptablesRule(ch.Table.Family, exprs, ipsetName); ok {
+			r.Match, r.Verdict, r.Syntax = m, t, SyntaxIptables
+			return r
+		}
+	}
+	r.Match, r.Verdict = describeRule(ch.Table.Family, exprs)
+	return r
+}
+
+// iptablesNftChain tells a chain of a table iptables-nft made: nft's own test (a table
+// with xt expressions is "managed by iptables-nft"), or an ip/ip6 table of iptables'
+// names holding a chain of iptables' built-in names.
+func iptablesNftChain(ch *nftables.Chain, rules []*nftables.Rule) bool {
+	f := ch.Table.Family
+	if f != nftables.TableFamilyIPv4 && f != nftables.TableFamilyIPv6 {
+		return false
+	}
+	for _, r := range rules {
+		for _, e := range r.Exprs {
+			switch e.(type) {
+			case *expr.Match, *expr.Target:
+				return true
+			}
+		}
+	}
+	switch ch.Table.Name {
+	case "filter", "nat", "mangle", "raw", "security":
+		switch ch.Name {
+		case "INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING":
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,11 @@ import (
 // meta skuid 0", "reject with icmp net-unreachable"). Expressions it does not know are
 // named by their type, so a rule never reads as matching less than it does.
 func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict string) {
+	match, verdict = describeExprs(fam, exprs)
+	return nftWords(match), verdict
+}
+
+func describeExprs(fam nftables.TableFamily, exprs []expr.Any) (match, verdict string) {
 	var parts []string
 	regs := map[uint32]string{} // what each register holds: "th dport", "meta skuid", …
 	masked := map[uint32][]byte{}
@@ -70,6 +75,17 @@ func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict st
 		}
 	}
 	return strings.Join(parts, " "), netstate.RuleAction(exprs)
+}
+
+// nftWords writes what nft(8) lists shorter: "meta l4proto tcp th dport 443" as "tcp
+// dport 443".
+func nftWords(m string) string {
+	for _, p := range []string{"tcp", "udp"} {
+		for _, f := range []string{"dport", "sport"} {
+			m = strings.ReplaceAll(m, "meta l4proto "+p+" th "+f, p+" "+f)
+		}
+	}
+	return m
 }
 
 func metaName(k expr.MetaKey) string {

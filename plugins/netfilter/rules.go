@@ -17,6 +17,7 @@ type summary struct {
 	drop     int
 	nat      int
 	policies []string // base chains whose policy is drop
+	legacy   string   // what legacy x_tables rules do: "1 REJECT rule in filter"
 }
 
 func summarise(s *Section) summary {
@@ -45,8 +46,14 @@ func summarise(s *Section) summary {
 				continue
 			}
 			m.rules += t.Rules
+			var tgs []string
 			for tg, n := range t.Targets {
 				m.count(tg, n)
+				tgs = append(tgs, fmt.Sprintf("%d %s %s", n, tg, contract.Plural(n, "rule", "rules")))
+			}
+			if len(tgs) > 0 {
+				sort.Strings(tgs)
+				m.legacy = strings.TrimPrefix(m.legacy+"; ", "; ") + fmt.Sprintf("%s in %s/%s", strings.Join(tgs, ", "), fam, t.Name)
 			}
 			for ch, p := range t.Policies {
 				if p == "DROP" {
@@ -70,13 +77,13 @@ func (m *summary) count(action string, n int) {
 	}
 }
 
-// rulesRule compares the rulesets of subjects whose rules could be read. A REJECT in
-// OUTPUT "with icmp net-unreachable" makes connect() fail with ENETUNREACH at once; a
-// DROP makes it time out; a REDIRECT (service mesh) sends it elsewhere.
+// rulesRule names each rule one subject has and another lacks (or that does something
+// else there), in the syntax that made it: `iptables -A OUTPUT …` for iptables-nft's
+// rules, `nft add rule …` for native ones. The rule counts are evidence of the first
+// such finding, not words of it. What a rule did to this run's probes is the
+// diagnosis's to say (it knows which probes the rule explains).
 func rulesRule(c *contract.Comparison) []contract.Finding {
 	sums := summaries(c)
-	keys := sectionKeys(c, "nft/", "iptables/")
-	var out []contract.Finding
 	var readable []int
 	for i, m := range sums {
 		if m != nil && m.readable {
@@ -86,64 +93,158 @@ func rulesRule(c *contract.Comparison) []contract.Finding {
 	if len(readable) < 2 {
 		return nil
 	}
-	least := readable[0]
-	for _, i := range readable {
-		if sums[i].rules < sums[least].rules {
-			least = i
-		}
-	}
-	for _, i := range readable {
-		m, base := sums[i], sums[least]
-		if i == least || (m.rules == base.rules && m.reject == base.reject && m.drop == base.drop && m.nat == base.nat) {
+	var out []contract.Finding
+	counted := map[int]bool{}
+	for _, r := range c.Section("netfilter") {
+		if r.Equal || !strings.HasPrefix(r.Key, "nft/rule/") {
 			continue
 		}
-		sev := contract.Medium
-		if m.reject != base.reject || m.drop != base.drop {
-			sev = contract.High
+		for _, i := range readable {
+			if !r.Present(i) {
+				continue
+			}
+			j := -1
+			for _, k := range readable {
+				if k != i && (!r.Present(k) || r.Values[k] != r.Values[i]) {
+					j = k
+					break
+				}
+			}
+			if j < 0 {
+				continue
+			}
+			keys := []string{r.ID()}
+			if !counted[i] {
+				counted[i] = true
+				keys = append(keys, countKeys(c)...)
+			}
+			out = append(out, contract.Finding{Severity: verdictSeverity(r.Values[i]), Subject: c.Subjects[i], Keys: keys,
+				Message: ruleSentence(c, r, i, j)})
 		}
-		out = append(out, contract.Finding{Severity: sev, Keys: keys,
-			Message: fmt.Sprintf("%s has %d netfilter rules (%d REJECT, %d DROP, %d NAT/redirect) where %s has %d (%d REJECT, %d DROP, %d NAT/redirect)%s: a REJECT can fail connect() at once (ECONNREFUSED, or ENETUNREACH with icmp net-unreachable), a DROP makes it time out",
-				c.Subjects[i], m.rules, m.reject, m.drop, m.nat, c.Subjects[least], base.rules, base.reject, base.drop, base.nat, onlyRules(c, i, least))})
+	}
+	// Legacy x_tables are read as counts only: name what differs in them.
+	for _, i := range readable {
+		least := readable[0]
+		if least == i {
+			least = readable[len(readable)-1]
+		}
+		m, base := sums[i], sums[least]
+		if m.legacy == base.legacy || m.legacy == "" {
+			continue
+		}
+		out = append(out, contract.Finding{Severity: contract.High, Subject: c.Subjects[i], Keys: sectionKeys(c, "iptables/"),
+			Message: fmt.Sprintf("%s's legacy iptables has %s (%s: %s)", c.Subjects[i], m.legacy, c.Subjects[least], contract.OrNone(base.legacy))})
 	}
 	for _, i := range readable {
-		if p := strings.Join(sums[i].policies, ", "); p != strings.Join(sums[least].policies, ", ") && p != "" {
-			out = append(out, contract.Finding{Severity: contract.High, Keys: keys,
-				Message: fmt.Sprintf("%s has chains with policy drop (%s): traffic no rule accepts is dropped", c.Subjects[i], p)})
+		if p := strings.Join(sums[i].policies, ", "); p != strings.Join(sums[readable[0]].policies, ", ") && p != "" {
+			out = append(out, contract.Finding{Severity: contract.High, Subject: c.Subjects[i], Keys: sectionKeys(c, "nft/chain/", "iptables/"),
+				Message: fmt.Sprintf("%s's chains %s have policy drop", c.Subjects[i], p)})
 		}
 	}
 	return out
 }
 
-// maxNamedRules bounds how many rules a finding names.
-const maxNamedRules = 3
-
-// onlyRules names the nftables rules subject i has and subject j lacks:
-// "; only in web-b: inet/t/output: meta l4proto tcp th dport 443 → reject".
-func onlyRules(c *contract.Comparison, i, j int) string {
-	var named []string
-	more := 0
+// countKeys are the differing summary rows (rules per table, per action).
+func countKeys(c *contract.Comparison) []string {
+	var keys []string
 	for _, r := range c.Section("netfilter") {
-		rest, ok := strings.CutPrefix(r.Key, "nft/rule/")
-		if !ok || !r.Present(i) || r.Present(j) {
+		if !r.Equal && (r.Key == "nft/rules" || r.Key == "nft/tables" || strings.HasPrefix(r.Key, "nft/action/") || strings.HasPrefix(r.Key, "nft/table/")) {
+			keys = append(keys, r.ID())
+		}
+	}
+	return keys
+}
+
+func verdictSeverity(v string) contract.Severity {
+	l := strings.ToLower(v)
+	if strings.Contains(l, "reject") || strings.Contains(l, "drop") {
+		return contract.High
+	}
+	return contract.Medium
+}
+
+// ruleSentence: "pod-b has `iptables -A OUTPUT -p tcp --dport 80 -j DROP` (pod-a has no
+// such rule)".
+func ruleSentence(c *contract.Comparison, r contract.Row, i, j int) string {
+	typed := TypedRule(r.Key, r.Values[i])
+	if !r.Present(j) {
+		return fmt.Sprintf("%s has `%s` (%s has no such rule)", c.Subjects[i], typed, c.Subjects[j])
+	}
+	return fmt.Sprintf("%s has `%s` (%s: `%s`)", c.Subjects[i], typed, c.Subjects[j], TypedRule(r.Key, r.Values[j]))
+}
+
+// TypedRule is a rule row as a person types it: `iptables [-t nat] -A OUTPUT …` for a
+// rule in iptables' words (the defaults iptables-save spells out left out: `-m tcp`
+// before a port, `--syn`, the connlimit mask), `nft add rule inet t output …` for nft's.
+func TypedRule(key, verdict string) string {
+	rest := strings.TrimPrefix(key, "nft/rule/")
+	head, match, _ := strings.Cut(rest, ": ")
+	if k := strings.LastIndexByte(head, '['); k >= 0 {
+		head = head[:k]
+	}
+	parts := strings.SplitN(head, "/", 3) // family, table, chain
+	if len(parts) != 3 {
+		return strings.TrimSpace(match + " " + verdict)
+	}
+	if k := strings.LastIndex(match, " #"); k >= 0 && strings.Trim(match[k+2:], "0123456789") == "" {
+		match = match[:k] // the second of two alike rules
+	}
+	if match == "(every packet)" {
+		match = ""
+	}
+	if strings.HasPrefix(verdict, "-j ") || strings.HasPrefix(verdict, "-g ") {
+		cmd := "iptables"
+		if parts[0] == "ip6" {
+			cmd = "ip6tables"
+		}
+		if parts[1] != "filter" {
+			cmd += " -t " + parts[1]
+		}
+		return strings.Join(nonEmpty(cmd, "-A "+parts[2], shortIptables(match), shortVerdict(verdict)), " ")
+	}
+	return strings.Join(nonEmpty("nft add rule", parts[0], parts[1], parts[2], match, verdict), " ")
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// shortIptables leaves out what iptables-save spells out and a person does not type.
+func shortIptables(m string) string {
+	for _, r := range [][2]string{
+		{"-m tcp --tcp-flags FIN,SYN,RST,ACK SYN", "--syn"},
+		{" --tcp-flags FIN,SYN,RST,ACK SYN", " --syn"},
+		{" --connlimit-mask 32 --connlimit-saddr", ""},
+		{" --connlimit-mask 128 --connlimit-saddr", ""},
+	} {
+		m = strings.ReplaceAll(m, r[0], r[1])
+	}
+	f := strings.Fields(m)
+	var out []string
+	for k := 0; k < len(f); k++ {
+		// "-m tcp"/"-m udp" before its options is implied by "-p tcp".
+		if f[k] == "-m" && k+2 < len(f) && (f[k+1] == "tcp" || f[k+1] == "udp") && strings.HasPrefix(f[k+2], "--") || f[k] == "-m" && k+2 < len(f) && (f[k+1] == "tcp" || f[k+1] == "udp") && f[k+2] == "!" {
+			k++
 			continue
 		}
-		if len(named) == maxNamedRules {
-			more++
+		if (f[k] == "-d" || f[k] == "-s") && k+1 < len(f) && strings.HasSuffix(f[k+1], "/32") {
+			out = append(out, f[k], strings.TrimSuffix(f[k+1], "/32"))
+			k++
 			continue
 		}
-		head, match, _ := strings.Cut(rest, ": ")
-		if k := strings.LastIndexByte(head, '['); k >= 0 {
-			head = head[:k]
-		}
-		named = append(named, head+": "+match+" → "+r.Values[i])
+		out = append(out, f[k])
 	}
-	if len(named) == 0 {
-		return ""
-	}
-	if more > 0 {
-		named = append(named, fmt.Sprintf("%d more", more))
-	}
-	return "; only " + c.Subjects[i] + " has the nftables rule " + strings.Join(named, "; ")
+	return strings.Join(out, " ")
+}
+
+func shortVerdict(v string) string {
+	return strings.TrimSuffix(v, " --reject-with icmp-port-unreachable")
 }
 
 // visibilityRule: what could not be compared, and legacy tables that exist in one

@@ -21,7 +21,7 @@ func TestRuleLookupFails(t *testing.T) {
 	c := &contract.Comparison{Subjects: []string{"a", "b", "c"}, Reports: []*report.Report{mk(good), mk(bad), nil}}
 	got := ruleLookupFails(c)
 	if len(got) != 1 || got[0].Severity != contract.Critical ||
-		!strings.Contains(got[0].Message, "b: route lookup for tcp://10.0.0.1:8081 (ip route get 10.0.0.1 ipproto tcp dport 8081) fails with EHOSTUNREACH while it works in a (unicast dev eth0 table main)") {
+		!strings.Contains(got[0].Message, "b: `ip route get 10.0.0.1 ipproto tcp dport 8081` fails with EHOSTUNREACH (a: unicast dev eth0 table main)") {
 		t.Errorf("findings = %+v", got)
 	}
 	c.Reports[0] = mk(bad)

@@ -38,7 +38,7 @@ func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 		var working []string
 		for _, c2 := range byKey[k] {
 			if c2.l.Error == nil && c2.l.Route != nil {
-				working = append(working, fmt.Sprintf("%s (%s)", c.Subjects[c2.subject], c2.l.Format()))
+				working = append(working, fmt.Sprintf("%s: %s", c.Subjects[c2.subject], c2.l.Format()))
 			}
 		}
 		if len(working) == 0 {
@@ -55,16 +55,18 @@ func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 					sel += fmt.Sprintf(" dport %d", c2.l.Dport)
 				}
 			}
-			what := "route lookup"
+			as := ""
 			if strings.HasPrefix(k, AsAppPrefix) {
-				what = fmt.Sprintf("route lookup as the app (uid %d)", uid[c2.subject])
 				sel += fmt.Sprintf(" uid %d", uid[c2.subject])
+				as = fmt.Sprintf(" as the app (uid %d)", uid[c2.subject])
 			}
+			// The errno first, so a line cut under its cause keeps it.
 			out = append(out, contract.Finding{
 				Severity: contract.Critical,
-				Message: fmt.Sprintf("%s: %s for %s (ip route get %s%s) fails with %s while it works in %s: check the routes and the policy rules of %s",
-					c.Subjects[c2.subject], what, c2.l.Target, c2.l.Address, sel, c2.l.Error.Name(), strings.Join(working, ", "), c.Subjects[c2.subject]),
-				Keys: []string{Name + "/" + k},
+				Message: fmt.Sprintf("%s: `ip route get %s%s`%s fails with %s (%s)",
+					c.Subjects[c2.subject], c2.l.Address, sel, as, c2.l.Error.Name(), strings.Join(working, ", ")),
+				Detail: "the route lookup failed before any packet was sent: the routes and the policy rules decide it",
+				Keys:   []string{Name + "/" + k},
 			})
 		}
 	}

@@ -24,6 +24,21 @@ func dependsOn(c *contract.Comparison, r contract.Row, i int) contract.Dependenc
 		return contract.Dependency{}
 	}
 	var dep contract.Dependency
+	// A route in a table that lookups reach only through a policy rule some subject
+	// lacks is that rule's doing: the rule and the table it points to are one cause.
+	if !consulted(c, rr.table) {
+		for _, rule := range c.Section("rules") {
+			if rule.Equal {
+				continue
+			}
+			for k, v := range rule.Values {
+				if rule.Present(k) && strings.Contains(" "+v+" ", " lookup "+rr.table+" ") {
+					dep.Rows = append(dep.Rows, rule.ID())
+					break
+				}
+			}
+		}
+	}
 	for j, v := range r.Values {
 		if !r.Present(j) {
 			continue
@@ -167,9 +182,9 @@ func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 		return fmt.Sprintf("%s has no %sroute to %s%s (%s: %s)", si, kind, rr.dst, where, sj, r.Values[j])
 	case !r.Present(j):
 		if rr.typ != "unicast" && rr.typ != "local" && rr.typ != "broadcast" {
-			return fmt.Sprintf("only %s has a %s route to %s%s (%s): connects there are refused by the kernel", si, rr.typ, rr.dst, where, r.Values[i])
+			return fmt.Sprintf("%s has `%s %s%s` (ip route: %s has no such route)", si, rr.typ, routeDst(rr.dst), strings.Replace(where, " in table ", " table ", 1), sj)
 		}
-		return fmt.Sprintf("only %s has %s%s: %s (%s has none)", si, to, where, r.Values[i], sj)
+		return fmt.Sprintf("%s has `%s %s%s` (ip route: %s has no such route)", si, routeDst(rr.dst), r.Values[i], strings.Replace(where, " in table ", " table ", 1), sj)
 	}
 	return fmt.Sprintf("%s's %s route to %s%s is %q (%s: %q)", si, rr.typ, rr.dst, where, r.Values[i], sj, r.Values[j])
 }
@@ -188,4 +203,16 @@ func consulted(c *contract.Comparison, t string) bool {
 		}
 	}
 	return false
+}
+
+// routeDst is a route's destination as `ip route` prints it: "default", an address for
+// a full-length prefix, else the prefix.
+func routeDst(p netip.Prefix) string {
+	switch {
+	case p.Bits() == 0:
+		return "default"
+	case p.Bits() == p.Addr().BitLen():
+		return p.Addr().String()
+	}
+	return p.String()
 }

@@ -64,7 +64,7 @@ func NoDefaultRoute(c *contract.Comparison) []contract.Finding {
 		for _, i := range without {
 			out = append(out, contract.Finding{
 				Severity: contract.Critical,
-				Message:  fmt.Sprintf("%s has no %s default route (%s): connects to %s addresses outside its own subnets fail with ENETUNREACH", c.Subjects[i], label, strings.Join(with, "; "), label),
+				Message:  fmt.Sprintf("%s has no %s default route (%s)", c.Subjects[i], label, strings.Join(with, "; ")),
 				Keys:     keys,
 			})
 		}
@@ -176,14 +176,24 @@ func RejectRoute(c *contract.Comparison) []contract.Finding {
 		if r.IsDefault() {
 			sev = contract.Critical
 		}
-		effect := map[string]string{
-			"unreachable": "connects fail with EHOSTUNREACH",
-			"prohibit":    "connects fail with EACCES",
-			"blackhole":   "packets are silently dropped (connects fail with EINVAL or time out)",
-		}[r.Type]
+		// As `ip route` prints it; what it did to the probes is the diagnosis's to say.
+		typed := r.Type + " " + r.Dst
+		if r.Table != "main" {
+			typed += " table " + r.Table
+		}
+		cmd := "ip route"
+		if r.Family == "ipv6" {
+			cmd = "ip -6 route"
+		}
+		var lack []string
+		for i, s := range secs {
+			if s != nil && !slices.Contains(x.in, c.Subjects[i]) {
+				lack = append(lack, c.Subjects[i])
+			}
+		}
 		out = append(out, contract.Finding{
 			Severity: sev,
-			Message:  fmt.Sprintf("only %s has a %s route to %s in table %s (%s): %s there", strings.Join(x.in, ", "), r.Type, r.Dst, r.Table, r.Family, effect),
+			Message:  fmt.Sprintf("%s %s `%s` (%s: %s has no such route)", strings.Join(x.in, ", "), contract.Plural(len(x.in), "has", "have"), typed, cmd, strings.Join(lack, ", ")),
 			Keys:     []string{Name + "/" + k},
 		})
 	}
@@ -230,7 +240,8 @@ func MTUDiffers(c *contract.Comparison) []contract.Finding {
 		}
 		out = append(out, contract.Finding{
 			Severity: contract.Medium,
-			Message:  fmt.Sprintf("the MTU of route %s differs (%s): large packets on that path are dropped or fragmented on one side only", k, strings.Join(parts, ", ")),
+			Message:  fmt.Sprintf("the mtu of route %s differs (%s)", k, strings.Join(parts, ", ")),
+			Detail:   "large packets on that path are dropped or fragmented on one side only",
 			Keys:     []string{Name + "/" + k},
 		})
 	}

@@ -69,7 +69,7 @@ func TestPlantedDportRule(t *testing.T) {
 	if len(fs) != 1 {
 		t.Fatalf("findings = %+v, want one", fs)
 	}
-	want := "policy rule only in pod-b: 1000: from all ipproto tcp dport 8081 lookup 100 (table 100 holds unreachable default), not in pod-a"
+	want := "pod-b has `1000: from all ipproto tcp dport 8081 lookup 100`, table 100 holding `unreachable default` (ip rule: pod-a has no such rule)"
 	if fs[0].Severity != contract.High || !strings.Contains(fs[0].Message, want) {
 		t.Errorf("finding = %+v, want High containing %q", fs[0], want)
 	}

@@ -107,6 +107,10 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 			continue
 		}
 		family, rest, _ := strings.Cut(row.Key, "/")
+		cmd := "ip rule"
+		if family == "ipv6" {
+			cmd = "ip -6 rule"
+		}
 		var has, lacks []string
 		sev := contract.Medium
 		for i, v := range row.Values {
@@ -117,7 +121,8 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 				lacks = append(lacks, c.Subjects[i])
 				continue
 			}
-			desc := fmt.Sprintf("%s: %s %s", c.Subjects[i], strings.Replace(rest, " ", ": ", 1), v)
+			// As `ip rule` prints it: "150: from all ipproto tcp dport 9090 lookup 150".
+			desc := fmt.Sprintf("%s has `%s %s`", c.Subjects[i], strings.Replace(rest, " ", ": ", 1), v)
 			action, _, _ := strings.Cut(v, " ")
 			switch action {
 			case "unreachable", "prohibit", "blackhole":
@@ -125,27 +130,23 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 			case "lookup":
 				table, _, _ := strings.Cut(strings.TrimPrefix(v, "lookup "), " ")
 				if held, reject := tableContents(c.Reports[i], family, table); held != "" {
-					desc += " (table " + table + " holds " + held + ")"
+					desc += ", table " + table + " holding `" + held + "`"
 					if reject {
 						sev = contract.High
 					}
 				}
 			}
 			if w := uidWords(c, i, rest); w != "" {
-				if strings.HasSuffix(desc, ")") {
-					desc = desc[:len(desc)-1] + "; " + w + ")"
-				} else {
-					desc += " (" + w + ")"
-				}
+				desc += " (" + w + ")"
 			}
 			has = append(has, desc)
 		}
 		if len(has) == 0 {
 			continue
 		}
-		msg := "policy rule differs: " + strings.Join(has, "; ")
+		msg := strings.Join(has, "; ")
 		if len(lacks) > 0 {
-			msg = fmt.Sprintf("policy rule only in %s, not in %s: matching traffic is routed differently", strings.Join(has, "; "), strings.Join(lacks, ", "))
+			msg = fmt.Sprintf("%s (%s: %s %s no such rule)", msg, cmd, strings.Join(lacks, ", "), contract.Plural(len(lacks), "has", "have"))
 		}
 		out = append(out, contract.Finding{Severity: sev, Message: msg, Keys: []string{row.ID()}})
 	}

@@ -74,7 +74,8 @@ func differs(c *contract.Comparison) []contract.Finding {
 		if why, ok := whyCritical(r.Key); ok {
 			out = append(out, contract.Finding{
 				Severity: contract.High,
-				Message:  fmt.Sprintf("sysctl %s differs (%s): %s", r.Key, contract.Values(c, r), why),
+				Message:  fmt.Sprintf("sysctl %s differs (%s)", dotted(r.Key), contract.Values(c, r)),
+				Detail:   why,
 				Keys:     []string{r.ID()},
 			})
 			continue
@@ -93,7 +94,7 @@ func differs(c *contract.Comparison) []contract.Finding {
 		r := rowByID(c, id)
 		out = append(out, contract.Finding{
 			Severity: contract.Medium,
-			Message:  fmt.Sprintf("sysctl %s differs (%s)", r.Key, contract.Values(c, r)),
+			Message:  fmt.Sprintf("sysctl %s differs (%s)", dotted(r.Key), contract.Values(c, r)),
 			Keys:     []string{id},
 		})
 	}
@@ -146,4 +147,14 @@ func rowByID(c *contract.Comparison, id string) contract.Row {
 		}
 	}
 	return contract.Row{}
+}
+
+// dotted is a sysctl key as sysctl(8) takes it: net/ipv4/ip_local_port_range as
+// net.ipv4.ip_local_port_range (an interface name with a dot keeps its dot as a slash).
+func dotted(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(p, ".", "/")
+	}
+	return strings.Join(parts, ".")
 }

@@ -1,0 +1,34 @@
+package contract
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Plural is one or many by n: Plural(1, "rule", "rules") is "rule".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Count is n with its noun: "1 rule", "3 rules".
+func Count(n int, one, many string) string { return fmt.Sprintf("%d %s", n, Plural(n, one, many)) }
+
+// Article is "a" or "an" for the word that follows it ("an unreachable route", "an
+// IPv4 default route", "a blackhole route").
+func Article(word string) string {
+	w := strings.ToLower(strings.TrimLeft(word, "`\"'("))
+	switch {
+	case w == "":
+		return "a"
+	case strings.HasPrefix(w, "ipv"), strings.HasPrefix(w, "icmp"), strings.HasPrefix(w, "nft"), strings.HasPrefix(w, "mtu"):
+		return "an"
+	case strings.HasPrefix(w, "uni"), strings.HasPrefix(w, "use"), strings.HasPrefix(w, "udp"):
+		return "a"
+	case strings.ContainsRune("aeiou", rune(w[0])):
+		return "an"
+	}
+	return "a"
+}
