@@ -91,8 +91,10 @@ type hop struct {
 	Kind  hopKind
 	Name  string
 	State hopState
-	// Detail is the fact or outcome that decides the state, one line; Note a second.
+	// Detail is the fact or outcome that decides the state, one line; More the other
+	// facts that differ there (a failing hop); Note a last line.
 	Detail, Note string
+	More         []string
 	// Findings are the IDs of the causes this hop is the place of; Cause the first one's
 	// words.
 	Findings []string
@@ -316,9 +318,15 @@ func drawLane(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison, 
 	return l
 }
 
+// maxMoreFacts is how many more differing facts a failing hop shows beside the first.
+const maxMoreFacts = 2
+
 // markFails makes h the place of the fault decided by row (in subject i).
 func markFails(h *hop, res *diff.Result, r contract.Row, i int, c *contract.Comparison) {
 	if h.State == stateFails {
+		if len(h.More) < maxMoreFacts {
+			h.More = append(h.More, rowWords(r, i, c))
+		}
 		if f, ok := findingFor(res, r.ID(), c.Subjects[i]); ok && !slices.Contains(h.Findings, f.ID) {
 			h.Findings = append(h.Findings, f.ID)
 		}

@@ -9,16 +9,18 @@ import (
 // cut to fit a box (the whole of it is the box's tooltip, and in the findings).
 
 const (
-	svgLaneW    = 470
-	svgLaneGap  = 28
-	svgMargin   = 8
-	svgHeadH    = 52
-	svgBoxH     = 66
-	svgBoxGap   = 20
-	svgTextCut  = 62 // runes on the monospace line of a box
-	svgNoteCut  = 70 // runes on its proportional lines
-	svgTitleCut = 60
-	svgNameCut  = 46 // a hop's name, beside its state word
+	svgLaneW      = 470
+	svgLaneGap    = 28
+	svgMargin     = 8
+	svgHeadH      = 52
+	svgBoxH       = 66
+	svgBoxGap     = 20
+	svgLineH      = 16 // one more line of a box
+	svgTextCut    = 62 // runes on the monospace line of a box
+	svgNoteCut    = 70 // runes on its proportional lines
+	svgOutcomeCut = 62 // runes of the bold outcome over a lane
+	svgTitleCut   = 60
+	svgNameCut    = 46 // a hop's name, beside its state word
 )
 
 type svgPicture struct {
@@ -45,11 +47,17 @@ type svgBox struct {
 	StateWord  string
 	Name       string
 	Detail     string
+	More       []svgLine
 	Note       string
 	Full       string // the tooltip: everything the box says, uncut
 	Return     bool
 	// Text positions.
 	CX, CY, TX, Line1, Line2, Line3, RightX int
+}
+
+type svgLine struct {
+	Y    int
+	Text string
 }
 
 type svgArrow struct {
@@ -63,16 +71,17 @@ var stateMarks = map[hopState]string{stateOK: "✓", stateFails: "✗", stateLos
 // layoutSVG places the lanes' hops.
 func layoutSVG(lanes []lane) svgPicture {
 	var pic svgPicture
-	maxHops := 0
+	maxY := 0
 	for n, l := range lanes {
 		x := svgMargin + n*(svgLaneW+svgLaneGap)
 		sl := svgLane{X: x, Y: svgMargin, Subject: cut(sanitize(l.Subject), svgTitleCut), SubjectFull: sanitize(l.Subject),
-			Outcome: cut(sanitize(l.Outcome), svgNoteCut), OutcomeFull: sanitize(l.Outcome), Failing: l.Failing,
+			Outcome: cut(sanitize(l.Outcome), svgOutcomeCut), OutcomeFull: sanitize(l.Outcome), Failing: l.Failing,
 			TitleY: svgMargin + 18, SubYY: svgMargin + 38}
 		y := svgMargin + svgHeadH
 		broken := false
 		for k, h := range l.Hops {
-			b := svgBox{X: x, Y: y, W: svgLaneW, H: svgBoxH, State: string(h.State), Mark: stateMarks[h.State],
+			boxH := svgBoxH + len(h.More)*svgLineH
+			b := svgBox{X: x, Y: y, W: svgLaneW, H: boxH, State: string(h.State), Mark: stateMarks[h.State],
 				StateWord: stateWords[h.State], Name: cut(sanitize(h.Name), svgNameCut), Return: h.Return,
 				Detail: cut(sanitize(h.Detail), svgTextCut)}
 			note := h.Note
@@ -84,13 +93,21 @@ func layoutSVG(lanes []lane) svgPicture {
 				note += strings.Join(h.Findings, ", ") + ": " + h.Cause
 			}
 			b.Note = cut(sanitize(note), svgNoteCut)
-			b.Full = sanitize(strings.TrimSpace(h.Name + ": " + stateWords[h.State] + ". " + h.Detail + ". " + note))
-			b.CX, b.CY = x+20, y+svgBoxH/2
+			b.CX, b.CY = x+20, y+boxH/2
 			b.TX, b.RightX = x+40, x+svgLaneW-10
-			b.Line1, b.Line2, b.Line3 = y+20, y+39, y+57
+			b.Line1, b.Line2 = y+20, y+39
+			for n, m := range h.More {
+				b.More = append(b.More, svgLine{Y: b.Line2 + (n+1)*svgLineH, Text: cut(sanitize(m), svgTextCut)})
+			}
+			b.Line3 = b.Line2 + (len(h.More)+1)*svgLineH + 2
+			full := h.Detail
+			for _, m := range h.More {
+				full += "; " + m
+			}
+			b.Full = sanitize(strings.TrimSpace(h.Name + ": " + stateWords[h.State] + ". " + full + ". " + note))
 			sl.Boxes = append(sl.Boxes, b)
 			if k+1 < len(l.Hops) {
-				a := svgArrow{X: x + svgLaneW/2, Y1: y + svgBoxH, Y2: y + svgBoxH + svgBoxGap - 2}
+				a := svgArrow{X: x + svgLaneW/2, Y1: y + boxH, Y2: y + boxH + svgBoxGap - 2}
 				broken = broken || h.State == stateFails
 				a.Dashed = broken || l.Hops[k+1].State == stateNotSeen
 				if !h.Return && l.Hops[k+1].Return {
@@ -98,13 +115,13 @@ func layoutSVG(lanes []lane) svgPicture {
 				}
 				sl.Arrows = append(sl.Arrows, a)
 			}
-			y += svgBoxH + svgBoxGap
+			y += boxH + svgBoxGap
 		}
-		maxHops = max(maxHops, len(l.Hops))
+		maxY = max(maxY, y)
 		pic.Lanes = append(pic.Lanes, sl)
 	}
 	pic.Width = 2*svgMargin + len(lanes)*svgLaneW + max(len(lanes)-1, 0)*svgLaneGap
-	pic.Height = svgMargin + svgHeadH + maxHops*(svgBoxH+svgBoxGap)
+	pic.Height = maxY
 	return pic
 }
 
