@@ -338,7 +338,7 @@ func htmlPictureOf(pic picture) htmlPicture {
 		for n, l := range lanes {
 			if l.Failing && len(keep) < maxHTMLLanes-1 {
 				keep = append(keep, l)
-			} else if !l.Failing && works < 0 {
+			} else if !l.Failing && l.Probed && works < 0 {
 				works = n
 			}
 		}

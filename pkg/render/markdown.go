@@ -32,23 +32,47 @@ const maxMarkdownColumns = 4
 
 func renderMarkdown(ctx context.Context, w io.Writer, res *diff.Result, opts Options) error {
 	var b strings.Builder
-	names := make([]string, len(res.Subjects))
-	for i, s := range res.Subjects {
-		names[i] = mdCode(s)
-	}
-	fmt.Fprintf(&b, "## netdiff: %s\n\n", strings.Join(names, " vs "))
 	differing := 0
 	for _, r := range res.Rows {
 		if !r.Equal {
 			differing++
 		}
 	}
-	b.WriteString(mdText(strings.TrimSuffix(summary(res, differing), "\n")) + "\n\n")
+	if len(res.Subjects) <= maxMarkdownColumns {
+		names := make([]string, len(res.Subjects))
+		for i, s := range res.Subjects {
+			names[i] = mdCode(s)
+		}
+		fmt.Fprintf(&b, "## netdiff: %s\n\n", strings.Join(names, " vs "))
+		b.WriteString(mdText(strings.TrimSuffix(summary(res, differing), "\n")) + "\n\n")
+	} else {
+		// Many subjects: named in the rows where they differ, not all in the title.
+		fmt.Fprintf(&b, "## netdiff: %d subjects (%s, %s, … %s)\n\n", len(res.Subjects), mdCode(res.Subjects[0]), mdCode(res.Subjects[1]), mdCode(res.Subjects[len(res.Subjects)-1]))
+		fmt.Fprintf(&b, "%d of %d facts differ; %d %s.\n\n", differing, len(res.Rows), len(res.Findings), plural(len(res.Findings), "finding", "findings"))
+	}
 	if len(opts.Command) > 0 {
 		fmt.Fprintf(&b, "Command: %s\n\n", mdCode(strings.Join(redact.Args(opts.Command), " ")))
 	}
-	writeMarkdownFindings(&b, res)
-	writeMarkdownPaths(&b, res)
+	// The causes whole; the path lines; then the other findings and the rows share what
+	// is left, the findings up to half of it.
+	causes, others := markdownFindings(res)
+	paths := markdownPaths(res)
+	left := maxMarkdownBytes - markdownReserve - b.Len() - len(causes) - len(paths)
+	if causes != "" || others != nil {
+		b.WriteString("### Diagnosis\n\n")
+		b.WriteString(causes)
+		budget := max(left/2, 0)
+		for n, line := range others {
+			if len(line) > budget {
+				fmt.Fprintf(&b, "- … %d more %s (unexplained symptoms, context): -o html or -o wide lists them\n", len(others)-n, plural(len(others)-n, "finding", "findings"))
+				break
+			}
+			b.WriteString(line)
+			budget -= len(line)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(paths)
 	if err := writeMarkdownRows(ctx, &b, res, opts); err != nil {
 		return err
 	}
@@ -57,31 +81,33 @@ func renderMarkdown(ctx context.Context, w io.Writer, res *diff.Result, opts Opt
 	return bw.Flush()
 }
 
-// writeMarkdownFindings lists the top-level findings, each cause with what follows from
-// it and (cut) the symptoms it explains.
-func writeMarkdownFindings(b *strings.Builder, res *diff.Result) {
-	if len(res.Findings) == 0 {
-		return
-	}
+// markdownFindings words the top-level findings: the causes (each with what follows
+// from it and, cut, the symptoms it explains) as one numbered list, and the others
+// (unexplained symptoms, context) one list item each, for the caller to cut.
+func markdownFindings(res *diff.Result) (causes string, others []string) {
 	byID := make(map[string]diff.Finding, len(res.Findings))
 	for _, f := range res.Findings {
 		byID[f.ID] = f
 	}
-	b.WriteString("### Diagnosis\n\n")
+	var b strings.Builder
 	n := 0
 	for _, f := range res.Findings {
 		if folded(f) {
 			continue
 		}
-		n++
-		line := fmt.Sprintf("%d. **%s** %s", n, strings.ToUpper(f.Severity.String()), mdText(f.Message))
+		head := fmt.Sprintf("**%s** %s", strings.ToUpper(f.Severity.String()), mdText(f.Message))
 		switch {
 		case len(f.Explains) > 0:
-			line += fmt.Sprintf(" *(explains %d %s)*", len(f.Explains), plural(len(f.Explains), "symptom", "symptoms"))
+			head += fmt.Sprintf(" *(explains %d %s)*", len(f.Explains), plural(len(f.Explains), "symptom", "symptoms"))
 		case f.Kind == diff.Symptom && len(f.ExplainedBy) == 0 && f.Checked != "":
-			line += " *(unexplained: " + mdText(f.Checked) + ")*"
+			head += " *(unexplained: " + mdText(f.Checked) + ")*"
 		}
-		b.WriteString(line + "\n")
+		if f.Kind != diff.Cause {
+			others = append(others, "- "+head+"\n")
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "%d. %s\n", n, head)
 		for _, id := range f.Consequences {
 			if s, ok := byID[id]; ok {
 				b.WriteString("   - follows from it: " + mdText(oneLine(sanitize(s.Message), 300)) + "\n")
@@ -89,7 +115,7 @@ func writeMarkdownFindings(b *strings.Builder, res *diff.Result) {
 		}
 		for k, id := range f.Explains {
 			if k == maxFolded && len(f.Explains) > maxFolded+1 {
-				fmt.Fprintf(b, "   - … %d more (-o wide or -o html lists them)\n", len(f.Explains)-k)
+				fmt.Fprintf(&b, "   - … %d more (-o wide or -o html lists them)\n", len(f.Explains)-k)
 				break
 			}
 			if s, ok := byID[id]; ok {
@@ -97,48 +123,77 @@ func writeMarkdownFindings(b *strings.Builder, res *diff.Result) {
 			}
 		}
 	}
-	b.WriteString("\n")
+	if n > 0 && len(others) > 0 {
+		b.WriteString("\n") // the other findings are a list of their own
+	}
+	return b.String(), others
 }
 
-// writeMarkdownPaths says, per failing probe, where it fails in each subject: the path
+// markdownPaths says, per failing probe, where it fails in each subject: the path
 // picture of -o html in one line each.
-func writeMarkdownPaths(b *strings.Builder, res *diff.Result) {
+func markdownPaths(res *diff.Result) string {
 	pics, more := pictures(res)
 	if len(pics) == 0 {
-		return
+		return ""
 	}
+	var out strings.Builder
+	b := &out
 	b.WriteString("### Where each failing probe dies\n\n")
 	for k, p := range pics {
 		if k == maxMarkdownPaths {
 			more += len(pics) - k
 			break
 		}
-		b.WriteString("- " + mdCode(p.Title) + ":")
+		// Subjects that went alike are one clause: "`a`, `b` and 97 more fail at …".
+		var order []string
+		who := map[string][]string{}
 		for _, l := range p.Lanes {
-			b.WriteString(" " + mdCode(l.Subject) + " ")
-			if !l.Failing {
-				b.WriteString("works;")
-				continue
+			where := laneWhere(l)
+			if _, ok := who[where]; !ok {
+				order = append(order, where)
 			}
-			where := "fails, no hop read differs"
-			for _, h := range l.Hops {
-				if h.State == stateFails {
-					where = "fails at " + mdText(h.Name) + " (" + mdCode(cut(sanitize(h.Detail), 120)) + ")"
-					break
-				}
-				if h.State == stateLost {
-					where = "is lost after the pod, where nothing was read (" + mdText(h.Name) + ")"
-					break
-				}
-			}
-			b.WriteString(where + ";")
+			who[where] = append(who[where], l.Subject)
 		}
-		b.WriteString("\n")
+		var clauses []string
+		for _, where := range order {
+			names := who[where]
+			shown := names[:min(len(names), 3)]
+			list := make([]string, len(shown))
+			for k, s := range shown {
+				list[k] = mdCode(s)
+			}
+			clause := strings.Join(list, ", ")
+			if len(names) > len(shown) {
+				clause += fmt.Sprintf(" and %d more", len(names)-len(shown))
+			}
+			clauses = append(clauses, clause+": "+where)
+		}
+		b.WriteString("- " + mdCode(p.Title) + ": " + strings.Join(clauses, "; ") + "\n")
 	}
 	if more > 0 {
 		fmt.Fprintf(b, "- … %d more failing probes\n", more)
 	}
 	b.WriteString("\n")
+	return out.String()
+}
+
+// laneWhere says in markdown where a lane's probe fails.
+func laneWhere(l lane) string {
+	switch {
+	case !l.Probed:
+		return "not probed"
+	case !l.Failing:
+		return "works"
+	}
+	for _, h := range l.Hops {
+		if h.State == stateFails {
+			return "fails at " + mdText(h.Name) + " (" + mdCode(cut(sanitize(h.Detail), 120)) + ")"
+		}
+		if h.State == stateLost {
+			return "is lost after the pod, where nothing was read (" + mdText(h.Name) + ")"
+		}
+	}
+	return "fails, no hop read differs"
 }
 
 // maxMarkdownPaths caps the probes listed under "Where each failing probe dies".

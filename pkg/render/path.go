@@ -108,6 +108,7 @@ type lane struct {
 	Subject string
 	Outcome string
 	Failing bool
+	Probed  bool // false: the subject did not run the probe
 	Hops    []hop
 }
 
@@ -226,7 +227,8 @@ func findingFor(res *diff.Result, row, name string) (diff.Finding, bool) {
 
 func drawLane(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison, p *contract.Probe, i int) lane {
 	name := c.Subjects[i]
-	l := lane{Subject: name, Outcome: p.Detail[i], Failing: p.Status[i] != contract.OK && p.Status[i] != contract.Unknown}
+	l := lane{Subject: name, Outcome: p.Detail[i], Failing: p.Status[i] != contract.OK && p.Status[i] != contract.Unknown,
+		Probed: p.Status[i] != contract.Unknown}
 	hops := make([]hop, hopDest+1)
 	for k := range hops {
 		hops[k] = hop{Kind: hopKind(k), Name: hopNames[hopKind(k)], State: stateOK}
@@ -483,6 +485,10 @@ func returnHops(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison
 func caption(pic picture) string {
 	var parts []string
 	for _, l := range pic.Lanes {
+		if !l.Probed {
+			parts = append(parts, l.Subject+": not probed")
+			continue
+		}
 		if !l.Failing {
 			parts = append(parts, l.Subject+": works ("+l.Outcome+")")
 			continue

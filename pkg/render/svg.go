@@ -33,6 +33,7 @@ type svgLane struct {
 	Subject       string
 	Outcome       string
 	Failing       bool
+	Probed        bool
 	Boxes         []svgBox
 	Arrows        []svgArrow
 	SubjectFull   string
@@ -75,7 +76,7 @@ func layoutSVG(lanes []lane) svgPicture {
 	for n, l := range lanes {
 		x := svgMargin + n*(svgLaneW+svgLaneGap)
 		sl := svgLane{X: x, Y: svgMargin, Subject: cut(sanitize(l.Subject), svgTitleCut), SubjectFull: sanitize(l.Subject),
-			Outcome: cut(sanitize(l.Outcome), svgOutcomeCut), OutcomeFull: sanitize(l.Outcome), Failing: l.Failing,
+			Outcome: cut(sanitize(l.Outcome), svgOutcomeCut), OutcomeFull: sanitize(l.Outcome), Failing: l.Failing, Probed: l.Probed,
 			TitleY: svgMargin + 18, SubYY: svgMargin + 38}
 		y := svgMargin + svgHeadH
 		broken := false
