@@ -210,7 +210,7 @@ func writeMarkdownRows(ctx context.Context, b *strings.Builder, res *diff.Result
 	} else {
 		header = "| key |"
 		for _, s := range res.Subjects {
-			header += " " + mdCode(s) + " |"
+			header += " " + mdCell(s) + " |"
 		}
 		header += "\n|" + strings.Repeat(" --- |", len(res.Subjects)+1) + "\n"
 	}

@@ -228,8 +228,8 @@ func FuzzMarkupFree(f *testing.F) {
 var (
 	pageElements = set("html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4", "p", "dl", "div", "dt", "dd",
 		"code", "br", "main", "section", "details", "summary", "span", "figure", "figcaption", "svg", "g", "text", "rect", "circle",
-		"line", "path", "table", "thead", "tbody", "tr", "th", "td", "ul", "li")
-	pageAttrs = set("lang", "charset", "http-equiv", "content", "name", "class", "id", "xmlns", "width", "height", "viewbox", "role",
+		"line", "path", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "strong")
+	pageAttrs = set("lang", "charset", "http-equiv", "content", "name", "class", "id", "xmlns", "width", "height", "viewBox", "role",
 		"aria-label", "data-state", "x", "y", "rx", "cx", "cy", "r", "text-anchor", "dominant-baseline", "x1", "y1", "x2", "y2", "d", "dx", "dy")
 	// What GitHub-flavoured markdown of the renderer may hold; no a, img, del, input, raw HTML.
 	markdownElements = set("html", "head", "body", "h2", "h3", "h4", "p", "ol", "ul", "li", "strong", "em", "code", "table", "thead",
@@ -245,7 +245,43 @@ func set(s ...string) map[string]bool {
 }
 
 func checkMarkupFree(t *testing.T, s string) {
-	res := hostileResult(s)
+	checkResultMarkupFree(t, hostileResult(s), s, "value "+s+" differs")
+}
+
+// TestMarkupCorpusInPathPictures: the demo pair compared under names holding each
+// corpus string, so that they reach the path pictures (lane heads, captions, the
+// markdown's path lines) too.
+func TestMarkupCorpusInPathPictures(t *testing.T) {
+	var reps []*report.Report
+	for _, name := range []string{"real-web-a.json", "real-web-broken.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := report.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, rep)
+	}
+	for n, s := range markupCorpus {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			res, err := diff.Compare([]string{"a" + s, "b" + s}, reps, diff.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pics, _ := pictures(res); len(pics) == 0 {
+				t.Fatal("no path picture")
+			}
+			checkResultMarkupFree(t, res, s, "b"+s)
+		})
+	}
+}
+
+// checkResultMarkupFree renders res as html and markdown and checks that neither holds
+// markup the renderer did not write, and that want (a string from res) is still there,
+// as text.
+func checkResultMarkupFree(t *testing.T, res *diff.Result, s, want string) {
 	var page bytes.Buffer
 	if err := Render(&page, res, "html", Options{All: true}); err != nil {
 		t.Fatal(err)
@@ -274,8 +310,8 @@ func checkMarkupFree(t *testing.T, s string) {
 		t.Fatalf("html: %d http-equiv", c)
 	}
 	// The string is still shown, as text, escaped only for the terminal-unsafe runes.
-	if want := sanitize("value " + s + " differs"); !strings.Contains(textOf(doc), want) {
-		t.Fatalf("html: the message %q is not in the page's text", want)
+	if !strings.Contains(textOf(doc), sanitize(want)) {
+		t.Fatalf("html: %q is not in the page's text", sanitize(want))
 	}
 
 	var md bytes.Buffer
@@ -311,13 +347,43 @@ func checkMarkupFree(t *testing.T, s string) {
 			}
 		}
 	})
-	if want := sanitize("value " + s + " differs"); !strings.Contains(textOf(mdoc), want) {
-		t.Fatalf("markdown: the message %q is not in the rendered text:\n%s", want, out)
+	if !strings.Contains(textOf(mdoc), sanitize(want)) {
+		t.Fatalf("markdown: %q is not in the rendered text:\n%s", sanitize(want), out)
 	}
+	// GitHub (cmark-gfm) splits a table row on every pipe not escaped by a backslash,
+	// inside code spans too (goldmark does not): every row has the header's cells.
+	checkPipes(t, md.String())
 	// GitHub's own references, outside code: a mention, an issue, math, emoji.
 	for _, mark := range []string{"@", "#", "$"} {
 		if strings.Contains(unescapedText(md.String()), mark) {
 			t.Fatalf("markdown: an unescaped %q outside code from %q:\n%s", mark, s, md.String())
+		}
+	}
+}
+
+// checkPipes counts each table row's cells as cmark-gfm's scanner does (a cell is a run
+// of escaped pipes or other characters).
+func checkPipes(t *testing.T, md string) {
+	t.Helper()
+	want := 0
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			want = 0
+			continue
+		}
+		cells := 0
+		for i := 0; i < len(line); i++ {
+			switch {
+			case line[i] == '\\' && i+1 < len(line) && line[i+1] == '|':
+				i++
+			case line[i] == '|':
+				cells++
+			}
+		}
+		if want == 0 {
+			want = cells
+		} else if cells != want {
+			t.Fatalf("markdown: a table row with %d pipes, its header %d: %s", cells, want, line)
 		}
 	}
 }
