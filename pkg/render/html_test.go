@@ -52,10 +52,11 @@ type pathCase struct {
 	returnHop, inLane string // a hop of the way back that fails, and in which lane ("" none)
 }
 
-// The demo pair (web-broken has lost its default route; captured from a real cluster)
-// and two node-side cases the drops suite planted in network namespaces (testdata
+// The demo pair (web-broken has lost its default route; captured from a real cluster),
+// two node-side cases the drops suite planted in network namespaces (testdata
 // nodeside-*: a FORWARD DROP of pod-b on its node; no route back to pod-b on its node),
-// collected with the node's half as --node-side reads it.
+// collected with the node's half as --node-side reads it. (A case from the local
+// cluster, whose reports need the pod facts' analysis, is pkg/engine's.)
 var pathCases = []pathCase{
 	{name: "demo", res: realResult, target: "tcp://10.96.0.1:443", subject: "default/web-broken", hop: "pod: rules, routes, netfilter", works: "default/web-a"},
 	{name: "demo-peer", res: realResult, target: "tcp://<peer>:8080", subject: "default/web-broken", hop: "pod: rules, routes, netfilter",
