@@ -56,6 +56,8 @@ type htmlPage struct {
 	Command   string
 	Summary   string
 	Subjects  []htmlSubject
+	// Many: more subjects than maxHTMLLanes: they are folded, the rows pivoted.
+	Many      bool
 	Causes    []htmlFinding
 	Other     []htmlFinding
 	Pictures  []htmlPicture
@@ -131,6 +133,10 @@ func newHTMLPage(ctx context.Context, res *diff.Result, opts Options) (*htmlPage
 		Title:   "netdiff: " + strings.Join(names, " vs "),
 		Version: sanitize(version.Version),
 		ShowAll: opts.All,
+		Many:    len(names) > maxHTMLLanes,
+	}
+	if p.Many {
+		p.Title = fmt.Sprintf("netdiff: %d subjects (%s, %s, … %s)", len(names), names[0], names[1], names[len(names)-1])
 	}
 	if opts.Now != nil {
 		p.Generated = opts.Now().UTC().Format(time.RFC3339)
@@ -147,17 +153,21 @@ func newHTMLPage(ctx context.Context, res *diff.Result, opts Options) (*htmlPage
 	}
 	p.Differing = differing
 	p.Summary = strings.TrimSuffix(summary(res, differing), "\n")
-	p.Causes, p.Other = htmlFindings(res)
+	if p.Many {
+		p.Summary = fmt.Sprintf("%d of %d facts differ between %d subjects; %d %s.", differing, len(res.Rows), len(names),
+			len(res.Findings), plural(len(res.Findings), "finding", "findings"))
+	}
+	p.Causes, p.Other = htmlFindings(res, p.Many)
 	pics, more := pictures(res)
 	p.MorePics = more
 	for _, pic := range pics {
 		p.Pictures = append(p.Pictures, htmlPictureOf(pic))
 	}
 	var err error
-	if p.Sections, err = htmlSections(ctx, res); err != nil {
+	if p.Sections, err = htmlSections(ctx, res, p.Many); err != nil {
 		return nil, err
 	}
-	p.AllRows.Header = append([]string{"section", "key"}, names...)
+	p.AllRows.Header = append([]string{"section"}, rowsHeader(names, p.Many)...)
 	p.AllCount = len(res.Rows)
 	for n, r := range res.Rows {
 		if n%checkEvery == 0 {
@@ -169,7 +179,7 @@ func newHTMLPage(ctx context.Context, res *diff.Result, opts Options) (*htmlPage
 			p.AllCut = len(res.Rows) - n
 			break
 		}
-		p.AllRows.Rows = append(p.AllRows.Rows, htmlRowOf(r, true))
+		p.AllRows.Rows = append(p.AllRows.Rows, htmlRowOf(r, true, res.Subjects, p.Many))
 	}
 	return p, nil
 }
@@ -221,7 +231,7 @@ var imageKey = regexp.MustCompile(`^containers/[0-9]+/image$`)
 // htmlFindings splits the findings into the top-level causes (each with what it explains
 // and what follows from it) and the other top-level findings (unexplained symptoms,
 // context).
-func htmlFindings(res *diff.Result) (causes, other []htmlFinding) {
+func htmlFindings(res *diff.Result, pivot bool) (causes, other []htmlFinding) {
 	byID := make(map[string]diff.Finding, len(res.Findings))
 	for _, f := range res.Findings {
 		byID[f.ID] = f
@@ -249,8 +259,20 @@ func htmlFindings(res *diff.Result) (causes, other []htmlFinding) {
 			}
 		}
 		h.Evidence.Header = append([]string{"row"}, sanitizeAllList(res.Subjects)...)
+		if pivot {
+			h.Evidence.Header = []string{"row", "value: subjects"}
+		}
 		for _, e := range f.Evidence {
 			row := htmlRow{Key: sanitize(e.Row)}
+			if pivot {
+				r := diff.Row{Values: make([]string, len(res.Subjects)), Missing: make([]bool, len(res.Subjects))}
+				for i, s := range res.Subjects {
+					r.Values[i], r.Missing[i] = e.Values[s], !hasKey(e.Values, s)
+				}
+				row.Cells = []htmlCell{{Text: pivotValues(r, res.Subjects, sanitize), Differs: true}}
+				h.Evidence.Rows = append(h.Evidence.Rows, row)
+				continue
+			}
 			first, seen := "", false
 			for _, s := range res.Subjects {
 				v, ok := e.Values[s]
@@ -274,6 +296,8 @@ func htmlFindings(res *diff.Result) (causes, other []htmlFinding) {
 	return causes, other
 }
 
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
 func sanitizeAllList(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
@@ -283,9 +307,9 @@ func sanitizeAllList(ss []string) []string {
 }
 
 // htmlSections are the differing rows, one table per section.
-func htmlSections(ctx context.Context, res *diff.Result) ([]htmlSection, error) {
+func htmlSections(ctx context.Context, res *diff.Result, pivot bool) ([]htmlSection, error) {
 	var out []htmlSection
-	header := append([]string{"key"}, sanitizeAllList(res.Subjects)...)
+	header := rowsHeader(sanitizeAllList(res.Subjects), pivot)
 	rows := 0
 	for n, r := range res.Rows {
 		if n%checkEvery == 0 {
@@ -304,15 +328,28 @@ func htmlSections(ctx context.Context, res *diff.Result) ([]htmlSection, error) 
 			out = append(out, htmlSection{Name: sanitize(r.Section), Table: htmlTable{Header: header}})
 		}
 		t := &out[len(out)-1].Table
-		t.Rows = append(t.Rows, htmlRowOf(r, false))
+		t.Rows = append(t.Rows, htmlRowOf(r, false, res.Subjects, pivot))
 	}
 	return out, nil
 }
 
-func htmlRowOf(r diff.Row, withSection bool) htmlRow {
+// rowsHeader is the header of a rows table: a column per subject, or, pivoted (many
+// subjects), one column of values with the subjects holding each.
+func rowsHeader(names []string, pivot bool) []string {
+	if pivot {
+		return []string{"key", "value: subjects"}
+	}
+	return append([]string{"key"}, names...)
+}
+
+func htmlRowOf(r diff.Row, withSection bool, subjects []string, pivot bool) htmlRow {
 	row := htmlRow{Key: sanitize(r.Key)}
 	if withSection {
 		row.Section = sanitize(r.Section)
+	}
+	if pivot {
+		row.Cells = []htmlCell{{Text: pivotValues(r, subjects, sanitize), Differs: !r.Equal}}
+		return row
 	}
 	for i, v := range r.Values {
 		c := htmlCell{Text: sanitize(v), Missing: !r.Present(i)}

@@ -280,3 +280,49 @@ func consoleLines(log string) []string {
 	}
 	return out
 }
+
+// TestHTMLOfHundredPods: with a hundred subjects the page stays readable: the subjects
+// folded, a rows table of three columns at most (values with the subjects holding them),
+// a picture of at most maxHTMLLanes columns with the broken pod in it.
+func TestHTMLOfHundredPods(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, hundredPods(t), "html", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("100 pods: %d bytes of html", buf.Len())
+	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk(doc, func(n *html.Node) {
+		if n.Type != html.ElementNode {
+			return
+		}
+		switch n.Data {
+		case "tr":
+			cells := 0
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if c.Type == html.ElementNode {
+					cells++
+				}
+			}
+			if cells > 3 {
+				t.Fatalf("a table row of %d cells", cells)
+			}
+		case "svg":
+			lanes := 0
+			walk(n, func(x *html.Node) {
+				if x.Type == html.ElementNode && x.Data == "g" && attr(x, "class") == "lane" {
+					lanes++
+				}
+			})
+			if lanes > maxHTMLLanes {
+				t.Fatalf("a picture of %d lanes", lanes)
+			}
+		}
+	})
+	lanes := lanesOf(t, buf.String(), "tcp://10.96.0.1:443")
+	if _, ok := lanes["default/web-37"]; !ok {
+		t.Errorf("the broken pod is not drawn: %v", lanes)
+	}
+}

@@ -286,7 +286,14 @@ func markdownRow(r diff.Row, subjects []string, pivot bool) string {
 		b.WriteString("\n")
 		return b.String()
 	}
-	// Many subjects: each value once, with the subjects that hold it (the rarest first).
+	b.WriteString(" " + pivotValues(r, subjects, mdCell) + " |\n")
+	return b.String()
+}
+
+// pivotValues is a row across many subjects: each value once, with the subjects that
+// hold it (the rarest value first, three names, then a count), every string through
+// quote.
+func pivotValues(r diff.Row, subjects []string, quote func(string) string) string {
 	type group struct {
 		value string
 		who   []string
@@ -294,7 +301,10 @@ func markdownRow(r diff.Row, subjects []string, pivot bool) string {
 	var groups []*group
 	idx := map[string]*group{}
 	for i := range r.Values {
-		v := value(i)
+		v := "(absent)"
+		if r.Present(i) {
+			v = quote(r.Values[i])
+		}
 		g, ok := idx[v]
 		if !ok {
 			g = &group{value: v}
@@ -314,12 +324,11 @@ func markdownRow(r diff.Row, subjects []string, pivot bool) string {
 		}
 		names := make([]string, len(who))
 		for k, s := range who {
-			names[k] = mdCell(s)
+			names[k] = quote(s)
 		}
 		parts = append(parts, g.value+": "+strings.Join(names, ", ")+more)
 	}
-	b.WriteString(" " + strings.Join(parts, "; ") + " |\n")
-	return b.String()
+	return strings.Join(parts, "; ")
 }
 
 // mdAlways are the marks that can start markup anywhere in a line, escaped wherever they
