@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
@@ -139,7 +140,9 @@ func pictures(res *diff.Result) (out []picture, more int) {
 		if p.Proto == "" || len(p.Domains) > 0 || len(p.Failing()) == 0 {
 			continue // counters have no path of their own
 		}
-		group := p.Target + "\x00" + p.AddrKey + "\x00" + statusKey(p)
+		// One picture per target: the first probe of it (connects before lookups, as the
+		// sections sort) is drawn, the others listed under it.
+		group := p.Target + "\x00" + p.AddrKey + "\x00" + p.Proto
 		if n, ok := byTarget[group]; ok {
 			if n >= 0 {
 				out[n].Probes = append(out[n].Probes, p.Row)
@@ -154,16 +157,16 @@ func pictures(res *diff.Result) (out []picture, more int) {
 		byTarget[group] = len(out)
 		out = append(out, drawProbe(res, d, c, p, len(out)))
 	}
-	return out, more
-}
-
-// statusKey groups probes of a target that went alike in every subject.
-func statusKey(p *contract.Probe) string {
-	var b strings.Builder
-	for _, s := range p.Status {
-		fmt.Fprintf(&b, "%d,", s)
+	// The clearest contrast first: a probe that works somewhere and fails elsewhere
+	// before one that fails everywhere (for different reasons).
+	works := func(p picture) bool {
+		return slices.ContainsFunc(p.Lanes, func(l lane) bool { return l.Probed && !l.Failing })
 	}
-	return b.String()
+	sort.SliceStable(out, func(a, b int) bool { return works(out[a]) && !works(out[b]) })
+	for n := range out {
+		out[n].ID = fmt.Sprintf("path%d", n+1)
+	}
+	return out, more
 }
 
 func drawProbe(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison, p *contract.Probe, n int) picture {
