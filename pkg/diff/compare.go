@@ -36,6 +36,9 @@ type Result struct {
 	Subjects []string  `json:"subjects"`
 	Findings []Finding `json:"findings"`
 	Rows     []Row     `json:"rows"`
+	// Diagnosis is the graph the findings came from (nil for a Result built by hand):
+	// -o html draws each failing probe's path from it.
+	Diagnosis *diagnosis.Diagnosis `json:"-"`
 }
 
 // Differs reports whether the subjects differ: any unequal row, or any finding of
@@ -151,11 +154,12 @@ func compare(ctx context.Context, subjects []string, reports []*report.Report, r
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	findings = diagnosis.Run(c, findings)
+	d := diagnosis.Build(c, findings)
+	findings = d.Findings()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &Result{Subjects: subjects, Findings: findings, Rows: c.Rows}, nil
+	return &Result{Subjects: subjects, Findings: findings, Rows: c.Rows, Diagnosis: d}, nil
 }
 
 type subjectFacts struct {

@@ -75,6 +75,11 @@ type Config struct {
 	Output  string // a render format
 	All     bool
 	Color   bool
+	// SaveHTML, when set, is a file the result is also written to as -o html (mode 0600),
+	// beside the Output format; Command is the command line its header shows (credentials
+	// are masked when it is rendered).
+	SaveHTML string
+	Command  []string
 	// Progress writes progress lines to ErrOut (a terminal); Timings where the time went.
 	Progress bool
 	Timings  bool
@@ -262,8 +267,13 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}
-	if err := render.RenderContext(ctx, r.Out, res, r.Output, render.Options{All: r.All, Color: r.Color}); err != nil {
+	if err := render.RenderContext(ctx, r.Out, res, r.Output, render.Options{All: r.All, Color: r.Color, Command: r.Command, Now: time.Now}); err != nil {
 		return fmt.Errorf("render: %w", err)
+	}
+	if r.SaveHTML != "" {
+		if err := saveHTML(ctx, r.SaveHTML, res, render.Options{All: r.All, Command: r.Command, Now: time.Now}); err != nil {
+			return err
+		}
 	}
 	if r.Timings {
 		fmt.Fprintf(r.ErrOut, "timing: diff+render %s\n", time.Since(start).Round(time.Millisecond))

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 )
 
 // Formats are the accepted values of -o, the default first.
-var Formats = []string{"table", "wide", "json", "yaml"}
+var Formats = []string{"table", "wide", "json", "yaml", "html", "markdown"}
 
 // Options are the choices that change what is printed.
 type Options struct {
@@ -18,6 +19,11 @@ type Options struct {
 	All bool
 	// Color adds ANSI colours to table and wide; set it only when writing to a terminal.
 	Color bool
+	// Command is the command line that made the result, shown (credentials masked) in
+	// the header of -o html.
+	Command []string
+	// Now, when set, stamps -o html with the time it was made.
+	Now func() time.Time
 }
 
 // ValidateFormat rejects an -o value Render cannot print.
@@ -72,6 +78,10 @@ func RenderContext(ctx context.Context, w io.Writer, res *diff.Result, format st
 		return err
 	case "wide":
 		return renderTable(ctx, w, res, opts, wideLayout)
+	case "html":
+		return renderHTML(ctx, w, res, opts)
+	case "markdown":
+		return renderMarkdown(ctx, w, res, opts)
 	default:
 		return renderTable(ctx, w, res, opts, tableLayout)
 	}

@@ -82,7 +82,13 @@ var (
 		kubectl netdiff ha-0 netshoot --via node --node-namespace netdiff-system
 
 		# Show what would be added to the pods, and add nothing
-		kubectl netdiff ha-0 netshoot --dry-run`)
+		kubectl netdiff ha-0 netshoot --dry-run
+
+		# Share a diagnosis: one self-contained HTML page (the path each failing probe
+		# takes, where it dies), or markdown for an issue or a chat
+		kubectl netdiff ha-0 netshoot -o html > netdiff.html
+		kubectl netdiff ha-0 netshoot --save-html netdiff.html
+		kubectl netdiff -f a.json -f b.json -o markdown`)
 )
 
 // Options holds the flags, the IO streams and the clients of one run.
@@ -122,6 +128,9 @@ type Options struct {
 	NodeSide       string
 	NodeNamespace  string
 	Via            string
+	SaveHTML       string
+	// Command is the command line, shown (credentials masked) in -o html's header.
+	Command []string
 
 	// Filled by Complete.
 	pods       []engine.PodRef
@@ -172,6 +181,7 @@ func NewCmdNetdiff(streams genericiooptions.IOStreams) *cobra.Command {
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.WatchWindow = cmd.Flags().Changed("window")
+			o.Command = append([]string{"kubectl", "netdiff"}, os.Args[1:]...)
 			err := o.Complete(args)
 			if err == nil {
 				err = o.Validate()
@@ -201,7 +211,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ContainerA, "container-a", "", "target container in the first pod (overrides -c)")
 	f.StringVar(&o.ContainerB, "container-b", "", "target container in the second pod (overrides -c)")
 	f.StringArrayVarP(&o.Targets, "target", "t", nil, "extra destination to probe from both pods: HOST:PORT, tcp://, udp://HOST:PORT, icmp://HOST, http(s)://URL, dns://NAME (repeatable)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json, yaml, html (one self-contained page with the path each failing probe takes) or markdown (for an issue or a chat)")
+	f.StringVar(&o.SaveHTML, "save-html", "", "also write the result as -o html to this file (mode 0600), beside the output format")
 	f.BoolVar(&o.All, "all", false, "show equal rows too")
 	f.StringVar(&o.SaveDir, "save", "", "directory to write each pod's raw report to (NAMESPACE_POD.json, mode 0600; the directory is made 0700), for later -f")
 	f.Int64Var(&o.MaxReportSize, "max-report-size", o.MaxReportSize, "refuse a report (-f file or a prober's output) larger than this many bytes")
@@ -360,7 +371,7 @@ func (o *Options) Config() engine.Config {
 		Targets: o.Targets, Window: o.Window, WatchWindow: o.WatchWindow, Timeout: o.Timeout,
 		Attempts: o.Attempts, Burst: o.Burst, Spread: o.Spread,
 		MaxReportSize: o.MaxReportSize, MaxConcurrency: o.MaxConcurrency,
-		DryRun: o.DryRun, SaveDir: o.SaveDir, Output: o.Output, All: o.All,
+		DryRun: o.DryRun, SaveDir: o.SaveDir, Output: o.Output, All: o.All, SaveHTML: o.SaveHTML, Command: o.Command,
 		Color:    !o.NoColor && o.isTerminal(o.Out) && os.Getenv("NO_COLOR") == "",
 		Progress: o.isTerminal(o.ErrOut),
 		Timings:  o.Timings,
