@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netdiff/kubectl-netdiff/pkg/exit"
 	"golang.org/x/net/html"
 )
 
@@ -24,7 +25,7 @@ func TestSaveHTMLBesideTheOutput(t *testing.T) {
 	r.Files = []string{a, b}
 	r.SaveHTML = page
 	r.Command = []string{"kubectl", "netdiff", "-f", a, "-f", b, "--token", "s3cr3t"}
-	if err := start(r); ExitCode(err) > ExitDiffs {
+	if err := start(r); exit.Code(err, ExitError) > ExitDiffs {
 		t.Fatalf("run: %v", err)
 	}
 	if !strings.Contains(out.String(), "facts differ") && !strings.Contains(out.String(), "No differences") {
@@ -55,8 +56,8 @@ func TestHTMLOfClusterCase(t *testing.T) {
 	r, _, out, _ := newTestRun(t)
 	r.Files = []string{filepath.Join("testdata", "cluster-netpol-web-a.json"), filepath.Join("testdata", "cluster-netpol-web-b.json")}
 	r.Output = "html"
-	if err := start(r); ExitCode(err) != ExitDiffs {
-		t.Fatalf("exit %d (%v), want %d", ExitCode(err), err, ExitDiffs)
+	if err := start(r); exit.Code(err, ExitError) != ExitDiffs {
+		t.Fatalf("exit %d (%v), want %d", exit.Code(err, ExitError), err, ExitDiffs)
 	}
 	doc, err := html.Parse(strings.NewReader(out.String()))
 	if err != nil {
