@@ -25,8 +25,8 @@ import (
 // ChildCommand is the prober's hidden subcommand that runs a task as the app.
 const ChildCommand = "as-app-child"
 
-// Identity is the app process's identity as /proc/PID/status and /proc/PID/cgroup give it.
-type Identity struct {
+// Process is the app process's identity as /proc/PID/status and /proc/PID/cgroup give it.
+type Process struct {
 	PID int `json:"pid"`
 	// UID and GID are the effective ids, the ones the kernel's owner matches see.
 	UID    int   `json:"uid"`
@@ -39,7 +39,7 @@ type Identity struct {
 }
 
 // String is "uid 1000 gid 1000 groups 1000,2000" (groups "-" when there are none).
-func (id Identity) String() string {
+func (id Process) String() string {
 	g := "-"
 	if len(id.Groups) > 0 {
 		parts := make([]string, len(id.Groups))
@@ -53,8 +53,8 @@ func (id Identity) String() string {
 
 // ParseStatus reads the effective uid and gid and the supplementary groups from a
 // /proc/PID/status file.
-func ParseStatus(r io.Reader) (Identity, error) {
-	var id Identity
+func ParseStatus(r io.Reader) (Process, error) {
+	var id Process
 	var haveUID, haveGID bool
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -125,10 +125,10 @@ func ParseCgroup(r io.Reader) (string, error) {
 }
 
 // Read reads the identity of process pid from procfs.
-func Read(proc string, pid int) (Identity, error) {
+func Read(proc string, pid int) (Process, error) {
 	f, err := os.Open(filepath.Join(proc, strconv.Itoa(pid), "status"))
 	if err != nil {
-		return Identity{}, err
+		return Process{}, err
 	}
 	defer f.Close()
 	id, err := ParseStatus(io.LimitReader(f, 1<<20))

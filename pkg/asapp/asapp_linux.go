@@ -18,7 +18,7 @@ import (
 // Run runs the registered task as the app: a child of the prober (Exe, with the hidden
 // subcommand) with the app's uid, gid and groups, and in its cgroup when r.Cgroup is set.
 // in is sent to the child as JSON; the child's JSON result is decoded into out.
-func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any) error {
+func (r *Runner) Run(ctx context.Context, id Process, task string, in, out any) error {
 	req, err := json.Marshal(in)
 	if err != nil {
 		return err

@@ -54,19 +54,19 @@ func TestRunSwitchesIdentity(t *testing.T) {
 	defer cancel()
 	var got who
 	start := time.Now()
-	if err := r.Run(ctx, Identity{UID: 1000, GID: 1001, Groups: []int{1001, 2000}}, "whoami", "hello", &got); err != nil {
+	if err := r.Run(ctx, Process{UID: 1000, GID: 1001, Groups: []int{1001, 2000}}, "whoami", "hello", &got); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("child as uid 1000 ran in %s", time.Since(start).Round(time.Millisecond))
 	if got.UID != 1000 || got.GID != 1001 || len(got.Groups) != 2 || got.Groups[0] != 1001 || got.Groups[1] != 2000 || got.In != `"hello"` {
 		t.Errorf("child saw %+v", got)
 	}
-	if err := r.Run(ctx, Identity{UID: 1000, GID: 1000}, "no-such-task", 1, &got); err == nil || !strings.Contains(err.Error(), "no as-app task") {
+	if err := r.Run(ctx, Process{UID: 1000, GID: 1000}, "no-such-task", 1, &got); err == nil || !strings.Contains(err.Error(), "no as-app task") {
 		t.Errorf("unknown task: %v", err)
 	}
 	// The app's cgroup, when asked, must exist.
 	rc := &Runner{Exe: "/proc/self/exe", Proc: "/proc", Cgroup: true, CgroupRoot: t.TempDir()}
-	if err := rc.Run(ctx, Identity{UID: 1000, GID: 1000, Cgroup: "/no/such"}, "whoami", 1, &got); err == nil || !strings.Contains(err.Error(), "cgroup") {
+	if err := rc.Run(ctx, Process{UID: 1000, GID: 1000, Cgroup: "/no/such"}, "whoami", 1, &got); err == nil || !strings.Contains(err.Error(), "cgroup") {
 		t.Errorf("missing cgroup: %v", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestRunNotExecutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got who
-	err = (&Runner{Exe: bin, Proc: "/proc"}).Run(context.Background(), Identity{UID: 1000, GID: 1000}, "whoami", 0, &got)
+	err = (&Runner{Exe: bin, Proc: "/proc"}).Run(context.Background(), Process{UID: 1000, GID: 1000}, "whoami", 0, &got)
 	if err == nil || !strings.Contains(err.Error(), "executable by uid 1000") {
 		t.Errorf("Run of a 0700 binary as uid 1000: %v", err)
 	}

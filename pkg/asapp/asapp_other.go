@@ -8,6 +8,6 @@ import (
 )
 
 // Run runs task as the app; probes as the app run only on Linux.
-func (r *Runner) Run(ctx context.Context, id Identity, task string, in, out any) error {
+func (r *Runner) Run(ctx context.Context, id Process, task string, in, out any) error {
 	return errors.New("probes as the app run only on Linux")
 }

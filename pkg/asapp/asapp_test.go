@@ -27,10 +27,10 @@ func fixture(t testing.TB, name string) []byte {
 func TestParseStatus(t *testing.T) {
 	for _, tc := range []struct {
 		file string
-		want Identity
+		want Process
 	}{
-		{"status-uid1000", Identity{UID: 1000, GID: 1001, Groups: []int{1001, 2000, 3000}}},
-		{"status-root", Identity{UID: 0, GID: 0, Groups: []int{}}},
+		{"status-uid1000", Process{UID: 1000, GID: 1001, Groups: []int{1001, 2000, 3000}}},
+		{"status-root", Process{UID: 0, GID: 0, Groups: []int{}}},
 	} {
 		got, err := ParseStatus(bytes.NewReader(fixture(t, tc.file)))
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -51,10 +51,10 @@ func TestParseStatus(t *testing.T) {
 }
 
 func TestIdentityString(t *testing.T) {
-	if s := (Identity{UID: 1000, GID: 1001, Groups: []int{1001, 2000}}).String(); s != "uid 1000 gid 1001 groups 1001,2000" {
+	if s := (Process{UID: 1000, GID: 1001, Groups: []int{1001, 2000}}).String(); s != "uid 1000 gid 1001 groups 1001,2000" {
 		t.Errorf("String = %q", s)
 	}
-	if s := (Identity{UID: 1000, GID: 1000}).String(); s != "uid 1000 gid 1000 groups -" {
+	if s := (Process{UID: 1000, GID: 1000}).String(); s != "uid 1000 gid 1000 groups -" {
 		t.Errorf("String = %q", s)
 	}
 }
@@ -117,8 +117,8 @@ func TestRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	want := Identity{PID: cmd.Process.Pid, UID: 1000, GID: 1001, Groups: []int{1001, 2000}}
-	var got Identity
+	want := Process{PID: cmd.Process.Pid, UID: 1000, GID: 1001, Groups: []int{1001, 2000}}
+	var got Process
 	for range 100 {
 		var err error
 		if got, err = Read("/proc", cmd.Process.Pid); err == nil && got.UID == 1000 {

@@ -109,7 +109,7 @@ type Row struct {
 	// Missing marks subjects whose report has no such fact (their value is shown as "-").
 	Missing []bool `json:"-"`
 	// Kind is how the row was compared (from the first subject that has the fact).
-	Kind probe.Kind `json:"-"`
+	Kind probe.FactKind `json:"-"`
 }
 
 // ID is the row's key across sections: "section/key".

@@ -13,7 +13,7 @@ type Identity struct {
 	Hostname string
 	Names    []string // pod name, interface alt-names, veth peer names, ...
 	// Node is the node the subject runs on ("" when unknown). Gateways and NodeNets
-	// (prefixes) are its node's values (probe.Identity): replaced only when the subjects
+	// (prefixes) are its node's values (probe.SelfValues): replaced only when the subjects
 	// do not all run on one known node, and the subjects of each node agree on them.
 	Node     string
 	Gateways []string

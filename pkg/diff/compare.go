@@ -274,8 +274,8 @@ func ownNets(nets []string, s *report.Subject) []string {
 	return out
 }
 
-func safeIdentity(idf probe.Identifier, raw json.RawMessage) (probe.Identity, error) {
-	return safe.Call(func() (probe.Identity, error) { return idf.Identity(raw) })
+func safeIdentity(idf probe.Identifier, raw json.RawMessage) (probe.SelfValues, error) {
+	return safe.Call(func() (probe.SelfValues, error) { return idf.Identity(raw) })
 }
 
 // sectionFacts asks the section's plugin for its facts, falling back to flattening the
@@ -332,31 +332,31 @@ const (
 // reportFacts are the engine's facts about a report as a whole.
 func reportFacts(r *report.Report, sections []string) []probe.Fact {
 	facts := []probe.Fact{
-		{Key: "proberVersion", Value: r.ProberVersion, Kind: probe.Info},
-		{Key: "schemaVersion", Value: r.SchemaVersion, Kind: probe.Info},
-		{Key: "hostname", Value: r.Hostname, Kind: probe.Info},
-		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.Info},
-		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.Info},
+		{Key: "proberVersion", Value: r.ProberVersion, Kind: probe.ShowOnly},
+		{Key: "schemaVersion", Value: r.SchemaVersion, Kind: probe.ShowOnly},
+		{Key: "hostname", Value: r.Hostname, Kind: probe.ShowOnly},
+		{Key: "pid", Value: strconv.Itoa(r.PID), Kind: probe.ShowOnly},
+		{Key: "durationMs", Value: strconv.FormatInt(r.DurationMS, 10), Kind: probe.ShowOnly},
 	}
 	// Newer report fields, only where set, so older reports keep their rows.
 	if r.CPUMS > 0 {
-		facts = append(facts, probe.Fact{Key: "cpuMs", Value: strconv.FormatInt(r.CPUMS, 10), Kind: probe.Info})
+		facts = append(facts, probe.Fact{Key: "cpuMs", Value: strconv.FormatInt(r.CPUMS, 10), Kind: probe.ShowOnly})
 	}
 	if r.Via != "" {
-		facts = append(facts, probe.Fact{Key: "via", Value: r.Via, Kind: probe.Info})
+		facts = append(facts, probe.Fact{Key: "via", Value: r.Via, Kind: probe.ShowOnly})
 	}
 	if len(r.Targets) > 0 {
 		ts := append([]string{}, r.Targets...)
 		sort.Strings(ts)
-		facts = append(facts, probe.Fact{Key: "targets", Value: strings.Join(ts, " "), Kind: probe.Info})
+		facts = append(facts, probe.Fact{Key: "targets", Value: strings.Join(ts, " "), Kind: probe.ShowOnly})
 	}
 	if !r.Time.IsZero() {
-		facts = append(facts, probe.Fact{Key: "time", Value: r.Time.UTC().Format("2006-01-02T15:04:05Z"), Kind: probe.Info})
+		facts = append(facts, probe.Fact{Key: "time", Value: r.Time.UTC().Format("2006-01-02T15:04:05Z"), Kind: probe.ShowOnly})
 	}
 	if s := r.Subject; s != nil {
 		for k, v := range map[string]string{"node": s.Node, "container": s.Container} {
 			if v != "" {
-				facts = append(facts, probe.Fact{Key: "subject/" + k, Value: v, Kind: probe.Info})
+				facts = append(facts, probe.Fact{Key: "subject/" + k, Value: v, Kind: probe.ShowOnly})
 			}
 		}
 	}
@@ -395,7 +395,7 @@ type builder struct {
 	sections map[string]map[string]int // section -> key -> cell index
 	values   []string                  // cell c's values are values[c*n : c*n+n]
 	present  []bool
-	kinds    []probe.Kind
+	kinds    []probe.FactKind
 }
 
 func newBuilder(n int) *builder { return &builder{n: n, sections: map[string]map[string]int{}} }
@@ -503,7 +503,7 @@ func expectedMissing(key string, markers [][]string) []bool {
 // equal decides a row: Info never differs, Counter compares whether it moved, Exact
 // compares values; a fact missing in some subjects (and present in others) differs.
 func equal(r Row, skip []bool) bool {
-	if r.Kind == probe.Info {
+	if r.Kind == probe.ShowOnly {
 		return true
 	}
 	first, have := "", false

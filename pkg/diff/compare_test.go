@@ -51,16 +51,16 @@ func (testPlugin) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	for k, v := range s.Probes {
 		out = append(out, probe.Fact{Key: "tcp/" + k, Value: v})
 	}
-	out = append(out, probe.Fact{Key: "pid", Value: fmt.Sprint(s.PID), Kind: probe.Info})
+	out = append(out, probe.Fact{Key: "pid", Value: fmt.Sprint(s.PID), Kind: probe.ShowOnly})
 	return out, nil
 }
 
-func (testPlugin) Identity(raw json.RawMessage) (probe.Identity, error) {
+func (testPlugin) Identity(raw json.RawMessage) (probe.SelfValues, error) {
 	var s testSection
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return probe.Identity{}, err
+		return probe.SelfValues{}, err
 	}
-	return probe.Identity{IPs: s.IPs, MACs: s.MACs}, nil
+	return probe.SelfValues{IPs: s.IPs, MACs: s.MACs}, nil
 }
 
 func mkReport(t testing.TB, host string, sec *testSection, extra map[string]any) *report.Report {
@@ -246,7 +246,7 @@ func TestCompareInfoAndMissingValues(t *testing.T) {
 	}
 	c := &Comparison{Rows: res.Rows}
 	pid, ok := c.Row(testName, "pid")
-	if !ok || !pid.Equal || pid.Kind != probe.Info || pid.Values[0] != "100" || pid.Values[1] != "200" {
+	if !ok || !pid.Equal || pid.Kind != probe.ShowOnly || pid.Values[0] != "100" || pid.Values[1] != "200" {
 		t.Errorf("pid row = %+v, ok=%v", pid, ok)
 	}
 	host, _ := c.Row(ReportSection, "hostname")

@@ -48,7 +48,7 @@ func (brokenPlugin) Collect(context.Context, *probe.Env) (any, error) {
 func (brokenPlugin) Facts(json.RawMessage) ([]probe.Fact, error) {
 	return nil, errors.New("unexpected field layout")
 }
-func (brokenPlugin) Identity(json.RawMessage) (probe.Identity, error) { panic("boom") }
+func (brokenPlugin) Identity(json.RawMessage) (probe.SelfValues, error) { panic("boom") }
 
 // A plugin that cannot read its own section does not stop the diff: the section is
 // compared as plain JSON, still normalised, and the reader is told.

@@ -30,7 +30,7 @@ func OddOneOutFinder(c *Comparison) []Finding {
 	per := make([]odd, len(c.Subjects))
 	for _, row := range c.Rows {
 		// Rows about reaching a particular peer exist only in the other subjects' reports.
-		if row.Equal || row.Kind == probe.Info || strings.Contains(row.Key, "<peer") {
+		if row.Equal || row.Kind == probe.ShowOnly || strings.Contains(row.Key, "<peer") {
 			continue
 		}
 		count := map[string]int{}

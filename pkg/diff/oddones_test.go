@@ -8,7 +8,7 @@ import (
 )
 
 func TestOddOneOut(t *testing.T) {
-	row := func(key string, kind probe.Kind, vals ...string) Row {
+	row := func(key string, kind probe.FactKind, vals ...string) Row {
 		eq := true
 		for _, v := range vals {
 			eq = eq && v == vals[0]
@@ -18,7 +18,7 @@ func TestOddOneOut(t *testing.T) {
 	c := &Comparison{Subjects: []string{"web-1", "web-2", "web-3", "web-4"}, Rows: []Row{
 		row("ipv4/main/unicast/default", probe.Exact, "via 10.0.0.1", "via 10.0.0.1", "-", "via 10.0.0.1"),
 		row("eth0/mtu", probe.Exact, "1500", "1500", "1450", "1500"),
-		row("latency", probe.Info, "1", "2", "3", "1"),
+		row("latency", probe.ShowOnly, "1", "2", "3", "1"),
 		row("split", probe.Exact, "a", "a", "b", "b"),
 		row("same", probe.Exact, "x", "x", "x", "x"),
 	}}

@@ -493,13 +493,13 @@ func (r *run) probeAll(ctx context.Context, subjects []*subject, apiTargets []st
 		}
 		switch {
 		case s.reference:
-			s.report, s.err = runner.ProbeRunning(pctx, s.pod, s.container, args, &s.timings)
+			s.report, s.err = runner.CollectRunning(pctx, s.pod, s.container, args, &s.timings)
 		case r.Via == ViaNode:
 			// The node pod also collects the node side: one node pod per pod, not two.
 			s.err = r.probeViaNode(pctx, runner, s, args)
 			return
 		default:
-			s.report, s.err = runner.Probe(pctx, s.pod, s.container, args, &s.timings)
+			s.report, s.err = runner.Collect(pctx, s.pod, s.container, args, &s.timings)
 		}
 		nw.end() // the pod's probes are done
 		if s.err == nil {

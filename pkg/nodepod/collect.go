@@ -155,7 +155,7 @@ func Start(ctx context.Context, r Request) (*Pod, error) {
 
 // Collect runs the prober's collect with args in the node pod.
 func (p *Pod) Collect(ctx context.Context, args []string, tm *podrun.Timings) (*report.Report, error) {
-	return p.runner.ProbeRunning(ctx, p.pod, Container, args, tm)
+	return p.runner.CollectRunning(ctx, p.pod, Container, args, tm)
 }
 
 // NodeSide collects the nodeside section in the node pod, with args from ProberArgs.

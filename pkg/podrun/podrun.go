@@ -148,13 +148,13 @@ func (r *Runner) progress(pod, format string, args ...any) {
 	}
 }
 
-// Probe runs `collect` with args in pod and returns the decoded report.
+// Collect runs `collect` with args in pod and returns the decoded report.
 //
 // A reused container that the pod's status reports running but the kubelet does not run
 // (a status from before the node restarted, or a container that just ended) is not the
 // end: Probe gets the pod again and adds a new container, never reusing or waiting for
 // the stale one; that kubelet would not start it again.
-func (r *Runner) Probe(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, tm *Timings) (*report.Report, error) {
+func (r *Runner) Collect(ctx context.Context, pod *corev1.Pod, targetContainer string, args []string, tm *Timings) (*report.Report, error) {
 	id := pod.Namespace + "/" + pod.Name
 	stale := map[string]bool{}
 	for {
@@ -221,8 +221,8 @@ func (r *Runner) probe(ctx context.Context, pod *corev1.Pod, targetContainer str
 	return rep, name, err
 }
 
-// ProbeRunning collects in a container that already runs the prober (a reference pod).
-func (r *Runner) ProbeRunning(ctx context.Context, pod *corev1.Pod, container string, args []string, tm *Timings) (*report.Report, error) {
+// CollectRunning collects in a container that already runs the prober (a reference pod).
+func (r *Runner) CollectRunning(ctx context.Context, pod *corev1.Pod, container string, args []string, tm *Timings) (*report.Report, error) {
 	return r.collect(ctx, pod, container, args, nil, false, tm)
 }
 

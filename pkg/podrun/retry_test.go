@@ -81,7 +81,7 @@ func TestExecRetriesPodDoesNotExist(t *testing.T) {
 		r := &Runner{Client: fake.NewClientset(pod.DeepCopy()), Spec: spec, Exec: ex.exec}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		rep, err := r.Probe(ctx, pod, "app", nil, nil)
+		rep, err := r.Collect(ctx, pod, "app", nil, nil)
 		if err != nil || rep == nil {
 			t.Fatalf("Probe: %v, want the report after the kubelet admitted the pod", err)
 		}
@@ -99,7 +99,7 @@ func TestExecRetriesPodDoesNotExist(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := r.Probe(ctx, pod, "app", nil, nil)
+		_, err := r.Collect(ctx, pod, "app", nil, nil)
 		var se *StepError
 		var unknown *PodUnknownError
 		if !errors.As(err, &se) || se.Step != "exec prober" || !errors.As(err, &unknown) {
@@ -119,7 +119,7 @@ func TestExecRetriesPodDoesNotExist(t *testing.T) {
 	t.Run("other exec errors are not retried", func(t *testing.T) {
 		ex := &scriptedExec{script: []func(string) error{fails("command terminated with exit code 2")}}
 		r := &Runner{Client: fake.NewClientset(pod.DeepCopy()), Spec: spec, Exec: ex.exec}
-		_, err := r.Probe(context.Background(), pod, "app", nil, nil)
+		_, err := r.Collect(context.Background(), pod, "app", nil, nil)
 		var unknown *PodUnknownError
 		if err == nil || errors.As(err, &unknown) || len(ex.calls) != 1 {
 			t.Errorf("Probe: %v after %d execs, want the exit code error after one", err, len(ex.calls))
@@ -161,7 +161,7 @@ func TestStaleRunningContainerIsReplaced(t *testing.T) {
 			r := &Runner{Client: cs, Spec: spec, Exec: ex.exec}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			rep, err := r.Probe(ctx, pod, "app", nil, nil)
+			rep, err := r.Collect(ctx, pod, "app", nil, nil)
 			if err != nil || rep == nil {
 				t.Fatalf("Probe: %v, want a report from a new container", err)
 			}
@@ -194,13 +194,13 @@ func TestProberOutputIsBounded(t *testing.T) {
 		return nil
 	}
 	r := &Runner{Client: fake.NewClientset(pod.DeepCopy()), Spec: spec, Exec: flood, MaxReport: 100 << 10}
-	_, err := r.Probe(context.Background(), pod, "app", nil, &Timings{})
+	_, err := r.Collect(context.Background(), pod, "app", nil, &Timings{})
 	var se *StepError
 	if !errors.As(err, &se) || se.Pod != "demo/web-a" || !strings.Contains(err.Error(), "report (stdout) passed 102400 bytes") {
 		t.Fatalf("err = %v, want the pod and the overflow named", err)
 	}
 	r.MaxReport = 2 << 20
-	if _, err := r.Probe(context.Background(), pod, "app", nil, &Timings{}); err == nil || strings.Contains(err.Error(), "passed") {
+	if _, err := r.Collect(context.Background(), pod, "app", nil, &Timings{}); err == nil || strings.Contains(err.Error(), "passed") {
 		t.Errorf("under the bound the output is read (and is no report): %v", err)
 	}
 }

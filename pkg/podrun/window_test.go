@@ -80,7 +80,7 @@ func TestGateHoldsTheCollect(t *testing.T) {
 	}}
 	done := make(chan error, 1)
 	go func() {
-		_, err := r.ProbeRunning(context.Background(), pod, "netdiff-x", nil, nil)
+		_, err := r.CollectRunning(context.Background(), pod, "netdiff-x", nil, nil)
 		done <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -99,7 +99,7 @@ func TestGateHoldsTheCollect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	r.Gate = make(chan struct{})
-	if _, err := r.ProbeRunning(ctx, pod, "netdiff-x", nil, nil); err == nil {
+	if _, err := r.CollectRunning(ctx, pod, "netdiff-x", nil, nil); err == nil {
 		t.Error("a closed context did not end the wait for the gate")
 	}
 }

@@ -117,11 +117,11 @@ type WindowOpener interface {
 // Identifier is implemented by plugins that know values identifying the subject itself
 // (its IPs, MACs, interface names), which the diff normalises to placeholders.
 type Identifier interface {
-	Identity(raw json.RawMessage) (Identity, error)
+	Identity(raw json.RawMessage) (SelfValues, error)
 }
 
-// Identity lists values unique to one subject.
-type Identity struct {
+// SelfValues lists values unique to one subject.
+type SelfValues struct {
 	IPs   []string
 	MACs  []string
 	Names []string // hostnames, veth peer names and other strings that are different by nature
@@ -133,24 +133,24 @@ type Identity struct {
 	NodeNets []string
 }
 
-// Kind tells the diff how to compare a fact.
-type Kind int
+// FactKind tells the diff how to compare a fact.
+type FactKind int
 
 const (
 	// Exact facts differ when their normalised values differ.
-	Exact Kind = iota
+	Exact FactKind = iota
 	// Counter facts hold a delta over the probe window; they differ only when one moved and the other did not.
 	Counter
-	// Info facts are shown but never count as a difference (pids, timestamps, latencies).
-	Info
+	// ShowOnly facts are shown but never count as a difference (pids, timestamps, latencies).
+	ShowOnly
 )
 
 // Fact is one comparable fact of a section. Key lines up the same thing across subjects
 // (a route by table and destination, a sysctl by path, a probe by target and method).
 type Fact struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-	Kind  Kind   `json:"-"`
+	Key   string   `json:"key"`
+	Value string   `json:"value"`
+	Kind  FactKind `json:"-"`
 }
 
 // Every is the interval between the starts of a probe's sequential attempts.

@@ -113,11 +113,11 @@ func newDocument(ctx context.Context, res *diff.Result, all bool) (Document, err
 }
 
 // KindName is the lowercase name of a fact kind, as in JSON and -o wide.
-func KindName(k probe.Kind) string {
+func KindName(k probe.FactKind) string {
 	switch k {
 	case probe.Counter:
 		return "counter"
-	case probe.Info:
+	case probe.ShowOnly:
 		return "info"
 	}
 	return "exact"

@@ -40,7 +40,7 @@ func sample() *diff.Result {
 			{Section: "interfaces", Key: "eth0/mtu", Values: []string{"1450", "1500"}, Missing: []bool{false, false}},
 			{Section: "interfaces", Key: "eth0/addrs", Values: []string{"<self>/24", "<self>/24"}, Missing: []bool{false, false}, Equal: true},
 			{Section: "interfaces", Key: "eth0/flags", Values: []string{"UP,BROADCAST,RUNNING,MULTICAST,LOWER_UP plus a rather long tail of flags that nobody reads, repeated: UP,BROADCAST,RUNNING,MULTICAST,LOWER_UP,UP,BROADCAST,RUNNING,MULTICAST,LOWER_UP,UP,BROADCAST,RUNNING", "UP"}, Missing: []bool{false, false}},
-			{Section: "report", Key: "pid", Kind: probe.Info, Values: []string{"4242", "17"}, Missing: []bool{false, false}, Equal: true},
+			{Section: "report", Key: "pid", Kind: probe.ShowOnly, Values: []string{"4242", "17"}, Missing: []bool{false, false}, Equal: true},
 			{Section: "report", Key: "section/neighbours", Values: []string{"ok", "absent"}, Missing: []bool{false, false}},
 			{Section: "routes", Key: "table/main/default", Values: []string{"via 10.244.0.1 dev eth0", "-"}, Missing: []bool{false, true}},
 			{Section: "routes", Key: "table/main/10.244.0.0/24", Values: []string{"dev eth0 proto kernel scope link src <self>", "dev eth0 proto kernel scope link src <self>"}, Missing: []bool{false, false}, Equal: true},

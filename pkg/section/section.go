@@ -22,7 +22,6 @@ import (
 // Descriptor is everything a plugin contributes. S is the Go type of its section: the
 // stored JSON is decoded into it once, here, before Facts and Identity see it.
 type Descriptor[S any] struct {
-	// Name is the section name.
 	Name string
 	// Phase says when the collector runs: probe.Passive reads state once the active
 	// probes are done (a window opener as the window closes), probe.Active sends traffic
@@ -36,7 +35,7 @@ type Descriptor[S any] struct {
 	Facts func(s *S) []probe.Fact
 	// Identity lists values unique to the subject (its IPs, MACs, names), which the diff
 	// normalises; optional.
-	Identity func(s *S) probe.Identity
+	Identity func(s *S) probe.SelfValues
 	// Rules are the finding rules, by their name within the section: "moved" is
 	// registered (and reported) as "<Name>/moved".
 	Rules map[string]contract.Rule
@@ -214,13 +213,13 @@ func (p *plugin[S]) Facts(raw json.RawMessage) ([]probe.Fact, error) {
 	return p.d.Facts(s), nil
 }
 
-func (p *plugin[S]) Identity(raw json.RawMessage) (probe.Identity, error) {
+func (p *plugin[S]) Identity(raw json.RawMessage) (probe.SelfValues, error) {
 	if p.d.Identity == nil {
-		return probe.Identity{}, nil
+		return probe.SelfValues{}, nil
 	}
 	s, err := p.decode(raw)
 	if err != nil {
-		return probe.Identity{}, err
+		return probe.SelfValues{}, err
 	}
 	return p.d.Identity(s), nil
 }

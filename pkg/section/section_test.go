@@ -67,7 +67,7 @@ func TestRegisteredPluginFollowsTheDescriptor(t *testing.T) {
 		Name: "zz-section-ok", Phase: probe.Active,
 		Collector: func() probe.Collector { return &collector{} },
 		Facts:     secFacts,
-		Identity:  func(s *sec) probe.Identity { return probe.Identity{IPs: s.IPs} },
+		Identity:  func(s *sec) probe.SelfValues { return probe.SelfValues{IPs: s.IPs} },
 	})
 	p, ok := probe.Lookup("zz-section-ok")
 	if !ok || p.Name() != "zz-section-ok" || p.Phase() != probe.Active {

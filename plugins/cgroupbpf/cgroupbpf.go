@@ -19,7 +19,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "cgroupbpf"
 
 // MaxPrograms caps the programs listed over all levels; a node running Cilium has about a
@@ -172,15 +171,15 @@ func Facts(s *Section) []probe.Fact {
 			if where == "" {
 				where = "an ancestor the prober cannot see"
 			}
-			out = append(out, probe.Fact{Key: "id/" + strings.TrimPrefix(k, "prog/"), Value: fmt.Sprintf("id %d at %s", p.ID, where), Kind: probe.Info})
+			out = append(out, probe.Fact{Key: "id/" + strings.TrimPrefix(k, "prog/"), Value: fmt.Sprintf("id %d at %s", p.ID, where), Kind: probe.ShowOnly})
 		}
 	}
 	if s.Cgroup != "" {
-		out = append(out, probe.Fact{Key: "cgroup", Value: s.Cgroup, Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "cgroup", Value: s.Cgroup, Kind: probe.ShowOnly})
 	}
 	for _, l := range s.Levels {
-		out = append(out, probe.Fact{Key: "level/" + l.Level, Value: l.Path, Kind: probe.Info})
-		out = append(out, probe.Fact{Key: "prober/" + l.Level, Value: proberWord(l.Prober), Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "level/" + l.Level, Value: l.Path, Kind: probe.ShowOnly})
+		out = append(out, probe.Fact{Key: "prober/" + l.Level, Value: proberWord(l.Prober), Kind: probe.ShowOnly})
 		if l.Error != nil {
 			out = append(out, probe.Fact{Key: "error/level/" + l.Level, Value: l.Error.Name(), Kind: probe.Exact})
 		}

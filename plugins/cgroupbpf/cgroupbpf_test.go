@@ -101,7 +101,7 @@ func TestFactsKeyByHookLevelNameTag(t *testing.T) {
 	if !ok || f.Value != "type CGroupSockAddr flags multi" || f.Kind != probe.Exact {
 		t.Errorf("connect4 fact: %+v (all: %v)", f, fs)
 	}
-	if id := fs["id/connect4/root/cil_sock4_connect@aa11"]; id.Kind != probe.Info || id.Value != "id 100 at /" {
+	if id := fs["id/connect4/root/cil_sock4_connect@aa11"]; id.Kind != probe.ShowOnly || id.Value != "id 100 at /" {
 		t.Errorf("id fact: %+v", id)
 	}
 	// Programs whose info was refused line up by their place among the hook's programs.
@@ -131,7 +131,7 @@ func TestIDsAndPathsDoNotMakeTwinsDiffer(t *testing.T) {
 	b.Cgroup, b.Levels[0].Path, b.Levels[1].Path = "/kubepods/pod2/ctr", "/kubepods/pod2/ctr", "/kubepods/pod2"
 	c := compare(t, sample(100), b)
 	for _, r := range c.Rows {
-		if !r.Equal && r.Kind != probe.Info {
+		if !r.Equal && r.Kind != probe.ShowOnly {
 			t.Errorf("twins differ: %s %v", r.Key, r.Values)
 		}
 	}

@@ -327,7 +327,7 @@ func TestTwinsWithTheSameProgramAreSilent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range res.Rows {
-		if r.Section == cgroupbpf.Name && !r.Equal && r.Kind != probe.Info {
+		if r.Section == cgroupbpf.Name && !r.Equal && r.Kind != probe.ShowOnly {
 			t.Errorf("twins differ: %s %v", r.Key, r.Values)
 		}
 	}

@@ -21,7 +21,7 @@ func withApp(t *testing.T, uid int, app *netprobe.Run) *report.Report {
 	sec := Section{Attempts: 5, Targets: []TargetResult{{Target: tgt, Scheme: "tcp", Port: 80,
 		Addresses: []AddrResult{{Address: "192.0.2.10", Family: "ipv4", Key: "ipv4",
 			Blocking: &MethodResult{Sequential: ok}, Nonblocking: &MethodResult{Sequential: ok}}}}}}
-	sec.AsApp = &AsApp{Identity: &asapp.Identity{PID: 1, UID: uid, GID: uid, Groups: []int{}}}
+	sec.AsApp = &AsApp{Identity: &asapp.Process{PID: 1, UID: uid, GID: uid, Groups: []int{}}}
 	if app == nil {
 		sec.AsApp.Skipped = "the app runs as uid 0 gid 0, as the prober does"
 	} else {

@@ -15,7 +15,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "connect"
 
 // Method names, as they appear in the section and in fact keys.
@@ -70,7 +69,7 @@ type Section struct {
 // are none (the app runs as the prober's own uid; the prober may not switch uid).
 type AsApp struct {
 	// Identity is the target process's (--pid), from /proc/PID/status; nil when unreadable.
-	Identity *asapp.Identity `json:"identity,omitempty"`
+	Identity *asapp.Process `json:"identity,omitempty"`
 	// Cgroup is set when the child also ran inside the app's cgroup.
 	Cgroup bool `json:"cgroup,omitempty"`
 	// Skipped says why no probe ran as the app although nothing failed (same uid as root's).

@@ -54,7 +54,7 @@ func UDPKey(tgt, addrKey string) string { return "udp/" + tgt + "/" + addrKey }
 // latencies Info.
 func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for _, t := range s.Targets {
 		if r := t.Resolve; r != nil && !r.Literal {
 			add(ResolveKey(t.Target), FormatResolution(r), probe.Exact)
@@ -62,7 +62,7 @@ func facts(s *Section) []probe.Fact {
 		for _, a := range t.Addresses {
 			if a.UDP != nil {
 				add(UDPKey(t.Target, a.Key), a.UDP.Format("reply"), probe.Exact)
-				add(UDPKey(t.Target, a.Key)+"/latency", a.UDP.FormatLatency(), probe.Info)
+				add(UDPKey(t.Target, a.Key)+"/latency", a.UDP.FormatLatency(), probe.ShowOnly)
 			}
 			out = append(out, methodFacts(RunKey, t.Target, a)...)
 			if t.Scheme == "tcp" {
@@ -80,21 +80,21 @@ func facts(s *Section) []probe.Fact {
 // compares the app's identity), and one Exact fact per method run as the app.
 func asAppFacts(a *AsApp) []probe.Fact {
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	if a.Identity != nil {
-		add(AsAppIdentityKey, a.Identity.String(), probe.Info)
+		add(AsAppIdentityKey, a.Identity.String(), probe.ShowOnly)
 	}
 	switch {
 	case a.Error != nil:
-		add(AsAppStatusKey, "not run: "+a.Error.Message, probe.Info)
+		add(AsAppStatusKey, "not run: "+a.Error.Message, probe.ShowOnly)
 	case a.Skipped != "":
-		add(AsAppStatusKey, "not run: "+a.Skipped, probe.Info)
+		add(AsAppStatusKey, "not run: "+a.Skipped, probe.ShowOnly)
 	default:
 		status := "ran"
 		if a.Cgroup {
 			status += " in the app's cgroup"
 		}
-		add(AsAppStatusKey, status, probe.Info)
+		add(AsAppStatusKey, status, probe.ShowOnly)
 	}
 	for _, t := range a.Targets {
 		for _, ad := range t.Addresses {
@@ -137,7 +137,7 @@ func methodFacts(key func(method string, burst bool, target, addr string) string
 	add := func(method string, burst bool, r *netprobe.Run) {
 		k := key(method, burst, target, a.Key)
 		out = append(out, probe.Fact{Key: k, Value: r.Format("ok"), Kind: probe.Exact},
-			probe.Fact{Key: k + "/latency", Value: r.FormatLatency(), Kind: probe.Info})
+			probe.Fact{Key: k + "/latency", Value: r.FormatLatency(), Kind: probe.ShowOnly})
 	}
 	for _, m := range []struct {
 		name string

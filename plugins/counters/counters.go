@@ -54,7 +54,6 @@ type Plugin struct {
 	start *sample
 }
 
-// Name is the section name.
 const Name = "counters"
 
 func init() {
@@ -154,7 +153,7 @@ func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
 	add := func(k string, delta, end int64) {
 		if gauges[k] {
-			out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(end, 10), Kind: probe.Info})
+			out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(end, 10), Kind: probe.ShowOnly})
 			return
 		}
 		if s.Window {
@@ -162,14 +161,14 @@ func facts(s *Section) []probe.Fact {
 			// with whoever happened to talk to the pod during the window, which is noise
 			// between healthy replicas. They are still shown.
 			// Loss TCP repaired by itself is noise too (see recovered).
-			kind := probe.Info
+			kind := probe.ShowOnly
 			if compared(k) {
 				kind = probe.Counter
 			}
 			out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(delta, 10), Kind: kind})
 		}
 		if _, ok := notable[k]; ok || !s.Window {
-			out = append(out, probe.Fact{Key: k + "/total", Value: strconv.FormatInt(end, 10), Kind: probe.Info})
+			out = append(out, probe.Fact{Key: k + "/total", Value: strconv.FormatInt(end, 10), Kind: probe.ShowOnly})
 		}
 	}
 	for k, m := range s.Moved {
@@ -179,7 +178,7 @@ func facts(s *Section) []probe.Fact {
 		add(k, 0, v)
 	}
 	for k, v := range s.Sockstat {
-		out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(v, 10), Kind: probe.Info})
+		out = append(out, probe.Fact{Key: k, Value: strconv.FormatInt(v, 10), Kind: probe.ShowOnly})
 	}
 	for f, e := range s.Errors {
 		out = append(out, probe.Fact{Key: "error/" + f, Value: e, Kind: probe.Exact})

@@ -29,7 +29,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
-// Name is the section name.
 const Name = "dns"
 
 // maxAnswers caps the answers kept per query; a reply with hundreds of records says no
@@ -371,7 +370,7 @@ func facts(s *Section) []probe.Fact {
 	for _, q := range s.Queries {
 		out = append(out,
 			probe.Fact{Key: q.Key(), Value: q.Outcome()},
-			probe.Fact{Key: q.Key() + "/latency", Value: strconv.FormatFloat(q.LatencyMs, 'f', -1, 64) + "ms", Kind: probe.Info})
+			probe.Fact{Key: q.Key() + "/latency", Value: strconv.FormatFloat(q.LatencyMs, 'f', -1, 64) + "ms", Kind: probe.ShowOnly})
 	}
 	return out
 }

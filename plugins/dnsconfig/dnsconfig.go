@@ -71,10 +71,8 @@ type GaiFile struct {
 	Prefers string `json:"prefers"`
 }
 
-// Plugin is the dnsconfig probe plugin.
 type Plugin struct{}
 
-// Name is the section name.
 const Name = "dnsconfig"
 
 func init() {
@@ -230,7 +228,7 @@ func facts(s *Section) []probe.Fact {
 			add("hosts/"+e.Name, strings.Join(addrs, " "))
 		}
 		if s.Hosts.Truncated {
-			out = append(out, probe.Fact{Key: "hosts/(total)", Value: strconv.Itoa(s.Hosts.Total), Kind: probe.Info})
+			out = append(out, probe.Fact{Key: "hosts/(total)", Value: strconv.Itoa(s.Hosts.Total), Kind: probe.ShowOnly})
 		}
 	}
 	if !fileErr("nsswitch", s.Nsswitch.File) {

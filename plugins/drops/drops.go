@@ -16,7 +16,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "drops"
 
 // MaxDrops caps the drops a section lists (distinct facts, after ephemeral ports are
@@ -172,7 +171,7 @@ func facts(s *Section) []probe.Fact {
 	case !s.Reasons:
 		watch += " (no reasons: kernel before 5.17)"
 	}
-	out = append(out, probe.Fact{Key: "watch", Value: watch, Kind: probe.Info})
+	out = append(out, probe.Fact{Key: "watch", Value: watch, Kind: probe.ShowOnly})
 	if s.Unavailable != nil {
 		return out
 	}
@@ -198,13 +197,13 @@ func facts(s *Section) []probe.Fact {
 	for _, k := range keys {
 		kind := probe.Counter
 		if byKey[k].normal {
-			kind = probe.Info
+			kind = probe.ShowOnly
 		}
 		out = append(out, probe.Fact{Key: "drop/" + k, Value: strconv.FormatInt(byKey[k].count, 10), Kind: kind})
 	}
-	out = append(out, probe.Fact{Key: "unwatched", Value: strconv.FormatInt(s.Unwatched, 10), Kind: probe.Info})
+	out = append(out, probe.Fact{Key: "unwatched", Value: strconv.FormatInt(s.Unwatched, 10), Kind: probe.ShowOnly})
 	if s.Truncated {
-		out = append(out, probe.Fact{Key: "total", Value: fmt.Sprint(s.Total), Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "total", Value: fmt.Sprint(s.Total), Kind: probe.ShowOnly})
 	}
 	return out
 }

@@ -47,7 +47,7 @@ func TestJoinNodeIntoAnUnwatchedPod(t *testing.T) {
 	if len(j.Drops) != 1 || j.Drops[0].Netns != "node" || j.Unwatched != 4 {
 		t.Errorf("drops %+v unwatched %d", j.Drops, j.Unwatched)
 	}
-	kinds := map[string]probe.Kind{}
+	kinds := map[string]probe.FactKind{}
 	for _, f := range facts(j) {
 		kinds[f.Key] = f.Kind
 	}

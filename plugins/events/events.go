@@ -16,7 +16,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "events"
 
 // MaxEvents caps the stored events; the counts cover every event.
@@ -99,15 +98,15 @@ func facts(s *Section) []probe.Fact {
 	for k, n := range s.Counts {
 		kind := probe.Counter
 		if strings.HasPrefix(k, "neighbour/") {
-			kind = probe.Info
+			kind = probe.ShowOnly
 		}
 		out = append(out, probe.Fact{Key: k, Value: strconv.Itoa(n), Kind: kind})
 	}
-	out = append(out, probe.Fact{Key: "total", Value: strconv.Itoa(s.Total), Kind: probe.Info},
-		probe.Fact{Key: "window-ms", Value: strconv.FormatInt(s.WindowMS, 10), Kind: probe.Info})
+	out = append(out, probe.Fact{Key: "total", Value: strconv.Itoa(s.Total), Kind: probe.ShowOnly},
+		probe.Fact{Key: "window-ms", Value: strconv.FormatInt(s.WindowMS, 10), Kind: probe.ShowOnly})
 	for i, e := range s.Events {
 		out = append(out, probe.Fact{Key: fmt.Sprintf("event/%04d", i+1),
-			Value: fmt.Sprintf("+%.1fms %s %s %s: %s", e.AtMS, e.Kind, e.Action, e.Dev, e.What), Kind: probe.Info})
+			Value: fmt.Sprintf("+%.1fms %s %s %s: %s", e.AtMS, e.Kind, e.Action, e.Dev, e.What), Kind: probe.ShowOnly})
 	}
 	for k, e := range s.Errors {
 		out = append(out, probe.Fact{Key: "error/" + k, Value: e, Kind: probe.Exact})

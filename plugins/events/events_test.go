@@ -343,11 +343,11 @@ func TestFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]probe.Kind{}
+	kinds := map[string]probe.FactKind{}
 	for _, f := range fs {
 		kinds[f.Key+"="+f.Value] = f.Kind
 	}
-	for k, want := range map[string]probe.Kind{"route/del/eth0=14": probe.Counter, "neighbour/new/eth0=3": probe.Info, "total=0": probe.Info, "window-ms=4000": probe.Info} {
+	for k, want := range map[string]probe.FactKind{"route/del/eth0=14": probe.Counter, "neighbour/new/eth0=3": probe.ShowOnly, "total=0": probe.ShowOnly, "window-ms=4000": probe.ShowOnly} {
 		if got, ok := kinds[k]; !ok || got != want {
 			t.Errorf("fact %s: kind %v (present %v), want %v", k, got, ok, want)
 		}

@@ -29,7 +29,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
-// Name is the section name.
 const Name = "http"
 
 // maxBody bounds how much of a response body is read: the status is the point, not the page.
@@ -324,7 +323,7 @@ func facts(s *Section) []probe.Fact {
 				probe.Fact{Key: t.Target + "/tls", Value: tlsv},
 				probe.Fact{Key: t.Target + "/verify", Value: t.TLS.Verify})
 		}
-		out = append(out, probe.Fact{Key: t.Target + "/latency", Value: strconv.FormatFloat(t.LatencyMs, 'f', -1, 64) + "ms", Kind: probe.Info})
+		out = append(out, probe.Fact{Key: t.Target + "/latency", Value: strconv.FormatFloat(t.LatencyMs, 'f', -1, 64) + "ms", Kind: probe.ShowOnly})
 	}
 	return out
 }

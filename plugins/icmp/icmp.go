@@ -25,7 +25,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
-// Name is the section name.
 const Name = "icmp"
 
 // Socket kinds, in the order they are tried.
@@ -261,7 +260,7 @@ func facts(s *Section) []probe.Fact {
 			}
 			out = append(out,
 				probe.Fact{Key: k, Value: a.Echo.Format("ok")},
-				probe.Fact{Key: k + "/rtt", Value: a.Echo.FormatLatency(), Kind: probe.Info})
+				probe.Fact{Key: k + "/rtt", Value: a.Echo.FormatLatency(), Kind: probe.ShowOnly})
 		}
 	}
 	return out

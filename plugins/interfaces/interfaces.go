@@ -13,7 +13,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "interfaces"
 
 // MaxInterfaces caps the list: a node's host namespace with thousands of veths is not a
@@ -61,7 +60,7 @@ type Plugin struct{}
 // Facts flattens the section into facts keyed by interface name.
 func Facts(s *Section) []probe.Fact {
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for _, in := range s.Interfaces {
 		n := in.Name
 		add(n+"/type", in.Type, probe.Exact)
@@ -76,13 +75,13 @@ func Facts(s *Section) []probe.Fact {
 			add(n+"/master", in.Master, probe.Exact)
 		}
 		if in.PeerIndex != 0 {
-			add(n+"/peer-index", fmt.Sprint(in.PeerIndex), probe.Info)
+			add(n+"/peer-index", fmt.Sprint(in.PeerIndex), probe.ShowOnly)
 		}
 		for _, fam := range []string{"ipv4", "ipv6"} {
 			add(n+"/addrs/"+fam, addrList(in.Addrs, fam), probe.Exact)
 		}
 	}
-	add("count", fmt.Sprint(s.Total), probe.Info)
+	add("count", fmt.Sprint(s.Total), probe.ShowOnly)
 	if s.Truncated {
 		add("truncated", fmt.Sprintf("true (%d of %d shown)", len(s.Interfaces), s.Total), probe.Exact)
 	}
@@ -114,8 +113,8 @@ func addrList(addrs []Addr, family string) string {
 
 // Identity returns the subject's own addresses, MACs and per-pod names: every address
 // and MAC of a non-loopback interface, and alt-names/aliases that CNIs set per sandbox.
-func Identity(s *Section) probe.Identity {
-	var id probe.Identity
+func Identity(s *Section) probe.SelfValues {
+	var id probe.SelfValues
 	seen := map[string]bool{}
 	once := func(list *[]string, v string) {
 		if v != "" && !seen[v] {

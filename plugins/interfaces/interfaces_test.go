@@ -91,7 +91,7 @@ func TestFactsKeyedByNameNotIndex(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, facts[k].Value, v)
 		}
 	}
-	if f := facts["eth0/peer-index"]; f.Kind != probe.Info {
+	if f := facts["eth0/peer-index"]; f.Kind != probe.ShowOnly {
 		t.Errorf("peer index must be Info, got %+v", f)
 	}
 	for k := range facts {

@@ -10,7 +10,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "neighbours"
 
 // MaxNeighbours caps the list; gateways are kept first. A pod has a few entries, a node
@@ -88,18 +87,18 @@ type Plugin struct{}
 func Facts(s *Section) []probe.Fact {
 	out := make([]probe.Fact, 0, 2*len(s.Neighbours)+2)
 	for _, n := range s.Neighbours {
-		kind := probe.Info
+		kind := probe.ShowOnly
 		if n.Gateway || strings.Contains(n.State, "PERMANENT") {
 			kind = probe.Exact
 		}
 		out = append(out,
 			probe.Fact{Key: n.Key(), Value: n.Value(), Kind: kind},
-			probe.Fact{Key: n.Key() + "/state", Value: n.State, Kind: probe.Info})
+			probe.Fact{Key: n.Key() + "/state", Value: n.State, Kind: probe.ShowOnly})
 		if n.Veth && n.LLAddr != "" {
-			out = append(out, probe.Fact{Key: n.Key() + "/lladdr", Value: n.LLAddr, Kind: probe.Info})
+			out = append(out, probe.Fact{Key: n.Key() + "/lladdr", Value: n.LLAddr, Kind: probe.ShowOnly})
 		}
 	}
-	out = append(out, probe.Fact{Key: "count", Value: fmt.Sprint(s.Total), Kind: probe.Info})
+	out = append(out, probe.Fact{Key: "count", Value: fmt.Sprint(s.Total), Kind: probe.ShowOnly})
 	if s.Truncated {
 		out = append(out, probe.Fact{Key: "truncated", Value: fmt.Sprintf("true (%d of %d shown)", len(s.Neighbours), s.Total), Kind: probe.Exact})
 	}

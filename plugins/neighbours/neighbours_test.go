@@ -52,7 +52,7 @@ func TestConvertMarksGatewaysAndSkipsFDB(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) || s.Total != 3 {
 		t.Errorf("got %q (total %d), want %q", got, s.Total, want)
 	}
-	kinds := map[string]probe.Kind{}
+	kinds := map[string]probe.FactKind{}
 	for _, f := range Facts(s) {
 		kinds[f.Key] = f.Kind
 	}
@@ -64,10 +64,10 @@ func TestConvertMarksGatewaysAndSkipsFDB(t *testing.T) {
 	if f := facts["eth0/169.254.1.1"]; f.Value != "lladdr of the veth peer" || f.Kind != probe.Exact {
 		t.Errorf("veth gateway fact = %+v", f)
 	}
-	if f := facts["eth0/169.254.1.1/lladdr"]; f.Value != "ee:ee:ee:ee:ee:ee" || f.Kind != probe.Info {
+	if f := facts["eth0/169.254.1.1/lladdr"]; f.Value != "ee:ee:ee:ee:ee:ee" || f.Kind != probe.ShowOnly {
 		t.Errorf("veth gateway lladdr fact = %+v, want the MAC as Info", f)
 	}
-	if kinds["eth0/169.254.1.1"] != probe.Exact || kinds["eth0/10.1.0.7"] != probe.Info || kinds["eth0/169.254.1.1/state"] != probe.Info {
+	if kinds["eth0/169.254.1.1"] != probe.Exact || kinds["eth0/10.1.0.7"] != probe.ShowOnly || kinds["eth0/169.254.1.1/state"] != probe.ShowOnly {
 		t.Errorf("fact kinds = %v: a gateway's MAC is compared, other learned entries and states are Info", kinds)
 	}
 }

@@ -46,10 +46,8 @@ type Section struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Plugin is the netfilter probe plugin.
 type Plugin struct{}
 
-// Name is the section name.
 const Name = "netfilter"
 
 func init() {
@@ -69,12 +67,12 @@ func init() {
 // facts flattens the section; see docs/sections/netfilter.md.
 func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for f, l := range s.Visibility {
 		kind := probe.Exact
 		if strings.HasSuffix(f, "_matches") || strings.HasSuffix(f, "_targets") {
 			// Loaded extensions are a property of the node's kernel, not of the pod.
-			kind = probe.Info
+			kind = probe.ShowOnly
 		}
 		if l.Error != nil {
 			add("visible/"+f, "unreadable: "+l.Error.Name(), kind)

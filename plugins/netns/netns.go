@@ -12,7 +12,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "netns"
 
 // targetKinds are the target's namespaces worth naming: net is the network world, pid
@@ -79,7 +78,7 @@ func Facts(s *Section) []probe.Fact {
 			out = append(out, probe.Fact{Key: key + "/error", Value: n.Error.Name(), Kind: probe.Exact})
 			return
 		}
-		out = append(out, probe.Fact{Key: key + "/inode", Value: fmt.Sprint(n.Inode), Kind: probe.Info})
+		out = append(out, probe.Fact{Key: key + "/inode", Value: fmt.Sprint(n.Inode), Kind: probe.ShowOnly})
 	}
 	add("self/net", s.Self)
 	kinds := make([]string, 0, len(s.Target))
@@ -96,7 +95,7 @@ func Facts(s *Section) []probe.Fact {
 	}
 	out = append(out, probe.Fact{Key: "prober-in-target-netns", Value: same, Kind: probe.Exact})
 	if s.BootID != "" {
-		out = append(out, probe.Fact{Key: "boot-id", Value: s.BootID, Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "boot-id", Value: s.BootID, Kind: probe.ShowOnly})
 	}
 	return out
 }

@@ -42,13 +42,13 @@ func Facts(s *Section) []probe.Fact {
 	}
 	norm := normaliser(s.PodIPs, veth)
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) {
+	add := func(k, v string, kind probe.FactKind) {
 		out = append(out, probe.Fact{Key: norm(k), Value: norm(v), Kind: kind})
 	}
 	if s.Veth != nil {
 		v := s.Veth
 		add("veth", "found", probe.Exact)
-		add("veth/name", v.Name, probe.Info)
+		add("veth/name", v.Name, probe.ShowOnly)
 		add("veth/type", v.Type, probe.Exact)
 		add("veth/mtu", fmt.Sprint(v.MTU), probe.Exact)
 		add("veth/state", v.OperState, probe.Exact)
@@ -93,7 +93,7 @@ func Facts(s *Section) []probe.Fact {
 		add("route-error/"+f, e.Name(), probe.Exact)
 	}
 	if s.Truncated {
-		add("route-truncated", fmt.Sprint(s.RoutesTotal), probe.Info)
+		add("route-truncated", fmt.Sprint(s.RoutesTotal), probe.ShowOnly)
 	}
 	if nf := s.Netfilter; nf != nil {
 		if nf.Error != nil {
@@ -120,12 +120,12 @@ func Facts(s *Section) []probe.Fact {
 	}
 	felixFacts(s.Felix, add)
 	if ct := s.Conntrack; ct != nil {
-		add("conntrack/entries", fmt.Sprint(ct.Count), probe.Info)
+		add("conntrack/entries", fmt.Sprint(ct.Count), probe.ShowOnly)
 		if ct.TableMax > 0 {
-			add("conntrack/table", fmt.Sprintf("%d/%d", ct.TableCount, ct.TableMax), probe.Info)
+			add("conntrack/table", fmt.Sprintf("%d/%d", ct.TableCount, ct.TableMax), probe.ShowOnly)
 		}
 		if ct.Error != nil {
-			add("conntrack/error", ct.Error.Name(), probe.Info)
+			add("conntrack/error", ct.Error.Name(), probe.ShowOnly)
 		}
 	}
 	return out

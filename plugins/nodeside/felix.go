@@ -280,12 +280,12 @@ func (v felixView) profiles() string {
 // profiles, and each drop rule on its way that dropped packets since Felix programmed it
 // (a counter: it differs where it moved in one pod and not in another; the drops that
 // decide no policy are info).
-func felixFacts(f *Felix, add func(k, v string, kind probe.Kind)) {
+func felixFacts(f *Felix, add func(k, v string, kind probe.FactKind)) {
 	if f == nil {
 		return
 	}
 	if f.Error != nil {
-		add("felix/error", f.Error.Name(), probe.Info)
+		add("felix/error", f.Error.Name(), probe.ShowOnly)
 	}
 	for _, v := range f.views() {
 		k := "felix/" + v.Family + "/" + v.Direction
@@ -298,7 +298,7 @@ func felixFacts(f *Felix, add func(k, v string, kind probe.Kind)) {
 				// pod) decide no policy: an INVALID drop follows from whatever broke a flow
 				// (a reject or a lost reply on the node leaves the pod's retransmissions
 				// without a conntrack entry), so it is shown, never a difference.
-				kind = probe.Info
+				kind = probe.ShowOnly
 			}
 			add(k+"/drop/"+d.Where, fmt.Sprint(d.Packets), kind)
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "nodeside"
 
 // Placeholders the facts use for what is the pod's own, so two pods line up.
@@ -59,7 +58,6 @@ type RouteGet struct {
 	Error *report.Error         `json:"error,omitempty"`
 }
 
-// Plugin is the nodeside probe plugin.
 type Plugin struct{}
 
 func init() {

@@ -297,11 +297,11 @@ func isRuntimeID(v string) bool {
 // facts flattens the section; keys name containers, sysctls and policies, never uids of objects.
 func facts(s *Section) []probe.Fact {
 	var f []probe.Fact
-	add := func(k, v string, kind probe.Kind) { f = append(f, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { f = append(f, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	// Replicas run on different nodes by design: the node is context, and what a node
 	// changes shows in the facts it changes (gateway, addresses: normalised between nodes).
-	add("node", s.Node, probe.Info)
-	add("hostIP", s.HostIP, probe.Info)
+	add("node", s.Node, probe.ShowOnly)
+	add("hostIP", s.HostIP, probe.ShowOnly)
 	add("podIPs", strings.Join(s.PodIPs, ","), probe.Exact)
 	add("hostNetwork", strconv.FormatBool(s.HostNetwork), probe.Exact)
 	add("hostPID", strconv.FormatBool(s.HostPID), probe.Exact)
@@ -323,7 +323,7 @@ func facts(s *Section) []probe.Fact {
 	for _, c := range s.Containers {
 		p := "containers/" + c.Kind + "/" + c.Name + "/"
 		add(p+"image", c.Image, probe.Exact)
-		add(p+"imageID", c.ImageID, probe.Info)
+		add(p+"imageID", c.ImageID, probe.ShowOnly)
 		add(p+"ports", strings.Join(c.Ports, ","), probe.Exact)
 		addSec(p, c.Security)
 	}
@@ -332,12 +332,12 @@ func facts(s *Section) []probe.Fact {
 		if lk := strings.ToLower(k); (strings.HasSuffix(lk, "containerid") || strings.HasSuffix(lk, "sandboxid")) && isRuntimeID(v) {
 			// Calico's cni.projectcalico.org/containerID and the like: the sandbox of this
 			// one pod, different in every replica by nature.
-			kind = probe.Info
+			kind = probe.ShowOnly
 		}
 		add("annotations/"+k, v, kind)
 	}
 	if s.NetworkPoliciesError != "" {
-		add("networkPolicies", "unknown: "+s.NetworkPoliciesError, probe.Info)
+		add("networkPolicies", "unknown: "+s.NetworkPoliciesError, probe.ShowOnly)
 	} else {
 		names := make([]string, 0, len(s.NetworkPolicies))
 		for _, p := range s.NetworkPolicies {
@@ -371,7 +371,7 @@ func init() {
 	apisection.Register(section.Descriptor[Section]{
 		Name:     SectionName,
 		Facts:    facts,
-		Identity: func(s *Section) probe.Identity { return probe.Identity{IPs: s.PodIPs} },
+		Identity: func(s *Section) probe.SelfValues { return probe.SelfValues{IPs: s.PodIPs} },
 		Rules: map[string]contract.Rule{
 			"network-policy": policyRule,
 			"host-network":   hostNetworkRule,

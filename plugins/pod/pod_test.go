@@ -133,11 +133,11 @@ func TestSandboxIDAnnotationIsInfo(t *testing.T) {
 		"cni.projectcalico.org/ipv4pools":   `["default-pool"]`,
 		"network.example/config-sha256":     "4568c7437b2fd7a7f3b5862f615fecae39e2f446aafb10bcadcc7f3ff1f3b062",
 	}}
-	kinds := map[string]probe.Kind{}
+	kinds := map[string]probe.FactKind{}
 	for _, f := range facts(s) {
 		kinds[f.Key] = f.Kind
 	}
-	if kinds["annotations/cni.projectcalico.org/containerID"] != probe.Info {
+	if kinds["annotations/cni.projectcalico.org/containerID"] != probe.ShowOnly {
 		t.Errorf("the sandbox ID annotation is not Info: %v", kinds)
 	}
 	if kinds["annotations/cni.projectcalico.org/ipv4pools"] != probe.Exact || kinds["annotations/network.example/config-sha256"] != probe.Exact {

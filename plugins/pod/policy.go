@@ -81,10 +81,10 @@ func (s *Section) evaluate(f netpol.Flow, d netpol.Direction) netpol.Verdict {
 func policyFacts(s *Section) []probe.Fact {
 	var f []probe.Fact
 	for k, v := range s.Labels {
-		f = append(f, probe.Fact{Key: "labels/" + k, Value: v, Kind: probe.Info})
+		f = append(f, probe.Fact{Key: "labels/" + k, Value: v, Kind: probe.ShowOnly})
 	}
 	for k, v := range s.NamespaceLabels {
-		f = append(f, probe.Fact{Key: "namespaceLabels/" + k, Value: v, Kind: probe.Info})
+		f = append(f, probe.Fact{Key: "namespaceLabels/" + k, Value: v, Kind: probe.ShowOnly})
 	}
 	f = append(f, felixChainFacts(s)...)
 	denials := map[string][]string{} // "policy-denies/egress/NetworkPolicy shop/x" -> the targets
@@ -98,14 +98,14 @@ func policyFacts(s *Section) []probe.Fact {
 		add := func(dir string, v netpol.Verdict) {
 			kind := probe.Exact
 			if v.Decision == netpol.Undecided {
-				kind = probe.Info // unknown is not a difference
+				kind = probe.ShowOnly // unknown is not a difference
 			}
 			how := v.How()
 			if s.CalicoPoliciesError != "" {
 				how += " (Calico's own policies unknown: " + s.CalicoPoliciesError + ")"
 			}
 			f = append(f, probe.Fact{Key: "policy/" + dir + "/" + key, Value: v.Key(), Kind: kind},
-				probe.Fact{Key: "policy-detail/" + dir + "/" + key, Value: how, Kind: probe.Info})
+				probe.Fact{Key: "policy-detail/" + dir + "/" + key, Value: how, Kind: probe.ShowOnly})
 			if v.Decision == netpol.Denied {
 				k := denialKey(dir, v)
 				denials[k] = append(denials[k], key)
@@ -259,7 +259,7 @@ func felixChainFacts(s *Section) []probe.Fact {
 	for _, r := range refs {
 		for _, d := range []netpol.Direction{netpol.Ingress, netpol.Egress} {
 			if chain := netpol.FelixChain(r, d); chain != "" {
-				f = append(f, probe.Fact{Key: FelixChainKey + chain, Value: r.String() + " (" + string(d) + ")", Kind: probe.Info})
+				f = append(f, probe.Fact{Key: FelixChainKey + chain, Value: r.String() + " (" + string(d) + ")", Kind: probe.ShowOnly})
 			}
 		}
 	}

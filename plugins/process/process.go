@@ -106,10 +106,8 @@ type Section struct {
 	Processes Processes `json:"processes"`
 }
 
-// Plugin is the process probe plugin.
 type Plugin struct{}
 
-// Name is the section name.
 const Name = "process"
 
 func init() {
@@ -234,9 +232,9 @@ func ReadProcesses(ctx context.Context, env *probe.Env, self int) Processes {
 // facts flattens the section; see docs/sections/process.md.
 func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	t := s.Target
-	add("target/pid", strconv.Itoa(t.PID), probe.Info)
+	add("target/pid", strconv.Itoa(t.PID), probe.ShowOnly)
 	if t.Error != nil {
 		add("target/error", t.Error.Name(), probe.Exact)
 	} else {
@@ -245,7 +243,7 @@ func facts(s *Section) []probe.Fact {
 			add("target/exe", t.Exe, probe.Exact)
 		}
 		if t.Cmdline != nil {
-			add("target/cmdline", strings.Join(t.Cmdline, " "), probe.Info)
+			add("target/cmdline", strings.Join(t.Cmdline, " "), probe.ShowOnly)
 		}
 		add("target/uid", ints(t.Uid), probe.Exact)
 		add("target/gid", ints(t.Gid), probe.Exact)
@@ -253,7 +251,7 @@ func facts(s *Section) []probe.Fact {
 			// One fact per capability, so the table shows which one differs; the
 			// mask, as /proc prints it, for reference.
 			for set, caps := range map[string][]string{"eff": t.CapEff, "prm": t.CapPrm, "bnd": t.CapBnd, "amb": t.CapAmb} {
-				add("target/cap/"+set, fmt.Sprintf("%016x", capMask(caps)), probe.Info)
+				add("target/cap/"+set, fmt.Sprintf("%016x", capMask(caps)), probe.ShowOnly)
 				for _, c := range caps {
 					add("target/cap/"+set+"/"+c, "yes", probe.Exact)
 				}
@@ -261,25 +259,25 @@ func facts(s *Section) []probe.Fact {
 		}
 		if t.Seccomp != "" {
 			add("target/seccomp", t.Seccomp, probe.Exact)
-			add("target/seccomp-filters", strconv.Itoa(t.SeccompFilters), probe.Info)
+			add("target/seccomp-filters", strconv.Itoa(t.SeccompFilters), probe.ShowOnly)
 		}
 		if t.NoNewPrivs != nil {
 			add("target/nonewprivs", strconv.Itoa(*t.NoNewPrivs), probe.Exact)
 		}
 		for name, l := range t.Limits {
-			kind := probe.Info
+			kind := probe.ShowOnly
 			if name == "nofile" || name == "nproc" {
 				kind = probe.Exact
 			}
 			add("target/rlimit/"+name, l.Soft+"/"+l.Hard, kind)
 		}
 		if t.FDs != nil {
-			add("target/fds/total", strconv.Itoa(t.FDs.Total), probe.Info)
-			add("target/fds/sockets", strconv.Itoa(t.FDs.Sockets), probe.Info)
+			add("target/fds/total", strconv.Itoa(t.FDs.Total), probe.ShowOnly)
+			add("target/fds/sockets", strconv.Itoa(t.FDs.Sockets), probe.ShowOnly)
 		}
 		if t.Libc != nil {
 			add("target/libc", t.Libc.Flavour, probe.Exact)
-			add("target/libc/evidence", t.Libc.Evidence, probe.Info)
+			add("target/libc/evidence", t.Libc.Evidence, probe.ShowOnly)
 		}
 		if t.Env != nil {
 			for k, v := range t.Env {
@@ -307,7 +305,7 @@ func facts(s *Section) []probe.Fact {
 	for comm, n := range counts {
 		add("processes/"+comm, strconv.Itoa(n), probe.Exact)
 	}
-	add("processes/(total)", strconv.Itoa(s.Processes.Total), probe.Info)
+	add("processes/(total)", strconv.Itoa(s.Processes.Total), probe.ShowOnly)
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "routes"
 
 // MaxRoutes caps the list. A pod has tens of routes (local table included), a node's own
@@ -132,7 +131,7 @@ func Facts(s *Section) []probe.Fact {
 	}
 	sort.Strings(tables)
 	for _, t := range tables {
-		out = append(out, probe.Fact{Key: "count/" + t, Value: fmt.Sprint(s.Counts[t]), Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "count/" + t, Value: fmt.Sprint(s.Counts[t]), Kind: probe.ShowOnly})
 	}
 	if s.Truncated {
 		out = append(out, probe.Fact{Key: "truncated", Value: fmt.Sprintf("true (%d of %d shown)", len(s.Routes), s.Total), Kind: probe.Exact})
@@ -152,8 +151,8 @@ var _ probe.Collector = (*Plugin)(nil)
 
 // Identity names the gateways of the default routes: a pod on another node has another
 // gateway by design (ptp, bridge), so the diff normalises them between nodes.
-func Identity(s *Section) probe.Identity {
-	var id probe.Identity
+func Identity(s *Section) probe.SelfValues {
+	var id probe.SelfValues
 	for i := range s.Routes {
 		r := &s.Routes[i]
 		if r.Dst != "default" || r.Table != "main" {

@@ -65,7 +65,7 @@ func TestOnlyInSomeNamesTheAppsUID(t *testing.T) {
 // The rule reads the app's uid through its own schema of the connect section; this pins
 // the two together.
 func TestConnectSchemaMatchesTheConnectSection(t *testing.T) {
-	raw, err := json.Marshal(connect.Section{AsApp: &connect.AsApp{Identity: &asapp.Identity{PID: 7, UID: 1000, GID: 1000}}})
+	raw, err := json.Marshal(connect.Section{AsApp: &connect.AsApp{Identity: &asapp.Process{PID: 7, UID: 1000, GID: 1000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

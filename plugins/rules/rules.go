@@ -12,7 +12,6 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
 
-// Name is the section name.
 const Name = "rules"
 
 // MaxRules caps the list; a pod has a handful, a node with per-pod rules may have thousands.

@@ -191,8 +191,8 @@ func facts(s *Section) []probe.Fact {
 	for _, t := range s.Targets {
 		out = append(out,
 			probe.Fact{Key: "endpoints/" + t.Key(), Value: readyValue(t)},
-			probe.Fact{Key: "service/" + t.Key(), Value: t.Service, Kind: probe.Info},
-			probe.Fact{Key: "count/" + t.Key(), Value: fmt.Sprintf("%d ready, %d terminating, %d not ready", t.Ready, t.Terminating, t.NotReady), Kind: probe.Info})
+			probe.Fact{Key: "service/" + t.Key(), Value: t.Service, Kind: probe.ShowOnly},
+			probe.Fact{Key: "count/" + t.Key(), Value: fmt.Sprintf("%d ready, %d terminating, %d not ready", t.Ready, t.Terminating, t.NotReady), Kind: probe.ShowOnly})
 	}
 	return out
 }

@@ -31,17 +31,17 @@ const (
 // and never hold pids, inodes or ephemeral ports.
 func facts(s *Section) []probe.Fact {
 	var out []probe.Fact
-	add := func(k, v string, kind probe.Kind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
+	add := func(k, v string, kind probe.FactKind) { out = append(out, probe.Fact{Key: k, Value: v, Kind: kind}) }
 	for table, src := range s.Sources {
 		v := src.Via
 		if src.Error != nil {
 			v = "unreadable: " + src.Error.Name()
 		}
-		add("source/"+table, v, probe.Info)
+		add("source/"+table, v, probe.ShowOnly)
 	}
 	for table, states := range s.States {
 		for st, n := range states {
-			add("state/"+table+"/"+st, strconv.Itoa(n), probe.Info)
+			add("state/"+table+"/"+st, strconv.Itoa(n), probe.ShowOnly)
 		}
 	}
 	// The kernel sends a mark with every socket to CAP_NET_ADMIN and with none otherwise,
@@ -55,9 +55,9 @@ func facts(s *Section) []probe.Fact {
 			marks = "not visible (needs CAP_NET_ADMIN)"
 		}
 	}
-	add("marks", marks, probe.Info)
-	add("total", strconv.Itoa(s.Total), probe.Info)
-	add("unowned", strconv.Itoa(s.Unowned), probe.Info)
+	add("marks", marks, probe.ShowOnly)
+	add("total", strconv.Itoa(s.Total), probe.ShowOnly)
+	add("unowned", strconv.Itoa(s.Unowned), probe.ShowOnly)
 	if s.OwnersError != nil {
 		add("owners/error", s.OwnersError.Name(), probe.Exact)
 	}
@@ -73,7 +73,7 @@ func facts(s *Section) []probe.Fact {
 		}
 	}
 	for k, n := range counts {
-		add(k, strconv.Itoa(n), probe.Info)
+		add(k, strconv.Itoa(n), probe.ShowOnly)
 	}
 	for k := range held {
 		add(k, "yes", probe.Exact)

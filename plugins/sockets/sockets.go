@@ -122,10 +122,8 @@ type Section struct {
 	Truncated   bool          `json:"truncated,omitempty"`
 }
 
-// Plugin is the sockets probe plugin.
 type Plugin struct{}
 
-// Name is the section name.
 const Name = "sockets"
 
 func init() {

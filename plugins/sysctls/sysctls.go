@@ -44,10 +44,8 @@ type Section struct {
 	SkippedInterfaces []string `json:"skippedInterfaces,omitempty"`
 }
 
-// Plugin is the sysctls probe plugin.
 type Plugin struct{}
 
-// Name is the section name.
 const Name = "sysctls"
 
 func init() {
@@ -168,7 +166,7 @@ func facts(s *Section) []probe.Fact {
 	for k, v := range s.Values {
 		kind := probe.Exact
 		if v == Redacted || isVolatile(k) {
-			kind = probe.Info
+			kind = probe.ShowOnly
 		}
 		out = append(out, probe.Fact{Key: k, Value: v, Kind: kind})
 	}
@@ -176,10 +174,10 @@ func facts(s *Section) []probe.Fact {
 		out = append(out, probe.Fact{Key: k, Value: "unreadable: " + e, Kind: probe.Exact})
 	}
 	if s.Truncated {
-		out = append(out, probe.Fact{Key: "truncated", Value: "true", Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "truncated", Value: "true", Kind: probe.ShowOnly})
 	}
 	if len(s.SkippedInterfaces) > 0 {
-		out = append(out, probe.Fact{Key: "skipped-interfaces", Value: strconv.Itoa(len(s.SkippedInterfaces)), Kind: probe.Info})
+		out = append(out, probe.Fact{Key: "skipped-interfaces", Value: strconv.Itoa(len(s.SkippedInterfaces)), Kind: probe.ShowOnly})
 	}
 	return out
 }
