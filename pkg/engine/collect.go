@@ -31,6 +31,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/pkg/safe"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/target"
 )
 
@@ -400,7 +401,7 @@ func (r *run) attachNodeSide(ctx context.Context, runner *podrun.Runner, s *subj
 	case err != nil:
 		return err
 	}
-	s.report.Sections[nodepod.Section] = raw
+	s.report.Sections[section.NodeSideName()] = raw
 	return nil
 }
 
@@ -455,7 +456,7 @@ func (r *run) probeViaNode(ctx context.Context, runner *podrun.Runner, s *subjec
 	if err != nil {
 		return err
 	}
-	s.report.Sections[nodepod.Section] = raw
+	s.report.Sections[section.NodeSideName()] = raw
 	return nil
 }
 

@@ -107,7 +107,7 @@ func (r *run) attachNodeWatched(ctx context.Context, w *nodeWatch, s *subject) e
 	if err != nil {
 		return err
 	}
-	s.report.Sections[nodepod.Section] = raw
+	s.report.Sections[section.NodeSideName()] = raw
 	select {
 	case <-w.done:
 	case <-ctx.Done():

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,13 +16,10 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
-	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 	"github.com/netdiff/kubectl-netdiff/pkg/podrun"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 )
-
-// Section is the report section the node pod's prober writes.
-const Section = "nodeside"
 
 // ErrHostNetwork is returned for a hostNetwork subject: its node side is the node itself,
 // which its own report already shows.
@@ -177,9 +173,8 @@ func (p *Pod) Delete() {
 	p.progress(fmt.Sprintf("deleted node pod %s", p.ID))
 }
 
-// ProberArgs are the collect flags for subject: --pod-ip for each of its IPs and
-// --pod-ifindex from its report (the peer index of the interface holding its IP, else of
-// eth0; without it the prober finds the veth by the route to the pod).
+// ProberArgs are the collect flags for subject's node side (section.NodeSide): --pod-ip
+// for each of its IPs and what the node-side section reads of its report.
 func ProberArgs(subject *corev1.Pod, rep *report.Report) ([]string, error) {
 	var ips []string
 	for _, ip := range subject.Status.PodIPs {
@@ -191,60 +186,26 @@ func ProberArgs(subject *corev1.Pod, rep *report.Report) ([]string, error) {
 	if len(ips) == 0 {
 		return nil, fmt.Errorf("pod %s/%s has no IP yet: its node side cannot be looked up", subject.Namespace, subject.Name)
 	}
-	args := []string{"--only", Section, "--quiet"}
-	for _, ip := range ips {
-		args = append(args, "--pod-ip", ip)
+	name, args := section.NodeSide(rep, ips)
+	if name == "" {
+		return nil, fmt.Errorf("this kubectl-netdiff has no node-side section (built without it): --node-side and --via node cannot read the node's half")
 	}
-	if idx := PeerIndex(rep, ips); idx > 0 {
-		args = append(args, "--pod-ifindex", strconv.Itoa(idx))
-	}
-	return args, nil
-}
-
-// PeerIndex finds, in a pod's report, the peer index of the interface that holds one of
-// ips (eth0 when none does): the ifindex of the veth's host end in the node's namespace.
-func PeerIndex(rep *report.Report, ips []string) int {
-	if rep == nil {
-		return 0
-	}
-	// The interfaces section's schema (docs/sections/interfaces.md), the part read here.
-	var s struct {
-		Interfaces []netstate.Interface `json:"interfaces"`
-	}
-	if ok, err := rep.Section("interfaces", &s); !ok || err != nil {
-		return 0
-	}
-	eth0 := 0
-	for _, in := range s.Interfaces {
-		if in.PeerIndex == 0 {
-			continue
-		}
-		for _, a := range in.Addrs {
-			for _, ip := range ips {
-				if a.IP() == ip {
-					return in.PeerIndex
-				}
-			}
-		}
-		if in.Name == "eth0" {
-			eth0 = in.PeerIndex
-		}
-	}
-	return eth0
+	return append([]string{args[0], args[1], "--quiet"}, args[2:]...), nil // --only NAME first
 }
 
 // Extract returns the nodeside section of the node pod's report, or the prober's reason
 // for not writing it.
 func Extract(rep *report.Report, nodePod string) (json.RawMessage, error) {
-	if raw, ok := rep.Sections[Section]; ok {
+	name := section.NodeSideName()
+	if raw, ok := rep.Sections[name]; ok {
 		return raw, nil
 	}
 	for _, p := range rep.Problems {
-		if p.Section == Section {
+		if p.Section == name {
 			return nil, fmt.Errorf("node pod %s: the prober could not read the node side: %s", nodePod, p.Error.Name())
 		}
 	}
-	return nil, fmt.Errorf("node pod %s: the prober's report has no %s section (is --image a prober of this version?)", nodePod, Section)
+	return nil, fmt.Errorf("node pod %s: the prober's report has no %s section (is --image a prober of this version?)", nodePod, name)
 }
 
 // createError tells Pod Security from RBAC; other admission refusals (a missing

@@ -18,6 +18,8 @@ import (
 
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // the node side, as kubectl-netdiff has it
 	"github.com/netdiff/kubectl-netdiff/plugins/interfaces"
 )
 
@@ -217,11 +219,11 @@ func TestCollectDeletesOnCancel(t *testing.T) {
 }
 
 func TestExtract(t *testing.T) {
-	ok := &report.Report{Sections: map[string]json.RawMessage{Section: json.RawMessage(`{"podIPs":["10.244.0.13"]}`)}}
+	ok := &report.Report{Sections: map[string]json.RawMessage{section.NodeSideName(): json.RawMessage(`{"podIPs":["10.244.0.13"]}`)}}
 	if raw, err := Extract(ok, "ns/p"); err != nil || !strings.Contains(string(raw), "10.244.0.13") {
 		t.Errorf("%s %v", raw, err)
 	}
-	failed := &report.Report{Sections: map[string]json.RawMessage{}, Problems: []report.Problem{{Section: Section, Error: &report.Error{Message: "boom"}}}}
+	failed := &report.Report{Sections: map[string]json.RawMessage{}, Problems: []report.Problem{{Section: section.NodeSideName(), Error: &report.Error{Message: "boom"}}}}
 	if _, err := Extract(failed, "ns/p"); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("problem: %v", err)
 	}

@@ -47,6 +47,11 @@ type Descriptor[S any] struct {
 	// It joins the node's section into the pod's: own is the pod's (nil when its report
 	// has none), node the node pod's (nil when there is none, and then nodeErr says why).
 	NodeWatch func(own, node *S, nodeErr string) *S
+	// NodeSide, when set, makes the section the pod as its node sees it (kubectl netdiff
+	// --node-side and --via node): a node pod's prober collects it for one pod, given
+	// --pod-ip for each of the pod's addresses and the flags NodeSide returns from the
+	// pod's own report. One section at most is the node side.
+	NodeSide func(rep *report.Report, podIPs []string) []string
 }
 
 // Register adds a plugin. It panics on a descriptor that cannot be right (no name or no
@@ -70,6 +75,12 @@ func Register[S any](d Descriptor[S]) {
 	})
 	for name, r := range d.Rules {
 		diff.RegisterRule(d.Name+"/"+name, r)
+	}
+	if d.NodeSide != nil {
+		if nodeSide.name != "" {
+			panic("section: " + d.Name + " and " + nodeSide.name + " both say they are the node side")
+		}
+		nodeSide.name, nodeSide.args = d.Name, d.NodeSide
 	}
 	if d.NodeWatch != nil {
 		nodeWatch[d.Name] = func(own, node json.RawMessage, nodeErr string) (json.RawMessage, error) {
@@ -171,6 +182,30 @@ func decode[S any](name string, raw json.RawMessage) (*S, error) {
 		return nil, fmt.Errorf("section %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// nodeSide is the section registered with a NodeSide.
+var nodeSide struct {
+	name string
+	args func(*report.Report, []string) []string
+}
+
+// NodeSideName names the section that is the pod as its node sees it, "" where this
+// build has none.
+func NodeSideName() string { return nodeSide.name }
+
+// NodeSide names the section that is the pod as its node sees it and gives the prober
+// flags that collect it for a pod with podIPs, from the pod's report; "" where this
+// build has none.
+func NodeSide(rep *report.Report, podIPs []string) (name string, args []string) {
+	if nodeSide.name == "" {
+		return "", nil
+	}
+	args = []string{"--only", nodeSide.name}
+	for _, ip := range podIPs {
+		args = append(args, "--pod-ip", ip)
+	}
+	return nodeSide.name, append(args, nodeSide.args(rep, podIPs)...)
 }
 
 // nodeWatch holds the join of every section registered with a NodeWatch.

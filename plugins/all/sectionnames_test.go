@@ -15,13 +15,8 @@ import (
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all/cluster" // the API sections too
 )
 
-// knownNamings are the places in pkg/ that still name a section: none may be added.
-var knownNamings = []string{
-	// The node pod runs the prober with --only nodeside and reads the interfaces it saw
-	// (issue 28: the node side's sections should come from their descriptors).
-	`pkg/nodepod/collect.go: const Section = "nodeside"`,
-	`pkg/nodepod/collect.go: .Section("interfaces")`,
-}
+// knownNamings are the places in pkg/ that still name a section: none. Keep it empty.
+var knownNamings = []string{}
 
 // namings lists where Go source names one of the sections: a string literal given to
 // .Section(…) or probe.Lookup(…), an index into .Sections[…], a Section: field, a

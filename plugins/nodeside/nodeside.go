@@ -76,5 +76,6 @@ func init() {
 			"felix":              felixVerdict,
 		},
 		Analysis: &analysis,
+		NodeSide: podArgs,
 	})
 }

@@ -23,8 +23,10 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/inject"
 	"github.com/netdiff/kubectl-netdiff/pkg/nodepod"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	"github.com/netdiff/kubectl-netdiff/pkg/section"
 	"github.com/netdiff/kubectl-netdiff/pkg/version"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
+	"github.com/netdiff/kubectl-netdiff/plugins/nodeside"
 	nsplugin "github.com/netdiff/kubectl-netdiff/plugins/nodeside"
 )
 
@@ -83,7 +85,7 @@ func TestNodeSide(t *testing.T) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			t.Fatal(err)
 		}
-		peer := nodepod.PeerIndex(rep, []string{pod.Status.PodIP})
+		peer := nodeside.PeerIndex(rep, []string{pod.Status.PodIP})
 		if peer == 0 {
 			t.Fatalf("%s: its report has no eth0 peer index", name)
 		}
@@ -110,7 +112,7 @@ func TestNodeSide(t *testing.T) {
 			t.Errorf("%s: conntrack: %+v", name, s.Conntrack)
 		}
 		// The lead's wiring: the section joins the pod's own report.
-		rep.Sections[nodepod.Section] = raw
+		rep.Sections[section.NodeSideName()] = raw
 		subjects, reps = append(subjects, name), append(reps, rep)
 	}
 
@@ -130,7 +132,7 @@ func TestNodeSide(t *testing.T) {
 	}
 	rows := 0
 	for _, r := range res.Rows {
-		if r.Section != nodepod.Section {
+		if r.Section != section.NodeSideName() {
 			continue
 		}
 		rows++
