@@ -57,6 +57,9 @@ type Analysis struct {
 	// subject, when they explain no symptom that this section's cause does not: a fact
 	// seen changing during the window covers the snapshot that caught it in one state.
 	Covers []string
+	// Hop says where on the drawn path (-o html's picture) a row lies; nil, or HopByPlace,
+	// for where Place says (the pod's kernel, or the node).
+	Hop func(r Row) Hop
 	// Object names the thing a row is a property of where several rows describe one (an
 	// interface's mtu, state and flags: its name), "" for none. The rows of an object
 	// only one subject has are one cause there, not one per property.
@@ -66,6 +69,25 @@ type Analysis struct {
 	// unread, the diagnosis does not conclude that nothing on that path differs.
 	Unread func(c *Comparison, i int) string
 }
+
+// Hop is a stop on the path a picture draws: pod → its interface → the host veth → the
+// node → the destination.
+type Hop int
+
+const (
+	// HopByPlace: where the section's Place says, the pod's kernel or the node.
+	HopByPlace Hop = iota
+	// HopSocket: the app's socket and what governs it (cgroup programs, uid, resolver).
+	HopSocket
+	// HopPodKernel: the pod's policy rules, routes, netfilter, sysctls.
+	HopPodKernel
+	// HopPodInterface: the pod's interface and its neighbours.
+	HopPodInterface
+	// HopHostVeth: the host end of the pod's veth and its sysctls.
+	HopHostVeth
+	// HopNode: the node's routes, forwarding, netfilter.
+	HopNode
+)
 
 // Place is where on a probe's path a section's facts live.
 type Place int

@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
@@ -16,6 +17,8 @@ type Step struct {
 	Row contract.Row
 	// Place is where the row's section lives: the pod or its node.
 	Place contract.Place
+	// Hop is where the row is drawn (contract.Analysis.Hop): never HopByPlace.
+	Hop contract.Hop
 	// Read: the subject's report holds the row's section.
 	Read bool
 	// Deviates: the subject's value differs from that of every subject compared against.
@@ -37,7 +40,7 @@ func (d *Diagnosis) Probes() []*contract.Probe { return d.all }
 func (d *Diagnosis) Path(p *contract.Probe, i int, against []int) []Step {
 	var out []Step
 	for _, r := range d.pathRows(p, i) {
-		s := Step{Row: r, Place: d.as[r.Section].Place, Read: d.sectionIn(i, r.Section)}
+		s := Step{Row: r, Place: d.as[r.Section].Place, Hop: d.hopOf(r), Read: d.sectionIn(i, r.Section)}
 		s.Deviates = !r.Equal && len(against) > 0 && d.deviates(r, i, against)
 		if p.Row != "" {
 			s.Blamed = d.Graph.has(Edge{From: d.Graph.lookup(nodeKey{ProbeNode, p.Row, i, -1}),
@@ -65,6 +68,26 @@ func (d *Diagnosis) NodeRead(i int) bool { return d.nodeRead(i) }
 
 // Unread says what of subject i's path at place could not be read, and what would read it.
 func (d *Diagnosis) Unread(i int, place contract.Place) []string { return d.unread(i, place) }
+
+// hopOf is where row r is drawn: its section's Hop, else its Place's hop.
+func (d *Diagnosis) hopOf(r contract.Row) contract.Hop {
+	a := d.as[r.Section]
+	if a.Hop != nil {
+		if h := a.Hop(r); h != contract.HopByPlace {
+			return h
+		}
+	}
+	if a.Place == contract.OnNode {
+		return contract.HopNode
+	}
+	return contract.HopPodKernel
+}
+
+// HopOfFact is where the fact "section/key" is drawn.
+func (d *Diagnosis) HopOfFact(id string) contract.Hop {
+	sec, key, _ := strings.Cut(id, "/")
+	return d.hopOf(contract.Row{Section: sec, Key: key})
+}
 
 // PlaceOf is where a section's facts live on the path.
 func (d *Diagnosis) PlaceOf(section string) contract.Place { return d.as[section].Place }

@@ -40,36 +40,17 @@ var hopNames = map[hopKind]string{
 	hopDest:   "destination",
 }
 
-// sectionHop says at which hop a section's rows are drawn. A section not named here is
-// drawn where its Place says (the pod's kernel or the node's), so a new plugin's facts
-// still appear on the picture; removing a plugin leaves a name that matches nothing.
-var sectionHop = map[string]hopKind{
-	"process":    hopSocket,
-	"cgroupbpf":  hopSocket,
-	"dnsconfig":  hopSocket,
-	"interfaces": hopPodIf,
-	"neighbours": hopPodIf,
-}
-
-// hopOf is the hop a path row is drawn at.
-func hopOf(r contract.Row, place contract.Place) hopKind {
-	if place == contract.OnNode {
-		// The node's half: what names the host end of the veth (the interface and its
-		// sysctls) is drawn there, the rest (routes, forwarding, netfilter) at the node.
-		if r.Key == "veth" || strings.HasPrefix(r.Key, "veth/") || strings.HasPrefix(r.Key, "sysctl/") {
-			return hopVeth
-		}
+// hopOf is the hop a path row is drawn at: where its plugin says (contract.Analysis.Hop).
+func hopOf(s diagnosis.Step) hopKind {
+	switch s.Hop {
+	case contract.HopSocket:
+		return hopSocket
+	case contract.HopPodInterface:
+		return hopPodIf
+	case contract.HopHostVeth:
+		return hopVeth
+	case contract.HopNode:
 		return hopNode
-	}
-	// A drop is placed by the namespace the kernel dropped it in ("drop/node/…").
-	if rest, ok := strings.CutPrefix(r.Key, "drop/"); ok {
-		if strings.HasPrefix(rest, "node/") {
-			return hopNode
-		}
-		return hopPod
-	}
-	if h, ok := sectionHop[r.Section]; ok {
-		return h
 	}
 	return hopPod
 }
@@ -248,7 +229,7 @@ func drawLane(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison, 
 	nodeRead := d.NodeRead(i)
 	read := map[hopKind]int{}
 	for _, s := range d.Path(p, i, better) {
-		h := hopOf(s.Row, s.Place)
+		h := hopOf(s)
 		if !s.Read {
 			continue
 		}
@@ -281,7 +262,7 @@ func drawLane(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison, 
 			if f.Subject != name {
 				continue // the peer's cause: drawn on the way back
 			}
-			placeCause(hops, f, nodeRead)
+			placeCause(hops, d, f, nodeRead)
 		}
 	}
 	// The destination: what the probe saw.
@@ -389,7 +370,7 @@ func routeWords(a contract.RouteAnswer) string {
 
 // placeCause draws a cause that rests on no fact on the path at the hop its rows' or its
 // place says.
-func placeCause(hops []hop, f diff.Finding, nodeRead bool) {
+func placeCause(hops []hop, d *diagnosis.Diagnosis, f diff.Finding, nodeRead bool) {
 	k := hopPod
 	switch f.Place {
 	case "node":
@@ -411,13 +392,9 @@ func placeCause(hops []hop, f diff.Finding, nodeRead bool) {
 		return
 	default:
 		for _, key := range f.Keys {
-			sec, rest, _ := strings.Cut(key, "/")
-			if h, ok := sectionHop[sec]; ok {
+			if h := hopOf(diagnosis.Step{Hop: d.HopOfFact(key)}); h != hopPod {
 				k = h
 				break
-			}
-			if strings.HasPrefix(rest, "drop/node/") {
-				k = hopNode
 			}
 		}
 	}
@@ -451,7 +428,7 @@ func returnHops(res *diff.Result, d *diagnosis.Diagnosis, c *contract.Comparison
 	hops[idx[hopNode]].Name = "back: " + peer + "'s node"
 	read := map[hopKind]int{}
 	for _, s := range d.Path(back, j, others) {
-		h := hopOf(s.Row, s.Place)
+		h := hopOf(s)
 		if h == hopSocket {
 			h = hopPod
 		}

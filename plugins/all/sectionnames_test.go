@@ -20,7 +20,8 @@ var knownNamings = []string{}
 
 // namings lists where Go source names one of the sections: a string literal given to
 // .Section(…) or probe.Lookup(…), an index into .Sections[…], a Section: field, a
-// constant named …Section…, or a literal starting "<section>/" (a rule or row key).
+// constant named …Section…, a map keyed by section names, or a literal starting
+// "<section>/" (a rule or row key).
 func namings(path string, src any, sections map[string]bool) ([]string, error) {
 	f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.SkipObjectResolution)
 	if err != nil {
@@ -54,6 +55,27 @@ func namings(path string, src any, sections map[string]bool) ([]string, error) {
 				if s, ok := lit(n.Value); ok && sections[s] {
 					out = append(out, "Section: "+strconv.Quote(s))
 				}
+			}
+
+		case *ast.CompositeLit:
+			// A map keyed by section names ({"process": …, "dnsconfig": …}); one whose
+			// keys are other words too ({"tcp": …, "icmp": …}) is about something else.
+			var keys []string
+			for _, e := range n.Elts {
+				kv, ok := e.(*ast.KeyValueExpr)
+				if !ok {
+					keys = nil
+					break
+				}
+				k, ok := lit(kv.Key)
+				if !ok || !sections[k] {
+					keys = nil
+					break
+				}
+				keys = append(keys, strconv.Quote(k))
+			}
+			if len(keys) >= 2 {
+				out = append(out, "{"+strings.Join(keys, ", ")+"}")
 			}
 		case *ast.ValueSpec:
 			for i, name := range n.Names {
@@ -125,12 +147,14 @@ func f() {
 	_ = "routes/no-default-route"
 	failed("connect", err)
 	_ = "tcp/x"
+	_ = map[string]int{"dns": 1, "udp": 2}
+	_ = map[string]int{"dns": 1, "routes": 2}
 }`
 	got, err := namings("x.go", src, map[string]bool{"pod": true, "routes": true, "dns": true, "services": true, "connect": true, "icmp": true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`const PodSection = "pod"`, `.Section("routes")`, `.Sections["dns"]`, `Section: "services"`, `.Lookup("connect")`, `"routes/no-default-route"`}
+	want := []string{`const PodSection = "pod"`, `.Section("routes")`, `.Sections["dns"]`, `Section: "services"`, `.Lookup("connect")`, `"routes/no-default-route"`, `{"dns", "routes"}`}
 	if !slices.Equal(got, want) {
 		t.Errorf("namings = %q\nwant %q", got, want)
 	}

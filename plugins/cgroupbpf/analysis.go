@@ -14,7 +14,7 @@ import (
 // for TCP. A program does not make the kernel's route lookup fail, so where the lookup
 // already failed in the subject (no route, a policy rule's unreachable) the route is the
 // cause and the programs are left off the path.
-var analysis = contract.Analysis{Role: contract.State, Path: probePath, Infer: inferRefusal, Describe: describeRow}
+var analysis = contract.Analysis{Role: contract.State, Hop: func(contract.Row) contract.Hop { return contract.HopSocket }, Path: probePath, Infer: inferRefusal, Describe: describeRow}
 
 // hooksFor lists the attach types that govern a probe of proto and family ("ipv4", "ipv6").
 func hooksFor(proto, family string) []string {

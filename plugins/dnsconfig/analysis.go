@@ -12,7 +12,7 @@ import (
 // address order. A query the prober sends to a nameserver itself (the dns section: an
 // absolute name to an address) only by which servers resolv.conf names: the search list
 // and ndots never touch it.
-var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Hop: func(contract.Row) contract.Hop { return contract.HopSocket }, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Name == "" {
 		return nil
 	}

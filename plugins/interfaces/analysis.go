@@ -10,7 +10,7 @@ import (
 // analysis: on a probe's path lies the interface its route leaves by (in any subject):
 // its MTU, state, flags and addresses. The kernel drops a link's IPv6 addresses when it
 // goes down, so those follow from the link's state.
-var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Hop: func(contract.Row) contract.Hop { return contract.HopPodInterface }, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range p.Route {

@@ -11,7 +11,7 @@ import (
 // is made when something is sent to that neighbour, so a differing entry follows from
 // whatever differs on the path to the neighbour's address (a missing route sends
 // nothing to the gateway, and no entry is made).
-var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Hop: func(contract.Row) contract.Hop { return contract.HopPodInterface }, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	var out []string
 	for _, r := range p.Route {
 		if r.Dev != "" && r.Via != "" {

@@ -13,7 +13,15 @@ import (
 // and the same veth. Conntrack only records traffic and is not on the path.
 // Felix's chains for the pod's veth are on that path too; what differs in them follows
 // from the policy the pod section names (dependsOn).
-var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread, DependsOn: dependsOn}
+var analysis = contract.Analysis{Role: contract.State, Place: contract.OnNode, Path: path, Unread: unread, DependsOn: dependsOn, Hop: hop}
+
+// hop: the host end of the veth and its sysctls are drawn at the veth, the rest at the node.
+func hop(r contract.Row) contract.Hop {
+	if r.Key == "veth" || strings.HasPrefix(r.Key, "veth/") || strings.HasPrefix(r.Key, "sysctl/") {
+		return contract.HopHostVeth
+	}
+	return contract.HopNode
+}
 
 func path(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto == "" {

@@ -7,7 +7,7 @@ var proxyVars = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy
 
 // analysis: an HTTP probe is governed by the target process's proxy variables, and a
 // probe run as the app by the app's identity (another uid meets other owner matches).
-var analysis = contract.Analysis{Role: contract.State, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
+var analysis = contract.Analysis{Role: contract.State, Hop: func(contract.Row) contract.Hop { return contract.HopSocket }, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.AsApp {
 		return []string{"target/uid", "target/gid"}
 	}
