@@ -57,6 +57,11 @@ type Analysis struct {
 	// subject, when they explain no symptom that this section's cause does not: a fact
 	// seen changing during the window covers the snapshot that caught it in one state.
 	Covers []string
+	// Witness marks a section whose causes say where the kernel dropped packets. Such a
+	// cause resting on its own rows alone (no state fact of that place explains the drop)
+	// says where the packets died, not why: where another cause of the same subject
+	// explains every symptom it explains, it follows from that cause.
+	Witness bool
 	// Hop says where on the drawn path (-o html's picture) a row lies; nil, or HopByPlace,
 	// for where Place says (the pod's kernel, or the node).
 	Hop func(r Row) Hop

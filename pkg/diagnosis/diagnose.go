@@ -86,6 +86,7 @@ func Build(c *contract.Comparison, fs []contract.Finding) *Diagnosis {
 	d.link(links, probes)
 	d.chain()
 	d.cover()
+	d.witnessed()
 	d.restated()
 	d.attribute()
 	return d

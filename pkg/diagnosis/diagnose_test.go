@@ -26,6 +26,8 @@ const (
 	tAns = "zt-answer"
 	// tIf's rows are properties of interfaces ("wg0/mtu"): objects.
 	tIf = "zt-if"
+	// tDrop is a witness: where the kernel dropped packets.
+	tDrop = "zt-drop"
 )
 
 func init() {
@@ -75,6 +77,7 @@ func init() {
 		}})
 	RegisterAnalysis(contract.Analysis{Section: tIf, Role: contract.State, Path: all(tIf),
 		Object: func(r contract.Row) string { dev, _, _ := strings.Cut(r.Key, "/"); return dev }})
+	RegisterAnalysis(contract.Analysis{Section: tDrop, Role: contract.State, Path: all(tDrop), Witness: true})
 	RegisterAnalysis(contract.Analysis{Section: tNode, Role: contract.State, Place: contract.OnNode, Path: all(tNode)})
 	// A section of the pod that may be unreadable, as netfilter is without NET_ADMIN.
 	RegisterAnalysis(contract.Analysis{Section: tNf, Role: contract.State, Path: all(tNf),
@@ -364,5 +367,34 @@ func TestOneObjectOneCause(t *testing.T) {
 	rows[tIf+"/eth0/mtu"] = [2]string{"1500", "1400"}
 	if top := topLevel(Run(comparison(rows, true), nil)); len(top) != 2 {
 		t.Fatalf("want wg0 and eth0's mtu as two causes:\n%s", dump(fs))
+	}
+}
+
+// The node dropped web-b's packets as not its own, and web-b's interface sends without
+// ARP: the drop (resting on its own rows alone) follows from the interface, one cause. A
+// drop that names the state of its place stays a cause of its own.
+func TestWitnessFollowsFromTheState(t *testing.T) {
+	rows := map[string][2]string{
+		tOut + "/tcp://10.9.0.1:80": {"ok", "ETIMEDOUT 3/3 (timeout)"},
+		tIf + "/eth0/flags":         {"up", "up,noarp"},
+		tDrop + "/node/OTHERHOST":   {"-", "12"},
+	}
+	drop := contract.Finding{Kind: contract.Cause, Severity: contract.Critical, Subject: "web-b", Rule: tDrop + "/on-flow",
+		Message: "the node dropped 12 of web-b's packets: not addressed to this host", Keys: []string{tDrop + "/node/OTHERHOST"}}
+	fs := Run(comparison(rows, true), []contract.Finding{drop})
+	top := topLevel(fs)
+	if len(top) != 1 || top[0].Rule != tIf+"/differs-on-path" || top[0].Severity != contract.Critical {
+		t.Fatalf("want one critical cause, the interface's flags:\n%s", dump(fs))
+	}
+	folded := false
+	for _, f := range fs {
+		folded = folded || f.Rule == drop.Rule && f.ConsequenceOf == top[0].ID
+	}
+	if !folded {
+		t.Errorf("the drop is not a consequence of %s:\n%s", top[0].ID, dump(fs))
+	}
+	drop.Keys = append(drop.Keys, tIf+"/eth0/flags")
+	if top := topLevel(Run(comparison(rows, true), []contract.Finding{drop})); len(top) != 1 || top[0].Rule != drop.Rule {
+		t.Fatalf("a drop naming the state it follows from is the cause:\n%s", dump(Run(comparison(rows, true), []contract.Finding{drop})))
 	}
 }

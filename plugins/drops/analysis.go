@@ -17,7 +17,7 @@ import (
 // that can produce that reason (dropRule, so the diagnosis links those facts to the same
 // cause), and a timeout with no drop on the watched path says where the loss is not
 // (Infer).
-var analysis = contract.Analysis{Role: contract.State, Path: probePath, Annotate: annotate, Infer: inferBeyond, Describe: describe, Hop: hop}
+var analysis = contract.Analysis{Role: contract.State, Path: probePath, Annotate: annotate, Infer: inferBeyond, Describe: describe, Hop: hop, Witness: true}
 
 // hop: a drop is drawn where the kernel dropped it, the node's namespace ("drop/node/…") or the pod's.
 func hop(r contract.Row) contract.Hop {
