@@ -91,7 +91,7 @@ func TestRejectRuleIsNotARoutingProblem(t *testing.T) {
 	}
 	r = x.netdiff(t, "-n", x.nsA, "web-a", "web-rejected", "-o", "json", "--profile", "netadmin")
 	r.want(t, 1)
-	rule := regexp.MustCompile(`OUTPUT: .*dport 443 → REJECT --reject-with icmp-net-unreachable`)
+	rule := regexp.MustCompile(`-A OUTPUT .*--dport 443 -j REJECT --reject-with icmp-net-unreachable`)
 	if top := parseDiff(t, r).Findings[0]; top.Kind != "cause" || !rule.MatchString(top.Message) {
 		t.Errorf("with --profile netadmin, first finding %s %s: %s; want the cause naming the rule (chain, match, reject type)\n%s", top.Kind, top.Rule, top.Message, clip(r.stdout))
 	}

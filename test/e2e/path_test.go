@@ -85,19 +85,23 @@ func TestNodeFaultsNamed(t *testing.T) {
 				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
 				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "saddr", ip, "drop"}},
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
-			`web-b's node drops its packets in inet/e2efault/fw`},
+			// With --node-side the node's namespace is watched: the kernel's drop there,
+			// naming the rule as the state of its place, or the node side's own words.
+			`web-b's node drops its packets in inet/e2efault/fw|on web-b's node .*DROP.* the state there: .*inet/e2efault/fw: drop`},
 		{"forward-drop-replies",
 			[][]string{{"nft", "add", "table", "inet", "e2efault"},
 				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
 				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "daddr", ip, "ct", "state", "established", "drop"}},
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
-			`web-b's node drops its packets in inet/e2efault/fw`},
+			// With --node-side the node's namespace is watched: the kernel's drop there,
+			// naming the rule as the state of its place, or the node side's own words.
+			`web-b's node drops its packets in inet/e2efault/fw|on web-b's node .*DROP.* the state there: .*inet/e2efault/fw: drop`},
 		{"nft-reject",
 			[][]string{{"nft", "add", "table", "inet", "e2efault"},
 				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
 				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "saddr", ip, "reject"}},
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
-			`web-b's node rejects its packets in inet/e2efault/fw`},
+			`web-b's node rejects its packets in inet/e2efault/fw|on web-b's node .*REJECT.* the state there: .*inet/e2efault/fw: reject`},
 		// The route back through a policy rule and a table of its own: Felix repairs a
 		// workload route replaced in the main table within seconds, not another table.
 		{"blackhole-route-back",
@@ -105,7 +109,7 @@ func TestNodeFaultsNamed(t *testing.T) {
 				{"ip", "rule", "add", "to", ip + "/32", "lookup", "250", "pref", "90"}},
 			[][]string{{"ip", "rule", "del", "to", ip + "/32", "lookup", "250", "pref", "90"},
 				{"ip", "route", "del", "blackhole", ip + "/32", "table", "250"}},
-			`web-b's node routes its address nowhere .*blackhole ` + regexp.QuoteMeta(ip) + ` table 250`},
+			`web-b's node routes its address nowhere .*blackhole ` + regexp.QuoteMeta(ip) + ` table 250|on web-b's node .*error route.* the state there: .*250/blackhole/`},
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			restore := f.restore
