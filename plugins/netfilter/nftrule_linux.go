@@ -197,18 +197,6 @@ func valueOf(what string, b, mask []byte) string {
 	return fmt.Sprintf("0x%x", b)
 }
 
-func ones(b []byte) int {
-	n := 0
-	for _, c := range b {
-		for ; c != 0; c <<= 1 {
-			if c&0x80 != 0 {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 func protoName(p byte) string {
 	switch p {
 	case unix.IPPROTO_TCP:

@@ -527,3 +527,16 @@ func rejectWith(with uint32, v6 bool) string {
 	}
 	return fmt.Sprint(with)
 }
+
+// ones counts the set bits of a mask (a prefix length).
+func ones(b []byte) int {
+	n := 0
+	for _, c := range b {
+		for ; c != 0; c <<= 1 {
+			if c&0x80 != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
