@@ -50,6 +50,9 @@ type watch struct {
 
 	mu      sync.Mutex
 	closing bool
+	// end is when the window closed (set with closing): a notification read after it and
+	// stamped later belongs to no probe of this window.
+	end     time.Duration
 	events  []raw
 	total   int
 	counts  map[counter]int
@@ -204,6 +207,9 @@ func errText(err error) string {
 func (w *watch) record(e raw) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closing && e.at > w.end {
+		return
+	}
 	w.total++
 	w.counts[counter{e.kind, e.action, e.index}]++
 	if len(w.events) < MaxEvents {
@@ -312,9 +318,9 @@ func (w *watch) ruleMessages(s *nl.NetlinkSocket) bool {
 
 // stop closes every subscription, waits for their goroutines and builds the section.
 func (w *watch) stop() *Section {
-	end := time.Since(w.begin)
 	w.mu.Lock()
-	w.closing = true
+	end := time.Since(w.begin)
+	w.end, w.closing = end, true
 	w.mu.Unlock()
 	close(w.done)
 	finished := make(chan struct{})
