@@ -297,7 +297,11 @@ func (d *Diagnosis) Findings() []contract.Finding {
 	out := make([]contract.Finding, len(order))
 	for _, idx := range order {
 		if group(idx) == 0 && d.fs[idx].effect == "" {
-			d.fs[idx].effect = d.effectOf(idx, explains[idx])
+			var more string
+			d.fs[idx].effect, more = d.effectOf(idx, explains[idx])
+			if more != "" {
+				d.fs[idx].Detail = strings.TrimPrefix(d.fs[idx].Detail+"; "+more, "; ")
+			}
 		}
 	}
 	for n, idx := range order {

@@ -65,9 +65,11 @@ type tally struct {
 	seqFail, seqN      int
 	ports              []int
 	proto, host, where string
+	targets            int
 }
 
 func (t *tally) add(o *tally) {
+	t.targets += o.targets
 	t.burstFail += o.burstFail
 	t.burstN += o.burstN
 	t.seqFail += o.seqFail
@@ -81,12 +83,23 @@ func (t *tally) shape() string {
 		t.burstFail > 0, t.burstFail == t.burstN, t.seqFail > 0, t.seqFail == t.seqN)
 }
 
+// kind is what must be alike for hosts to be worded together: the transport, the errno,
+// when it came, and whether only bursts failed (the one shape whose words differ).
+func (t *tally) kind() string {
+	return fmt.Sprintf("%s|%s|%s|%t", t.proto, t.errno, stageWords(t.stage, t.errno), t.burstsOnly())
+}
+
+// burstsOnly: attempts in bursts failed, attempts one at a time all worked.
+func (t *tally) burstsOnly() bool { return t.burstFail > 0 && t.seqFail == 0 && t.seqN > 0 }
+
 // effect words what a cause did to this run's probes in subject i, from the outcomes of
 // the probes it explains: which targets, which transport, how many of how many
 // attempts, which errno, at once or after a timeout, and, where the same target worked
 // one at a time but not in a burst, that. Targets of one host that fared alike are one
-// phrase with their ports; targets that all failed alike are one phrase.
-func effect(c *contract.Comparison, probes []*contract.Probe, i int) string {
+// phrase with their ports; targets that all failed alike are one phrase. The second
+// result is what the counts say beyond the headline (bursts and one at a time apart),
+// for the finding's detail.
+func effect(c *contract.Comparison, probes []*contract.Probe, i int) (string, string) {
 	byTarget := map[string]*tally{}
 	var keys []string
 	for _, p := range probes {
@@ -100,7 +113,7 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) string {
 		k := p.Proto + " " + p.Target
 		t := byTarget[k]
 		if t == nil {
-			t = &tally{proto: p.Proto, host: target.Host(p.Target)}
+			t = &tally{proto: p.Proto, host: target.Host(p.Target), targets: 1}
 			if p.Port != 0 {
 				t.ports = []int{p.Port}
 			}
@@ -148,19 +161,19 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) string {
 			}
 			w = fmt.Sprintf("%s (ports %s)", t.host, strings.Join(ps, ", "))
 		}
-		if g, ok := byShape[t.shape()]; ok {
+		if g, ok := byShape[t.kind()]; ok {
 			g.hosts = append(g.hosts, w)
 			g.add(t)
 			continue
 		}
 		t.hosts = []string{w}
-		byShape[t.shape()] = t
+		byShape[t.kind()] = t
 		groups = append(groups, t)
 	}
 	for _, g := range groups {
 		g.where = strings.Join(g.hosts, " and ")
-		if len(g.hosts) > 2 {
-			g.where = contract.Count(len(g.hosts), "target", "targets")
+		if len(g.hosts) > 2 || len(g.where) > maxWhere {
+			g.where = contract.Count(g.targets, "target", "targets")
 		}
 	}
 	// Everything failed alike, every attempt: one phrase for all targets.
@@ -180,42 +193,61 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) string {
 			}
 		}
 		if all && fail > 0 {
-			return fmt.Sprintf("every %s probe of %s fails%s with %s (%d of %d)", andList(names),
-				contract.Count(len(keys), "target", "targets"), stageWords(groups[0].stage, groups[0].errno), groups[0].errno, fail, total)
+			return fmt.Sprintf("every %s probe of %s fails%s with %s", andList(names),
+					contract.Count(len(keys), "target", "targets"), stageWords(groups[0].stage, groups[0].errno), groups[0].errno),
+				fmt.Sprintf("%d of %d attempts", fail, total)
 		}
 	}
-	var parts []string
+	var parts, more []string
 	for n, g := range groups {
+		w, m := tallyWords(g)
+		if m != "" {
+			more = append(more, g.where+": "+m)
+		}
 		if n == 1 && len(groups) > 2 {
 			parts = append(parts, fmt.Sprintf("and %d more %s", len(groups)-n, contract.Plural(len(groups)-n, "target", "targets")))
-			break
+			continue
 		}
-		parts = append(parts, tallyWords(g))
+		if n < 2 {
+			parts = append(parts, w)
+		}
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; "), strings.Join(more, "; ")
 }
+
+// maxWhere is the longest list of targets a headline names; more are counted.
+const maxWhere = 40
 
 // tallyWords: "TCP connects to 10.88.0.1:9090 fail at once with EHOSTUNREACH (12 of
 // 12)", "in bursts of 10, 9 of 10 TCP connects to 10.0.0.2:8080 fail at once with
 // ECONNREFUSED; one at a time they work", "TCP connects to … fail at once with
-// ECONNREFUSED: 20 of 20 in bursts of 10, 5 of 6 one at a time".
-func tallyWords(t *tally) string {
+// ECONNREFUSED (25 of 26)" with, for the detail, "20 of 20 in bursts of 10, 5 of 6 one at
+// a time".
+func tallyWords(t *tally) (string, string) {
 	what := strings.ToUpper(t.proto) + " " + map[string]string{"tcp": "connects", "udp": "queries", "icmp": "pings"}[t.proto]
 	if t.errno == "" {
-		return fmt.Sprintf("%s to %s differ", what, t.where)
+		return fmt.Sprintf("%s to %s differ", what, t.where), ""
 	}
 	how := stageWords(t.stage, t.errno) + " with " + t.errno
-	switch {
-	case t.burstFail > 0 && t.seqFail == 0 && t.seqN > 0:
-		return fmt.Sprintf("in bursts of %d, %d of %d %s to %s fail%s; one at a time they work", t.burstSize, t.burstFail, t.burstN, what, t.where, how)
-	case t.burstFail > 0 && t.seqFail > 0 && (t.burstFail != t.burstN || t.seqFail != t.seqN):
-		return fmt.Sprintf("%s to %s fail%s: %d of %d in bursts of %d, %d of %d one at a time", what, t.where, how, t.burstFail, t.burstN, t.burstSize, t.seqFail, t.seqN)
-	}
 	fail, total := t.burstFail+t.seqFail, t.burstN+t.seqN
-	if fail < total {
-		return fmt.Sprintf("%d of %d %s to %s fail%s", fail, total, what, t.where, how)
+	var more string
+	switch {
+	case t.burstsOnly():
+		return fmt.Sprintf("in bursts of %d, %d of %d %s to %s fail%s; one at a time they work", t.burstSize, t.burstFail, t.burstN, what, t.where, how), ""
+	case t.burstFail > 0 && t.seqN > 0 && fail < total:
+		more = fmt.Sprintf("%d of %d in bursts of %d, %d of %d one at a time", t.burstFail, t.burstN, t.burstSize, t.seqFail, t.seqN)
 	}
-	return fmt.Sprintf("%s to %s fail%s (%d of %d)", what, t.where, how, fail, total)
+	if fail < total && more == "" {
+		return fmt.Sprintf("%d of %d %s to %s fail%s", fail, total, what, t.where, how), ""
+	}
+	if fail == total {
+		one := strings.TrimSuffix(what, "s")
+		if t.proto == "udp" {
+			one = "UDP query"
+		}
+		return fmt.Sprintf("every %s to %s fails%s", one, t.where, how), fmt.Sprintf("%d of %d attempts", fail, total)
+	}
+	return fmt.Sprintf("%s to %s fail%s (%d of %d)", what, t.where, how, fail, total), more
 }
 
 // stageWords: at once (the kernel refused before a packet left, or the reply came at
@@ -232,7 +264,7 @@ func stageWords(stage, errno string) string {
 
 // effectOf words what cause idx did to the probes of the symptoms it explains, in the
 // subject it is about (a peer's probes of it only where it has none of its own).
-func (d *Diagnosis) effectOf(idx int, symptoms []int) string {
+func (d *Diagnosis) effectOf(idx int, symptoms []int) (string, string) {
 	subj := d.subjectIndex(d.fs[idx].Subject)
 	byRow := map[string]*contract.Probe{}
 	for _, p := range d.all {
@@ -259,7 +291,7 @@ func (d *Diagnosis) effectOf(idx int, symptoms []int) string {
 		return out
 	}
 	if subj < 0 {
-		return ""
+		return "", ""
 	}
 	return effect(d.c, collect(true), subj)
 }

@@ -171,6 +171,8 @@ type finding struct {
 	made bool
 	// dropped marks findings folded into another.
 	dropped bool
+	// spoken marks a witness whose headline is now the words of the state it saw.
+	spoken bool
 	// root is the cause this one follows from (-1: none).
 	root int
 	// effect is what the cause did to this run's probes, computed from the symptoms it

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -68,7 +69,7 @@ var plantedCauses = []planted{
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.Exec(strings.Fields("iptables -A OUTPUT -p tcp --syn -m multiport --dports 8080,9090 -m connlimit --connlimit-above 4 -j REJECT --reject-with tcp-reset")...)
 		}},
-	{name: "rule-dport-table", names: "`\\d+: from all ipproto tcp dport 9090 lookup 150`, table 150 holding `unreachable default`.*9090 fail at once with EHOSTUNREACH",
+	{name: "rule-dport-table", names: "`\\d+: from all ipproto tcp dport 9090 lookup 150`, table 150 holding `unreachable default`.*9090 fails at once with EHOSTUNREACH",
 		targets: []string{"10.88.0.1:9090"}, folded: "`unreachable default table 150`",
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.IP("route", "add", "unreachable", "default", "table", "150")
@@ -83,7 +84,7 @@ var plantedCauses = []planted{
 		}},
 	{name: "reject-owner", names: `--dport 8082 -m owner --uid-owner 0.*REJECT --reject-with icmp-net-unreachable`,
 		plant: plantOwnerReject},
-	{name: "reject-unreadable", names: `netfilter REJECT in its own network namespace.*--profile netadmin`,
+	{name: "reject-unreadable", names: `own network namespace: a netfilter REJECT dropped them.*--profile netadmin`,
 		plant: plantOwnerReject, unprivileged: true},
 	{name: "local-port-range", names: `ip_local_port_range`,
 		plant: func(t *testing.T, a, b *netnstest.NS) {
@@ -104,7 +105,7 @@ var plantedCauses = []planted{
 	{name: "interface-mtu", names: `(?i)mtu.*eth0|eth0.*mtu`,
 		plant: func(t *testing.T, a, b *netnstest.NS) { b.IP("link", "set", "eth0", "mtu", "1280") }},
 	// Faults only the app meets: its uid (1000) is selected, root's is not.
-	{name: "app-uidrange", names: `uidrange 1000-1000.*uid 1000`, appUID: 1000,
+	{name: "app-uidrange", names: `uidrange 1000-1000 lookup 100`, appUID: 1000,
 		plant: func(t *testing.T, a, b *netnstest.NS) {
 			b.IP("route", "add", "unreachable", "default", "table", "100")
 			b.IP("rule", "add", "uidrange", "1000-1000", "lookup", "100", "prio", "100")
@@ -128,6 +129,7 @@ func TestPlantedCausesRankFirst(t *testing.T) {
 	for _, pc := range plantedCauses {
 		t.Run(pc.name, func(t *testing.T) {
 			res := plantAndDiff(t, pc)
+			logFindings(t, res)
 			if scorePlanted(t, "pod/"+pc.name, res, pc.names) {
 				headlineStyle(t, res.Findings[0].Message)
 				goldenHeadline(t, pc.name, res.Findings[0])
@@ -420,6 +422,19 @@ func goldenHeadline(t *testing.T, name string, f diff.Finding) {
 	}
 	if got != string(want) {
 		t.Errorf("headline differs from %s:\n got: %s want: %s", file, got, want)
+	}
+}
+
+// logFindings shows (go test -v) the top-level findings as -o json would hold them.
+func logFindings(t *testing.T, res *diff.Result) {
+	if !testing.Verbose() {
+		return
+	}
+	for _, f := range res.Findings {
+		if f.ConsequenceOf == "" && f.Kind == contract.Cause {
+			t.Logf("%s %s [%s] %s\n  effect: %s\n  detail: %s\n  explains %v, consequences %v",
+				f.ID, f.Severity, f.Rule, f.Message, f.Effect, f.Detail, f.Explains, f.Consequences)
+		}
 	}
 }
 

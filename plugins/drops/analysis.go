@@ -179,8 +179,9 @@ func inferBeyond(c *contract.Comparison, p *contract.Probe, i int, _ []int) *con
 		return nil
 	}
 	who := c.Subjects[i]
-	msg := who + "'s packets are lost beyond its node: its probes time out and the kernel dropped none of them in " + who + "'s namespace or its node's (the next hop, the network, or the far end)"
-	return &contract.Finding{Severity: contract.High, Rule: Name + "/beyond", Message: msg, Keys: []string{Name + "/watch"}, Place: "beyond-node"}
+	msg := who + "'s packets are lost beyond its node: its probes time out, and the kernel dropped none of them in its namespace or its node's"
+	return &contract.Finding{Severity: contract.High, Rule: Name + "/beyond", Message: msg, Keys: []string{Name + "/watch"}, Place: "beyond-node",
+		Detail: "both namespaces were watched for the whole probe window; what lies past the node (its next hop, the network, the far end) was not"}
 }
 
 // describe words a drop row no rule named (the rule names every differing one; this is
@@ -192,7 +193,8 @@ func describe(c *contract.Comparison, r contract.Row, i, j int) string {
 	}
 	for _, d := range s.Drops {
 		if rowKey(c, i, d) == r.Key {
-			return placeWords(c, i, []Drop{d}, verdictOf(c, i, stateFacts(c, i, d)))
+			w, count := placeWords(c, i, []Drop{d}, verdictOf(c, i, stateFacts(c, i, d)))
+			return w + " (" + count + ")"
 		}
 	}
 	return ""
@@ -263,8 +265,10 @@ func placePhrase(d Drop) string {
 	return p
 }
 
-// placeWords is the cause sentence for drops of one place in subject i.
-func placeWords(c *contract.Comparison, i int, ds []Drop, verdict string) string {
+// placeWords words the drops of one place in subject i: the sentence (who, which flows,
+// where, what dropped them) and its detail (how many packets, the kernel's reason, code
+// location and hook).
+func placeWords(c *contract.Comparison, i int, ds []Drop, verdict string) (string, string) {
 	d := ds[0]
 	var total int64
 	var flows []string
@@ -276,27 +280,23 @@ func placeWords(c *contract.Comparison, i int, ds []Drop, verdict string) string
 			flows = append(flows, f)
 		}
 	}
-	if len(flows) > 3 {
-		flows = append(flows[:3], fmt.Sprintf("%d more", len(flows)-3))
+	if len(flows) > 2 {
+		flows = append(flows[:1], fmt.Sprintf("%d more", len(flows)-1))
 	}
 	who := c.Subjects[i]
 	where := "in " + who + "'s own network namespace"
 	if d.Netns == "node" {
-		where = "on " + who + "'s node (in the node's network namespace)"
+		where = "on " + who + "'s node"
 	}
 	what := reasonPhrase(d)
+	detail := fmt.Sprintf("%s (%s)", contract.Count(int(total), "packet", "packets"), placePhrase(d))
 	if effectiveReason(d) == "NETFILTER_DROP" {
-		side := "in its own network namespace"
-		if d.Netns == "node" {
-			side = "on its node"
-		}
-		what = "a netfilter " + verdict + " " + side + " dropped them"
+		what = "a netfilter " + verdict + " dropped them"
 		if verdict == "REJECT" {
-			what += " (and answered: the namespace sent ICMP unreachables)"
+			detail += "; the namespace answered with ICMP unreachables"
 		}
 	}
-	return fmt.Sprintf("the kernel dropped %d of %s's packets %s %s: %s (%s)", total, who,
-		strings.Join(flows, ", "), where, what, placePhrase(d))
+	return fmt.Sprintf("the kernel dropped %s's packets %s %s: %s", who, strings.Join(flows, " and "), where, what), detail
 }
 
 // dropRule names, per subject, each place (namespace, reason, location, hook) where the
@@ -353,29 +353,31 @@ func dropRule(c *contract.Comparison) []contract.Finding {
 			for _, d := range ds {
 				keys = append(keys, Name+"/"+rowKey(c, i, d))
 			}
-			msg := placeWords(c, i, ds, verdictOf(c, i, facts))
+			kernel, count := placeWords(c, i, ds, verdictOf(c, i, facts))
 			for _, ap := range also {
 				var total int64
 				for _, d := range byPlace[ap] {
 					total += d.Count
 					keys = append(keys, Name+"/"+rowKey(c, i, d))
 				}
-				msg += fmt.Sprintf("; and %d more there: %s (%s)", total, reasonPhrase(byPlace[ap][0]), placePhrase(byPlace[ap][0]))
+				count += fmt.Sprintf("; and %d more there: %s (%s)", total, reasonPhrase(byPlace[ap][0]), placePhrase(byPlace[ap][0]))
 			}
+			// The state of the place is what a person changes: it is the headline, the
+			// kernel's word how we know (the detail). The diagnosis gives the headline the
+			// words of the plugin that read the state, where one names it.
+			msg, detail := kernel+unreadHint(c, i, ds[0]), count
 			j := other(c, i)
 			for n, r := range facts {
 				keys = append(keys, r.ID())
-				if n == 0 {
-					msg += "; the state there: " + factWords(c, r, i, j)
-				} else if n < 3 {
-					msg += "; also " + factWords(c, r, i, j)
+				switch {
+				case n == 0:
+					msg, detail = factWords(c, r, i, j), kernel+" ("+count+")"
+				case n < 3:
+					detail += "; also " + factWords(c, r, i, j)
 				}
 			}
-			if len(facts) == 0 {
-				msg += unreadHint(c, i, ds[0])
-			}
 			keys = append(keys, summaryKeys(c, i, facts)...)
-			out = append(out, contract.Finding{Severity: contract.Critical, Subject: c.Subjects[i], Message: msg, Keys: keys})
+			out = append(out, contract.Finding{Severity: contract.Critical, Subject: c.Subjects[i], Message: msg, Detail: detail, Keys: keys})
 		}
 	}
 	return out
@@ -418,7 +420,7 @@ func unreadHint(c *contract.Comparison, i int, d Drop) string {
 		return "; the report holds no state of the node (--node-side reads its routes, sysctls and netfilter rules)"
 	case d.Netns == "pod" && d.Reason == "NETFILTER_DROP":
 		if r, ok := c.Row("netfilter", "nft/error"); ok && r.Present(i) && r.Values[i] != "" {
-			return "; its netfilter rules could not be read (" + r.Values[i] + "): rerun with --profile netadmin to see which rule"
+			return "; its rules are unreadable (" + r.Values[i] + "): rerun with --profile netadmin to see which"
 		}
 	}
 	return ""

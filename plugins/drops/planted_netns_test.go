@@ -113,7 +113,7 @@ func TestPlantedDrops(t *testing.T) {
 				where = "pod-b's node"
 			}
 			if first.Kind != contract.Cause || first.Rule != "drops/on-flow" || first.Subject != "pod-b" ||
-				!strings.Contains(first.Message, where) || !strings.Contains(first.Message, pc.reason) || len(first.Explains) == 0 {
+				!strings.Contains(first.Message+" "+first.Detail, where) || !strings.Contains(first.Message+" "+first.Detail, pc.reason) || len(first.Explains) == 0 {
 				t.Errorf("first finding is not the drop in %s (%s): %s", where, pc.reason, findings(res))
 			}
 			hasFact := false

@@ -56,7 +56,7 @@ func TestOnlyInSomeNamesTheAppsUID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Findings) == 0 || !strings.Contains(res.Findings[0].Message, tc.want) {
+		if len(res.Findings) == 0 || !strings.Contains(res.Findings[0].Detail, tc.want) {
 			t.Errorf("app uid %d: findings %+v, want one saying %q", tc.uid, res.Findings, tc.want)
 		}
 	}

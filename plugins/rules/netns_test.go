@@ -69,7 +69,7 @@ func TestPlantedDportRule(t *testing.T) {
 	if len(fs) != 1 {
 		t.Fatalf("findings = %+v, want one", fs)
 	}
-	want := "pod-b has `1000: from all ipproto tcp dport 8081 lookup 100`, table 100 holding `unreachable default` (ip rule: pod-a has no such rule)"
+	want := "pod-b has `1000: from all ipproto tcp dport 8081 lookup 100`, table 100 holding `unreachable default` (pod-a has no such rule)"
 	if fs[0].Severity != contract.High || !strings.Contains(fs[0].Message, want) {
 		t.Errorf("finding = %+v, want High containing %q", fs[0], want)
 	}

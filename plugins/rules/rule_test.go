@@ -31,7 +31,7 @@ func TestOnlyInSomeOnNormalisedRows(t *testing.T) {
 		}, nil},
 		{"missing main rule", func() []*report.Report {
 			return []*report.Report{reportWith(t, "10.1.0.5", main), reportWith(t, "10.1.0.6")}
-		}, []string{"a has `32766: from all lookup main` (ip rule: b has no such rule)"}},
+		}, []string{"a has `32766: from all lookup main` (b has no such rule)"}},
 		{"different action", func() []*report.Report {
 			p := main
 			p.Action, p.Table = "prohibit", ""

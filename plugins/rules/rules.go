@@ -106,11 +106,7 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 			continue
 		}
 		family, rest, _ := strings.Cut(row.Key, "/")
-		cmd := "ip rule"
-		if family == "ipv6" {
-			cmd = "ip -6 rule"
-		}
-		var has, lacks []string
+		var has, lacks, whom []string
 		sev := contract.Medium
 		for i, v := range row.Values {
 			if i >= len(c.Subjects) || !hasSection(c, i) {
@@ -122,6 +118,9 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 			}
 			// As `ip rule` prints it: "150: from all ipproto tcp dport 9090 lookup 150".
 			desc := fmt.Sprintf("%s has `%s %s`", c.Subjects[i], strings.Replace(rest, " ", ": ", 1), v)
+			if family == "ipv6" {
+				desc = fmt.Sprintf("%s has the IPv6 rule `%s %s`", c.Subjects[i], strings.Replace(rest, " ", ": ", 1), v)
+			}
 			action, _, _ := strings.Cut(v, " ")
 			switch action {
 			case "unreachable", "prohibit", "blackhole":
@@ -136,7 +135,7 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 				}
 			}
 			if w := uidWords(c, i, rest); w != "" {
-				desc += " (" + w + ")"
+				whom = append(whom, c.Subjects[i]+": "+w)
 			}
 			has = append(has, desc)
 		}
@@ -145,9 +144,9 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 		}
 		msg := strings.Join(has, "; ")
 		if len(lacks) > 0 {
-			msg = fmt.Sprintf("%s (%s: %s %s no such rule)", msg, cmd, strings.Join(lacks, ", "), contract.Plural(len(lacks), "has", "have"))
+			msg = fmt.Sprintf("%s (%s %s no such rule)", msg, strings.Join(lacks, ", "), contract.Plural(len(lacks), "has", "have"))
 		}
-		out = append(out, contract.Finding{Severity: sev, Message: msg, Keys: []string{row.ID()}})
+		out = append(out, contract.Finding{Severity: sev, Message: msg, Detail: strings.Join(whom, "; "), Keys: []string{row.ID()}})
 	}
 	return out
 }

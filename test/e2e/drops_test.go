@@ -163,7 +163,7 @@ func TestDropsNamed(t *testing.T) {
 				if fc.netns == "node" {
 					where = "drop-b's node"
 				}
-				if first.Rule != "drops/on-flow" || first.Kind != "cause" || !strings.Contains(first.Message, where) || !strings.Contains(first.Message, fc.reason) || len(first.Explains) == 0 {
+				if first.Rule != "drops/on-flow" || first.Kind != "cause" || !strings.Contains(first.Message+" "+first.Detail, where) || !strings.Contains(first.Message+" "+first.Detail, fc.reason) || len(first.Explains) == 0 {
 					t.Errorf("first finding is not the drop %s in %s:\n%s", fc.reason, where, topFindings(d))
 				}
 				if nodeSide && fc.fact != "" && !strings.Contains(strings.Join(first.Keys, " "), fc.fact+"/") {
@@ -190,7 +190,7 @@ func TestDropsNamed(t *testing.T) {
 				t.Fatalf("no findings\n%s", clip(r.stdout))
 			}
 			first := d.Findings[0]
-			if first.Rule != "drops/on-flow" || !strings.Contains(first.Message, "drop-b's own network namespace") || !strings.Contains(first.Message, fc.reason) {
+			if first.Rule != "drops/on-flow" || !strings.Contains(first.Message+" "+first.Detail, "drop-b's own network namespace") || !strings.Contains(first.Message+" "+first.Detail, fc.reason) {
 				t.Errorf("first finding is not the drop %s in drop-b's namespace:\n%s", fc.reason, topFindings(d))
 			}
 			t.Logf("first finding: %s", first.Message)

@@ -268,6 +268,7 @@ type diffJSON struct {
 		Severity      string   `json:"severity"`
 		Rule          string   `json:"rule"`
 		Message       string   `json:"message"`
+		Detail        string   `json:"detail"`
 		Keys          []string `json:"keys"`
 		Explains      []string `json:"explains"`
 		ExplainedBy   []string `json:"explainedBy"`
