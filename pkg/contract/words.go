@@ -32,3 +32,14 @@ func Article(word string) string {
 	}
 	return "a"
 }
+
+// Times: "once", "twice", "3 times".
+func Times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
+}

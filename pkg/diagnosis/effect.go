@@ -170,6 +170,10 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) (string, st
 		byShape[t.kind()] = t
 		groups = append(groups, t)
 	}
+	// The group that lost most attempts speaks first.
+	sort.SliceStable(groups, func(a, b int) bool {
+		return groups[a].burstFail+groups[a].seqFail > groups[b].burstFail+groups[b].seqFail
+	})
 	for _, g := range groups {
 		g.where = strings.Join(g.hosts, " and ")
 		if len(g.hosts) > 2 || len(g.where) > maxWhere {
@@ -199,24 +203,30 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) (string, st
 		}
 	}
 	var parts, more []string
+	rest := 0
 	for n, g := range groups {
 		w, m := tallyWords(g)
 		if m != "" {
 			more = append(more, g.where+": "+m)
 		}
-		if n == 1 && len(groups) > 2 {
-			parts = append(parts, fmt.Sprintf("and %d more %s", len(groups)-n, contract.Plural(len(groups)-n, "target", "targets")))
+		if n > 0 && (rest > 0 || len(strings.Join(parts, "; "))+len(w) > maxEffect) {
+			rest += g.targets
 			continue
 		}
-		if n < 2 {
-			parts = append(parts, w)
-		}
+		parts = append(parts, w)
+	}
+	if rest > 0 {
+		parts[len(parts)-1] += fmt.Sprintf(", and %d more %s", rest, contract.Plural(rest, "target", "targets"))
 	}
 	return strings.Join(parts, "; "), strings.Join(more, "; ")
 }
 
-// maxWhere is the longest list of targets a headline names; more are counted.
-const maxWhere = 40
+// maxWhere is the longest list of targets a headline names; more are counted. maxEffect
+// is the longest effect worded group by group; the groups past it are counted.
+const (
+	maxWhere  = 30
+	maxEffect = 100
+)
 
 // tallyWords: "TCP connects to 10.88.0.1:9090 fail at once with EHOSTUNREACH (12 of
 // 12)", "in bursts of 10, 9 of 10 TCP connects to 10.0.0.2:8080 fail at once with
@@ -229,6 +239,9 @@ func tallyWords(t *tally) (string, string) {
 		return fmt.Sprintf("%s to %s differ", what, t.where), ""
 	}
 	how := stageWords(t.stage, t.errno) + " with " + t.errno
+	if t.errno == "no-reply" {
+		how = " without a reply"
+	}
 	fail, total := t.burstFail+t.seqFail, t.burstN+t.seqN
 	var more string
 	switch {

@@ -63,7 +63,7 @@ func TestMarkdownOfDemoRenders(t *testing.T) {
 	}
 	// The cause is the first item of the diagnosis, as it reads.
 	ol := find(doc, "ol")
-	if first := textOf(find(ol, "li")); !strings.Contains(first, "CRITICAL default/web-broken has no IPv4 default route (default/web-a has default via 10.244.0.1") {
+	if first := textOf(find(ol, "li")); !strings.Contains(first, "CRITICAL default/web-broken has no IPv4 default route (default/web-a has `default via 10.244.0.1") {
 		t.Errorf("the first item is not the cause as written: %q", first)
 	}
 }

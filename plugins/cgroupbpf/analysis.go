@@ -89,11 +89,11 @@ func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 	}
 	switch {
 	case r.Present(i) && !r.Present(j):
-		return fmt.Sprintf("%s has a %s attached %s that %s does not: %s", c.Subjects[i], k.what(),
-			where(k.Level, levelPath(c, i, k.Level)), c.Subjects[j], does(k.Attach))
+		return fmt.Sprintf("%s has a %s %s (%s has no such program)", c.Subjects[i], k.named(),
+			where(k.Level, ""), c.Subjects[j])
 	case !r.Present(i):
-		return fmt.Sprintf("%s lacks the %s that %s has attached %s: %s", c.Subjects[i], k.what(), c.Subjects[j],
-			where(k.Level, levelPath(c, j, k.Level)), does(k.Attach))
+		return fmt.Sprintf("%s lacks the %s that %s has attached %s", c.Subjects[i], k.what(), c.Subjects[j],
+			where(k.Level, ""))
 	}
 	return fmt.Sprintf("the %s attached %s is %s in %s (%s: %s)", k.what(), where(k.Level, ""),
 		strings.TrimSpace(r.Values[i]), c.Subjects[i], c.Subjects[j], r.Values[j])

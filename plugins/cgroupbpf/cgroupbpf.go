@@ -240,6 +240,48 @@ func (k ProgKey) what() string {
 	return fmt.Sprintf("cgroup %s program %s (tag %s)", k.Attach, name, tag)
 }
 
+// named is what without the tag, the name as bpftool shows it: "cgroup connect4 program
+// `deny`" (the tag goes to the detail, tagWords).
+func (k ProgKey) named() string {
+	name, _, ok := strings.Cut(k.Ident, "@")
+	if !ok {
+		return k.what()
+	}
+	if name == "" {
+		name = "(unnamed)"
+	}
+	return fmt.Sprintf("cgroup %s program `%s`", k.Attach, name)
+}
+
+// tagWords: "its tag is 604464f5d5676b09" ("" when unreadable).
+func (k ProgKey) tagWords() string {
+	_, tag, ok := strings.Cut(k.Ident, "@")
+	if !ok {
+		return ""
+	}
+	tag, _, _ = strings.Cut(tag, " ")
+	return "its tag is " + tag
+}
+
+// joinWords joins the non-empty parts with "; ".
+func joinWords(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// pathWords: "the cgroup is /a/b" ("" when unknown).
+func pathWords(path string) string {
+	if path == "" {
+		return ""
+	}
+	return "the cgroup is " + path
+}
+
 // where words a level: "at its own cgroup /a/b", "at the cgroup root /".
 func where(level, path string) string {
 	at := ""
@@ -325,7 +367,7 @@ func readable(c *contract.Comparison, i int) bool {
 
 // OnlyInSome names a program attached on one subject's cgroup path and not on another's,
 // or attached with other flags or type: "pod-b has a cgroup connect4 program deny (tag
-// …) attached at its own cgroup /x that pod-a does not".
+// …) at its own cgroup (pod-a has no such program)".
 func OnlyInSome(c *contract.Comparison) []contract.Finding {
 	var out []contract.Finding
 	for _, row := range c.Section(Name) {
@@ -357,8 +399,9 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 			for _, i := range lacks {
 				lackNames = append(lackNames, c.Subjects[i])
 			}
-			f.Message = fmt.Sprintf("%s %s a %s attached %s that %s %s: %s", strings.Join(names, ", "), hasWord(len(names)),
-				k.what(), where(k.Level, levelPath(c, has[0], k.Level)), strings.Join(lackNames, ", "), doesWord(len(lackNames)), does(k.Attach))
+			f.Message = fmt.Sprintf("%s %s a %s %s (%s %s no such program)", strings.Join(names, ", "), hasWord(len(names)),
+				k.named(), where(k.Level, ""), strings.Join(lackNames, ", "), hasWord(len(lackNames)))
+			f.Detail = joinWords(k.tagWords(), pathWords(levelPath(c, has[0], k.Level)), does(k.Attach))
 			if len(has) == 1 {
 				f.Subject = c.Subjects[has[0]]
 			}

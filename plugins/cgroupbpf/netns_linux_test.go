@@ -21,6 +21,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/probe"
@@ -288,11 +289,12 @@ func TestConnect4ProgramIsTheCause(t *testing.T) {
 		t.Errorf("want pod-b's connects to 9090 to fail with EPERM and 8080 to work in both:\n%s", out.String())
 	}
 	top := res.Findings[0]
-	names := regexp.MustCompile(`pod-b has a cgroup connect4 program nd_deny_9090 \(tag [0-9a-f]+\) attached at its own cgroup .* that pod-a does not`)
+	names := regexp.MustCompile(`pod-b has a cgroup connect4 program .nd_deny_9090. at its own cgroup \(pod-a has no such program\)`)
 	if top.Kind != contract.Cause || !names.MatchString(top.Message) || len(top.Explains) == 0 {
 		t.Fatalf("the first finding is not the program, explaining the failures:\n%s", out.String())
 	}
 	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+	plugintest.GoldenHeadline(t, "connect4-program", top)
 
 	// Without this plugin's rule, the path model alone finds the program: it lies on the
 	// path of the connects to 9090 (a connect4 program, IPv4, TCP) and differs there.
@@ -562,7 +564,7 @@ func TestEphemeralContainerView(t *testing.T) {
 	var out strings.Builder
 	_ = render.Render(&out, res, "wide", render.Options{})
 	top := res.Findings[0]
-	if top.Kind != contract.Cause || !strings.Contains(top.Message, "pod-b has a cgroup connect4 program nd_deny_9090") ||
+	if top.Kind != contract.Cause || !strings.Contains(top.Message, "pod-b has a cgroup connect4 program `nd_deny_9090`") ||
 		!strings.Contains(top.Message, "at an ancestor cgroup the prober cannot see") || len(top.Explains) == 0 {
 		t.Fatalf("the first finding is not the pod-level program:\n%s", out.String())
 	}

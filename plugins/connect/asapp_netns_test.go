@@ -178,7 +178,7 @@ func TestUIDRangeRuleFailsOnlyTheApp(t *testing.T) {
 	t.Logf("diff:\n%s", out.String())
 	top := res.Findings[0]
 	names := regexp.MustCompile(`pod-b.*uidrange 1000-1000.*lookup 100.*uid 1000`)
-	if top.Kind != contract.Cause || top.Subject != "pod-b" || !names.MatchString(top.Message) {
+	if top.Kind != contract.Cause || top.Subject != "pod-b" || !names.MatchString(top.Message+" "+top.Detail) {
 		t.Fatalf("first finding is not the uidrange rule with the app's uid:\n%s", out.String())
 	}
 	var explained []string

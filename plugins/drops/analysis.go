@@ -288,15 +288,14 @@ func placeWords(c *contract.Comparison, i int, ds []Drop, verdict string) (strin
 	if d.Netns == "node" {
 		where = "on " + who + "'s node"
 	}
-	what := reasonPhrase(d)
-	detail := fmt.Sprintf("%s (%s)", contract.Count(int(total), "packet", "packets"), placePhrase(d))
+	detail := fmt.Sprintf("%s %s (%s)", contract.Count(int(total), "packet", "packets"), strings.Join(flows, " and "), placePhrase(d))
 	if effectiveReason(d) == "NETFILTER_DROP" {
-		what = "a netfilter " + verdict + " dropped them"
 		if verdict == "REJECT" {
 			detail += "; the namespace answered with ICMP unreachables"
 		}
+		return fmt.Sprintf("a netfilter %s %s dropped its packets", verdict, where), detail
 	}
-	return fmt.Sprintf("the kernel dropped %s's packets %s %s: %s", who, strings.Join(flows, " and "), where, what), detail
+	return fmt.Sprintf("the kernel dropped %s's packets %s: %s", who, where, reasonPhrase(d)), detail
 }
 
 // dropRule names, per subject, each place (namespace, reason, location, hook) where the
@@ -313,7 +312,9 @@ func dropRule(c *contract.Comparison) []contract.Finding {
 		byPlace := map[place][]Drop{}
 		var order []place
 		for _, d := range s.Drops {
-			if d.Normal() || d.Count == 0 {
+			if d.Normal() || d.Count == 0 || strings.HasPrefix(c.NormaliseFor(i, d.Local), contract.PeerIP) {
+				// A packet of the other subject's flow crossed this namespace only because
+				// the link flooded it: it says nothing of this subject.
 				continue
 			}
 			r, ok := c.Row(Name, rowKey(c, i, d))
@@ -365,7 +366,7 @@ func dropRule(c *contract.Comparison) []contract.Finding {
 			// The state of the place is what a person changes: it is the headline, the
 			// kernel's word how we know (the detail). The diagnosis gives the headline the
 			// words of the plugin that read the state, where one names it.
-			msg, detail := kernel+unreadHint(c, i, ds[0]), count
+			msg, detail := kernel, strings.TrimPrefix(unreadHint(c, i, ds[0])+"; "+count, "; ")
 			j := other(c, i)
 			for n, r := range facts {
 				keys = append(keys, r.ID())
@@ -417,10 +418,10 @@ func other(c *contract.Comparison, i int) int {
 func unreadHint(c *contract.Comparison, i int, d Drop) string {
 	switch {
 	case d.Netns == "node" && !hasSection(c, i, "nodeside"):
-		return "; the report holds no state of the node (--node-side reads its routes, sysctls and netfilter rules)"
+		return "the report holds no state of the node (--node-side reads its routes, sysctls and netfilter rules)"
 	case d.Netns == "pod" && d.Reason == "NETFILTER_DROP":
 		if r, ok := c.Row("netfilter", "nft/error"); ok && r.Present(i) && r.Values[i] != "" {
-			return "; its rules are unreadable (" + r.Values[i] + "): rerun with --profile netadmin to see which"
+			return "its netfilter rules could not be read (" + r.Values[i] + "): rerun with --profile netadmin to see which rule"
 		}
 	}
 	return ""

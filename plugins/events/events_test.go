@@ -252,10 +252,11 @@ func TestFlappingDefaultRouteIsAFinding(t *testing.T) {
 		t.Fatalf("findings %+v, want one", findings)
 	}
 	f := findings[0]
-	wantMsg := fmt.Sprintf("pod-a saw %d route deletions and %d route additions on eth0 during the probe window",
+	wantMsg := "pod-a's route `default via 10.30.0.2 dev eth0"
+	wantDetail := fmt.Sprintf("pod-a saw %d route deletions and %d route additions on eth0 during the probe window",
 		sa.Counts["route/del/eth0"], sa.Counts["route/new/eth0"])
 	if f.Severity != contract.High || f.Rule != "events/churn" || !strings.HasPrefix(f.Message, wantMsg) ||
-		!strings.HasSuffix(f.Message, "none in pod-b") {
+		!strings.HasSuffix(f.Message, "(none in pod-b)") || !strings.HasPrefix(f.Detail, wantDetail) {
 		t.Errorf("finding %+v, want High events/churn %q… none in pod-b", f, wantMsg)
 	}
 	if strings.Join(f.Keys, ",") != "events/route/del/eth0,events/route/new/eth0" {

@@ -94,29 +94,34 @@ func churnRule(c *contract.Comparison) []contract.Finding {
 			if !flapped(i) {
 				sev = contract.Low // changed once: worth a line, not yet a flap
 			}
-			msg := fmt.Sprintf("%s saw %s%s during the probe window (%s)%s; %s",
-				c.Subjects[i], describe(g.kind, counts[g][i]), onDev(g.dev), windowText(windows[i]), mostChanged(c, i, g, windows[i]), stillText)
+			counted := fmt.Sprintf("%s saw %s%s during the probe window (%s)", c.Subjects[i], describe(g.kind, counts[g][i]), onDev(g.dev), windowText(windows[i]))
+			msg, detail := counted+"; "+stillText, ""
+			if obj, often := mostChanged(c, i, g, windows[i]); obj != "" {
+				// The object that changed is what a person looks at; the counts are detail.
+				msg, detail = fmt.Sprintf("%s's %s while probed (%s)", c.Subjects[i], obj, stillText), counted+"; "+often
+			}
 			if counts[g][i]["del"] == 0 && (g.kind == "address" || g.kind == "route") {
 				// Only additions: the namespace was still being set up while it was probed.
 				sev, kind = contract.Low, contract.Context
 				msg += ": its network was still being configured while it was probed, so failures during the window may be transient; rerun to confirm"
 			}
-			out = append(out, contract.Finding{Severity: sev, Kind: kind, Message: msg, Keys: keys[g]})
+			out = append(out, contract.Finding{Severity: sev, Kind: kind, Message: msg, Detail: detail, Keys: keys[g]})
 		}
 	}
 	return out
 }
 
-// mostChanged names the object that changed most often in subject i's events of group g:
-// "; its route default via 10.0.0.1 dev eth0 was deleted 18 times and re-added 19 times
-// (about every 160ms)".
-func mostChanged(c *contract.Comparison, i int, g group, windowMS int64) string {
+// mostChanged names the object that changed most often in subject i's events of group g,
+// as `ip` prints it: "route `default via 10.0.0.1 dev eth0` flapped 19 times", and how
+// ("it was deleted 18 times and re-added 19 times, about every 160ms"), or "" when none
+// changed twice.
+func mostChanged(c *contract.Comparison, i int, g group, windowMS int64) (string, string) {
 	if i >= len(c.Reports) || c.Reports[i] == nil {
-		return ""
+		return "", ""
 	}
 	var s Section
 	if ok, err := c.Reports[i].Section(Name, &s); !ok || err != nil {
-		return ""
+		return "", ""
 	}
 	type tally struct{ del, add int }
 	by := map[string]*tally{}
@@ -142,14 +147,36 @@ func mostChanged(c *contract.Comparison, i int, g group, windowMS int64) string 
 		}
 	}
 	if most < 2 {
-		return ""
+		return "", ""
 	}
 	t := by[best]
-	out := fmt.Sprintf("; its %s %s was deleted %d times and re-added %d times", g.kind, best, t.del, t.add)
+	obj := fmt.Sprintf("%s `%s` flapped %s", g.kind, asTyped(g.kind, best), contract.Times(max(t.del, t.add)))
+	often := fmt.Sprintf("it was deleted %s and re-added %s", contract.Times(t.del), contract.Times(t.add))
 	if t.del > 1 && windowMS > 0 {
-		out += fmt.Sprintf(" (about every %dms)", windowMS/int64(t.del))
+		often += fmt.Sprintf(", about every %dms", windowMS/int64(t.del))
 	}
-	return out
+	return obj, often
+}
+
+// asTyped writes a route event's object as `ip route` prints it: the main table and the
+// unicast type left out, another table last ("blackhole 10.0.0.0/8 table 100").
+func asTyped(kind, what string) string {
+	if kind != "route" {
+		return what
+	}
+	f := strings.Fields(what)
+	if len(f) < 3 {
+		return what
+	}
+	table, typ, rest := f[0], f[1], f[2:]
+	out := rest
+	if typ != "unicast" {
+		out = append([]string{typ}, rest...)
+	}
+	if table != "main" {
+		out = append(out, "table", table)
+	}
+	return strings.Join(out, " ")
 }
 
 func sum(byAction map[string]int) int {

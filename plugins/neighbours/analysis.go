@@ -2,20 +2,26 @@ package neighbours
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
-// analysis: on a probe's path lies the neighbour entry of its route's gateway. An entry
+// analysis: on a probe's path lies the neighbour entry of its route's gateway, or, for a
+// destination on the link (a route without a gateway), of the destination itself. An entry
 // is made when something is sent to that neighbour, so a differing entry follows from
 // whatever differs on the path to the neighbour's address (a missing route sends
 // nothing to the gateway, and no entry is made).
 var analysis = contract.Analysis{Role: contract.State, Hop: func(contract.Row) contract.Hop { return contract.HopPodInterface }, Path: func(c *contract.Comparison, p *contract.Probe, i int) []string {
 	var out []string
-	for _, r := range p.Route {
-		if r.Dev != "" && r.Via != "" {
-			out = append(out, r.Dev+"/"+r.Via, r.Dev+"/"+r.Via+"/state")
+	for k, r := range p.Route {
+		hop := r.Via
+		if hop == "" && r.Type == "unicast" && k < len(p.Addr) && p.Addr[k].IsValid() {
+			hop = c.NormaliseFor(k, p.Addr[k].String())
+		}
+		if r.Dev != "" && hop != "" && !slices.Contains(out, r.Dev+"/"+hop) {
+			out = append(out, r.Dev+"/"+hop, r.Dev+"/"+hop+"/state")
 		}
 	}
 	return out

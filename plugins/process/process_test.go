@@ -116,6 +116,11 @@ func TestPlantedProcess(t *testing.T) {
 			t.Errorf("no %v finding starting %q in %+v", sev, prefix, fs)
 		}
 	}
+	for _, f := range fs {
+		if strings.Contains(f.Message, "HTTP_PROXY") {
+			plugintest.GoldenHeadline(t, "proxy-variable", f)
+		}
+	}
 }
 
 func TestMissingTarget(t *testing.T) {

@@ -182,9 +182,9 @@ func describeRow(c *contract.Comparison, r contract.Row, i, j int) string {
 		return fmt.Sprintf("%s has no %sroute to %s%s (%s: %s)", si, kind, rr.dst, where, sj, r.Values[j])
 	case !r.Present(j):
 		if rr.typ != "unicast" && rr.typ != "local" && rr.typ != "broadcast" {
-			return fmt.Sprintf("%s has `%s %s%s` (ip route: %s has no such route)", si, rr.typ, routeDst(rr.dst), strings.Replace(where, " in table ", " table ", 1), sj)
+			return fmt.Sprintf("%s has `%s %s%s` (%s has no such route)", si, rr.typ, routeDst(rr.dst), strings.Replace(where, " in table ", " table ", 1), sj)
 		}
-		return fmt.Sprintf("%s has `%s %s%s` (ip route: %s has no such route)", si, routeDst(rr.dst), r.Values[i], strings.Replace(where, " in table ", " table ", 1), sj)
+		return fmt.Sprintf("%s has `%s %s%s` (%s has no such route)", si, routeDst(rr.dst), r.Values[i], strings.Replace(where, " in table ", " table ", 1), sj)
 	}
 	return fmt.Sprintf("%s's %s route to %s%s is %q (%s: %q)", si, rr.typ, rr.dst, where, r.Values[i], sj, r.Values[j])
 }

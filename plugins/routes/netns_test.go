@@ -74,9 +74,9 @@ func TestPlantedRouteDifferences(t *testing.T) {
 		sev  contract.Severity
 		text string
 	}{
-		{"routes/no-default-route", contract.Critical, "pod-b has no IPv4 default route (pod-a has default via 10.72.0.2 dev veth0 proto boot)"},
+		{"routes/no-default-route", contract.Critical, "pod-b has no IPv4 default route (pod-a has `default via 10.72.0.2 dev veth0 proto boot`)"},
 		{"routes/no-default-route", contract.Critical, "pod-b has no IPv6 default route"},
-		{"routes/reject-route", contract.High, "pod-b has `blackhole 10.98.0.0/16` (ip route: pod-a has no such route)"},
+		{"routes/reject-route", contract.High, "pod-b has `blackhole 10.98.0.0/16` (pod-a has no such route)"},
 		{"routes/mtu-differs", contract.Medium, "route ipv4/main/unicast/10.99.0.0/16 dev veth0 differs (pod-a 1400, pod-b link MTU)"},
 	}
 	for _, w := range want {

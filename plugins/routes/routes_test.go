@@ -122,7 +122,7 @@ func TestRulesTolerateMissingSections(t *testing.T) {
 			got = append(got, f.Rule+": "+f.Message)
 		}
 	}
-	if len(got) != 1 || !strings.HasPrefix(got[0], "routes/no-default-route: c has no IPv4 default route (a has default via 10.0.0.1 dev eth0)") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "routes/no-default-route: c has no IPv4 default route (a has `default via 10.0.0.1 dev eth0`") {
 		t.Errorf("findings = %q", got)
 	}
 }

@@ -51,7 +51,7 @@ func NoDefaultRoute(c *contract.Comparison) []contract.Finding {
 				continue
 			}
 			if r := defaultRoute(s, fam); r != nil {
-				with = append(with, fmt.Sprintf("%s has %s", c.Subjects[i], describe(r)))
+				with = append(with, fmt.Sprintf("%s has `%s`", c.Subjects[i], describe(r)))
 				keys = appendOnce(keys, Name+"/"+r.Key())
 			} else {
 				without = append(without, i)
@@ -181,10 +181,6 @@ func RejectRoute(c *contract.Comparison) []contract.Finding {
 		if r.Table != "main" {
 			typed += " table " + r.Table
 		}
-		cmd := "ip route"
-		if r.Family == "ipv6" {
-			cmd = "ip -6 route"
-		}
 		var lack []string
 		for i, s := range secs {
 			if s != nil && !slices.Contains(x.in, c.Subjects[i]) {
@@ -193,7 +189,7 @@ func RejectRoute(c *contract.Comparison) []contract.Finding {
 		}
 		out = append(out, contract.Finding{
 			Severity: sev,
-			Message:  fmt.Sprintf("%s %s `%s` (%s: %s has no such route)", strings.Join(x.in, ", "), contract.Plural(len(x.in), "has", "have"), typed, cmd, strings.Join(lack, ", ")),
+			Message:  fmt.Sprintf("%s %s `%s` (%s %s no such route)", strings.Join(x.in, ", "), contract.Plural(len(x.in), "has", "have"), typed, strings.Join(lack, ", "), contract.Plural(len(lack), "has", "have")),
 			Keys:     []string{Name + "/" + k},
 		})
 	}

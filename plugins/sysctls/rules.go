@@ -74,7 +74,7 @@ func differs(c *contract.Comparison) []contract.Finding {
 		if why, ok := whyCritical(r.Key); ok {
 			out = append(out, contract.Finding{
 				Severity: contract.High,
-				Message:  fmt.Sprintf("sysctl %s differs (%s)", dotted(r.Key), contract.Values(c, r)),
+				Message:  fmt.Sprintf("`sysctl %s` differs (%s)", dotted(r.Key), contract.Values(c, r)),
 				Detail:   why,
 				Keys:     []string{r.ID()},
 			})
@@ -94,7 +94,7 @@ func differs(c *contract.Comparison) []contract.Finding {
 		r := rowByID(c, id)
 		out = append(out, contract.Finding{
 			Severity: contract.Medium,
-			Message:  fmt.Sprintf("sysctl %s differs (%s)", dotted(r.Key), contract.Values(c, r)),
+			Message:  fmt.Sprintf("`sysctl %s` differs (%s)", dotted(r.Key), contract.Values(c, r)),
 			Keys:     []string{id},
 		})
 	}

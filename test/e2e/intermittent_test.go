@@ -39,7 +39,7 @@ func TestIntermittentRouteNamedAsChanging(t *testing.T) {
 		d := parseDiff(t, r)
 		top := d.Findings[0]
 		if top.Kind != "cause" || top.Rule != "events/churn" || top.Subject != "flap-b" ||
-			!strings.Contains(top.Message, "default") || !strings.Contains(top.Message, "was deleted") || !strings.Contains(top.Message, "re-added") {
+			!strings.Contains(top.Message, "default") || !strings.Contains(top.Message, "flapped") || !strings.Contains(top.Detail, "re-added") {
 			t.Errorf("run %d: the first finding is not flap-b's changing default route: %+v\n%s", run, top, clip(r.stdout))
 			continue
 		}
