@@ -1,6 +1,7 @@
 package dnsconfig
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -22,7 +23,7 @@ func resolvRule(c *contract.Comparison) []contract.Finding {
 		case "resolv/error":
 			out = append(out, finding(contract.High, "dnsconfig/resolv", "/etc/resolv.conf could not be read in every subject ("+contract.Values(c, r)+"): without it the resolver falls back to 127.0.0.1", r))
 		case "resolv/search", "resolv/ndots":
-			out = append(out, finding(contract.Medium, "dnsconfig/resolv", fmt.Sprintf("%s differs (%s): names with fewer dots than ndots are tried with each search domain first, so lookups differ in what is queried and how long it takes", strings.TrimPrefix(r.Key, "resolv/"), contract.Values(c, r)), r))
+			out = append(out, searchFindings(c, r)...)
 		case "resolv/options":
 			out = append(out, finding(contract.Low, "dnsconfig/resolv", "resolver options differ: "+contract.Values(c, r), r))
 		}
@@ -88,6 +89,52 @@ func lookupOrderRule(c *contract.Comparison) []contract.Finding {
 			out = append(out, finding(contract.Medium, "dnsconfig/lookup-order", "nsswitch.conf looks up host names from different sources: "+contract.Values(c, r), r))
 		case "nsswitch/error":
 			out = append(out, finding(contract.Low, "dnsconfig/lookup-order", "nsswitch.conf differs in presence ("+contract.Values(c, r)+"): glibc then uses its built-in default, musl never reads it", r))
+		}
+	}
+	return out
+}
+
+// searchFindings words a search list or ndots that differs, once for each subject, as the
+// line of its resolv.conf (`search a.svc.cluster.local svc.cluster.local`, `options
+// ndots:1`) beside another subject's: the diagnosis takes the one of the subject whose
+// lookups fail, the other's is context there.
+func searchFindings(c *contract.Comparison, r contract.Row) []contract.Finding {
+	secs := contract.DecodeSections(c, Name, func(raw json.RawMessage) (*Section, error) {
+		var s Section
+		return &s, json.Unmarshal(raw, &s)
+	})
+	line := func(i int) string {
+		if i >= len(secs) || secs[i] == nil || secs[i].ResolvConf.Config == nil {
+			return ""
+		}
+		conf := secs[i].ResolvConf.Config
+		if r.Key == "resolv/ndots" {
+			if _, ok := conf.Option("ndots"); !ok {
+				return "no ndots option (ndots:1)"
+			}
+			return fmt.Sprintf("`options ndots:%d`", conf.Ndots())
+		}
+		if len(conf.Search) == 0 {
+			return "no search line"
+		}
+		return "`search " + strings.Join(conf.Search, " ") + "`"
+	}
+	var out []contract.Finding
+	for i := range c.Subjects {
+		li := line(i)
+		if li == "" || !r.Present(i) {
+			continue
+		}
+		for j := range c.Subjects {
+			lj := line(j)
+			if j == i || lj == "" || !r.Present(j) || r.Values[j] == r.Values[i] {
+				continue
+			}
+			f := finding(contract.Medium, "dnsconfig/resolv", fmt.Sprintf("%s's resolv.conf has %s (%s: %s)", c.Subjects[i], li, c.Subjects[j], lj), r)
+			f.Subject = c.Subjects[i]
+			f.Detail = "a name with fewer dots than ndots is tried with each search domain in order, then as is; one with at least ndots dots as is first (glibc then tries the search domains, musl does not)"
+			out = append(out, f)
+			break
 		}
 	}
 	return out
