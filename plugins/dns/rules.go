@@ -57,7 +57,7 @@ func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 		var ok []string
 		for _, g := range byName[n] {
 			if g.l.AnsweredBy != "" {
-				ok = append(ok, fmt.Sprintf("%s answers as %s", c.Subjects[g.subject], g.l.AnsweredBy))
+				ok = append(ok, fmt.Sprintf("%s's answers as %s", c.Subjects[g.subject], g.l.AnsweredBy))
 			}
 		}
 		if len(ok) == 0 {
@@ -73,7 +73,7 @@ func ruleLookupFails(c *contract.Comparison) []contract.Finding {
 			}
 			out = append(out, contract.Finding{
 				Severity: contract.High,
-				Message: fmt.Sprintf("%s: the resolver's lookup of %s finds no address (%s) but does in %s",
+				Message: fmt.Sprintf("%s: the resolver's lookup of %s through the search list finds no address (%s); %s",
 					c.Subjects[g.subject], n, g.l.Outcome, strings.Join(ok, "; ")),
 				Detail: fmt.Sprintf("tried in order (ndots:%d): %s", g.l.Ndots, strings.Join(tried, ", ")),
 				Keys:   []string{rowID("lookup/" + n)},

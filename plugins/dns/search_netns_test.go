@@ -2,8 +2,11 @@ package dns_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,7 +102,31 @@ func serveZone(t *testing.T, s *netnstest.NS, addr string) {
 	}()
 }
 
-const podResolv = "nameserver 10.10.2.2\nsearch ns.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+// twins are two pods on a node's bridge, alike but for what a test plants; the node
+// (10.73.0.1) runs the DNS server.
+func twins(t *testing.T, label string) (a, b, node *netnstest.NS) {
+	node = netnstest.New(t, label+"n")
+	node.IP("link", "add", "br0", "type", "bridge")
+	node.IP("addr", "add", "10.73.0.1/24", "dev", "br0")
+	node.IP("link", "set", "br0", "up")
+	pod := func(suffix, cidr string) *netnstest.NS {
+		ns := netnstest.New(t, label+suffix)
+		host := fmt.Sprintf("dsv%d%s%s", os.Getpid()%100000, label[len(label)-1:], suffix)
+		if out, err := exec.Command("ip", "link", "add", host, "netns", node.Name, "type", "veth", "peer", "name", "eth0", "netns", ns.Name).CombinedOutput(); err != nil {
+			t.Fatalf("veth: %v: %s", err, out)
+		}
+		node.IP("link", "set", host, "master", "br0", "up")
+		ns.IP("addr", "add", cidr, "dev", "eth0")
+		ns.IP("link", "set", "eth0", "up")
+		ns.IP("route", "add", "default", "via", "10.73.0.1")
+		return ns
+	}
+	a, b = pod("a", "10.73.0.5/24"), pod("b", "10.73.0.6/24")
+	netnstest.Settle(t, a, b)
+	return a, b, node
+}
+
+const podResolv = "nameserver 10.73.0.1\nsearch ns.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
 
 // TestShortNameThroughTheSearchList: a short name resolves in pod-a through its search
 // list and not in pod-b, whose resolv.conf lacks the search domain that holds it, or has
@@ -113,20 +140,46 @@ func TestShortNameThroughTheSearchList(t *testing.T) {
 		triedB                       string
 	}{
 		{"search-lacks-domain", "dsa",
-			"nameserver 10.10.2.2\nsearch svc.cluster.local cluster.local\noptions ndots:5\n", "svc",
-			"pod-b's resolv.conf has `search svc.cluster.local cluster.local` (pod-a: `search ns.svc.cluster.local svc.cluster.local cluster.local`)",
+			"nameserver 10.73.0.1\nsearch svc.cluster.local cluster.local\noptions ndots:5\n", "svc",
+			"pod-b's resolv.conf has `search svc.cluster.local cluster.local` (pod-a: `search ns.svc.cluster.local svc.cluster.local cluster.local`): the lookup of svc finds no address (REFUSED)",
 			"svc.svc.cluster.local. NXDOMAIN; svc.cluster.local. NXDOMAIN; svc. REFUSED"},
 		{"ndots-1-absolute-first", "dsb",
-			"nameserver 10.10.2.2\nsearch ns.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:1\n", "svc.ns",
-			"pod-b's resolv.conf has `options ndots:1` (pod-a: `options ndots:5`)",
+			"nameserver 10.73.0.1\nsearch ns.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:1\n", "svc.ns",
+			"pod-b's resolv.conf has `options ndots:1` (pod-a: `options ndots:5`): the lookup of svc.ns finds no address (REFUSED)",
 			"svc.ns. REFUSED"},
 	}
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		t.Run("twins", func(t *testing.T) {
+			a, b, s := twins(t, "dsc")
+			serveZone(t, s, "10.73.0.1")
+			a.WriteEtc("resolv.conf", podResolv)
+			b.WriteEtc("resolv.conf", podResolv)
+			appA, appB := a.Start("sleep", "60"), b.Start("sleep", "60")
+			var ra, rb *report.Report
+			var cw sync.WaitGroup
+			cw.Go(func() {
+				ra = a.Collect("--quiet", "--timeout", "1s", "--pid", strconv.Itoa(appA.Process.Pid), "--target", "dns://svc")
+			})
+			cw.Go(func() {
+				rb = b.Collect("--quiet", "--timeout", "1s", "--pid", strconv.Itoa(appB.Process.Pid), "--target", "dns://svc")
+			})
+			cw.Wait()
+			for _, sec := range []string{dns.Name, "dnsconfig"} {
+				for _, f := range plugintest.Findings(t, sec, []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
+					t.Errorf("identical pods: %s", f.Message)
+				}
+			}
+			if v := plugintest.Facts(t, dns.Name, rb)["lookup/svc"]; v != "NOERROR A 10.96.7.7" {
+				t.Errorf("lookup/svc = %q", v)
+			}
+		})
+	})
 	for _, tc := range cases {
 		wg.Go(func() {
 			t.Run(tc.name, func(t *testing.T) {
-				a, b, s := netnstest.TwoClients(t, tc.label)
-				serveZone(t, s, "10.10.2.2")
+				a, b, s := twins(t, tc.label)
+				serveZone(t, s, "10.73.0.1")
 				a.WriteEtc("resolv.conf", podResolv)
 				b.WriteEtc("resolv.conf", tc.resolvB)
 				appA, appB := a.Start("sleep", "60"), b.Start("sleep", "60")

@@ -130,14 +130,73 @@ func searchFindings(c *contract.Comparison, r contract.Row) []contract.Finding {
 			if j == i || lj == "" || !r.Present(j) || r.Values[j] == r.Values[i] {
 				continue
 			}
-			f := finding(contract.Medium, "dnsconfig/resolv", fmt.Sprintf("%s's resolv.conf has %s (%s: %s)", c.Subjects[i], li, c.Subjects[j], lj), r)
+			effect, answered := lookupEffect(c, i, j)
+			f := finding(contract.Medium, "dnsconfig/resolv", fmt.Sprintf("%s's resolv.conf has %s (%s: %s)%s", c.Subjects[i], li, c.Subjects[j], lj, effect), r)
 			f.Subject = c.Subjects[i]
-			f.Detail = "a name with fewer dots than ndots is tried with each search domain in order, then as is; one with at least ndots dots as is first (glibc then tries the search domains, musl does not)"
+			f.Detail = answered + "a name with fewer dots than ndots is tried with each search domain in order, then as is; one with at least ndots dots as is first (glibc then tries the search domains, musl does not)"
 			out = append(out, f)
 			break
 		}
 	}
 	return out
+}
+
+// dnsSection is the dns section's name; its "lookup/NAME" rows (docs/sections/dns.md) are
+// the resolver's lookups of a name through the search list: the outcome, and in
+// "lookup/NAME/tried" each candidate with its answer, "NAME. RESULT; …".
+const dnsSection = "dns"
+
+// lookupEffect says what the search list or ndots did in subject i: a name whose lookup
+// finds no address there while subject j's finds one, the two having tried other names.
+// The detail says which candidate answered in subject j.
+func lookupEffect(c *contract.Comparison, i, j int) (string, string) {
+	var names []string
+	answered, result := "", ""
+	for _, r := range c.Section(dnsSection) {
+		name, ok := strings.CutPrefix(r.Key, "lookup/")
+		if !ok || strings.Contains(name, "/") || !r.Present(i) || !r.Present(j) || resolved(r.Values[i]) || !resolved(r.Values[j]) {
+			continue
+		}
+		tried, ok := c.Row(dnsSection, r.Key+"/tried")
+		if !ok || !tried.Present(i) || !tried.Present(j) || triedNames(tried.Values[i]) == triedNames(tried.Values[j]) {
+			continue // the same names asked: not the search list's doing
+		}
+		if len(names) == 0 {
+			parts := strings.Split(tried.Values[j], "; ")
+			answered, _, _ = strings.Cut(parts[len(parts)-1], " ")
+			result = r.Values[i]
+		}
+		names = append(names, name)
+	}
+	detail := fmt.Sprintf("%s's lookup of %s answers as %s; ", c.Subjects[j], names0(names), answered)
+	switch len(names) {
+	case 0:
+		return "", ""
+	case 1:
+		return fmt.Sprintf(": the lookup of %s finds no address (%s)", names[0], result), detail
+	}
+	return fmt.Sprintf(": the lookups of %s and %s find no address", names[0], contract.Count(len(names)-1, "more name", "more names")), detail
+}
+
+func names0(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}
+
+func resolved(v string) bool {
+	return strings.HasPrefix(v, "NOERROR") && !strings.HasPrefix(v, "NOERROR (no answers)")
+}
+
+// triedNames is the candidates of a "tried" value without their answers.
+func triedNames(v string) string {
+	var out []string
+	for _, p := range strings.Split(v, "; ") {
+		n, _, _ := strings.Cut(p, " ")
+		out = append(out, n)
+	}
+	return strings.Join(out, " ")
 }
 
 func finding(sev contract.Severity, rule, msg string, r contract.Row) contract.Finding {
