@@ -20,6 +20,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	"github.com/netdiff/kubectl-netdiff/plugins/dns"
+
 	// The whole diagnosis: dnsconfig's resolv.conf rows are the causes.
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
 )

@@ -110,6 +110,7 @@ func walk(c *contract.Comparison, p *contract.Probe, i int) walked {
 	}
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].priority < rows[b].priority })
 	var w walked
+	tables := &tableReader{c: c, i: i}
 	jumpTo := -1
 	for _, rr := range rows {
 		if rr.priority < jumpTo {
@@ -124,7 +125,7 @@ func walk(c *contract.Comparison, p *contract.Probe, i int) walked {
 			w.path = append(w.path, r.Key)
 			continue
 		}
-		out, target := act(c, r.Values[i], p, i, family)
+		out, target := act(tables, r.Values[i], p, i, family)
 		if out == jumps && !hasPriority(rows, target, i) {
 			out = passes // an unresolved goto is skipped
 		}
@@ -310,7 +311,7 @@ func marksSet(c *contract.Comparison, i int) bool {
 
 // act is what a rule's action (its value in subject i: "lookup 100 suppress_prefixlength
 // 0", "goto 200", "prohibit") does with the probe, and a goto's target.
-func act(c *contract.Comparison, v string, p *contract.Probe, i int, family string) (outcome, int) {
+func act(tables *tableReader, v string, p *contract.Probe, i int, family string) (outcome, int) {
 	f := strings.Fields(v)
 	if len(f) == 0 {
 		return unknown, 0
@@ -346,7 +347,7 @@ func act(c *contract.Comparison, v string, p *contract.Probe, i int, family stri
 			suppressGroup = true
 		}
 	}
-	typ, bits, ok := lookup(c, i, family, table, p.Addr[i].Unmap())
+	typ, bits, ok := tables.lookup(family, table, p.Addr[i].Unmap())
 	if !ok {
 		// No routes section: the table routeget says answered is the one that decided.
 		if p.Route != nil && i < len(p.Route) && p.Route[i].Known && p.Route[i].Table != "" {
@@ -374,15 +375,29 @@ func act(c *contract.Comparison, v string, p *contract.Probe, i int, family stri
 	return decides, 0
 }
 
+// tableReader reads subject i's routes section once per walk.
+type tableReader struct {
+	c      *contract.Comparison
+	i      int
+	read   bool
+	routes *routesSchema
+}
+
 // lookup finds the longest prefix of table in subject i's routes section that holds dst:
 // its type ("" for none) and length; ok=false when the report cannot say (no section, a
 // failed dump of the family, the table cut by the cap).
-func lookup(c *contract.Comparison, i int, family, table string, dst netip.Addr) (string, int, bool) {
-	if i >= len(c.Reports) || c.Reports[i] == nil {
-		return "", 0, false
+func (t *tableReader) lookup(family, table string, dst netip.Addr) (string, int, bool) {
+	if !t.read {
+		t.read = true
+		if t.i < len(t.c.Reports) && t.c.Reports[t.i] != nil {
+			var s routesSchema
+			if ok, err := t.c.Reports[t.i].Section(routesSection, &s); ok && err == nil {
+				t.routes = &s
+			}
+		}
 	}
-	var s routesSchema
-	if ok, err := c.Reports[i].Section(routesSection, &s); !ok || err != nil || s.Errors[family] != nil {
+	s := t.routes
+	if s == nil || s.Errors[family] != nil {
 		return "", 0, false
 	}
 	typ, bits, found := "", -1, false

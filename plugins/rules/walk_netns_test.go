@@ -13,6 +13,7 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
+
 	// The whole diagnosis: routeget's answers, the routes, the connects.
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all"
 )
