@@ -103,3 +103,25 @@ func TestWalkDecides(t *testing.T) {
 		})
 	}
 }
+
+// A rule the failing subject lacks lies on its path where its walk reached that
+// priority, and not after the rule that decided.
+func TestWalkTakesInWhatTheSubjectLacks(t *testing.T) {
+	row := func(key string, a, b string) contract.Row {
+		r := contract.Row{Section: Name, Key: key, Values: []string{a, b}, Missing: []bool{a == "-", b == "-"}}
+		r.Equal = a == b
+		return r
+	}
+	c := &contract.Comparison{Subjects: []string{"pod-a", "pod-b"}, Reports: []*report.Report{nil, nil}, Rows: []contract.Row{
+		row("ipv4/100 from all to 10.1.2.3", "prohibit", "prohibit"),
+		row("ipv4/200 from all to 10.1.2.3", "lookup main", "-"),
+		row("ipv4/50 from all to 10.1.2.0/24", "lookup 7", "-"),
+	}}
+	p := &contract.Probe{Target: "tcp://10.1.2.3:80", AddrKey: "ipv4", Proto: "tcp", Port: 80,
+		Addr: []netip.Addr{netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("10.1.2.3")}}
+	got := walk(c, p, 1).path
+	want := []string{"ipv4/50 from all to 10.1.2.0/24", "ipv4/100 from all to 10.1.2.3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("pod-b's path %q, want %q (200 lies after the prohibit that decides)", got, want)
+	}
+}
