@@ -168,4 +168,7 @@ func runWalkCase(t *testing.T, n int, tc walkCase) {
 		t.Errorf("%d top-level causes, want 1:\n%s", causes, out.String())
 	}
 	t.Logf("first: %s (explains %d)", top.Message, len(top.Explains))
+	if testing.Verbose() {
+		t.Log(out.String())
+	}
 }
