@@ -11,6 +11,9 @@ import (
 var analysis = contract.Analysis{Role: contract.Outcome, Probes: probeOf}
 
 func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
+	if name, ok := strings.CutPrefix(r.Key, "lookup/"); ok {
+		return lookupProbe(r, name)
+	}
 	// "ns1/udp/kubernetes.default.svc.cluster.local./A"
 	parts := strings.Split(r.Key, "/")
 	if len(parts) != 4 || (parts[1] != "udp" && parts[1] != "tcp") {
@@ -37,6 +40,25 @@ func probeOf(c *contract.Comparison, r contract.Row) (contract.Probe, bool) {
 			case strings.HasPrefix(v, "error "):
 				return contract.ErrnoStatus(v)
 			case strings.HasPrefix(v, "NOERROR"):
+				return contract.OK
+			}
+			return contract.FailRemote
+		})}, true
+}
+
+// lookupProbe: a "lookup/NAME" row is the app's resolver's lookup of a name through the
+// search list, a probe of the name (dns://NAME): what governs it is resolv.conf's search
+// list, ndots and nameservers, and the paths to those servers that its queries measure.
+func lookupProbe(r contract.Row, name string) (contract.Probe, bool) {
+	if name == "" || strings.Contains(name, "/") {
+		return contract.Probe{}, false
+	}
+	return contract.Probe{Target: "dns://" + name, AddrKey: "ipv4", Proto: "udp", Port: 53, Name: name,
+		Status: contract.Statuses(r, func(v string) contract.Status {
+			switch {
+			case strings.HasPrefix(v, "error "):
+				return contract.ErrnoStatus(v)
+			case strings.HasPrefix(v, "NOERROR") && !strings.HasPrefix(v, "NOERROR (no answers)"):
 				return contract.OK
 			}
 			return contract.FailRemote

@@ -45,6 +45,7 @@ func init() {
 			"fails-here-works-there": ruleFailsHereWorksThere,
 			"rcode-differs":          ruleRCodeDiffers,
 			"answers-differ":         ruleAnswersDiffer,
+			"lookup-fails":           ruleLookupFails,
 		},
 		Analysis: &analysis,
 	})
@@ -62,6 +63,9 @@ type Section struct {
 	// Questions are what was asked: the dns:// targets, or a default.
 	Questions []Question `json:"questions"`
 	Queries   []Query    `json:"queries"`
+	// Lookups are the dns:// names without a trailing dot, expanded through the search
+	// list as the app's resolver does.
+	Lookups []Lookup `json:"lookups,omitempty"`
 }
 
 // Question is one name and type.
@@ -104,7 +108,16 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 			}
 		}
 	}
+	names := Lookups(env.Targets)
+	sec.Lookups = make([]Lookup, len(names))
 	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sec.Lookups[i] = lookup(ctx, conf, n)
+		}()
+	}
 	for i := range sec.Queries {
 		wg.Add(1)
 		go func(q *Query) {
@@ -366,6 +379,15 @@ func facts(s *Section) []probe.Fact {
 	}
 	for i, ns := range s.Nameservers {
 		out = append(out, probe.Fact{Key: "ns" + strconv.Itoa(i+1), Value: ns})
+	}
+	for _, l := range s.Lookups {
+		var tried []string
+		for _, c := range l.Tried {
+			tried = append(tried, c.Name+" "+c.Result())
+		}
+		out = append(out,
+			probe.Fact{Key: "lookup/" + l.Name, Value: l.Outcome},
+			probe.Fact{Key: "lookup/" + l.Name + "/tried", Value: strings.Join(tried, "; "), Kind: probe.ShowOnly})
 	}
 	for _, q := range s.Queries {
 		out = append(out,

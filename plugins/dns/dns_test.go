@@ -2,6 +2,7 @@ package dns
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -81,4 +82,28 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, _, _ = Parse(b, 1)
 	})
+}
+
+// The candidates in glibc's res_nsearch order: fewer dots than ndots through each search
+// domain then as is; at least ndots as is first; a trailing dot as is only.
+func TestCandidates(t *testing.T) {
+	search := []string{"ns.svc.cluster.local", "svc.cluster.local.", "cluster.local"}
+	for _, tc := range []struct {
+		name  string
+		ndots int
+		want  string
+	}{
+		{"svc", 5, "svc.ns.svc.cluster.local. svc.svc.cluster.local. svc.cluster.local. svc."},
+		{"svc.ns", 5, "svc.ns.ns.svc.cluster.local. svc.ns.svc.cluster.local. svc.ns.cluster.local. svc.ns."},
+		{"svc.ns", 1, "svc.ns. svc.ns.ns.svc.cluster.local. svc.ns.svc.cluster.local. svc.ns.cluster.local."},
+		{"svc", 0, "svc. svc.ns.svc.cluster.local. svc.svc.cluster.local. svc.cluster.local."},
+		{"example.com.", 5, "example.com."},
+	} {
+		if got := strings.Join(Candidates(tc.name, search, tc.ndots), " "); got != tc.want {
+			t.Errorf("Candidates(%q, ndots:%d) = %s, want %s", tc.name, tc.ndots, got, tc.want)
+		}
+	}
+	if got := Candidates("svc", nil, 5); len(got) != 1 || got[0] != "svc." {
+		t.Errorf("no search list: %v", got)
+	}
 }

@@ -29,6 +29,60 @@ func byKey(c *contract.Comparison) ([]string, map[string][]cell, []*Section) {
 	return keys, m, secs
 }
 
+// ruleLookupFails: the resolver's walk through the search list finds no address for a
+// name in X and does in Y; it says which candidates X tried, with each one's answer, and
+// which candidate answered in Y.
+func ruleLookupFails(c *contract.Comparison) []contract.Finding {
+	secs := contract.DecodeSections(c, Name, Decode)
+	type got struct {
+		subject int
+		l       Lookup
+	}
+	byName := map[string][]got{}
+	var names []string
+	for i, s := range secs {
+		if s == nil {
+			continue
+		}
+		for _, l := range s.Lookups {
+			if byName[l.Name] == nil {
+				names = append(names, l.Name)
+			}
+			byName[l.Name] = append(byName[l.Name], got{i, l})
+		}
+	}
+	slices.Sort(names)
+	var out []contract.Finding
+	for _, n := range names {
+		var ok []string
+		for _, g := range byName[n] {
+			if g.l.AnsweredBy != "" {
+				ok = append(ok, fmt.Sprintf("%s's answers as %s", c.Subjects[g.subject], g.l.AnsweredBy))
+			}
+		}
+		if len(ok) == 0 {
+			continue
+		}
+		for _, g := range byName[n] {
+			if g.l.AnsweredBy != "" {
+				continue
+			}
+			var tried []string
+			for _, t := range g.l.Tried {
+				tried = append(tried, t.Name+" "+t.Result())
+			}
+			out = append(out, contract.Finding{
+				Severity: contract.High,
+				Message: fmt.Sprintf("%s: the resolver's lookup of %s through the search list finds no address (%s); %s",
+					c.Subjects[g.subject], n, g.l.Outcome, strings.Join(ok, "; ")),
+				Detail: fmt.Sprintf("tried in order (ndots:%d): %s", g.l.Ndots, strings.Join(tried, ", ")),
+				Keys:   []string{rowID("lookup/" + n)},
+			})
+		}
+	}
+	return out
+}
+
 func rowID(k string) string { return Name + "/" + k }
 
 // ruleFailsHereWorksThere: a query gets no answer at all (timeout, refused port) in X and

@@ -210,8 +210,8 @@ func TestPlantedDNSConfig(t *testing.T) {
 	all := strings.Join(msgs, "\n")
 	for _, want := range []string{
 		"different nameservers: pod-a: 10.199.2.2, pod-b: 10.199.2.1",
-		"ndots differs (pod-a: 1, pod-b: 5)",
-		"search differs",
+		"pod-b's resolv.conf has `options ndots:5` (pod-a: no ndots option (ndots:1))",
+		"pod-b's resolv.conf has `search ns1.svc.cluster.local svc.cluster.local`",
 		"ccu3.local (pod-a: -, pod-b: 10.199.2.9)",
 		"getaddrinfo sorts a different family first (pod-a: ipv6, pod-b: ipv4",
 	} {

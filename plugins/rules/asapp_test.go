@@ -35,6 +35,12 @@ func TestUIDRangeOnPathOfTheAppsUID(t *testing.T) {
 	}
 }
 
+// matches: rule key's selectors hold for probe p in subject i.
+func matches(key string, p *contract.Probe, i int) bool {
+	rr, ok := parseRuleKey(contract.Row{Key: key}, p.Family())
+	return ok && selects(&contract.Comparison{}, rr, p, i) == yes
+}
+
 // The finding says whom the uidrange selects, from the connect section's app identity.
 func TestOnlyInSomeNamesTheAppsUID(t *testing.T) {
 	withApp := func(uid int, rules ...Rule) *report.Report {

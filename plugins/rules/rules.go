@@ -38,8 +38,10 @@ type Rule = netstate.Rule
 const routesSection = "routes"
 
 type routesSchema struct {
-	Routes    []netstate.Route `json:"routes"`
-	Truncated bool             `json:"truncated,omitempty"`
+	Routes    []netstate.Route         `json:"routes"`
+	Counts    map[string]int           `json:"counts,omitempty"`
+	Truncated bool                     `json:"truncated,omitempty"`
+	Errors    map[string]*report.Error `json:"errors,omitempty"`
 }
 
 // Section is the JSON shape of sections.rules.
@@ -108,6 +110,7 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 		family, rest, _ := strings.Cut(row.Key, "/")
 		var has, lacks, whom []string
 		sev := contract.Medium
+		unmarked := 0
 		for i, v := range row.Values {
 			if i >= len(c.Subjects) || !hasSection(c, i) {
 				continue
@@ -137,10 +140,18 @@ func OnlyInSome(c *contract.Comparison) []contract.Finding {
 			if w := uidWords(c, i, rest); w != "" {
 				whom = append(whom, c.Subjects[i]+": "+w)
 			}
+			if w := markWords(c, i, rest); w != "" {
+				whom = append(whom, c.Subjects[i]+": "+w)
+				unmarked++
+			}
 			has = append(has, desc)
 		}
 		if len(has) == 0 {
 			continue
+		}
+		if unmarked == len(has) {
+			// No packet of a plain connect here carries the mark it selects: a note.
+			sev = contract.Info
 		}
 		msg := strings.Join(has, "; ")
 		if len(lacks) > 0 {
@@ -204,6 +215,25 @@ func uidWords(c *contract.Comparison, i int, rest string) string {
 		return fmt.Sprintf("uidrange %s selects root's connects, not the app's uid %d", rng, uid)
 	}
 	return fmt.Sprintf("uidrange %s selects neither the app's uid %d nor root", rng, uid)
+}
+
+// markWords says, for a rule that selects on a firewall mark (not inverted), that the
+// probes of subject i carry no mark: a plain connect's packets are marked only by its
+// socket's SO_MARK or a netfilter rule that sets one, and none of subject i's does.
+func markWords(c *contract.Comparison, i int, rest string) string {
+	f := strings.Fields(rest)
+	for k := 1; k+1 < len(f); k++ {
+		if f[k] == "not" {
+			return ""
+		}
+		if f[k] == "fwmark" {
+			if marksSet(c, i) || markHolds(f[k+1], 0) {
+				return ""
+			}
+			return fmt.Sprintf("fwmark %s selects only marked packets; no netfilter rule read here sets a mark and the probes set no SO_MARK, so no probe takes this rule", f[k+1])
+		}
+	}
+	return ""
 }
 
 // hasSection: a subject without a rules section lacks no rule, it was not asked.
