@@ -225,6 +225,7 @@ func TestShortNameThroughTheSearchList(t *testing.T) {
 					t.Errorf("%d top-level causes, want 1:\n%s", causes, out.String())
 				}
 				t.Logf("first: %s (explains %d)\n%s", res.Findings[0].Message, len(res.Findings[0].Explains), out.String())
+				plugintest.GoldenHeadline(t, "resolv-"+tc.name, res.Findings[0])
 			})
 		})
 	}

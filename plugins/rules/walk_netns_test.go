@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/render"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -150,6 +151,7 @@ func runWalkCase(t *testing.T, n int, tc walkCase) {
 	if top.Kind != diff.Cause || !strings.Contains(top.Message, tc.first) || len(top.Explains) == 0 {
 		t.Errorf("first finding is not %q:\n%s", tc.first, out.String())
 	}
+	plugintest.GoldenHeadline(t, "walk-"+tc.name, top)
 	never := regexp.MustCompile(tc.never)
 	causes := 0
 	for _, f := range res.Findings {
