@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
@@ -70,5 +72,37 @@ func TestGoldenReal(t *testing.T) {
 				t.Errorf("%s differs from the golden file (go test ./pkg/render -update rewrites it)", tt.file)
 			}
 		})
+	}
+}
+
+// TestFirstLineFitsTwoTerminalLines: the case study's first cause, as a person reads it
+// in a 120-column terminal (the table wraps findings at 108 columns after the severity),
+// is one line and at most one continuation (issue 31).
+func TestFirstLineFitsTwoTerminalLines(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, realResult(t), "table", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	if len(lines) < 3 || !strings.HasPrefix(lines[1], "CRITICAL") {
+		t.Fatalf("no first cause under the header:\n%s", buf.String())
+	}
+	// The cause's own lines: its first, and continuations indented to the finding
+	// column; its symptoms are indented further.
+	col := strings.Index(lines[0], "FINDING")
+	n := 1
+	for _, l := range lines[2:] {
+		if len(l) <= col || l[:col] != strings.Repeat(" ", col) || l[col] == ' ' {
+			break
+		}
+		n++
+	}
+	for _, l := range lines[1 : 1+n] {
+		if w := utf8.RuneCountInString(l); w > 120 {
+			t.Errorf("line of %d columns: %q", w, l)
+		}
+	}
+	if n > 2 {
+		t.Errorf("the first cause takes %d lines at 120 columns, want at most 2:\n%s", n, strings.Join(lines[1:1+n], "\n"))
 	}
 }
