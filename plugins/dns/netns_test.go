@@ -1,8 +1,6 @@
 package dns
 
 import (
-	"encoding/binary"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -101,53 +99,12 @@ func answer(q []byte, client net.IP) []byte {
 }
 
 func serveDNS(t *testing.T, s *netnstest.NS) {
-	var pc net.PacketConn
-	var ln net.Listener
-	if err := s.Do(func() (err error) {
-		// Bound to the address the clients ask, so replies come from it (a wildcard UDP
-		// socket would answer A from 10.10.1.2, which A's connected socket ignores).
-		if pc, err = net.ListenPacket("udp", "10.10.2.2:53"); err != nil {
-			return err
+	// UDP to the address the clients ask (a wildcard UDP socket would answer A from
+	// 10.10.1.2, which A's connected socket ignores); B's UDP vanishes: the planted timeout.
+	netnstest.ServeDNS(t, s, "10.10.2.2:53", func(q []byte, client net.IP, tcp bool) []byte {
+		if !tcp && fromB(client) {
+			return nil
 		}
-		ln, err = net.Listen("tcp", ":53")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close(); ln.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			client := from.(*net.UDPAddr).IP
-			if fromB(client) {
-				continue // B's UDP vanishes: the planted timeout
-			}
-			pc.WriteTo(answer(buf[:n], client), from)
-		}
-	}()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				var l [2]byte
-				if _, err := io.ReadFull(c, l[:]); err != nil {
-					return
-				}
-				q := make([]byte, binary.BigEndian.Uint16(l[:]))
-				if _, err := io.ReadFull(c, q); err != nil {
-					return
-				}
-				r := answer(q, c.RemoteAddr().(*net.TCPAddr).IP)
-				c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(r))), r...))
-			}(c)
-		}
-	}()
+		return answer(q, client)
+	})
 }

@@ -1,9 +1,7 @@
 package dns_test
 
 import (
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -58,49 +56,7 @@ func zoneAnswer(q []byte) []byte {
 }
 
 func serveZone(t *testing.T, s *netnstest.NS, addr string) {
-	var pc net.PacketConn
-	var ln net.Listener
-	if err := s.Do(func() (err error) {
-		if pc, err = net.ListenPacket("udp", addr+":53"); err != nil {
-			return err
-		}
-		ln, err = net.Listen("tcp", ":53")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close(); ln.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteTo(zoneAnswer(buf[:n]), from)
-		}
-	}()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				var l [2]byte
-				if _, err := io.ReadFull(c, l[:]); err != nil {
-					return
-				}
-				q := make([]byte, binary.BigEndian.Uint16(l[:]))
-				if _, err := io.ReadFull(c, q); err != nil {
-					return
-				}
-				r := zoneAnswer(q)
-				_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(r))), r...))
-			}(c)
-		}
-	}()
+	netnstest.ServeDNS(t, s, addr+":53", func(q []byte, _ net.IP, _ bool) []byte { return zoneAnswer(q) })
 }
 
 // twins are two pods on a node's bridge, alike but for what a test plants; the node

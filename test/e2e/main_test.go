@@ -269,6 +269,7 @@ type diffJSON struct {
 		Rule          string   `json:"rule"`
 		Message       string   `json:"message"`
 		Detail        string   `json:"detail"`
+		Effect        string   `json:"effect"`
 		Keys          []string `json:"keys"`
 		Explains      []string `json:"explains"`
 		ExplainedBy   []string `json:"explainedBy"`

@@ -5,11 +5,15 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
+	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
 // Policy faults (issue 27): between two otherwise identical pods, one NetworkPolicy (or
@@ -469,6 +473,10 @@ spec:
 			if !strings.Contains(top.Message, "NetworkPolicy "+w.ns+"/"+tc.policyName) {
 				t.Errorf("the cause does not name the policy:\n%s", top.Message)
 			}
+			// Issue 31's NetworkPolicy kind: the headline's words held, the cluster's
+			// addresses and the namespace written alike on every cluster.
+			plugintest.GoldenHeadline(t, "netpol-"+strings.ReplaceAll(tc.name, " ", "-"), contract.Finding{
+				Message: clusterNeutral(top.Message, w.ns), Effect: clusterNeutral(top.Effect, w.ns)})
 			named := "= NetworkPolicy " + w.ns + "/" + tc.policyName + " (egress)"
 			var felix []string
 			for _, f := range d.Findings {
@@ -545,4 +553,11 @@ func TestPolicyWithoutEffectIsContext(t *testing.T) {
 	if !sawContext {
 		t.Errorf("no context finding from Felix's chains for the policy selecting web-b only")
 	}
+}
+
+var ipv4 = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+
+// clusterNeutral writes a cluster's addresses and a test namespace alike on every cluster.
+func clusterNeutral(s, ns string) string {
+	return ipv4.ReplaceAllString(strings.ReplaceAll(s, ns, "NS"), "A.B.C.D")
 }
