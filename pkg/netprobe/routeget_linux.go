@@ -58,6 +58,32 @@ func RouteGetAs(ip netip.Addr, proto uint8, dport int, uid int) (*RouteAnswer, *
 	return parseRoute(msgs[0])
 }
 
+// RouteGetInput asks how the kernel routes a packet to ip that arrives from src on the
+// interface with index iif, like `ip route get IP from SRC iif DEV`: the input path a
+// forwarded packet takes (policy rules with iif and from selectors, forwarding, rp_filter).
+func RouteGetInput(ip, src netip.Addr, iif int) (*RouteAnswer, *report.Error) {
+	ip, src = ip.Unmap(), src.Unmap()
+	family, bits := unix.AF_INET, uint8(32)
+	if ip.Is6() {
+		family, bits = unix.AF_INET6, 128
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_GETROUTE, unix.NLM_F_REQUEST)
+	req.AddData(&nl.RtMsg{RtMsg: unix.RtMsg{Family: uint8(family), Dst_len: bits, Src_len: bits, Flags: unix.RTM_F_LOOKUP_TABLE}})
+	req.AddData(nl.NewRtAttr(unix.RTA_DST, ip.AsSlice()))
+	req.AddData(nl.NewRtAttr(unix.RTA_SRC, src.AsSlice()))
+	b := make([]byte, 4)
+	nl.NativeEndian().PutUint32(b, uint32(iif))
+	req.AddData(nl.NewRtAttr(unix.RTA_IIF, b))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWROUTE)
+	if err != nil {
+		return nil, routeErrorOf(ip, err)
+	}
+	if len(msgs) == 0 {
+		return nil, &report.Error{Message: "route get " + ip.String() + ": empty answer"}
+	}
+	return parseRoute(msgs[0])
+}
+
 func routeErrorOf(ip netip.Addr, err error) *report.Error {
 	e := report.ErrorOf(fmt.Errorf("route get %s: %w", ip, err))
 	var errno syscall.Errno

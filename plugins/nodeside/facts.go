@@ -80,6 +80,34 @@ func Facts(s *Section) []probe.Fact {
 		}
 		add(key, routeGetValue(g), probe.Exact)
 	}
+	fam = map[string]int{}
+	for _, g := range s.ReplyRoute {
+		f := familyOf(g.IP)
+		fam[f]++
+		key := "reply-route/" + f
+		if fam[f] > 1 {
+			key += fmt.Sprintf("#%d", fam[f])
+		}
+		add(key, routeGetValue(RouteGet{IP: g.IP, Route: g.Route, Error: g.Error}), probe.Exact)
+		if g.Iif != "" {
+			// Where replies come in from is the node's own: another node has another.
+			add(key+"/from", "from "+g.From+" iif "+g.Iif, probe.ShowOnly)
+		}
+	}
+	for _, n := range s.Neighbours {
+		k := "neigh/" + familyOf(n.IP) + "/" + n.Dev
+		add(k, neighValue(n), probe.Exact)
+		add(k+"/state", n.State, probe.ShowOnly)
+	}
+	if s.NeighError != nil {
+		add("neigh-error", s.NeighError.Name(), probe.ShowOnly)
+	}
+	for _, r := range s.Rules {
+		add("rule/"+r.Key(), r.Value(), probe.Exact)
+	}
+	for f, e := range s.RuleErrors {
+		add("rule-error/"+f, e.Name(), probe.ShowOnly)
+	}
 	for _, r := range s.Routes {
 		k := "route/" + r.Key()
 		if p, err := netip.ParsePrefix(r.Dst); err == nil && p.Bits() < p.Addr().BitLen() {
@@ -129,6 +157,30 @@ func Facts(s *Section) []probe.Fact {
 		}
 	}
 	return out
+}
+
+func familyOf(ip string) string {
+	if strings.Contains(ip, ":") {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+// neighValue is what a neighbour entry makes of the pod's packets: the MAC they are sent
+// to (the diff writes the pod's own as <self-mac>), or that the node has none. Whether a
+// resolved entry is REACHABLE, STALE or PERMANENT changes nothing of where packets go and
+// comes and goes with traffic: the state is a row of its own, shown only. NOARP entries
+// are never checked, so they are named.
+func neighValue(n Neighbour) string {
+	switch {
+	case strings.Contains(n.State, "FAILED"):
+		return "FAILED"
+	case strings.Contains(n.State, "INCOMPLETE"), n.LLAddr == "":
+		return "unresolved (" + n.State + ")"
+	case strings.Contains(n.State, "NOARP"):
+		return "lladdr " + n.LLAddr + " NOARP"
+	}
+	return "lladdr " + n.LLAddr
 }
 
 func routeGetValue(g RouteGet) string {
@@ -205,4 +257,26 @@ func sorted(v []string) []string {
 	out := append([]string(nil), v...)
 	sort.Strings(out)
 	return out
+}
+
+// selectsAny: a rule without a `to` (or "all") selects every destination; one with a
+// prefix those holding a pod IP.
+func selectsAny(to string, ips []netip.Addr) bool {
+	if to == "" || to == "all" {
+		return true
+	}
+	p, err := netip.ParsePrefix(to)
+	if err != nil {
+		a, aerr := netip.ParseAddr(to)
+		if aerr != nil {
+			return false
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	for _, ip := range ips {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

@@ -45,7 +45,21 @@ type Section struct {
 	RoutesTotal int                      `json:"routesTotal"`
 	Truncated   bool                     `json:"truncated,omitempty"`
 	RouteErrors map[string]*report.Error `json:"routeErrors,omitempty"`
-	Netfilter   *Netfilter               `json:"netfilter"`
+	// ReplyRoute is the node's route for a reply to each pod IP arriving from beyond the
+	// node: `ip route get POD-IP from GATEWAY iif UPLINK`, the uplink being the device of
+	// the node's default route and GATEWAY its next hop. Policy rules that select by the
+	// incoming interface or the source see it; the lookup of RouteGet (the node's own
+	// packets) does not.
+	ReplyRoute []ReplyRoute `json:"replyRoute,omitempty"`
+	// Neighbours are the node's neighbour entries for the pod's IPs (the MAC the node
+	// sends the pod's packets to), on any device.
+	Neighbours []Neighbour   `json:"neighbours,omitempty"`
+	NeighError *report.Error `json:"neighError,omitempty"`
+	// Rules are the node's policy routing rules that can select packets to the pod (no
+	// `to`, or a `to` holding a pod IP), the default three left out.
+	Rules      []netstate.Rule          `json:"rules,omitempty"`
+	RuleErrors map[string]*report.Error `json:"ruleErrors,omitempty"`
+	Netfilter  *Netfilter               `json:"netfilter"`
 	// Felix is Calico's chains for the pod's veth, where Felix programs them.
 	Felix     *Felix     `json:"felix,omitempty"`
 	Conntrack *Conntrack `json:"conntrack"`
@@ -56,6 +70,23 @@ type RouteGet struct {
 	IP    string                `json:"ip"`
 	Route *netprobe.RouteAnswer `json:"route,omitempty"`
 	Error *report.Error         `json:"error,omitempty"`
+}
+
+// ReplyRoute is one `ip route get POD-IP from FROM iif IIF`.
+type ReplyRoute struct {
+	IP    string                `json:"ip"`
+	From  string                `json:"from,omitempty"`
+	Iif   string                `json:"iif,omitempty"`
+	Route *netprobe.RouteAnswer `json:"route,omitempty"`
+	Error *report.Error         `json:"error,omitempty"`
+}
+
+// Neighbour is one neighbour entry of the node for a pod IP.
+type Neighbour struct {
+	IP     string `json:"ip"`
+	Dev    string `json:"dev"`
+	State  string `json:"state"`
+	LLAddr string `json:"lladdr,omitempty"`
 }
 
 type Plugin struct{}

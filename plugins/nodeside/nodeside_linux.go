@@ -8,8 +8,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/netprobe"
@@ -47,6 +49,7 @@ func (*Plugin) Collect(ctx context.Context, env *probe.Env) (any, error) {
 		return nil, err
 	}
 	matchingRoutes(s, ips)
+	readWayBack(s, ips)
 	vethName := ""
 	if s.Veth != nil {
 		vethName = s.Veth.Name
@@ -179,4 +182,101 @@ func familyName(fam int) string {
 		return "ipv6"
 	}
 	return "ipv4"
+}
+
+// readWayBack reads what decides, past the routes, whether a reply reaches the pod: the
+// node's route for a packet to the pod arriving from beyond the node, its policy rules,
+// and its neighbour entries for the pod (the MAC it sends the pod's packets to).
+func readWayBack(s *Section, ips []netip.Addr) {
+	for _, ip := range ips {
+		rr := ReplyRoute{IP: ip.String()}
+		gw, dev, err := defaultRoute(ip.Is4())
+		if err != nil {
+			rr.Error = err
+		} else {
+			rr.From, rr.Iif = gw.String(), dev.Attrs().Name
+			rr.Route, rr.Error = netprobe.RouteGetInput(ip, gw, dev.Attrs().Index)
+		}
+		s.ReplyRoute = append(s.ReplyRoute, rr)
+	}
+	readRules(s, ips)
+	names := map[int]string{}
+	if links, err := netlink.LinkList(); err == nil || errors.Is(err, netlink.ErrDumpInterrupted) {
+		for _, l := range links {
+			names[l.Attrs().Index] = l.Attrs().Name
+		}
+	}
+	neighs, err := netlink.NeighList(0, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		s.NeighError = report.ErrorOf(fmt.Errorf("list neighbours: %w", err))
+		return
+	}
+	for _, n := range neighs {
+		a, ok := netip.AddrFromSlice(n.IP)
+		if !ok || !slices.Contains(ips, a.Unmap()) {
+			continue
+		}
+		nb := Neighbour{IP: a.Unmap().String(), Dev: names[n.LinkIndex], State: netstate.StateName(n.State)}
+		if nb.Dev == "" {
+			nb.Dev = fmt.Sprintf("if%d", n.LinkIndex)
+		}
+		if len(n.HardwareAddr) > 0 {
+			nb.LLAddr = n.HardwareAddr.String()
+		}
+		s.Neighbours = append(s.Neighbours, nb)
+	}
+}
+
+// defaultRoute is the main table's default route of a family: its gateway and device,
+// where replies from beyond the node come in.
+func defaultRoute(v4 bool) (netip.Addr, netlink.Link, *report.Error) {
+	fam, dst := unix.AF_INET6, &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
+	if v4 {
+		fam, dst = unix.AF_INET, &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
+	}
+	rs, err := netlink.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN, Dst: dst}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_DST)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return netip.Addr{}, nil, report.ErrorOf(fmt.Errorf("list the default route: %w", err))
+	}
+	for _, r := range rs {
+		gw := r.Gw
+		if gw == nil && len(r.MultiPath) > 0 {
+			gw = r.MultiPath[0].Gw
+			r.LinkIndex = r.MultiPath[0].LinkIndex
+		}
+		a, ok := netip.AddrFromSlice(gw)
+		if !ok || r.LinkIndex == 0 {
+			continue
+		}
+		l, err := netlink.LinkByIndex(r.LinkIndex)
+		if err != nil {
+			continue
+		}
+		return a.Unmap(), l, nil
+	}
+	return netip.Addr{}, nil, &report.Error{Message: "no default route with a gateway: where replies come in from is unknown"}
+}
+
+// readRules keeps the node's policy rules that can select a packet to a pod IP.
+func readRules(s *Section, ips []netip.Addr) {
+	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		name := familyName(fam)
+		req := nl.NewNetlinkRequest(unix.RTM_GETRULE, unix.NLM_F_DUMP)
+		req.AddData(&nl.RtMsg{RtMsg: unix.RtMsg{Family: uint8(fam)}})
+		msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWRULE)
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			if s.RuleErrors == nil {
+				s.RuleErrors = map[string]*report.Error{}
+			}
+			s.RuleErrors[name] = report.ErrorOf(fmt.Errorf("dump %s rules: %w", name, err))
+			continue
+		}
+		for _, m := range msgs {
+			r, err := netstate.ParseRule(m)
+			if err != nil || r.IsDefault() || !selectsAny(r.To, ips) {
+				continue
+			}
+			s.Rules = append(s.Rules, r)
+		}
+	}
 }

@@ -72,44 +72,47 @@ func rpFilter(c *contract.Comparison) []contract.Finding {
 		Message: fmt.Sprintf("reverse-path filtering on the node differs for the pods' veths (%s): the higher of all and the veth's value applies, and strict mode (1) drops the pod's packets whenever the route back to their source leaves by another interface", strings.Join(parts, "; "))}}
 }
 
-// route: the node's way back to the pod. The kernel's answer for the pod's address
-// (route-get) and the route rows that hold it are one fact, the route back: one finding
-// per pod whose answer does not leave by its own veth, resting on all of those rows.
+// route: the node's way back to the pod. Three lookups decide it, each a row: the
+// kernel's route for the node's own packets to the pod's address (route-get), its route
+// for a reply arriving from beyond the node (reply-route: `ip route get POD from GW iif
+// UPLINK`, where policy rules on the incoming interface or the source apply), and the
+// neighbour entry that gives the MAC the packets are sent to (neigh). A pod is named
+// only where its own lookup goes wrong and another pod's goes right: what is equal in
+// every pod, or wrong in every pod, blames none (a healthy pod is never blamed for its
+// twin's fault). The finding rests on the lookup's row and on the node's routes and
+// policy rules that only that pod has, which it names as typed.
 func route(c *contract.Comparison) []contract.Finding {
 	back := rows(c, func(k string) bool {
-		return strings.HasPrefix(k, "route-get/") || strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP)
+		return isWayBackKey(k) || strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP) || strings.HasPrefix(k, "rule/")
 	})
 	if len(back) == 0 {
 		return nil
 	}
-	var keys []string
-	for _, r := range back {
-		keys = append(keys, r.ID())
-	}
 	var out []contract.Finding
 	for i, name := range c.Subjects {
-		got, ok := routeBack(c, back, i)
-		if ok {
+		bad := wayBackFaults(c, back, i)
+		if len(bad) == 0 {
 			continue
 		}
-		var others []string
-		for j, other := range c.Subjects {
-			if w, ok := routeBack(c, back, j); ok && j != i {
-				others = append(others, other+": "+w)
-			}
+		keys := []string{}
+		for _, r := range bad {
+			keys = append(keys, r.ID())
 		}
-		if only := ownRoutes(c, back, i); only != "" {
-			got += ", by " + only
+		own := ownFacts(c, back, i)
+		for _, r := range own {
+			keys = append(keys, r.ID())
 		}
-		msg := fmt.Sprintf("%s's node routes its address %s: replies to %s never reach its veth", name, got, name)
-		if len(others) > 0 {
-			msg = fmt.Sprintf("%s's node routes its address %s (%s): replies to %s never reach its veth", name, got, strings.Join(others, ", "), name)
-		}
-		out = append(out, contract.Finding{Severity: contract.Critical, Subject: name, Keys: keys, Message: msg})
+		f := contract.Finding{Severity: contract.Critical, Subject: name, Keys: keys,
+			Message: wayBackWords(c, bad[0], own, i),
+			Detail:  "replies to " + name + " never reach its eth0 as they do in the other pods"}
+		out = append(out, f)
 	}
 	if len(out) == 0 {
-		// Every pod's answer leaves by its veth, yet the routes differ: name the rows.
+		// Every pod's way back reaches its veth, yet the routes differ: name the rows.
 		for _, r := range back {
+			if !strings.HasPrefix(r.Key, "route/") {
+				continue
+			}
 			out = append(out, contract.Finding{Severity: contract.Medium, Keys: []string{r.ID()},
 				Message: fmt.Sprintf("the node's route %s differs (%s)", strings.TrimPrefix(r.Key, "route/"), grouped(c, r))})
 		}
@@ -117,65 +120,206 @@ func route(c *contract.Comparison) []contract.Finding {
 	return out
 }
 
-// ownRoutes are the node's routes to the pod that subject i has and the others do not,
-// as `ip route` prints them, the pod's address written out.
-func ownRoutes(c *contract.Comparison, back []contract.Row, i int) string {
-	var out []string
-	for _, r := range back {
-		k, ok := strings.CutPrefix(r.Key, "route/")
-		if !ok || !r.Present(i) {
-			continue
-		}
-		others := false
-		for j := range c.Subjects {
-			if j != i && r.Present(j) && r.Values[j] == r.Values[i] {
-				others = true
+// isWayBackKey: the rows of the three lookups of the way back.
+func isWayBackKey(k string) bool {
+	switch {
+	case strings.HasPrefix(k, "route-get/"):
+		return true
+	case strings.HasPrefix(k, "reply-route/"):
+		return !strings.HasSuffix(k, "/from")
+	case strings.HasPrefix(k, "neigh/"):
+		return strings.HasSuffix(k, "/"+PodVeth)
+	}
+	return false
+}
+
+// wayBackGood: a route reaches the pod when it leaves by the pod's veth; a neighbour
+// entry when it holds the pod's own MAC (the diff's <self-mac>).
+func wayBackGood(key, v string) bool {
+	if strings.HasPrefix(key, "neigh/") {
+		return strings.HasPrefix(v, "lladdr "+contract.SelfMAC)
+	}
+	return strings.Contains(v, "dev "+PodVeth)
+}
+
+// neighSet: an entry someone or something set (a MAC, NOARP), as opposed to one the
+// node could not resolve (FAILED, INCOMPLETE): that one follows from the pod not
+// answering ARP, whose cause is the pod's.
+func neighSet(v string) bool { return strings.HasPrefix(v, "lladdr ") }
+
+// wayBackFaults are subject i's differing way-back lookups that go wrong where another
+// subject's go right, the node's own lookup first, then the reply's, then the neighbour.
+func wayBackFaults(c *contract.Comparison, back []contract.Row, i int) []contract.Row {
+	var out []contract.Row
+	for _, prefix := range []string{"route-get/", "reply-route/", "neigh/"} {
+		for _, r := range back {
+			if !strings.HasPrefix(r.Key, prefix) || !isWayBackKey(r.Key) || !r.Present(i) || wayBackGood(r.Key, r.Values[i]) {
+				continue
 			}
-		}
-		if others {
-			continue
-		}
-		parts := strings.SplitN(k, "/", 4) // family/table/type/dst...
-		if len(parts) != 4 {
-			continue
-		}
-		line := parts[3]
-		if parts[2] != "unicast" {
-			line = parts[2] + " " + line
-		}
-		if parts[1] != "main" {
-			line += " table " + parts[1]
-		}
-		if i < len(c.Identities) {
-			for _, s := range c.Identities[i].IPs {
-				if a, ok := contract.ParseIdentityIP(s); ok && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
-					line = strings.ReplaceAll(line, SelfIP, a.String())
+			if prefix == "neigh/" && !neighSet(r.Values[i]) {
+				continue
+			}
+			for j := range c.Subjects {
+				if j != i && r.Present(j) && wayBackGood(r.Key, r.Values[j]) {
+					out = append(out, r)
 					break
 				}
 			}
 		}
-		out = append(out, "`ip route` "+line)
 	}
-	return strings.Join(out, ", ")
+	return out
 }
 
-// routeBack is subject i's route back in words, and whether it leaves by the pod's veth.
-func routeBack(c *contract.Comparison, back []contract.Row, i int) (string, bool) {
+// ownFacts are the node's routes to the pod and its policy rules that subject i has and
+// no other subject has with the same value.
+func ownFacts(c *contract.Comparison, back []contract.Row, i int) []contract.Row {
+	var out []contract.Row
 	for _, r := range back {
-		if strings.HasPrefix(r.Key, "route-get/") && r.Present(i) {
-			v := r.Values[i]
-			ok := strings.Contains(v, "dev "+PodVeth)
-			if errno, isErr := strings.CutPrefix(v, "error "); isErr {
-				return "nowhere (ip route get: " + errno + ")", false
+		if !strings.HasPrefix(r.Key, "route/") && !strings.HasPrefix(r.Key, "rule/") || !r.Present(i) {
+			continue
+		}
+		shared := false
+		for j := range c.Subjects {
+			if j != i && r.Present(j) && r.Values[j] == r.Values[i] {
+				shared = true
 			}
-			w := strings.NewReplacer("unicast table main ", "", " src <node-ip>", "", " table main", "", "unicast ", "").Replace(v)
-			if w == "unicast" {
-				w = "locally"
-			}
-			return w, ok
+		}
+		if !shared {
+			out = append(out, r)
 		}
 	}
-	return "nowhere (no answer)", false
+	return out
+}
+
+// wayBackWords words a fault of the way back: the lookup as typed, what it answers, the
+// facts of the node that make it so (as `ip rule`, `ip route` and `ip neigh` print them),
+// and the other pods' answers.
+func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i int) string {
+	name := c.Subjects[i]
+	ip := subjectAddr(c, i)
+	secs := contract.DecodeSections(c, Name, Decode)
+	unselfOf := func(j int) func(string) string {
+		return func(s string) string {
+			if a := subjectAddr(c, j); a != "" {
+				s = strings.ReplaceAll(s, SelfIP, a)
+			}
+			if j < len(secs) && secs[j] != nil && secs[j].Veth != nil {
+				s = strings.ReplaceAll(s, PodVeth, secs[j].Veth.Name)
+			}
+			return s
+		}
+	}
+	unself := unselfOf(i)
+	var sec *Section
+	if i < len(secs) {
+		sec = secs[i]
+	}
+	var by []string
+	for _, o := range own {
+		if w := typedFact(o, i); w != "" {
+			by = append(by, unself(w))
+		}
+	}
+	var others []string
+	for j, other := range c.Subjects {
+		if j != i && r.Present(j) && wayBackGood(r.Key, r.Values[j]) {
+			others = append(others, other+": "+unselfOf(j)(lookupWords(r.Key, r.Values[j])))
+		}
+	}
+	switch {
+	case strings.HasPrefix(r.Key, "neigh/"):
+		entry := strings.TrimPrefix(r.Values[i], "lladdr ")
+		if sec != nil {
+			for _, n := range sec.Neighbours {
+				if sec.Veth != nil && n.Dev == sec.Veth.Name {
+					entry = n.IP + " dev " + n.Dev + " lladdr " + n.LLAddr + " " + n.State
+				}
+			}
+		}
+		return fmt.Sprintf("%s's node has `ip neigh` %s, not %s's MAC (%s): it sends %s's packets to a MAC its eth0 drops",
+			name, entry, name, strings.Join(others, ", "), name)
+	case strings.HasPrefix(r.Key, "reply-route/"):
+		lookup := "`ip route get " + contract.OrNone(ip) + "`"
+		if sec != nil {
+			for _, g := range sec.ReplyRoute {
+				if g.Iif != "" && (ip == "" || g.IP == ip) {
+					lookup = "`ip route get " + g.IP + " from " + g.From + " iif " + g.Iif + "`"
+					break
+				}
+			}
+		}
+		msg := fmt.Sprintf("%s's node routes replies to %s %s: %s", name, name, lookupWords(r.Key, r.Values[i]), lookup)
+		if len(by) > 0 {
+			msg = fmt.Sprintf("%s's node has %s: replies to %s are routed %s by %s", name, strings.Join(by, ", "), name, lookupWords(r.Key, r.Values[i]), lookup)
+		}
+		return msg + " (" + strings.Join(others, ", ") + ")"
+	}
+	got := lookupWords(r.Key, r.Values[i])
+	if len(by) > 0 {
+		got += ", by " + strings.Join(by, ", ")
+	}
+	return fmt.Sprintf("%s's node routes its address %s (%s): replies to %s never reach its veth", name, got, strings.Join(others, ", "), name)
+}
+
+// subjectAddr is subject i's own address, written out where the facts say <self>.
+func subjectAddr(c *contract.Comparison, i int) string {
+	if i < len(c.Identities) {
+		for _, s := range c.Identities[i].IPs {
+			if a, ok := contract.ParseIdentityIP(s); ok && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
+				return a.String()
+			}
+		}
+	}
+	return ""
+}
+
+// typedFact is a route or rule row as `ip route` or `ip rule` prints it.
+func typedFact(r contract.Row, i int) string {
+	if k, ok := strings.CutPrefix(r.Key, "rule/"); ok {
+		// family/priority selector → "priority: selector action"
+		_, rest, _ := strings.Cut(k, "/")
+		prio, sel, _ := strings.Cut(rest, " ")
+		return "`ip rule` " + prio + ": " + sel + " " + r.Values[i]
+	}
+	k, ok := strings.CutPrefix(r.Key, "route/")
+	if !ok {
+		return ""
+	}
+	parts := strings.SplitN(k, "/", 4) // family/table/type/dst...
+	if len(parts) != 4 {
+		return ""
+	}
+	line := parts[3]
+	if parts[2] != "unicast" {
+		line = parts[2] + " " + line
+	}
+	if parts[1] != "main" {
+		line += " table " + parts[1]
+	}
+	return "`ip route` " + line
+}
+
+// lookupWords is a route lookup's answer in words: "dev cali-a", "nowhere (blackhole,
+// table 100)", "nowhere (ip route get: ENETUNREACH)".
+func lookupWords(key, v string) string {
+	if strings.HasPrefix(key, "neigh/") {
+		if strings.HasPrefix(v, "lladdr "+contract.SelfMAC) {
+			return "its own MAC"
+		}
+		return v
+	}
+	if errno, isErr := strings.CutPrefix(v, "error "); isErr {
+		return "nowhere (ip route get: " + errno + ")"
+	}
+	f := strings.Fields(v)
+	if len(f) >= 3 && f[1] == "table" && f[0] != "unicast" && f[0] != "local" {
+		return "nowhere (" + f[0] + ", table " + f[2] + ")"
+	}
+	w := strings.NewReplacer("unicast table main ", "", " src <node-ip>", "", " table main", "", "unicast ", "").Replace(v)
+	if w == "unicast" || strings.HasPrefix(w, "local") {
+		w = "locally"
+	}
+	return w
 }
 
 func netfilterRules(c *contract.Comparison) []contract.Finding {

@@ -1,0 +1,189 @@
+package nodeside_test
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/pkg/diff"
+	"github.com/netdiff/kubectl-netdiff/pkg/report"
+	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // every section, as kubectl-netdiff has them
+)
+
+// calicoPair is a node with two pods wired as Calico wires them (each pod a /32 behind
+// its own veth, default via 169.254.1.1 answered by the node's proxy ARP, the node
+// routing each pod's address to its veth) and a "remote" beyond the node's uplink that
+// serves 10.88.0.1:8080.
+type calicoPair struct {
+	node, a, b, remote *netnstest.NS
+	ipA, ipB           string
+}
+
+func newCalicoPair(t *testing.T) *calicoPair {
+	netnstest.RequireRoot(t)
+	n := &calicoPair{node: netnstest.New(t, "wbnode"), a: netnstest.New(t, "wbpa"), b: netnstest.New(t, "wbpb"),
+		remote: netnstest.New(t, "wbrem"), ipA: "10.77.0.5", ipB: "10.77.0.6"}
+	n.node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1")
+	netnstest.Veth(t, n.node, "10.88.0.254/24", n.remote, "10.88.0.1/24")
+	n.node.IP("link", "set", "veth0", "name", "uplink")
+	n.remote.IP("route", "add", "default", "via", "10.88.0.254")
+	n.node.IP("route", "add", "default", "via", "10.88.0.1")
+	for _, p := range []struct {
+		pod      *netnstest.NS
+		ip, host string
+	}{{n.a, n.ipA, "cali-a"}, {n.b, n.ipB, "cali-b"}} {
+		netnstest.Veth(t, p.pod, p.ip+"/32", n.node, "")
+		n.node.IP("link", "set", "veth0", "name", p.host)
+		n.node.Exec("sysctl", "-qw", "net.ipv4.conf."+p.host+".proxy_arp=1", "net.ipv4.neigh."+p.host+".proxy_delay=0")
+		n.node.IP("route", "add", p.ip+"/32", "dev", p.host)
+		p.pod.IP("link", "set", "veth0", "down")
+		p.pod.IP("link", "set", "veth0", "name", "eth0")
+		p.pod.IP("link", "set", "eth0", "up")
+		p.pod.IP("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
+		p.pod.IP("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
+		p.pod.WriteEtc("resolv.conf", "nameserver 10.88.0.1\n")
+	}
+	n.remote.ListenTCP("10.88.0.1:8080")
+	n.a.ListenTCP(n.ipA + ":8080")
+	n.b.ListenTCP(n.ipB + ":8080")
+	netnstest.Settle(t, n.node, n.a, n.b, n.remote)
+	return n
+}
+
+// collect collects both pods at once, each probing the other and the remote, and each
+// pod's node side as --node-side does.
+func (n *calicoPair) collect(t *testing.T) []*report.Report {
+	apps := map[*netnstest.NS]string{}
+	for _, ns := range []*netnstest.NS{n.a, n.b} {
+		apps[ns] = strconv.Itoa(ns.Start("sleep", "300").Process.Pid)
+	}
+	reps := make([]*report.Report, 2)
+	var wg sync.WaitGroup
+	for i, p := range []struct {
+		pod  *netnstest.NS
+		peer string
+	}{{n.a, n.ipB}, {n.b, n.ipA}} {
+		wg.Go(func() {
+			reps[i] = p.pod.Collect("-q", "--pid", apps[p.pod], "--defaults", "--target", p.peer+":8080",
+				"--attempts", "3", "--burst", "3", "--timeout", "2s", "--target", "10.88.0.1:8080")
+		})
+	}
+	wg.Wait()
+	if reps[0] == nil || reps[1] == nil {
+		t.FailNow()
+	}
+	for i, p := range []struct{ ip, host string }{{n.ipA, "cali-a"}, {n.ipB, "cali-b"}} {
+		idx := strings.TrimSpace(n.node.Exec("cat", "/sys/class/net/"+p.host+"/ifindex"))
+		node := n.node.Collect("-q", "--only", "nodeside", "--pod-ip", p.ip, "--pod-ifindex", idx)
+		raw, ok := node.Sections["nodeside"]
+		if !ok {
+			t.Fatalf("no nodeside section from the node")
+		}
+		reps[i].Sections["nodeside"] = raw
+	}
+	return reps
+}
+
+// TestWayBackFaults plants faults on the node's way back to pod-b that the route to its
+// address does not show: a policy rule sending replies from beyond the node to a table
+// that drops them, a wrong neighbour entry for the pod on its veth. The first finding
+// must be one cause naming the planted fact, about pod-b, and nothing may blame pod-a.
+func TestWayBackFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(n *calicoPair)
+		want  string
+	}{
+		// Replies arriving on the uplink to pod-b alone are looked up in a table whose
+		// default is a blackhole: the node's own route to pod-b is fine.
+		{"reply-rule-to-blackhole-table", func(n *calicoPair) {
+			n.node.IP("rule", "add", "pref", "100", "iif", "uplink", "to", n.ipB, "lookup", "100")
+			n.node.IP("route", "add", "blackhole", "default", "table", "100")
+		}, "pod-b's node has `ip rule` 100: from all to 10.77.0.6 iif uplink lookup 100.*: replies to pod-b are routed nowhere .*by `ip route get 10.77.0.6 from 10.88.0.1 iif uplink` \\(pod-a: dev cali-a\\)"},
+		// A rule every pod shares (all replies from the uplink go to table 100) and a
+		// route in that table for pod-b alone.
+		{"reply-table-unreachable-route", func(n *calicoPair) {
+			n.node.IP("rule", "add", "pref", "100", "iif", "uplink", "lookup", "100")
+			n.node.IP("route", "add", "unreachable", n.ipB, "table", "100")
+		}, "pod-b's node has `ip route` unreachable 10.77.0.6 table 100.*replies to pod-b are routed nowhere"},
+		{"neigh-wrong-mac", func(n *calicoPair) {
+			n.node.IP("neigh", "replace", n.ipB, "dev", "cali-b", "lladdr", "02:00:00:00:00:99", "nud", "permanent")
+		}, "pod-b's node has `ip neigh` 10.77.0.6 dev cali-b lladdr 02:00:00:00:00:99 PERMANENT, not pod-b's MAC"},
+		{"neigh-noarp-zero-mac", func(n *calicoPair) {
+			n.node.IP("neigh", "replace", n.ipB, "dev", "cali-b", "lladdr", "00:00:00:00:00:00", "nud", "noarp")
+		}, "pod-b's node has `ip neigh` 10.77.0.6 dev cali-b lladdr 00:00:00:00:00:00 NOARP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newCalicoPair(t)
+			tc.plant(n)
+			reps := n.collect(t)
+			res, err := diff.Compare([]string{"pod-a", "pod-b"}, reps, diff.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFirst(t, res, tc.want)
+		})
+	}
+}
+
+// TestWayBackTwins: two healthy pods on one node: the node side names neither.
+func TestWayBackTwins(t *testing.T) {
+	n := newCalicoPair(t)
+	res, err := diff.Compare([]string{"pod-a", "pod-b"}, n.collect(t), diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		// The namespaces share the test's PID namespace: the processes each sees (the
+		// test's own commands) differ, and explain nothing.
+		if strings.HasPrefix(f.Rule, "nodeside/") || f.Kind == diff.Cause && len(f.Explains) > 0 {
+			t.Errorf("twins: %s %s: %s", f.Rule, f.Kind, f.Message)
+		}
+	}
+}
+
+// checkFirst: the first finding is a cause about pod-b matching want that explains a
+// symptom, the only top-level cause that explains one, and no cause is about pod-a.
+func checkFirst(t *testing.T, res *diff.Result, want string) {
+	t.Helper()
+	top := res.Findings[0]
+	explained, causes := 0, 0
+	for _, f := range res.Findings {
+		if f.Kind == diff.Symptom && slicesContains(f.ExplainedBy, top.ID) {
+			explained++
+		}
+		if f.Kind == diff.Cause && f.ConsequenceOf == "" && len(f.Explains) > 0 {
+			causes++
+		}
+		if f.Kind == diff.Cause && f.Subject == "pod-a" {
+			t.Errorf("the healthy pod is blamed: %s", f.Message)
+		}
+	}
+	if top.Kind != diff.Cause || top.Subject != "pod-b" || !regexp.MustCompile(want).MatchString(top.Message) || explained == 0 || causes != 1 {
+		t.Errorf("want one top-level cause about pod-b, first, matching %q and explaining a symptom; got %d:\n%s", want, causes, findingLines(res))
+		return
+	}
+	t.Logf("first: %s", top.Message)
+}
+
+// findingLines lists the findings, one a line, with what they explain and follow from.
+func findingLines(res *diff.Result) string {
+	var b strings.Builder
+	for _, f := range res.Findings {
+		fmt.Fprintf(&b, "%s %s %s [%s] explains %d, consequence of %q: %s\n", f.ID, f.Kind, f.Subject, f.Rule, len(f.Explains), f.ConsequenceOf, f.Message)
+	}
+	return b.String()
+}
+
+func slicesContains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
