@@ -53,7 +53,7 @@ func onPath(key string) bool {
 		return !strings.HasSuffix(key, "/from")
 	case strings.HasPrefix(key, "sysctl/"), strings.HasPrefix(key, "route-get/"),
 		strings.HasPrefix(key, "route/"), strings.HasPrefix(key, "route-error/"),
-		strings.HasPrefix(key, "netfilter/"):
+		strings.HasPrefix(key, "netfilter/"), strings.HasPrefix(key, "felix-dispatch/"):
 		return true
 	case strings.HasPrefix(key, felixRowPrefix) && strings.Contains(key, "/drop/"):
 		// What Felix's chains did with the pod's packets is on the path; which policy

@@ -130,6 +130,13 @@ func Facts(s *Section) []probe.Fact {
 		byChain := map[string][]string{}
 		dispatch := map[string]bool{}
 		for _, r := range nf.Rules {
+			if k, v, ok := felixDispatch(r, veth); ok {
+				// Which dispatch chain holds the rule and the interface it names are the
+				// veth's name's doing; where it sends the pod's packets is not.
+				byChain[k] = append(byChain[k], v)
+				dispatch[k] = true
+				continue
+			}
 			chain := endpointChain.ReplaceAllString(r.Chain, "${1}<pod-endpoint>")
 			if d := dispatchChain.ReplaceAllString(chain, "${1}"); d != chain || dispatchChain.MatchString(chain) {
 				chain = d
@@ -157,6 +164,22 @@ func Facts(s *Section) []probe.Fact {
 		}
 	}
 	return out
+}
+
+// felixDispatch reads a rule of Felix's that dispatches by the pod's interface name
+// alone (`-i caliXXXX -g cali-fw-caliXXXX` in cali-from-wl-dispatch or one of its
+// leaves, `-o … -g cali-tw-…`, `-i … -g cali-sm-…`): one fact per table and chain it
+// enters, named by role, the pod's own chain as cali-fw-<pod-veth>. A dispatch to any
+// other chain (another pod's) keeps that chain's name, and so differs.
+func felixDispatch(r Rule, veth string) (key, value string, ok bool) {
+	if !strings.HasPrefix(r.Chain, "cali-") || r.Target == "" || len(r.Mentions) != 1 || r.Mentions[0] != "veth" || veth == "" {
+		return "", "", false
+	}
+	target := r.Target
+	if strings.HasSuffix(target, "-"+veth) && strings.HasPrefix(target, "cali-") {
+		target = strings.TrimSuffix(target, veth) + PodVeth
+	}
+	return "felix-dispatch/" + r.Table + "/" + target, strings.ToLower(r.Action), true
 }
 
 func familyOf(ip string) string {

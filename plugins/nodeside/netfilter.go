@@ -31,6 +31,8 @@ type Rule struct {
 	// Action is what the rule ends in, in the netfilter section's words (drop, reject,
 	// accept, jump, DNAT, REJECT …).
 	Action string `json:"action"`
+	// Target is the chain a jump or goto enters ("" for other verdicts).
+	Target string `json:"target,omitempty"`
 	// Mentions says how it names the pod: "ip" (a compared address), "veth" (iifname or
 	// oifname), "set:NAME" (a looked-up set holding the pod's IP).
 	Mentions []string `json:"mentions"`

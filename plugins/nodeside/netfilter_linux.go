@@ -44,7 +44,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) (*Netfilter, *Felix) 
 				n.Truncated = true
 				continue
 			}
-			n.Rules = append(n.Rules, Rule{Table: netstate.TableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Mentions: m})
+			n.Rules = append(n.Rules, Rule{Table: netstate.TableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Target: target(r.Exprs), Mentions: m})
 		}
 	}
 	return n, listFelix(c, chains, veth)
@@ -107,4 +107,14 @@ func Mentions(exprs []expr.Any, ips []netip.Addr, veth string, podSets map[strin
 		}
 	}
 	return out
+}
+
+// target is the chain a rule's jump or goto enters.
+func target(exprs []expr.Any) string {
+	for _, e := range exprs {
+		if v, ok := e.(*expr.Verdict); ok && v.Chain != "" {
+			return v.Chain
+		}
+	}
+	return ""
 }

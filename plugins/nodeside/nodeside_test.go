@@ -198,3 +198,40 @@ func TestPerEndpointChainsAndNodeRangeLineUp(t *testing.T) {
 		t.Errorf("a Service chain was renamed: %v", c)
 	}
 }
+
+// Felix's dispatch rules (`-i caliXXXX -g cali-fw-caliXXXX`) are the pod's own by role:
+// two pods whose veths land in different dispatch chains line up; a dispatch of the
+// pod's interface to another chain than its own does not.
+func TestFelixDispatchByRole(t *testing.T) {
+	sec := func(ip, veth string, rules ...Rule) *Section {
+		s := &Section{PodIPs: []string{ip}, Veth: &netstate.Interface{Name: veth}, Netfilter: &Netfilter{Rules: rules}}
+		return s
+	}
+	dispatch := func(chain, target string) Rule {
+		return Rule{Table: "ip/filter", Chain: chain, Action: "goto", Target: target, Mentions: []string{"veth"}}
+	}
+	facts := func(s *Section) map[string]string {
+		m := map[string]string{}
+		for _, f := range Facts(s) {
+			m[f.Key] = f.Value
+		}
+		return m
+	}
+	a := facts(sec("10.244.0.6", "cali32cfa1d8dc3", dispatch("cali-from-wl-dispatch-3", "cali-fw-cali32cfa1d8dc3"), dispatch("cali-to-wl-dispatch-3", "cali-tw-cali32cfa1d8dc3")))
+	b := facts(sec("10.244.0.7", "calia56395a82ef", dispatch("cali-from-wl-dispatch", "cali-fw-calia56395a82ef"), dispatch("cali-to-wl-dispatch", "cali-tw-calia56395a82ef")))
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("twins' dispatch facts differ:\n%v\n%v", a, b)
+	}
+	if a["felix-dispatch/ip/filter/cali-fw-"+PodVeth] != "goto" {
+		t.Errorf("no dispatch fact by role: %v", a)
+	}
+	for k := range a {
+		if strings.Contains(k, "dispatch-3") || strings.Contains(k, "cali32") {
+			t.Errorf("a dispatch chain's or veth's name in a key: %s", k)
+		}
+	}
+	wrong := facts(sec("10.244.0.7", "calia56395a82ef", dispatch("cali-from-wl-dispatch", "cali-fw-cali32cfa1d8dc3"), dispatch("cali-to-wl-dispatch", "cali-tw-calia56395a82ef")))
+	if _, ok := wrong["felix-dispatch/ip/filter/cali-fw-cali32cfa1d8dc3"]; !ok || reflect.DeepEqual(a, wrong) {
+		t.Errorf("a dispatch to another pod's chain lines up with the own: %v", wrong)
+	}
+}
