@@ -49,7 +49,7 @@ func onPath(key string) bool {
 	switch {
 	case key == "veth", strings.HasPrefix(key, "veth/") && key != "veth/name":
 		return true
-	case strings.HasPrefix(key, "reply-route/"):
+	case strings.HasPrefix(key, "route-reply/"):
 		return !strings.HasSuffix(key, "/from")
 	case strings.HasPrefix(key, "sysctl/"), strings.HasPrefix(key, "route-get/"),
 		strings.HasPrefix(key, "route/"), strings.HasPrefix(key, "route-error/"),

@@ -84,7 +84,7 @@ func Facts(s *Section) []probe.Fact {
 	for _, g := range s.ReplyRoute {
 		f := familyOf(g.IP)
 		fam[f]++
-		key := "reply-route/" + f
+		key := "route-reply/" + f
 		if fam[f] > 1 {
 			key += fmt.Sprintf("#%d", fam[f])
 		}
@@ -102,11 +102,13 @@ func Facts(s *Section) []probe.Fact {
 	if s.NeighError != nil {
 		add("neigh-error", s.NeighError.Name(), probe.ShowOnly)
 	}
+	// The route lookups' rows all begin with "route": the node's routing, to whoever
+	// reads them (the kernel's drops on the node name them as the state of that place).
 	for _, r := range s.Rules {
-		add("rule/"+r.Key(), r.Value(), probe.Exact)
+		add("route-rule/"+r.Key(), r.Value(), probe.Exact)
 	}
 	for f, e := range s.RuleErrors {
-		add("rule-error/"+f, e.Name(), probe.ShowOnly)
+		add("route-rule-error/"+f, e.Name(), probe.ShowOnly)
 	}
 	for _, r := range s.Routes {
 		k := "route/" + r.Key()

@@ -83,7 +83,7 @@ func rpFilter(c *contract.Comparison) []contract.Finding {
 // policy rules that only that pod has, which it names as typed.
 func route(c *contract.Comparison) []contract.Finding {
 	back := rows(c, func(k string) bool {
-		return isWayBackKey(k) || strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP) || strings.HasPrefix(k, "rule/")
+		return isWayBackKey(k) || strings.HasPrefix(k, "route/") && strings.Contains(k, SelfIP) || strings.HasPrefix(k, "route-rule/")
 	})
 	if len(back) == 0 {
 		return nil
@@ -125,7 +125,7 @@ func isWayBackKey(k string) bool {
 	switch {
 	case strings.HasPrefix(k, "route-get/"):
 		return true
-	case strings.HasPrefix(k, "reply-route/"):
+	case strings.HasPrefix(k, "route-reply/"):
 		return !strings.HasSuffix(k, "/from")
 	case strings.HasPrefix(k, "neigh/"):
 		return strings.HasSuffix(k, "/"+PodVeth)
@@ -151,7 +151,7 @@ func neighSet(v string) bool { return strings.HasPrefix(v, "lladdr ") }
 // subject's go right, the node's own lookup first, then the reply's, then the neighbour.
 func wayBackFaults(c *contract.Comparison, back []contract.Row, i int) []contract.Row {
 	var out []contract.Row
-	for _, prefix := range []string{"route-get/", "reply-route/", "neigh/"} {
+	for _, prefix := range []string{"route-get/", "route-reply/", "neigh/"} {
 		for _, r := range back {
 			if !strings.HasPrefix(r.Key, prefix) || !isWayBackKey(r.Key) || !r.Present(i) || wayBackGood(r.Key, r.Values[i]) {
 				continue
@@ -175,7 +175,7 @@ func wayBackFaults(c *contract.Comparison, back []contract.Row, i int) []contrac
 func ownFacts(c *contract.Comparison, back []contract.Row, i int) []contract.Row {
 	var out []contract.Row
 	for _, r := range back {
-		if !strings.HasPrefix(r.Key, "route/") && !strings.HasPrefix(r.Key, "rule/") || !r.Present(i) {
+		if !strings.HasPrefix(r.Key, "route/") && !strings.HasPrefix(r.Key, "route-rule/") || !r.Present(i) {
 			continue
 		}
 		shared := false
@@ -238,7 +238,7 @@ func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i 
 		}
 		return fmt.Sprintf("%s's node has `ip neigh` %s, not %s's MAC (%s): it sends %s's packets to a MAC its eth0 drops",
 			name, entry, name, strings.Join(others, ", "), name)
-	case strings.HasPrefix(r.Key, "reply-route/"):
+	case strings.HasPrefix(r.Key, "route-reply/"):
 		lookup := "`ip route get " + contract.OrNone(ip) + "`"
 		if sec != nil {
 			for _, g := range sec.ReplyRoute {
@@ -275,7 +275,7 @@ func subjectAddr(c *contract.Comparison, i int) string {
 
 // typedFact is a route or rule row as `ip route` or `ip rule` prints it.
 func typedFact(r contract.Row, i int) string {
-	if k, ok := strings.CutPrefix(r.Key, "rule/"); ok {
+	if k, ok := strings.CutPrefix(r.Key, "route-rule/"); ok {
 		// family/priority selector → "priority: selector action"
 		_, rest, _ := strings.Cut(k, "/")
 		prio, sel, _ := strings.Cut(rest, " ")
