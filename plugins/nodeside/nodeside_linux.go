@@ -244,9 +244,15 @@ func defaultRoute(v4 bool) (netip.Addr, netlink.Link, *report.Error) {
 			gw = r.MultiPath[0].Gw
 			r.LinkIndex = r.MultiPath[0].LinkIndex
 		}
-		a, ok := netip.AddrFromSlice(gw)
-		if !ok || r.LinkIndex == 0 {
+		if r.LinkIndex == 0 {
 			continue
+		}
+		a, ok := netip.AddrFromSlice(gw)
+		if !ok {
+			// A default route without a next hop (dev only): a reply from any address
+			// beyond the node comes in by that device, one of the documentation range
+			// as well as another, and rp_filter finds the way back to it there.
+			a = testNet(v4)
 		}
 		l, err := netlink.LinkByIndex(r.LinkIndex)
 		if err != nil {
@@ -254,7 +260,7 @@ func defaultRoute(v4 bool) (netip.Addr, netlink.Link, *report.Error) {
 		}
 		return a.Unmap(), l, nil
 	}
-	return netip.Addr{}, nil, &report.Error{Message: "no default route with a gateway: where replies come in from is unknown"}
+	return netip.Addr{}, nil, &report.Error{Message: "no default route: where replies from beyond the node come in is unknown"}
 }
 
 // readRules keeps the node's policy rules that can select a packet to a pod IP.
@@ -279,4 +285,13 @@ func readRules(s *Section, ips []netip.Addr) {
 			s.Rules = append(s.Rules, r)
 		}
 	}
+}
+
+// testNet is an address of the documentation ranges (RFC 5737, RFC 3849): beyond every
+// node, and no node's own.
+func testNet(v4 bool) netip.Addr {
+	if v4 {
+		return netip.MustParseAddr("192.0.2.1")
+	}
+	return netip.MustParseAddr("2001:db8::1")
 }

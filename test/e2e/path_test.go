@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,10 +73,22 @@ func TestNodeFaultsNamed(t *testing.T) {
 			t.Fatalf("in node %s: %s: %v: %s", node, strings.Join(args, " "), err, out)
 		}
 	}
+	// The host end of web-b's veth, for entries of the node on that device.
+	veth := ""
+	if out, err := exec.Command("nsenter", "--net=/run/netns/"+node, "ip", "-o", "route", "get", ip).CombinedOutput(); err == nil {
+		if f := strings.Fields(string(out)); slices.Index(f, "dev") >= 0 && slices.Index(f, "dev")+1 < len(f) {
+			veth = f[slices.Index(f, "dev")+1]
+		}
+	}
+	if veth == "" {
+		t.Fatalf("no route to web-b's %s on node %s", ip, node)
+	}
 	for _, f := range []struct {
 		name           string
 		plant, restore [][]string
 		names          string
+		// nodeSideOnly: without the node side, what the pod sees of it is not asserted.
+		nodeSideOnly bool
 	}{
 		// Tables of their own, hooked before everything else: a CNI's policy agent
 		// (Felix) keeps its own rules first in the iptables chains it manages, and an
@@ -87,7 +100,7 @@ func TestNodeFaultsNamed(t *testing.T) {
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
 			// With --node-side the node's namespace is watched: the kernel's drop there,
 			// naming the rule as the state of its place, or the node side's own words.
-			`web-b's node drops its packets in inet/e2efault/fw|inet/e2efault/fw: drop.* on web-b's node .*DROP`},
+			`web-b's node drops its packets in inet/e2efault/fw|inet/e2efault/fw: drop.* on web-b's node .*DROP`, false},
 		{"forward-drop-replies",
 			[][]string{{"nft", "add", "table", "inet", "e2efault"},
 				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
@@ -95,13 +108,13 @@ func TestNodeFaultsNamed(t *testing.T) {
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
 			// With --node-side the node's namespace is watched: the kernel's drop there,
 			// naming the rule as the state of its place, or the node side's own words.
-			`web-b's node drops its packets in inet/e2efault/fw|inet/e2efault/fw: drop.* on web-b's node .*DROP`},
+			`web-b's node drops its packets in inet/e2efault/fw|inet/e2efault/fw: drop.* on web-b's node .*DROP`, false},
 		{"nft-reject",
 			[][]string{{"nft", "add", "table", "inet", "e2efault"},
 				{"nft", "add", "chain", "inet", "e2efault", "fw", "{ type filter hook forward priority -200; }"},
 				{"nft", "add", "rule", "inet", "e2efault", "fw", "ip", "saddr", ip, "reject"}},
 			[][]string{{"nft", "delete", "table", "inet", "e2efault"}},
-			`web-b's node rejects its packets in inet/e2efault/fw|inet/e2efault/fw: reject.* on web-b's node .*REJECT`},
+			`web-b's node rejects its packets in inet/e2efault/fw|inet/e2efault/fw: reject.* on web-b's node .*REJECT`, false},
 		// The route back through a policy rule and a table of its own: Felix repairs a
 		// workload route replaced in the main table within seconds, not another table.
 		{"blackhole-route-back",
@@ -109,7 +122,21 @@ func TestNodeFaultsNamed(t *testing.T) {
 				{"ip", "rule", "add", "to", ip + "/32", "lookup", "250", "pref", "90"}},
 			[][]string{{"ip", "rule", "del", "to", ip + "/32", "lookup", "250", "pref", "90"},
 				{"ip", "route", "del", "blackhole", ip + "/32", "table", "250"}},
-			`web-b's node routes its address nowhere .*blackhole ` + regexp.QuoteMeta(ip) + ` table 250|250/blackhole/.* on web-b's node .*error route`},
+			`web-b's node routes its address nowhere .*blackhole ` + regexp.QuoteMeta(ip) + ` table 250|250/blackhole/.* on web-b's node .*error route`, false},
+		// A policy rule for web-b's address alone into a table whose default every pod
+		// would share: the rule is the fault.
+		{"rule-to-unreachable-table",
+			[][]string{{"ip", "route", "add", "unreachable", "default", "table", "251"},
+				{"ip", "rule", "add", "to", ip + "/32", "lookup", "251", "pref", "91"}},
+			[][]string{{"ip", "rule", "del", "to", ip + "/32", "lookup", "251", "pref", "91"},
+				{"ip", "route", "del", "unreachable", "default", "table", "251"}},
+			"`ip rule` 91: from all to " + regexp.QuoteMeta(ip) + " lookup 251", false},
+		// The node's neighbour entry for web-b on its veth holds another MAC: the node
+		// routes to web-b as before, and sends the frames where web-b's eth0 drops them.
+		{"wrong-neighbour-entry",
+			[][]string{{"ip", "neigh", "replace", ip, "dev", veth, "lladdr", "02:00:00:00:00:99", "nud", "permanent"}},
+			[][]string{{"ip", "neigh", "del", ip, "dev", veth}},
+			"web-b's node has `ip neigh` " + regexp.QuoteMeta(ip) + " dev " + veth + " lladdr 02:00:00:00:00:99 PERMANENT", true},
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			restore := f.restore
@@ -122,6 +149,9 @@ func TestNodeFaultsNamed(t *testing.T) {
 				}
 			})
 			modes := []string{"--node-side", "--node-side=auto", "--node-side=false"}
+			if f.nodeSideOnly {
+				modes = modes[:2]
+			}
 			for _, mode := range modes {
 				r := x.netdiff(t, "-n", x.nsA, "web-a", "web-b", "-o", "json", mode)
 				if r.code != 1 {
