@@ -217,3 +217,16 @@ func routeWords(r contract.RouteAnswer) string {
 	}
 	return s
 }
+
+// multiportPorts are the ports a multiport match names ("8080,9090", "1000:2000"), for
+// the path: which probes it can catch.
+func multiportPorts(list string) [][2]int {
+	var out [][2]int
+	for _, p := range strings.Split(list, ",") {
+		lo, hi, ok := portRange(strings.Replace(p, ":", "-", 1))
+		if ok {
+			out = append(out, [2]int{lo, hi})
+		}
+	}
+	return out
+}

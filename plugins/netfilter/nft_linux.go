@@ -8,6 +8,7 @@ import (
 	"github.com/google/nftables/expr"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
+	"github.com/netdiff/kubectl-netdiff/pkg/nftwords"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -106,12 +107,12 @@ func ruleOf(ch *nftables.Chain, exprs []expr.Any, iptablesTable bool) NftRule {
 		r.Hook = hookName(ch.Table.Family, uint32(*ch.Hooknum))
 	}
 	if iptablesTable {
-		if m, t, ok := iptablesRule(ch.Table.Family, exprs, ipsetName); ok {
+		if m, t, ok := nftwords.Iptables(ch.Table.Family, exprs, nftwords.IpsetName); ok {
 			r.Match, r.Verdict, r.Syntax = m, t, SyntaxIptables
 			return r
 		}
 	}
-	r.Match, r.Verdict = describeRule(ch.Table.Family, exprs)
+	r.Match, r.Verdict = nftwords.Nft(ch.Table.Family, exprs)
 	return r
 }
 

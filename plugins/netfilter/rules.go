@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
+	"github.com/netdiff/kubectl-netdiff/pkg/nftwords"
 )
 
 // summary is what a subject's netfilter does, over nftables and legacy iptables.
@@ -192,59 +193,7 @@ func TypedRule(key, verdict string) string {
 	if match == "(every packet)" {
 		match = ""
 	}
-	if strings.HasPrefix(verdict, "-j ") || strings.HasPrefix(verdict, "-g ") {
-		cmd := "iptables"
-		if parts[0] == "ip6" {
-			cmd = "ip6tables"
-		}
-		if parts[1] != "filter" {
-			cmd += " -t " + parts[1]
-		}
-		return strings.Join(nonEmpty(cmd, "-A "+parts[2], shortIptables(match), shortVerdict(verdict)), " ")
-	}
-	return strings.Join(nonEmpty("nft add rule", parts[0], parts[1], parts[2], match, verdict), " ")
-}
-
-func nonEmpty(ss ...string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// shortIptables leaves out what iptables-save spells out and a person does not type.
-func shortIptables(m string) string {
-	for _, r := range [][2]string{
-		{"-m tcp --tcp-flags FIN,SYN,RST,ACK SYN", "--syn"},
-		{" --tcp-flags FIN,SYN,RST,ACK SYN", " --syn"},
-		{" --connlimit-mask 32 --connlimit-saddr", ""},
-		{" --connlimit-mask 128 --connlimit-saddr", ""},
-	} {
-		m = strings.ReplaceAll(m, r[0], r[1])
-	}
-	f := strings.Fields(m)
-	var out []string
-	for k := 0; k < len(f); k++ {
-		// "-m tcp"/"-m udp" before its options is implied by "-p tcp".
-		if f[k] == "-m" && k+2 < len(f) && (f[k+1] == "tcp" || f[k+1] == "udp") && strings.HasPrefix(f[k+2], "--") || f[k] == "-m" && k+2 < len(f) && (f[k+1] == "tcp" || f[k+1] == "udp") && f[k+2] == "!" {
-			k++
-			continue
-		}
-		if (f[k] == "-d" || f[k] == "-s") && k+1 < len(f) && strings.HasSuffix(f[k+1], "/32") {
-			out = append(out, f[k], strings.TrimSuffix(f[k+1], "/32"))
-			k++
-			continue
-		}
-		out = append(out, f[k])
-	}
-	return strings.Join(out, " ")
-}
-
-func shortVerdict(v string) string {
-	return strings.TrimSuffix(v, " --reject-with icmp-port-unreachable")
+	return nftwords.Typed(parts[0], parts[1], parts[2], match, verdict, strings.HasPrefix(verdict, "-j ") || strings.HasPrefix(verdict, "-g "))
 }
 
 // visibilityRule: what could not be compared, and legacy tables that exist in one

@@ -1,4 +1,4 @@
-package netfilter
+package nftwords
 
 import (
 	"encoding/binary"
@@ -45,19 +45,6 @@ func xtMultiport(b []byte) (string, bool) {
 		not = " !"
 	}
 	return not + " " + opt + " " + strings.Join(ports, ","), true
-}
-
-// multiportPorts are the ports a multiport match names ("8080,9090", "1000:2000"), for
-// the path: which probes it can catch.
-func multiportPorts(list string) [][2]int {
-	var out [][2]int
-	for _, p := range strings.Split(list, ",") {
-		lo, hi, ok := portRange(strings.Replace(p, ":", "-", 1))
-		if ok {
-			out = append(out, [2]int{lo, hi})
-		}
-	}
-	return out
 }
 
 // xtConnlimit decodes struct xt_connlimit_info (revision 1): the mask (union

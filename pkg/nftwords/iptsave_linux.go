@@ -1,4 +1,4 @@
-package netfilter
+package nftwords
 
 import (
 	"encoding/binary"
@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// iptablesRule renders a rule of an iptables-nft table as iptables-save prints it, "-A
+// Iptables renders a rule of an iptables-nft table as iptables-save prints it, "-A
 // CHAIN" left out: match ("-d 10.0.0.0/8 -p tcp -m tcp --dport 80 -m owner --uid-owner 0")
 // and target ("-j REJECT --reject-with tcp-reset"). It reads the expressions the way
 // iptables-nft's own parser does: native payload, meta and limit expressions it writes
@@ -21,7 +21,7 @@ import (
 // target expressions whose info structs are decoded by the kernel's layout (xtinfo.go).
 // ok=false when the rule holds an expression iptables-nft does not write: it is then
 // described in nft's words instead.
-func iptablesRule(fam nftables.TableFamily, exprs []expr.Any, setName func(uint16) string) (match, target string, ok bool) {
+func Iptables(fam nftables.TableFamily, exprs []expr.Any, setName func(uint16) string) (match, target string, ok bool) {
 	v6 := fam == nftables.TableFamilyIPv6
 	var (
 		src, dst, in, out, proto string // "-s 10.0.0.0/8" … with "! " where inverted
@@ -551,9 +551,9 @@ func natWords(name string, r natRange, v6 bool) string {
 	return s.String()
 }
 
-// ipsetName asks the kernel's ipset for the name of the set with this index, as
+// IpsetName asks the kernel's ipset for the name of the set with this index, as
 // iptables-save does (getsockopt SO_IP_SET, IP_SET_OP_GET_BYINDEX); "" when it cannot.
-func ipsetName(index uint16) string {
+func IpsetName(index uint16) string {
 	const (
 		soIPSet         = 83 // SO_IP_SET
 		opGetByIndex    = 7  // IP_SET_OP_GET_BYINDEX
@@ -574,4 +574,12 @@ func ipsetName(index uint16) string {
 		return ""
 	}
 	return string(trimNul(buf[8:]))
+}
+
+func getsockopt(fd, level, opt int, p unsafe.Pointer, size *uint32) error {
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(p), uintptr(unsafe.Pointer(size)), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }

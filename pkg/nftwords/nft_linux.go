@@ -1,4 +1,4 @@
-package netfilter
+package nftwords
 
 import (
 	"encoding/binary"
@@ -14,11 +14,11 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 )
 
-// describeRule renders a rule's matches and its verdict in nft(8)'s words, for the
+// Nft renders a rule's matches and its verdict in nft(8)'s words, for the
 // expressions that decide what happens to a connect ("meta l4proto tcp th dport 443
 // meta skuid 0", "reject with icmp net-unreachable"). Expressions it does not know are
 // named by their type, so a rule never reads as matching less than it does.
-func describeRule(fam nftables.TableFamily, exprs []expr.Any) (match, verdict string) {
+func Nft(fam nftables.TableFamily, exprs []expr.Any) (match, verdict string) {
 	match, verdict = describeExprs(fam, exprs)
 	return nftWords(match), verdict
 }
