@@ -145,7 +145,11 @@ func Facts(s *Section) []probe.Fact {
 				dispatch["netfilter/"+r.Table+"/"+chain] = true
 			}
 			k := "netfilter/" + r.Table + "/" + chain
-			byChain[k] = append(byChain[k], r.Action+" ("+strings.Join(r.Mentions, ",")+")")
+			v := r.Action + " (" + strings.Join(r.Mentions, ",") + ")"
+			if r.Words != "" {
+				v = typedValue(r.Words)
+			}
+			byChain[k] = append(byChain[k], v)
 		}
 		for k, v := range byChain {
 			if dispatch[k] {
@@ -166,6 +170,21 @@ func Facts(s *Section) []probe.Fact {
 		}
 	}
 	return out
+}
+
+// sepWord: kube-proxy's per-endpoint chain inside a rule's words.
+var sepWord = regexp.MustCompile(`\bKUBE-SEP-[A-Z2-7]{16}\b`)
+
+// commentWord: a comment match in iptables' words; a comment names, it decides nothing
+// (kube-proxy's Service name, Felix's rule ID), and two pods behind two Services differ
+// in it by nature.
+var commentWord = regexp.MustCompile(` -m comment --comment ("[^"]*"|\S+)`)
+
+// typedValue is a rule's words as a row's value: the comments left out, the pod's
+// endpoint chain by role.
+func typedValue(w string) string {
+	w = commentWord.ReplaceAllString(w, "")
+	return sepWord.ReplaceAllString(w, "KUBE-SEP-<pod-endpoint>")
 }
 
 // felixDispatch reads a rule of Felix's that dispatches by the pod's interface name

@@ -31,6 +31,10 @@ type Rule struct {
 	// Action is what the rule ends in, in the netfilter section's words (drop, reject,
 	// accept, jump, DNAT, REJECT …).
 	Action string `json:"action"`
+	// Words is the rule as a person types it, as the netfilter section words its rules:
+	// `iptables [-t nat] -A CHAIN …` for a rule of an iptables-nft table, `nft add rule
+	// FAMILY TABLE CHAIN …` for a native one.
+	Words string `json:"words,omitempty"`
 	// Target is the chain a jump or goto enters ("" for other verdicts).
 	Target string `json:"target,omitempty"`
 	// Mentions says how it names the pod: "ip" (a compared address), "veth" (iifname or

@@ -4,11 +4,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 
 	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
+	"github.com/netdiff/kubectl-netdiff/pkg/nftwords"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 )
 
@@ -44,7 +46,7 @@ func listNetfilter(ips []netip.Addr, veth, procNet string) (*Netfilter, *Felix) 
 				n.Truncated = true
 				continue
 			}
-			n.Rules = append(n.Rules, Rule{Table: netstate.TableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Target: target(r.Exprs), Mentions: m})
+			n.Rules = append(n.Rules, Rule{Table: netstate.TableKey(ch.Table), Chain: ch.Name, Handle: r.Handle, Action: netstate.RuleAction(r.Exprs), Target: target(r.Exprs), Words: words(ch, r.Exprs), Mentions: m})
 		}
 	}
 	return n, listFelix(c, chains, veth)
@@ -117,4 +119,20 @@ func target(exprs []expr.Any) string {
 		}
 	}
 	return ""
+}
+
+// iptablesTables are the tables iptables-nft makes, by their names.
+var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
+
+// words is a rule as typed: in iptables' words where its table is one iptables-nft made
+// and the rule reads as one it wrote, else in nft's.
+func words(ch *nftables.Chain, exprs []expr.Any) string {
+	fam, table, _ := strings.Cut(netstate.TableKey(ch.Table), "/")
+	if (ch.Table.Family == nftables.TableFamilyIPv4 || ch.Table.Family == nftables.TableFamilyIPv6) && iptablesTables[table] {
+		if m, t, ok := nftwords.Iptables(ch.Table.Family, exprs, nftwords.IpsetName); ok {
+			return nftwords.Typed(fam, table, ch.Name, m, t, true)
+		}
+	}
+	m, v := nftwords.Nft(ch.Table.Family, exprs)
+	return nftwords.Typed(fam, table, ch.Name, m, v, false)
 }

@@ -113,6 +113,9 @@ func TestNodeSidePlanted(t *testing.T) {
 	if sa.Netfilter.Error != nil || sb.Netfilter.Error != nil {
 		t.Fatalf("nft not readable: %v %v", sa.Netfilter.Error, sb.Netfilter.Error)
 	}
+	for _, r := range append(sa.Netfilter.Rules, sb.Netfilter.Rules...) {
+		t.Logf("%s/%s: %s", r.Table, r.Chain, r.Words)
+	}
 	if got := ruleList(sa.Netfilter); got != "ip/nd/fw accept veth" {
 		t.Errorf("pod-a rules: %q", got)
 	}
@@ -144,8 +147,29 @@ func TestNodeSidePlanted(t *testing.T) {
 	if got["nodeside/veth"] != 0 || got["nodeside/conntrack-pressure"] != 0 {
 		t.Errorf("veth or conntrack findings between equal veths and an idle table: %v", got)
 	}
+	// The node's rules read as typed (issue 31), as the netfilter section words a pod's:
+	// iptables' words for iptables-nft's rule, nft's for the native one.
+	fb := plugintest.Facts(t, nodeside.Name, rb)
+	for k, want := range map[string]string{
+		"netfilter/ip/filter/FORWARD": "iptables -A FORWARD -d <self> -j DROP",
+		"netfilter/ip/nd/fw":          "nft add rule ip nd fw ip daddr @blocked reject with icmp code 3",
+	} {
+		if fb[k] != want {
+			t.Errorf("pod-b's %s = %q, want %q", k, fb[k], want)
+		}
+	}
+	said := ""
 	for _, f := range plugintest.Findings(t, "nodeside", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		t.Logf("%s %d: %s", f.Rule, f.Severity, f.Message)
+		said += f.Message + "\n"
+	}
+	for _, want := range []string{
+		"pod-b's node drops its packets in ip/filter/FORWARD: `iptables -A FORWARD -d 10.20.2.2 -j DROP` (pod-a has no such rule)",
+		"pod-b's node rejects its packets in ip/nd/fw: `nft add rule ip nd fw ip daddr @blocked reject with icmp code 3`",
+	} {
+		if !strings.Contains(said, want) {
+			t.Errorf("no finding says %q:\n%s", want, said)
+		}
 	}
 }
 

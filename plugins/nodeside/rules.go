@@ -198,17 +198,7 @@ func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i 
 	name := c.Subjects[i]
 	ip := subjectAddr(c, i)
 	secs := contract.DecodeSections(c, Name, Decode)
-	unselfOf := func(j int) func(string) string {
-		return func(s string) string {
-			if a := subjectAddr(c, j); a != "" {
-				s = strings.ReplaceAll(s, SelfIP, a)
-			}
-			if j < len(secs) && secs[j] != nil && secs[j].Veth != nil {
-				s = strings.ReplaceAll(s, PodVeth, secs[j].Veth.Name)
-			}
-			return s
-		}
-	}
+	unselfOf := func(j int) func(string) string { return unselfer(c, j) }
 	unself := unselfOf(i)
 	var sec *Section
 	if i < len(secs) {
@@ -261,8 +251,12 @@ func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i 
 	return fmt.Sprintf("%s's node routes its address %s (%s): replies to %s never reach its veth", name, got, strings.Join(others, ", "), name)
 }
 
-// subjectAddr is subject i's own address, written out where the facts say <self>.
+// subjectAddr is subject i's own address, written out where the facts say <self>: the
+// first the node side was asked about, else its identity's.
 func subjectAddr(c *contract.Comparison, i int) string {
+	if secs := contract.DecodeSections(c, Name, Decode); i < len(secs) && secs[i] != nil && len(secs[i].PodIPs) > 0 {
+		return secs[i].PodIPs[0]
+	}
 	if i < len(c.Identities) {
 		for _, s := range c.Identities[i].IPs {
 			if a, ok := contract.ParseIdentityIP(s); ok && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
@@ -326,39 +320,44 @@ func netfilterRules(c *contract.Comparison) []contract.Finding {
 	var out []contract.Finding
 	for _, r := range rows(c, func(k string) bool { return strings.HasPrefix(k, "netfilter/") }) {
 		chain := strings.TrimPrefix(r.Key, "netfilter/")
-		// The subject whose rules there end in a verdict the others' do not: its node
-		// drops (or rejects) its packets in that chain.
-		verdict := func(i int) string {
-			if !r.Present(i) {
-				return ""
-			}
-			l := strings.ToLower(r.Values[i])
-			switch {
-			case strings.Contains(l, "reject"):
-				return "rejects"
-			case strings.Contains(l, "drop"):
-				return "drops"
-			}
-			return ""
-		}
 		found := false
 		for i, name := range c.Subjects {
-			v := verdict(i)
+			v, line := "", ""
+			if r.Present(i) {
+				v, line = verdictIn(r.Values[i])
+			}
 			if v == "" {
 				continue
 			}
 			alone := true
 			for j := range c.Subjects {
-				if j != i && verdict(j) == v {
-					alone = false
+				if j != i && r.Present(j) {
+					if w, _ := verdictIn(r.Values[j]); w == v {
+						alone = false
+					}
 				}
 			}
 			if !alone {
 				continue
 			}
 			found = true
+			var others []string
+			for j, other := range c.Subjects {
+				if j == i {
+					continue
+				}
+				if !r.Present(j) {
+					others = append(others, other+" has no such rule")
+				} else {
+					others = append(others, other+": `"+unselfer(c, j)(r.Values[j])+"`")
+				}
+			}
+			what := "a rule there names " + name + " only"
+			if line != "" {
+				what = "`" + unselfer(c, i)(line) + "`"
+			}
 			out = append(out, contract.Finding{Severity: contract.Critical, Subject: name, Keys: []string{r.ID()},
-				Message: fmt.Sprintf("%s's node %s its packets in %s: a rule there names %s only (%s)", name, v, chain, name, grouped(c, r))})
+				Message: fmt.Sprintf("%s's node %s its packets in %s: %s (%s)", name, v, chain, what, strings.Join(others, "; "))})
 		}
 		if !found {
 			out = append(out, contract.Finding{Severity: contract.Medium, Keys: []string{r.ID()},
@@ -370,6 +369,54 @@ func netfilterRules(c *contract.Comparison) []contract.Finding {
 			Message: fmt.Sprintf("the node's netfilter rules could not be read for every pod (%s): the node pod needs CAP_NET_ADMIN", grouped(c, r))})
 	}
 	return out
+}
+
+// verdictIn is what a chain's rules naming the pod end in, "drops" or "rejects" ("" for
+// neither), and the rule that does: in a rule's words the target of -j (iptables) or a
+// drop or reject statement (nft); in the words of an older report, its action.
+func verdictIn(value string) (verdict, line string) {
+	for _, l := range strings.Split(value, "; ") {
+		f := strings.Fields(l)
+		for k, w := range f {
+			t := ""
+			switch {
+			case w == "-j" && k+1 < len(f):
+				t = strings.ToLower(f[k+1])
+			case len(f) > 0 && f[0] == "nft" && (w == "drop" || w == "reject"):
+				t = w
+			case k == 0 && f[0] != "nft" && f[0] != "iptables" && f[0] != "ip6tables":
+				t = strings.ToLower(w) // "DROP (ip)", an older report's action
+			}
+			switch t {
+			case "drop":
+				if len(f) > 1 && (f[0] == "nft" || strings.HasPrefix(f[0], "ip")) {
+					return "drops", l
+				}
+				return "drops", ""
+			case "reject":
+				if len(f) > 1 && (f[0] == "nft" || strings.HasPrefix(f[0], "ip")) {
+					return "rejects", l
+				}
+				return "rejects", ""
+			}
+		}
+	}
+	return "", ""
+}
+
+// unselfer writes subject j's own address and veth out where its facts say <self> and
+// <pod-veth>.
+func unselfer(c *contract.Comparison, j int) func(string) string {
+	secs := contract.DecodeSections(c, Name, Decode)
+	return func(s string) string {
+		if a := subjectAddr(c, j); a != "" {
+			s = strings.ReplaceAll(s, SelfIP, a)
+		}
+		if j < len(secs) && secs[j] != nil && secs[j].Veth != nil {
+			s = strings.ReplaceAll(s, PodVeth, secs[j].Veth.Name)
+		}
+		return s
+	}
 }
 
 func vethRule(c *contract.Comparison) []contract.Finding {
