@@ -187,3 +187,69 @@ func slicesContains(s []string, x string) bool {
 	}
 	return false
 }
+
+// TestFelixDispatchTwins: Felix's dispatch chains as it programs them (one goto per
+// workload interface, with a rule ID of its own in a comment, the chain split by the
+// interfaces' names into leaves): two pods in different leaves, each dispatched to its
+// own endpoint chain, are silent about the dispatch; a pod whose interface is
+// dispatched to the other pod's chain is not.
+func TestFelixDispatchTwins(t *testing.T) {
+	felix := func(n *calicoPair, bTarget string) {
+		ipt := func(args ...string) { n.node.Exec(append([]string{"iptables"}, args...)...) }
+		for _, c := range []string{"cali-from-wl-dispatch", "cali-from-wl-dispatch-b", "cali-to-wl-dispatch",
+			"cali-fw-cali-a", "cali-fw-cali-b", "cali-tw-cali-a", "cali-tw-cali-b"} {
+			ipt("-N", c)
+		}
+		ipt("-A", "FORWARD", "-i", "cali+", "-j", "cali-from-wl-dispatch")
+		ipt("-A", "FORWARD", "-o", "cali+", "-j", "cali-to-wl-dispatch")
+		ipt("-A", "cali-from-wl-dispatch", "-i", "cali-a", "-m", "comment", "--comment", "cali:xngO7fvBMsvnonb4", "-g", "cali-fw-cali-a")
+		ipt("-A", "cali-from-wl-dispatch", "-i", "cali-b+", "-m", "comment", "--comment", "cali:Zq2c_yDtdv7cxTNZ", "-g", "cali-from-wl-dispatch-b")
+		ipt("-A", "cali-from-wl-dispatch-b", "-i", "cali-b", "-m", "comment", "--comment", "cali:yuw9gDhZpNnRaX7X", "-g", bTarget)
+		ipt("-A", "cali-to-wl-dispatch", "-o", "cali-a", "-m", "comment", "--comment", "cali:bIanm0FGi44pCSA6", "-g", "cali-tw-cali-a")
+		ipt("-A", "cali-to-wl-dispatch", "-o", "cali-b", "-m", "comment", "--comment", "cali:1LYlBSvvcAXnxnOF", "-g", "cali-tw-cali-b")
+		for _, c := range []string{"cali-fw-cali-a", "cali-tw-cali-a", "cali-tw-cali-b"} {
+			ipt("-A", c, "-j", "ACCEPT")
+		}
+		// pod-b's own egress chain drops what it sends to port 8080 of the remote: only
+		// a dispatch of its interface to another chain gets its packets past it.
+		ipt("-A", "cali-fw-cali-b", "-p", "tcp", "-d", "10.88.0.1", "-j", "DROP")
+		ipt("-A", "cali-fw-cali-b", "-j", "ACCEPT")
+	}
+	t.Run("twins", func(t *testing.T) {
+		n := newCalicoPair(t)
+		felix(n, "cali-fw-cali-b")
+		n.node.Exec("iptables", "-D", "cali-fw-cali-b", "-p", "tcp", "-d", "10.88.0.1", "-j", "DROP")
+		res, err := diff.Compare([]string{"pod-a", "pod-b"}, n.collect(t), diff.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range res.Findings {
+			if strings.HasPrefix(f.Rule, "nodeside/") || f.Kind == diff.Cause && len(f.Explains) > 0 {
+				t.Errorf("twins: %s %s: %s", f.Rule, f.Kind, f.Message)
+			}
+		}
+		for _, r := range res.Rows {
+			if r.Section == "nodeside" && !r.Equal && (strings.Contains(r.Key, "dispatch") || strings.Contains(r.Key, "cali-")) {
+				t.Errorf("twins differ in %s: %v", r.Key, r.Values)
+			}
+		}
+	})
+	t.Run("dispatched-to-the-other-pods-chain", func(t *testing.T) {
+		n := newCalicoPair(t)
+		felix(n, "cali-fw-cali-a")
+		res, err := diff.Compare([]string{"pod-a", "pod-b"}, n.collect(t), diff.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		differs := false
+		for _, r := range res.Rows {
+			if r.Section == "nodeside" && !r.Equal && strings.HasPrefix(r.Key, "felix-dispatch/") {
+				differs = true
+				t.Logf("%s: %v", r.Key, r.Values)
+			}
+		}
+		if !differs {
+			t.Errorf("a dispatch to the other pod's chain lines up with the own")
+		}
+	})
+}
