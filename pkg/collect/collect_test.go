@@ -37,6 +37,10 @@ func TestCollectTurnsPluginFailuresIntoProblems(t *testing.T) {
 		fakePlugin{name: "errno", fn: func(context.Context) (any, error) { return nil, &syscallErr{syscall.EACCES} }},
 		fakePlugin{name: "panics", fn: func(context.Context) (any, error) { panic("boom") }},
 		fakePlugin{name: "hangs", phase: probe.Active, fn: func(context.Context) (any, error) { select {} }},
+		fakePlugin{name: "partial", phase: probe.Active, fn: func(ctx context.Context) (any, error) {
+			<-ctx.Done() // one lookup of several ran out: the section keeps what it has
+			return []string{"kept"}, nil
+		}},
 	}
 	env := &probe.Env{PID: 1, Timeout: 10 * time.Millisecond}
 	start := time.Now()
@@ -59,6 +63,9 @@ func TestCollectTurnsPluginFailuresIntoProblems(t *testing.T) {
 	}
 	if !strings.Contains(got["panics"], "boom") {
 		t.Errorf("panic problem = %q", got["panics"])
+	}
+	if string(rep.Sections["partial"]) != `["kept"]` {
+		t.Errorf("a plugin that returned at its deadline lost its section: %s (problem %q)", rep.Sections["partial"], got["partial"])
 	}
 	if got["hangs"] != "ETIMEDOUT" {
 		t.Errorf("hang problem = %q, want ETIMEDOUT", got["hangs"])

@@ -59,13 +59,13 @@ var nodeFaults = []nodeFault{
 				n.node.Exec(append([]string{"nft"}, cmd...)...)
 			}
 		}},
-	{name: "no-route-back", withNode: `pod-b.s node routes its address via 10\.88\.0\.1 dev uplink .*replies to pod-b never reach its veth`, without: outsideHint,
+	{name: "no-route-back", withNode: `pod-b.s node (has .*|routes its address )via 10\.88\.0\.1 dev uplink.*: its packets to pod-b never reach its veth`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) { n.node.IP("route", "del", n.ipB+"/32") }},
-	{name: "blackhole-route-back", withNode: `pod-b.s node routes its address nowhere .*blackhole 10\.77\.0\.6`, without: outsideHint,
+	{name: "blackhole-route-back", withNode: `pod-b.s node has .blackhole 10\.77\.0\.6. \(ip route\): its packets to pod-b never reach its veth`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			n.node.IP("route", "replace", "blackhole", n.ipB+"/32")
 		}},
-	{name: "route-back-wrong-veth", withNode: `pod-b.s node routes its address dev cali-a, by .ip route. 10\.77\.0\.6 dev cali-a`, without: outsideHint,
+	{name: "route-back-wrong-veth", withNode: `pod-b.s node has .10\.77\.0\.6 dev cali-a. \(ip route\)`, without: outsideHint,
 		plant: func(t *testing.T, n *calicoNode) {
 			n.node.IP("route", "replace", n.ipB+"/32", "dev", "cali-a")
 		}},
@@ -222,7 +222,7 @@ func TestNodeHalfFaults(t *testing.T) {
 func scorePlanted(t *testing.T, name string, res *diff.Result, names string) bool {
 	t.Helper()
 	top := res.Findings[0]
-	ok := top.Kind == diff.Cause && regexp.MustCompile(names).MatchString(top.Message)
+	ok := top.Kind == diff.Cause && regexp.MustCompile(names).MatchString(top.Message+" "+top.Detail)
 	explained := 0
 	for _, f := range res.Findings {
 		if f.Kind == diff.Symptom && contains(f.ExplainedBy, top.ID) {

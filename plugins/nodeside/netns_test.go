@@ -162,6 +162,9 @@ func TestNodeSidePlanted(t *testing.T) {
 	for _, f := range plugintest.Findings(t, "nodeside", []string{"pod-a", "pod-b"}, []*report.Report{ra, rb}) {
 		t.Logf("%s %d: %s", f.Rule, f.Severity, f.Message)
 		said += f.Message + "\n"
+		if strings.Contains(f.Message, "ip/filter/FORWARD") {
+			plugintest.GoldenHeadline(t, "node-iptables-forward-drop", f)
+		}
 	}
 	for _, want := range []string{
 		"pod-b's node drops its packets in ip/filter/FORWARD: `iptables -A FORWARD -d 10.20.2.2 -j DROP` (pod-a has no such rule)",

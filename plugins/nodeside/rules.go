@@ -102,9 +102,9 @@ func route(c *contract.Comparison) []contract.Finding {
 		for _, r := range own {
 			keys = append(keys, r.ID())
 		}
-		f := contract.Finding{Severity: contract.Critical, Subject: name, Keys: keys,
-			Message: wayBackWords(c, bad[0], own, i),
-			Detail:  "replies to " + name + " never reach its eth0 as they do in the other pods"}
+		msg, detail := wayBackWords(c, bad[0], own, i)
+		f := contract.Finding{Severity: contract.Critical, Subject: name, Keys: keys, Message: msg,
+			Detail: detail + "; replies to " + name + " never reach its eth0 as they do in the other pods"}
 		out = append(out, f)
 	}
 	if len(out) == 0 {
@@ -191,10 +191,10 @@ func ownFacts(c *contract.Comparison, back []contract.Row, i int) []contract.Row
 	return out
 }
 
-// wayBackWords words a fault of the way back: the lookup as typed, what it answers, the
-// facts of the node that make it so (as `ip rule`, `ip route` and `ip neigh` print them),
-// and the other pods' answers.
-func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i int) string {
+// wayBackWords words a fault of the way back: the node's fact that makes it so, as `ip
+// rule`, `ip route` and `ip neigh` print it, and what it does to the pod's replies; the
+// lookup as typed and the other pods' answers are the detail.
+func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i int) (msg, detail string) {
 	name := c.Subjects[i]
 	ip := subjectAddr(c, i)
 	secs := contract.DecodeSections(c, Name, Decode)
@@ -216,6 +216,7 @@ func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i 
 			others = append(others, other+": "+unselfOf(j)(lookupWords(r.Key, r.Values[j])))
 		}
 	}
+	got := lookupWords(r.Key, r.Values[i])
 	switch {
 	case strings.HasPrefix(r.Key, "neigh/"):
 		entry := strings.TrimPrefix(r.Values[i], "lladdr ")
@@ -226,29 +227,42 @@ func wayBackWords(c *contract.Comparison, r contract.Row, own []contract.Row, i 
 				}
 			}
 		}
-		return fmt.Sprintf("%s's node has `ip neigh` %s, not %s's MAC (%s): it sends %s's packets to a MAC its eth0 drops",
-			name, entry, name, strings.Join(others, ", "), name)
+		return fmt.Sprintf("%s's node has `%s`, not %s's MAC: %s's eth0 drops every frame the node sends it", name, entry, name, name),
+			"the node's neighbour entry for the pod on its veth, as `ip neigh` prints it (" + strings.Join(others, ", ") + ")"
 	case strings.HasPrefix(r.Key, "route-reply/"):
-		lookup := "`ip route get " + contract.OrNone(ip) + "`"
+		lookup := "ip route get " + contract.OrNone(ip)
 		if sec != nil {
 			for _, g := range sec.ReplyRoute {
 				if g.Iif != "" && (ip == "" || g.IP == ip) {
-					lookup = "`ip route get " + g.IP + " from " + g.From + " iif " + g.Iif + "`"
+					lookup = "ip route get " + g.IP + " from " + g.From + " iif " + g.Iif
 					break
 				}
 			}
 		}
-		msg := fmt.Sprintf("%s's node routes replies to %s %s: %s", name, name, lookupWords(r.Key, r.Values[i]), lookup)
+		detail = "`" + lookup + "` on the node answers " + got + " (" + strings.Join(others, ", ") + ")"
 		if len(by) > 0 {
-			msg = fmt.Sprintf("%s's node has %s: replies to %s are routed %s by %s", name, strings.Join(by, ", "), name, lookupWords(r.Key, r.Values[i]), lookup)
+			return fmt.Sprintf("%s's node has %s: replies to %s from beyond the node are routed %s", name, strings.Join(by, ", "), name, routed(got)), detail
 		}
-		return msg + " (" + strings.Join(others, ", ") + ")"
+		return fmt.Sprintf("%s's node routes replies to %s from beyond the node %s", name, name, routed(got)), detail
 	}
-	got := lookupWords(r.Key, r.Values[i])
+	detail = "`ip route get " + contract.OrNone(ip) + "` on the node answers " + got + " (" + strings.Join(others, ", ") + ")"
 	if len(by) > 0 {
-		got += ", by " + strings.Join(by, ", ")
+		return fmt.Sprintf("%s's node has %s: its packets to %s never reach its veth", name, strings.Join(by, ", "), name), detail
 	}
-	return fmt.Sprintf("%s's node routes its address %s (%s): replies to %s never reach its veth", name, got, strings.Join(others, ", "), name)
+	return fmt.Sprintf("%s's node routes its address %s: its packets to %s never reach its veth", name, routed(got), name), detail
+}
+
+// routed is a lookup's answer as the headline says it: "nowhere", "out of cali-c",
+// "locally", "via 10.0.0.1 dev eth0"; the errno or table that made it nowhere is the
+// detail's.
+func routed(got string) string {
+	if strings.HasPrefix(got, "nowhere") {
+		return "nowhere"
+	}
+	if dev, ok := strings.CutPrefix(got, "dev "); ok && !strings.Contains(dev, " ") {
+		return "out of " + dev
+	}
+	return got
 }
 
 // subjectAddr is subject i's own address, written out where the facts say <self>: the
@@ -267,13 +281,14 @@ func subjectAddr(c *contract.Comparison, i int) string {
 	return ""
 }
 
-// typedFact is a route or rule row as `ip route` or `ip rule` prints it.
+// typedFact is a route or rule row as `ip route` or `ip rule` prints it, the command
+// that prints it named after it.
 func typedFact(r contract.Row, i int) string {
 	if k, ok := strings.CutPrefix(r.Key, "route-rule/"); ok {
 		// family/priority selector → "priority: selector action"
 		_, rest, _ := strings.Cut(k, "/")
 		prio, sel, _ := strings.Cut(rest, " ")
-		return "`ip rule` " + prio + ": " + sel + " " + r.Values[i]
+		return "`" + prio + ": " + sel + " " + r.Values[i] + "` (ip rule)"
 	}
 	k, ok := strings.CutPrefix(r.Key, "route/")
 	if !ok {
@@ -290,7 +305,7 @@ func typedFact(r contract.Row, i int) string {
 	if parts[1] != "main" {
 		line += " table " + parts[1]
 	}
-	return "`ip route` " + line
+	return "`" + line + "` (ip route)"
 }
 
 // lookupWords is a route lookup's answer in words: "dev cali-a", "nowhere (blackhole,

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/netdiff/kubectl-netdiff/internal/netnstest"
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/report"
 	_ "github.com/netdiff/kubectl-netdiff/plugins/all" // every section, as kubectl-netdiff has them
@@ -103,19 +104,19 @@ func TestWayBackFaults(t *testing.T) {
 		{"reply-rule-to-blackhole-table", func(n *calicoPair) {
 			n.node.IP("rule", "add", "pref", "100", "iif", "uplink", "to", n.ipB, "lookup", "100")
 			n.node.IP("route", "add", "blackhole", "default", "table", "100")
-		}, "pod-b's node has `ip rule` 100: from all to 10.77.0.6 iif uplink lookup 100.*: replies to pod-b are routed nowhere .*by `ip route get 10.77.0.6 from 10.88.0.1 iif uplink` \\(pod-a: dev cali-a\\)"},
+		}, "pod-b's node has `100: from all to 10.77.0.6 iif uplink lookup 100` \\(ip rule\\).*: replies to pod-b from beyond the node are routed nowhere"},
 		// A rule every pod shares (all replies from the uplink go to table 100) and a
 		// route in that table for pod-b alone.
 		{"reply-table-unreachable-route", func(n *calicoPair) {
 			n.node.IP("rule", "add", "pref", "100", "iif", "uplink", "lookup", "100")
 			n.node.IP("route", "add", "unreachable", n.ipB, "table", "100")
-		}, "pod-b's node has `ip route` unreachable 10.77.0.6 table 100.*replies to pod-b are routed nowhere"},
+		}, "pod-b's node has `unreachable 10.77.0.6 table 100` \\(ip route\\).*replies to pod-b from beyond the node are routed nowhere"},
 		{"neigh-wrong-mac", func(n *calicoPair) {
 			n.node.IP("neigh", "replace", n.ipB, "dev", "cali-b", "lladdr", "02:00:00:00:00:99", "nud", "permanent")
-		}, "pod-b's node has `ip neigh` 10.77.0.6 dev cali-b lladdr 02:00:00:00:00:99 PERMANENT, not pod-b's MAC"},
+		}, "pod-b's node has `10.77.0.6 dev cali-b lladdr 02:00:00:00:00:99 PERMANENT`, not pod-b's MAC"},
 		{"neigh-noarp-zero-mac", func(n *calicoPair) {
 			n.node.IP("neigh", "replace", n.ipB, "dev", "cali-b", "lladdr", "00:00:00:00:00:00", "nud", "noarp")
-		}, "pod-b's node has `ip neigh` 10.77.0.6 dev cali-b lladdr 00:00:00:00:00:00 NOARP"},
+		}, "pod-b's node has `10.77.0.6 dev cali-b lladdr 00:00:00:00:00:00 NOARP`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newCalicoPair(t)
@@ -126,6 +127,7 @@ func TestWayBackFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkFirst(t, res, tc.want)
+			plugintest.GoldenHeadline(t, "node-"+tc.name, res.Findings[0])
 		})
 	}
 }
