@@ -43,6 +43,9 @@ type Analysis struct {
 	Infer func(c *Comparison, p *Probe, i int, better []int) *Finding
 	// Describe words a differing row as a cause in subject i, against subject j.
 	Describe func(c *Comparison, r Row, i, j int) string
+	// Detail words what that cause's headline leaves out (what a policy admits, which
+	// probes it stops and why); nil or "" for none.
+	Detail func(c *Comparison, r Row, i, j int) string
 
 	// Place is where the section's facts live on a probe's path: the pod's own network
 	// namespace (the zero value) or its node's half (the host end of the veth, the

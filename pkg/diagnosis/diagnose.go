@@ -414,8 +414,12 @@ func (d *Diagnosis) causeFor(r contract.Row, i, j int) int {
 	if msg == "" {
 		msg = contract.DescribeRow(d.c, r, i, j)
 	}
+	detail := ""
+	if a.Detail != nil {
+		detail = a.Detail(d.c, r, i, j)
+	}
 	idx := d.add(&finding{Finding: contract.Finding{Kind: contract.Cause, Severity: contract.Medium,
-		Subject: d.c.Subjects[i], Rule: r.Section + "/differs-on-path", Message: msg, Keys: []string{r.ID()},
+		Subject: d.c.Subjects[i], Rule: r.Section + "/differs-on-path", Message: msg, Detail: detail, Keys: []string{r.ID()},
 		Place: a.Place.String()}, made: true, root: -1})
 	d.byFact[k] = idx
 	if obj != "" {

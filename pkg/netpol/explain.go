@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -132,37 +133,119 @@ func Explain(fail, ok Side, dns bool) string {
 	return b.String()
 }
 
+// Headline words a denial as a top-level cause's one line (docs/findings.md): the
+// deciding policies by name, as typed, what they deny, and what differs between the two
+// subjects that decides, the labels and names as typed; what the policies admit and
+// which probes they stop is Explain's, the detail.
+func Headline(fail, ok Side, dns bool) string {
+	v := fail.Verdict
+	var names []string
+	kind := ""
+	for _, r := range v.By {
+		n := r.Name
+		if r.Namespace != "" {
+			n = r.Namespace + "/" + n
+		}
+		if r.Kind != kind {
+			kind = r.Kind
+			names = append(names, r.Kind+" `"+n+"`")
+		} else {
+			names = append(names, "`"+n+"`")
+		}
+	}
+	what := fail.Name + "'s egress"
+	switch {
+	case v.Direction == Ingress && peerOnly(fail, ok):
+		// Each probes its peer: the difference is the destination, not the source.
+		return fmt.Sprintf("%s %s %s out of pod %s (no policy isolates %s's peer %s)", strings.Join(names, " and "), keeps(len(names)),
+			fail.Name, code(fail.Dest.Namespace+"/"+fail.Dest.Name), ok.Name, code(ok.Dest.Namespace+"/"+ok.Dest.Name))
+	case v.Direction == Ingress:
+		return fmt.Sprintf("%s %s %s out of the destination%s", strings.Join(names, " and "), keeps(len(names)), fail.Name, becauseOf(fail, ok))
+	case dns:
+		what += ", DNS included"
+	}
+	return fmt.Sprintf("%s %s %s%s", strings.Join(names, " and "), denies(len(names)), what, becauseOf(fail, ok))
+}
+
+// becauseOf is the headline's end: ", as" what differs between the two subjects that
+// the policies look at, the labels and names as typed; or what the other subject's
+// verdict is where nothing they look at differs.
+func becauseOf(fail, ok Side) string {
+	why := contrastWords(fail, ok, code)
+	if strings.HasPrefix(why, ok.Name+": ") {
+		return " (" + why + ")"
+	}
+	if i := strings.Index(why, "; "+fail.Name+"'s namespace has "); i >= 0 && strings.HasPrefix(why, fail.Name+" is in namespace ") {
+		why = why[i+2:] // the namespace's labels decide, not its name
+	}
+	return ", as " + why
+}
+
+// keeps is the verb for one policy or several.
+func keeps(n int) string {
+	if n == 1 {
+		return "keeps"
+	}
+	return "keep"
+}
+
+// denies is the verb for one policy or several.
+func denies(n int) string {
+	if n == 1 {
+		return "denies"
+	}
+	return "deny"
+}
+
+// code writes a label, a name or an address as typed, in backticks.
+func code(s string) string { return "`" + s + "`" }
+
+// plain writes them as they are.
+func plain(s string) string { return s }
+
 // contrast names what differs between the two subjects among the facts the deciding
 // policies look at: for egress the source's labels their pod selectors select on, and
 // its namespace; for ingress the labels and namespace labels their peers examine, and
 // the source's address where they admit address blocks.
 func contrast(fail, ok Side) string {
 	v := fail.Verdict
-	var parts []string
-	if v.Direction == Ingress && fail.Dest.Pod && ok.Dest.Pod && !ok.Verdict.Isolated &&
-		(fail.Dest.Namespace != ok.Dest.Namespace || fail.Dest.Name != ok.Dest.Name) {
+	if v.Direction == Ingress && peerOnly(fail, ok) {
 		// Each probes its peer: the difference is the destination, not the source.
 		return fmt.Sprintf("it selects the destination, pod %s/%s (%s's probe reaches pod %s/%s, which no policy isolates for ingress)",
 			fail.Dest.Namespace, fail.Dest.Name, ok.Name, ok.Dest.Namespace, ok.Dest.Name)
 	}
+	return contrastWords(fail, ok, plain)
+}
+
+// peerOnly: each subject probes its peer and only the failing one's destination is
+// isolated for ingress.
+func peerOnly(fail, ok Side) bool {
+	return fail.Dest.Pod && ok.Dest.Pod && !ok.Verdict.Isolated &&
+		(fail.Dest.Namespace != ok.Dest.Namespace || fail.Dest.Name != ok.Dest.Name)
+}
+
+// contrastWords is contrast with its labels, names and addresses written by as.
+func contrastWords(fail, ok Side, as func(string) string) string {
+	v := fail.Verdict
+	var parts []string
 	if fail.Self.Namespace != ok.Self.Namespace {
-		parts = append(parts, fmt.Sprintf("%s is in namespace %s (%s: %s)", fail.Name, fail.Self.Namespace, ok.Name, ok.Self.Namespace))
+		parts = append(parts, fmt.Sprintf("%s is in namespace %s (%s: %s)", fail.Name, as(fail.Self.Namespace), ok.Name, as(ok.Self.Namespace)))
 	}
 	keys := v.PeerKeys
 	if v.Direction == Egress {
 		keys = v.SelectKeys
 	}
-	if l := labelDiff(keys, fail.Self.Labels, ok.Self.Labels); l != "" {
-		parts = append(parts, fmt.Sprintf("%s has %s (%s: %s)", fail.Name, l, ok.Name, labelValues(keys, fail.Self.Labels, ok.Self.Labels, l)))
+	if l := labelDiff(keys, fail.Self.Labels, ok.Self.Labels, as); l != "" {
+		parts = append(parts, fmt.Sprintf("%s has %s (%s: %s)", fail.Name, l, ok.Name, labelDiff(keys, ok.Self.Labels, fail.Self.Labels, as)))
 	}
 	if v.Direction == Ingress {
 		fl, _ := nsLabels(fail.Self)
 		ol, _ := nsLabels(ok.Self)
-		if l := labelDiff(v.PeerNSKeys, fl, ol); l != "" {
-			parts = append(parts, fmt.Sprintf("%s's namespace has %s (%s's: %s)", fail.Name, l, ok.Name, labelValues(v.PeerNSKeys, fl, ol, l)))
+		if l := labelDiff(v.PeerNSKeys, fl, ol, as); l != "" {
+			parts = append(parts, fmt.Sprintf("%s's namespace has %s (%s's: %s)", fail.Name, l, ok.Name, labelDiff(v.PeerNSKeys, ol, fl, as)))
 		}
 		if v.PeerBlocks && fail.SelfIP != ok.SelfIP {
-			parts = append(parts, fmt.Sprintf("%s's address is %s (%s: %s)", fail.Name, fail.SelfIP, ok.Name, ok.SelfIP))
+			parts = append(parts, fmt.Sprintf("%s's address is %s (%s: %s)", fail.Name, as(fail.SelfIP), ok.Name, as(ok.SelfIP)))
 		}
 	}
 	if len(parts) == 0 {
@@ -171,8 +254,8 @@ func contrast(fail, ok Side) string {
 	return strings.Join(parts, "; ")
 }
 
-// labelDiff words the failing side's values of the keys whose values differ.
-func labelDiff(keys []string, fail, ok map[string]string) string {
+// labelDiff words one side's values of the keys whose values differ from the other's.
+func labelDiff(keys []string, fail, ok map[string]string, as func(string) string) string {
 	var out []string
 	for _, k := range keys {
 		fv, fok := fail[k]
@@ -180,20 +263,15 @@ func labelDiff(keys []string, fail, ok map[string]string) string {
 		if fok == ook && fv == ov {
 			continue
 		}
-		out = append(out, word(k, fv, fok))
+		out = append(out, word(k, fv, fok, as))
 	}
 	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return strings.Join(slices.Compact(out), ", ")
 }
 
-// labelValues words the other side's values of the same keys: labelDiff from its side.
-func labelValues(keys []string, fail, ok map[string]string, _ string) string {
-	return labelDiff(keys, ok, fail)
-}
-
-func word(k, v string, present bool) string {
+func word(k, v string, present bool, as func(string) string) string {
 	if !present {
-		return "no label " + k
+		return "no label " + as(k)
 	}
-	return k + "=" + v
+	return as(k + "=" + v)
 }

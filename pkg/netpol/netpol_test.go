@@ -270,6 +270,10 @@ func TestExplain(t *testing.T) {
 	if got != want {
 		t.Errorf("explain:\n got %s\nwant %s", got, want)
 	}
+	got = Headline(Side{Name: "web-b", Self: webB, Verdict: vb}, Side{Name: "web-a", Self: webA, Verdict: va}, false)
+	if want := "NetworkPolicy `shop/db-ingress` keeps web-b out of the destination, as web-b has `role=canary` (web-a: `role=stable`)"; got != want {
+		t.Errorf("headline:\n got %s\nwant %s", got, want)
+	}
 
 	// Egress: the policy selects the canary only and forgets DNS.
 	deny := Policy{Namespace: "shop", Name: "canary-egress", Spec: networkingv1.NetworkPolicySpec{
@@ -286,6 +290,10 @@ func TestExplain(t *testing.T) {
 		if !strings.Contains(got, w) {
 			t.Errorf("egress explain %q lacks %q", got, w)
 		}
+	}
+	got = Headline(Side{Name: "web-b", Self: webB, Verdict: eb}, Side{Name: "web-a", Self: webA, Verdict: ea}, true)
+	if want := "NetworkPolicy `shop/canary-egress` denies web-b's egress, DNS included, as web-b has `role=canary` (web-a: `role=stable`)"; got != want {
+		t.Errorf("egress headline:\n got %s\nwant %s", got, want)
 	}
 }
 

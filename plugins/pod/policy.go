@@ -131,7 +131,7 @@ func denialKey(dir string, v netpol.Verdict) string {
 
 // analysis: the verdicts on a probe's way are on its path; a denial in the failing pod
 // that the working pod does not meet is the cause, worded by the policy that decides.
-var analysis = contract.Analysis{Role: contract.State, Path: policyPath, Describe: describePolicy}
+var analysis = contract.Analysis{Role: contract.State, Path: policyPath, Describe: describePolicy, Detail: detailPolicy}
 
 func policyPath(c *contract.Comparison, p *contract.Probe, i int) []string {
 	if p.Proto != "tcp" && p.Proto != "udp" && p.Proto != "icmp" || p.AddrKey == "" {
@@ -147,21 +147,39 @@ func policyPath(c *contract.Comparison, p *contract.Probe, i int) []string {
 	return out
 }
 
-// describePolicy words a denial row in subject i against subject j: the policies, what
-// they admit, what differs between the two pods that decides, and what it drops.
+// describePolicy words a denial row in subject i against subject j as the cause's
+// headline: the policies and what differs between the two pods that decides.
 func describePolicy(c *contract.Comparison, r contract.Row, i, j int) string {
+	fail, okSide, dns := policySides(c, r, i, j)
+	if fail.Name == "" {
+		return ""
+	}
+	return netpol.Headline(fail, okSide, dns)
+}
+
+// detailPolicy is the cause's detail: what the policies admit, what differs, and which
+// of the pod's traffic they drop where.
+func detailPolicy(c *contract.Comparison, r contract.Row, i, j int) string {
+	fail, okSide, dns := policySides(c, r, i, j)
+	if fail.Name == "" {
+		return ""
+	}
+	return netpol.Explain(fail, okSide, dns)
+}
+
+// policySides are subject i's and subject j's views of the flows a denial row stands
+// for, fail.Reaching naming what it drops; fail.Name is "" where there are none.
+func policySides(c *contract.Comparison, r contract.Row, i, j int) (fail, okSide netpol.Side, dns bool) {
 	rest, ok := strings.CutPrefix(r.Key, "policy-denies/")
 	if !ok {
-		return ""
+		return fail, okSide, false
 	}
 	dir, _, _ := strings.Cut(rest, "/")
 	secs := sections(c)
 	if secs[i] == nil {
-		return ""
+		return fail, okSide, false
 	}
-	var fail netpol.Side
 	var reached []string
-	dns := false
 	for n := range secs[i].Destinations {
 		d := &secs[i].Destinations[n]
 		jd, ok := secs[i].judge(d)
@@ -201,10 +219,10 @@ func describePolicy(c *contract.Comparison, r contract.Row, i, j int) string {
 		}
 	}
 	if fail.Name == "" {
-		return ""
+		return fail, okSide, false
 	}
 	// The same destination as the other subject sees it.
-	okSide := netpol.Side{Name: c.Subjects[j], Verdict: netpol.Verdict{Direction: netpol.Direction(dir)}}
+	okSide = netpol.Side{Name: c.Subjects[j], Verdict: netpol.Verdict{Direction: netpol.Direction(dir)}}
 	if secs[j] != nil {
 		okSide.Self = secs[j].self()
 		for n := range secs[j].Destinations {
@@ -220,7 +238,7 @@ func describePolicy(c *contract.Comparison, r contract.Row, i, j int) string {
 	if len(reached) > show {
 		fail.Reaching += fmt.Sprintf(" and %d more", len(reached)-show)
 	}
-	return netpol.Explain(fail, okSide, dns)
+	return fail, okSide, dns
 }
 
 // side is subject k's view of destination d (its normalised key in Reaching, for now).

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/netdiff/kubectl-netdiff/internal/plugintest"
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 	"github.com/netdiff/kubectl-netdiff/pkg/diff"
 	"github.com/netdiff/kubectl-netdiff/pkg/netpol"
@@ -371,10 +372,13 @@ func TestPolicyCauses(t *testing.T) {
 			}
 			f := res.Findings[0]
 			for _, w := range tc.want {
-				if !strings.Contains(f.Message, w) {
-					t.Errorf("cause %q lacks %q", f.Message, w)
+				if !strings.Contains(f.Message+" "+f.Detail, w) {
+					t.Errorf("cause %q (detail %q) lacks %q", f.Message, f.Detail, w)
 				}
 			}
+			// Issue 31's NetworkPolicy kind: the policy and what decides in the
+			// headline, what it admits and drops in the detail.
+			plugintest.GoldenHeadline(t, "policy-"+strings.ReplaceAll(tc.name, " ", "-"), f)
 			if n := countPodCauses(res.Findings); n != 1 {
 				t.Errorf("%d policy causes, want one line for one fault", n)
 			}
@@ -386,7 +390,7 @@ func TestPolicyCauses(t *testing.T) {
 					t.Errorf("symptom left unexplained: %q", g.Message)
 				}
 			}
-			t.Logf("%s", f.Message)
+			t.Logf("%s\n  %s", f.Message, f.Detail)
 		})
 	}
 }

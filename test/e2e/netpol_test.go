@@ -336,8 +336,8 @@ spec:
 				t.Fatalf("first finding = %s %s about %q, want the pod section's cause about %s\n%s", top.Kind, top.Rule, top.Subject, tc.subject, clip(r.stdout))
 			}
 			for _, want := range tc.want {
-				if !strings.Contains(top.Message, want) {
-					t.Errorf("the cause does not say %q:\n%s", want, top.Message)
+				if !strings.Contains(top.Message+" "+top.Detail, want) {
+					t.Errorf("the cause does not say %q:\n%s\n%s", want, top.Message, top.Detail)
 				}
 			}
 			if len(top.Explains) == 0 {
@@ -470,7 +470,7 @@ spec:
 			if top.Kind != "cause" || !strings.HasPrefix(top.Rule, "pod/") || top.Subject != "web-b" {
 				t.Fatalf("first finding = %s %s about %q, want the pod section's policy cause about web-b\n%s", top.Kind, top.Rule, top.Subject, clip(r.stdout))
 			}
-			if !strings.Contains(top.Message, "NetworkPolicy "+w.ns+"/"+tc.policyName) {
+			if !strings.Contains(top.Message, "NetworkPolicy `"+w.ns+"/"+tc.policyName+"`") {
 				t.Errorf("the cause does not name the policy:\n%s", top.Message)
 			}
 			// Issue 31's NetworkPolicy kind: the headline's words held, the cluster's
