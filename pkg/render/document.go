@@ -31,12 +31,16 @@ type Summary struct {
 // Finding is one explained difference (docs/findings.md): a cause, a symptom or context,
 // linked to the findings it explains or is explained by.
 type Finding struct {
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`     // cause, symptom, context
-	Severity    string          `json:"severity"` // critical, high, medium, low, info
-	Subject     string          `json:"subject,omitempty"`
-	Rule        string          `json:"rule"`
-	Message     string          `json:"message"`
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`     // cause, symptom, context
+	Severity string `json:"severity"` // critical, high, medium, low, info
+	Subject  string `json:"subject,omitempty"`
+	Rule     string `json:"rule"`
+	Message  string `json:"message"`
+	// Effect is the end of a cause's message: what it did to this run's probes.
+	Effect string `json:"effect,omitempty"`
+	// Detail is what a person may want after the headline (`-o wide` prints it too).
+	Detail      string          `json:"detail,omitempty"`
 	Keys        []string        `json:"keys"` // "section/key" of the rows it rests on
 	Evidence    []diff.Evidence `json:"evidence,omitempty"`
 	Explains    []string        `json:"explains,omitempty"`
@@ -81,7 +85,7 @@ func newDocument(ctx context.Context, res *diff.Result, all bool) (Document, err
 	for _, f := range res.Findings {
 		keys := append([]string{}, f.Keys...)
 		d.Findings = append(d.Findings, Finding{ID: f.ID, Kind: string(f.Kind), Severity: f.Severity.String(), Subject: f.Subject,
-			Rule: f.Rule, Message: Cap(f.Message, MaxMessageBytes), Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: Cap(f.Checked, MaxMessageBytes),
+			Rule: f.Rule, Message: Cap(f.Message, MaxMessageBytes), Effect: Cap(f.Effect, MaxMessageBytes), Detail: Cap(f.Detail, MaxMessageBytes), Keys: keys, Evidence: f.Evidence, Explains: f.Explains, ExplainedBy: f.ExplainedBy, Checked: Cap(f.Checked, MaxMessageBytes),
 			ConsequenceOf: f.ConsequenceOf, Consequences: f.Consequences, Place: f.Place})
 	}
 	d.Summary.Rows, d.Summary.Findings = len(res.Rows), len(res.Findings)

@@ -75,10 +75,10 @@ type htmlSubject struct {
 }
 
 type htmlFinding struct {
-	ID, Severity, Kind, Message, Rule, Subject, Place, Checked string
-	Count                                                      string
-	Evidence                                                   htmlTable
-	Symptoms, Consequences                                     []string
+	ID, Severity, Kind, Message, Detail, Rule, Subject, Place, Checked string
+	Count                                                              string
+	Evidence                                                           htmlTable
+	Symptoms, Consequences                                             []string
 }
 
 type htmlTable struct {
@@ -241,7 +241,7 @@ func htmlFindings(res *diff.Result, pivot bool) (causes, other []htmlFinding) {
 			continue
 		}
 		h := htmlFinding{ID: sanitize(f.ID), Severity: strings.ToUpper(f.Severity.String()), Kind: string(f.Kind),
-			Message: sanitize(f.Message), Rule: sanitize(f.Rule), Subject: sanitize(f.Subject), Place: sanitize(f.Place)}
+			Message: sanitize(f.Message), Detail: sanitize(f.Detail), Rule: sanitize(f.Rule), Subject: sanitize(f.Subject), Place: sanitize(f.Place)}
 		if f.Kind == diff.Symptom && len(f.ExplainedBy) == 0 {
 			h.Checked = sanitize(f.Checked)
 		}

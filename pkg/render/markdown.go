@@ -108,6 +108,9 @@ func markdownFindings(res *diff.Result) (causes string, others []string) {
 		}
 		n++
 		fmt.Fprintf(&b, "%d. %s\n", n, head)
+		if f.Detail != "" {
+			b.WriteString("   - " + mdText(oneLine(sanitize(f.Detail), 600)) + "\n")
+		}
 		for _, id := range f.Consequences {
 			if s, ok := byID[id]; ok {
 				b.WriteString("   - follows from it: " + mdText(oneLine(sanitize(s.Message), 300)) + "\n")

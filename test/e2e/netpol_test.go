@@ -337,7 +337,8 @@ spec:
 			}
 			for _, want := range tc.want {
 				if !strings.Contains(top.Message+" "+top.Detail, want) {
-					t.Errorf("the cause does not say %q:\n%s\n%s", want, top.Message, top.Detail)
+					t.Errorf("the cause does not say %q:\n%s\n%s\n%s", want, top.Message, top.Detail, clip(r.stdout))
+					break
 				}
 			}
 			if len(top.Explains) == 0 {
