@@ -11,19 +11,13 @@ import (
 	"github.com/netdiff/kubectl-netdiff/pkg/contract"
 )
 
-// HeadlineBudget is the most characters of words a top-level cause's headline may hold
-// (docs/findings.md). The syntax a person types, in backticks (a rule, a route, a line
-// of a file), is as long as the thing it names and is not counted.
-const HeadlineBudget = 160
+// HeadlineBudget is contract.HeadlineBudget (docs/findings.md).
+const HeadlineBudget = contract.HeadlineBudget
 
 var updateHeadlines = flag.Bool("update-headlines", false, "rewrite testdata/headlines/*.txt from this run")
 
-// WordsLength is the length of msg outside its backticked syntax.
-func WordsLength(msg string) int {
-	return len(codeSpan.ReplaceAllString(msg, ""))
-}
-
-var codeSpan = regexp.MustCompile("`[^`]*`")
+// WordsLength is contract.WordsLength: the length of msg outside its backticked syntax.
+func WordsLength(msg string) int { return contract.WordsLength(msg) }
 
 // fileName: what a golden's name may not hold in a file name on any OS a clone lands on.
 var fileName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
@@ -57,6 +51,7 @@ var counts = []struct {
 	with string
 }{
 	{regexp.MustCompile(`\b\d+ of \d+\b`), "N of N"},
+	{regexp.MustCompile(`\b\d+ more targets?\b`), "N more targets"},
 	{regexp.MustCompile(`\b\d+ more\b`), "N more"},
 	{regexp.MustCompile(`\b\d+ targets?\b`), "N targets"},
 	{regexp.MustCompile(`dropped \d+ `), "dropped N "},

@@ -2,8 +2,22 @@ package contract
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
+
+// HeadlineBudget is the most characters of words a top-level cause's headline (its
+// message, effect included) holds (docs/findings.md). The syntax a person types, in
+// backticks (a rule, a route, a line of a file), is as long as the thing it names and is
+// not counted.
+const HeadlineBudget = 160
+
+// WordsLength is the length of msg outside its backticked syntax.
+func WordsLength(msg string) int {
+	return len(codeSpan.ReplaceAllString(msg, ""))
+}
+
+var codeSpan = regexp.MustCompile("`[^`]*`")
 
 // Plural is one or many by n: Plural(1, "rule", "rules") is "rule".
 func Plural(n int, one, many string) string {

@@ -99,7 +99,8 @@ func (t *tally) burstsOnly() bool { return t.burstFail > 0 && t.seqFail == 0 && 
 // phrase with their ports; targets that all failed alike are one phrase. The second
 // result is what the counts say beyond the headline (bursts and one at a time apart),
 // for the finding's detail.
-func effect(c *contract.Comparison, probes []*contract.Probe, i int) (string, string) {
+func effect(c *contract.Comparison, probes []*contract.Probe, i int, limit int) (string, string) {
+	limit = min(limit, maxEffect)
 	byTarget := map[string]*tally{}
 	var keys []string
 	for _, p := range probes {
@@ -209,20 +210,27 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int) (string, st
 		if m != "" {
 			more = append(more, g.where+": "+m)
 		}
-		if n > 0 && (rest > 0 || len(strings.Join(parts, "; "))+len(w) > maxEffect) {
+		if n > 0 && (rest > 0 || len(strings.Join(parts, "; "))+len("; ")+len(w) > limit) {
 			rest += g.targets
 			continue
 		}
 		parts = append(parts, w)
 	}
 	if rest > 0 {
-		parts[len(parts)-1] += fmt.Sprintf(", and %d more %s", rest, contract.Plural(rest, "target", "targets"))
+		// The groups past the limit are counted, in the headline where that fits.
+		tail := fmt.Sprintf("%d more %s fail otherwise", rest, contract.Plural(rest, "target", "targets"))
+		if len(strings.Join(parts, "; "))+len("; ")+len(tail) <= limit {
+			parts = append(parts, tail)
+		} else {
+			more = append(more, tail)
+		}
 	}
 	return strings.Join(parts, "; "), strings.Join(more, "; ")
 }
 
 // maxWhere is the longest list of targets a headline names; more are counted. maxEffect
-// is the longest effect worded group by group; the groups past it are counted.
+// is the longest effect worded group by group (less where the cause's words leave less
+// of contract.HeadlineBudget); the groups past it are counted.
 const (
 	maxWhere  = 30
 	maxEffect = 100
@@ -306,7 +314,8 @@ func (d *Diagnosis) effectOf(idx int, symptoms []int) (string, string) {
 	if subj < 0 {
 		return "", ""
 	}
-	return effect(d.c, collect(true), subj)
+	// The effect ends the headline: what is left of its budget once the cause is said.
+	return effect(d.c, collect(true), subj, contract.HeadlineBudget-contract.WordsLength(d.fs[idx].message())-len(": "))
 }
 
 // andList joins "a", "b", "c" as "a, b and c".
