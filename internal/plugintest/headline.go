@@ -24,7 +24,7 @@ var fileName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
 
 // badWords are the grammar and hedges docs/findings.md forbids: a count before a noun
 // of the wrong number, "a" before a vowel (the word, not a name's end: web-a), "can fail", "may".
-var badWords = []*regexp.Regexp{regexp.MustCompile(`(^|[^\d.])1 [a-z]+s\b`), regexp.MustCompile(`(^|[\s(])a [aeiou]`), regexp.MustCompile(`\bcan fail\b|\bmay\b`)}
+var badWords = []*regexp.Regexp{regexp.MustCompile(`(^|[^\d.])1 [a-z]+s\b|\b1 more [a-z]+s\b|\b1 more target fail\b`), regexp.MustCompile(`(^|[\s(])a [aeiou]`), regexp.MustCompile(`\bcan fail\b|\bmay\b`)}
 
 // HeadlineStyle holds a top-level cause's headline to docs/findings.md: its words within
 // the budget, no count of the wrong number, no "a" before a vowel, no hedge.
@@ -51,7 +51,7 @@ var counts = []struct {
 	with string
 }{
 	{regexp.MustCompile(`\b\d+ of \d+\b`), "N of N"},
-	{regexp.MustCompile(`\b\d+ more targets?\b`), "N more targets"},
+	{regexp.MustCompile(`\b\d+ more (targets? fails? otherwise|targets?\b)`), "N more targets"},
 	{regexp.MustCompile(`\b\d+ more\b`), "N more"},
 	{regexp.MustCompile(`\b\d+ targets?\b`), "N targets"},
 	{regexp.MustCompile(`dropped \d+ `), "dropped N "},

@@ -218,7 +218,7 @@ func effect(c *contract.Comparison, probes []*contract.Probe, i int, limit int) 
 	}
 	if rest > 0 {
 		// The groups past the limit are counted, in the headline where that fits.
-		tail := fmt.Sprintf("%d more %s fail otherwise", rest, contract.Plural(rest, "target", "targets"))
+		tail := fmt.Sprintf("%d more %s otherwise", rest, contract.Plural(rest, "target fails", "targets fail"))
 		if len(strings.Join(parts, "; "))+len("; ")+len(tail) <= limit {
 			parts = append(parts, tail)
 		} else {
