@@ -99,48 +99,8 @@ type calicoNode struct {
 }
 
 func newCalicoNode(t *testing.T) *calicoNode {
-	n := &calicoNode{node: netnstest.New(t, "hnode"), a: netnstest.New(t, "hpa"), b: netnstest.New(t, "hpb"),
-		remote: netnstest.New(t, "hrem"), ipA: "10.77.0.5", ipB: "10.77.0.6"}
-	n.node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1")
-	netnstest.Veth(t, n.node, "10.88.0.254/24", n.remote, "10.88.0.1/24")
-	n.node.IP("link", "set", "veth0", "name", "uplink")
-	n.remote.IP("route", "add", "default", "via", "10.88.0.254")
-	// Proxy ARP answers for an address the node routes out of another interface: as on a
-	// real node, the default route leaves by the uplink.
-	n.node.IP("route", "add", "default", "via", "10.88.0.1")
-	for _, p := range []struct {
-		pod  *netnstest.NS
-		ip   string
-		host string
-	}{{n.a, n.ipA, "cali-a"}, {n.b, n.ipB, "cali-b"}} {
-		netnstest.Veth(t, p.pod, p.ip+"/32", n.node, "")
-		n.node.IP("link", "set", "veth0", "name", p.host)
-		n.node.Exec("sysctl", "-qw", "net.ipv4.conf."+p.host+".proxy_arp=1", "net.ipv4.neigh."+p.host+".proxy_delay=0")
-		n.node.IP("route", "add", p.ip+"/32", "dev", p.host)
-		p.pod.IP("link", "set", "veth0", "down")
-		p.pod.IP("link", "set", "veth0", "name", "eth0")
-		p.pod.IP("link", "set", "eth0", "up")
-		p.pod.IP("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
-		p.pod.IP("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
-		p.pod.WriteEtc("resolv.conf", "nameserver 10.88.0.1\n")
-	}
-	for _, port := range []string{"8080", "8081"} {
-		n.remote.ListenTCP("10.88.0.1:" + port)
-	}
-	n.a.ListenTCP(n.ipA + ":8080")
-	n.b.ListenTCP(n.ipB + ":8080")
-	netnstest.Settle(t, n.node, n.a, n.b, n.remote)
-	n.ifA, n.ifB = ifindex(t, n.node, "cali-a"), ifindex(t, n.node, "cali-b")
-	return n
-}
-
-func ifindex(t *testing.T, ns *netnstest.NS, dev string) int {
-	out := ns.Exec("cat", "/sys/class/net/"+dev+"/ifindex")
-	i, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		t.Fatalf("ifindex of %s: %q", dev, out)
-	}
-	return i
+	c := netnstest.NewCalicoPair(t, "h", "8080", "8081")
+	return &calicoNode{node: c.Node, a: c.A, b: c.B, remote: c.Remote, ipA: c.IPA, ipB: c.IPB, ifA: c.IfA, ifB: c.IfB}
 }
 
 // collectPair collects both pods at once, and each pod's node side as --node-side does.

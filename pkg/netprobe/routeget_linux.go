@@ -48,14 +48,7 @@ func RouteGetAs(ip netip.Addr, proto uint8, dport int, uid int) (*RouteAnswer, *
 		nl.NativeEndian().PutUint32(b, uint32(uid))
 		req.AddData(nl.NewRtAttr(unix.RTA_UID, b))
 	}
-	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWROUTE)
-	if err != nil {
-		return nil, routeErrorOf(ip, err)
-	}
-	if len(msgs) == 0 {
-		return nil, &report.Error{Message: "route get " + ip.String() + ": empty answer"}
-	}
-	return parseRoute(msgs[0])
+	return ask(req, ip)
 }
 
 // RouteGetInput asks how the kernel routes a packet to ip that arrives from src on the
@@ -74,6 +67,11 @@ func RouteGetInput(ip, src netip.Addr, iif int) (*RouteAnswer, *report.Error) {
 	b := make([]byte, 4)
 	nl.NativeEndian().PutUint32(b, uint32(iif))
 	req.AddData(nl.NewRtAttr(unix.RTA_IIF, b))
+	return ask(req, ip)
+}
+
+// ask sends a route request for ip and reads the kernel's one answer.
+func ask(req *nl.NetlinkRequest, ip netip.Addr) (*RouteAnswer, *report.Error) {
 	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWROUTE)
 	if err != nil {
 		return nil, routeErrorOf(ip, err)

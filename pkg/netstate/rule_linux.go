@@ -143,7 +143,7 @@ func ParseRule(b []byte) (Rule, error) {
 			}
 		case fraIPProto:
 			if len(v) > 0 {
-				r.IPProto = ipProtoName(v[0])
+				r.IPProto = IPProtoName(v[0])
 			}
 		case fraSportRange, fraDportRange:
 			if len(v) < 4 {
@@ -253,7 +253,9 @@ func portRange(lo, hi uint16) string {
 	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
-func ipProtoName(p uint8) string {
+// IPProtoName is an IP protocol number as /etc/protocols names it, and so as `ip rule`
+// and iptables-save print it ("tcp", "ipv6-icmp"); an unknown one as its number.
+func IPProtoName(p uint8) string {
 	switch p {
 	case unix.IPPROTO_TCP:
 		return "tcp"
@@ -265,6 +267,14 @@ func ipProtoName(p uint8) string {
 		return "ipv6-icmp"
 	case unix.IPPROTO_SCTP:
 		return "sctp"
+	case unix.IPPROTO_UDPLITE:
+		return "udplite"
+	case unix.IPPROTO_ESP:
+		return "esp"
+	case unix.IPPROTO_AH:
+		return "ah"
+	case unix.IPPROTO_GRE:
+		return "gre"
 	}
 	return fmt.Sprint(p)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/xt"
 	"golang.org/x/sys/unix"
+
+	"github.com/netdiff/kubectl-netdiff/pkg/netstate"
 )
 
 // Iptables renders a rule of an iptables-nft table as iptables-save prints it, "-A
@@ -89,7 +91,7 @@ func Iptables(fam nftables.TableFamily, exprs []expr.Any, setName func(uint16) s
 			switch {
 			case r.isMeta && r.meta == expr.MetaKeyL4PROTO && len(e.Data) == 1 && (e.Op == expr.CmpOpEq || e.Op == expr.CmpOpNeq):
 				protoNum = e.Data[0]
-				proto = not + "-p " + protoSaveName(e.Data[0])
+				proto = not + "-p " + netstate.IPProtoName(e.Data[0])
 			case r.isMeta && (r.meta == expr.MetaKeyIIFNAME || r.meta == expr.MetaKeyOIFNAME):
 				name := string(trimNul(e.Data))
 				if len(e.Data) > 0 && e.Data[len(e.Data)-1] != 0 {
@@ -313,30 +315,6 @@ func addrOf(v6 bool, off uint32, data, mask []byte, n uint32) (string, bool) {
 	return fmt.Sprintf("%s/%d", a, bits), true
 }
 
-// protoSaveName is the protocol as iptables-save names it.
-func protoSaveName(p byte) string {
-	switch p {
-	case unix.IPPROTO_TCP:
-		return "tcp"
-	case unix.IPPROTO_UDP:
-		return "udp"
-	case unix.IPPROTO_ICMP:
-		return "icmp"
-	case unix.IPPROTO_ICMPV6:
-		return "ipv6-icmp"
-	case unix.IPPROTO_SCTP:
-		return "sctp"
-	case unix.IPPROTO_UDPLITE:
-		return "udplite"
-	case unix.IPPROTO_ESP:
-		return "esp"
-	case unix.IPPROTO_AH:
-		return "ah"
-	case unix.IPPROTO_GRE:
-		return "gre"
-	}
-	return fmt.Sprint(p)
-}
 
 type savedMatch struct {
 	words string

@@ -25,34 +25,8 @@ type calicoPair struct {
 }
 
 func newCalicoPair(t *testing.T) *calicoPair {
-	netnstest.RequireRoot(t)
-	n := &calicoPair{node: netnstest.New(t, "wbnode"), a: netnstest.New(t, "wbpa"), b: netnstest.New(t, "wbpb"),
-		remote: netnstest.New(t, "wbrem"), ipA: "10.77.0.5", ipB: "10.77.0.6"}
-	n.node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1")
-	netnstest.Veth(t, n.node, "10.88.0.254/24", n.remote, "10.88.0.1/24")
-	n.node.IP("link", "set", "veth0", "name", "uplink")
-	n.remote.IP("route", "add", "default", "via", "10.88.0.254")
-	n.node.IP("route", "add", "default", "via", "10.88.0.1")
-	for _, p := range []struct {
-		pod      *netnstest.NS
-		ip, host string
-	}{{n.a, n.ipA, "cali-a"}, {n.b, n.ipB, "cali-b"}} {
-		netnstest.Veth(t, p.pod, p.ip+"/32", n.node, "")
-		n.node.IP("link", "set", "veth0", "name", p.host)
-		n.node.Exec("sysctl", "-qw", "net.ipv4.conf."+p.host+".proxy_arp=1", "net.ipv4.neigh."+p.host+".proxy_delay=0")
-		n.node.IP("route", "add", p.ip+"/32", "dev", p.host)
-		p.pod.IP("link", "set", "veth0", "down")
-		p.pod.IP("link", "set", "veth0", "name", "eth0")
-		p.pod.IP("link", "set", "eth0", "up")
-		p.pod.IP("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
-		p.pod.IP("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
-		p.pod.WriteEtc("resolv.conf", "nameserver 10.88.0.1\n")
-	}
-	n.remote.ListenTCP("10.88.0.1:8080")
-	n.a.ListenTCP(n.ipA + ":8080")
-	n.b.ListenTCP(n.ipB + ":8080")
-	netnstest.Settle(t, n.node, n.a, n.b, n.remote)
-	return n
+	c := netnstest.NewCalicoPair(t, "wb", "8080")
+	return &calicoPair{node: c.Node, a: c.A, b: c.B, remote: c.Remote, ipA: c.IPA, ipB: c.IPB}
 }
 
 // collect collects both pods at once, each probing the other and the remote, and each
