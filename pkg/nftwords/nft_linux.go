@@ -197,18 +197,12 @@ func valueOf(what string, b, mask []byte) string {
 	return fmt.Sprintf("0x%x", b)
 }
 
+// protoName is a protocol as nft names it: /etc/protocols' name, but icmpv6.
 func protoName(p byte) string {
-	switch p {
-	case unix.IPPROTO_TCP:
-		return "tcp"
-	case unix.IPPROTO_UDP:
-		return "udp"
-	case unix.IPPROTO_ICMP:
-		return "icmp"
-	case unix.IPPROTO_ICMPV6:
+	if p == unix.IPPROTO_ICMPV6 {
 		return "icmpv6"
 	}
-	return fmt.Sprint(p)
+	return netstate.IPProtoName(p)
 }
 
 func limitUnit(u expr.LimitTime) string {
