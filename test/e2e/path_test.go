@@ -130,7 +130,7 @@ func TestNodeFaultsNamed(t *testing.T) {
 				{"ip", "rule", "add", "to", ip + "/32", "lookup", "251", "pref", "91"}},
 			[][]string{{"ip", "rule", "del", "to", ip + "/32", "lookup", "251", "pref", "91"},
 				{"ip", "route", "del", "unreachable", "default", "table", "251"}},
-			"`ip rule` 91: from all to " + regexp.QuoteMeta(ip) + " lookup 251", false},
+			"`91: from all to " + regexp.QuoteMeta(ip) + " lookup 251` \\(ip rule\\)", false},
 		// The node's neighbour entry for web-b on its veth holds another MAC: the node
 		// routes to web-b as before, and sends the frames where web-b's eth0 drops them.
 		{"wrong-neighbour-entry",
