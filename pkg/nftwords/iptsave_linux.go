@@ -315,7 +315,6 @@ func addrOf(v6 bool, off uint32, data, mask []byte, n uint32) (string, bool) {
 	return fmt.Sprintf("%s/%d", a, bits), true
 }
 
-
 type savedMatch struct {
 	words string
 	tcp   *xt.Tcp // an explicit tcp/udp match, merged with the native port comparisons
