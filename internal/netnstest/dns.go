@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"testing"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // ServeDNS answers DNS queries in ns over UDP on udpAddr ("10.10.2.2:53": bound to the
@@ -59,4 +61,18 @@ func ServeDNS(t *testing.T, ns *NS, udpAddr string, answer func(q []byte, client
 			}(c)
 		}
 	}()
+}
+
+// Question is a query's header and its one question; ok is false for anything else.
+func Question(q []byte) (h dnsmessage.Header, question dnsmessage.Question, ok bool) {
+	var p dnsmessage.Parser
+	h, err := p.Start(q)
+	if err != nil {
+		return h, question, false
+	}
+	qs, err := p.AllQuestions()
+	if err != nil || len(qs) != 1 {
+		return h, question, false
+	}
+	return h, qs[0], true
 }

@@ -65,18 +65,13 @@ func TestDNSInNamespaces(t *testing.T) {
 func fromB(ip net.IP) bool { return ip.To4() != nil && ip.To4()[2] == 2 }
 
 func answer(q []byte, client net.IP) []byte {
-	var p dnsmessage.Parser
-	h, err := p.Start(q)
-	if err != nil {
-		return nil
-	}
-	qs, err := p.AllQuestions()
-	if err != nil || len(qs) != 1 {
+	h, question, ok := netnstest.Question(q)
+	if !ok {
 		return nil
 	}
 	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
 	var ip [4]byte
-	name := qs[0].Name.String()
+	name := question.Name.String()
 	switch {
 	case name == "svc.netdiff.test." && !fromB(client):
 		ip = [4]byte{10, 10, 9, 1}
@@ -89,10 +84,10 @@ func answer(q []byte, client net.IP) []byte {
 	}
 	b := dnsmessage.NewBuilder(nil, rh)
 	b.StartQuestions()
-	b.Question(qs[0])
+	b.Question(question)
 	b.StartAnswers()
-	if rh.RCode == dnsmessage.RCodeSuccess && qs[0].Type == dnsmessage.TypeA {
-		b.AResource(dnsmessage.ResourceHeader{Name: qs[0].Name, Class: dnsmessage.ClassINET, TTL: 30}, dnsmessage.AResource{A: ip})
+	if rh.RCode == dnsmessage.RCodeSuccess && question.Type == dnsmessage.TypeA {
+		b.AResource(dnsmessage.ResourceHeader{Name: question.Name, Class: dnsmessage.ClassINET, TTL: 30}, dnsmessage.AResource{A: ip})
 	}
 	out, _ := b.Finish()
 	return out

@@ -26,17 +26,12 @@ import (
 // zoneServer answers as a cluster DNS: svc.ns.svc.cluster.local. has an address, other
 // names in cluster.local. are NXDOMAIN, and names outside it are REFUSED (no recursion).
 func zoneAnswer(q []byte) []byte {
-	var p dnsmessage.Parser
-	h, err := p.Start(q)
-	if err != nil {
-		return nil
-	}
-	qs, err := p.AllQuestions()
-	if err != nil || len(qs) != 1 {
+	h, question, ok := netnstest.Question(q)
+	if !ok {
 		return nil
 	}
 	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired}
-	name := strings.ToLower(qs[0].Name.String())
+	name := strings.ToLower(question.Name.String())
 	switch {
 	case name == "svc.ns.svc.cluster.local.":
 	case strings.HasSuffix(name, ".cluster.local."):
@@ -46,10 +41,10 @@ func zoneAnswer(q []byte) []byte {
 	}
 	b := dnsmessage.NewBuilder(nil, rh)
 	_ = b.StartQuestions()
-	_ = b.Question(qs[0])
+	_ = b.Question(question)
 	_ = b.StartAnswers()
-	if rh.RCode == dnsmessage.RCodeSuccess && qs[0].Type == dnsmessage.TypeA {
-		_ = b.AResource(dnsmessage.ResourceHeader{Name: qs[0].Name, Class: dnsmessage.ClassINET, TTL: 30}, dnsmessage.AResource{A: [4]byte{10, 96, 7, 7}})
+	if rh.RCode == dnsmessage.RCodeSuccess && question.Type == dnsmessage.TypeA {
+		_ = b.AResource(dnsmessage.ResourceHeader{Name: question.Name, Class: dnsmessage.ClassINET, TTL: 30}, dnsmessage.AResource{A: [4]byte{10, 96, 7, 7}})
 	}
 	out, _ := b.Finish()
 	return out
