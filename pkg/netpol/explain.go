@@ -157,44 +157,34 @@ func Headline(fail, ok Side, dns bool) string {
 	switch {
 	case v.Direction == Ingress && peerOnly(fail, ok):
 		// Each probes its peer: the difference is the destination, not the source.
-		return fmt.Sprintf("%s %s %s out of pod %s (no policy isolates %s's peer %s)", strings.Join(names, " and "), keeps(len(names)),
+		return fmt.Sprintf("%s %s %s out of pod %s (no policy isolates %s's peer %s)", strings.Join(names, " and "), verb(len(names), "keeps", "keep"),
 			fail.Name, code(fail.Dest.Namespace+"/"+fail.Dest.Name), ok.Name, code(ok.Dest.Namespace+"/"+ok.Dest.Name))
 	case v.Direction == Ingress:
-		return fmt.Sprintf("%s %s %s out of the destination%s", strings.Join(names, " and "), keeps(len(names)), fail.Name, becauseOf(fail, ok))
+		return fmt.Sprintf("%s %s %s out of the destination%s", strings.Join(names, " and "), verb(len(names), "keeps", "keep"), fail.Name, becauseOf(fail, ok))
 	case dns:
 		what += ", DNS included"
 	}
-	return fmt.Sprintf("%s %s %s%s", strings.Join(names, " and "), denies(len(names)), what, becauseOf(fail, ok))
+	return fmt.Sprintf("%s %s %s%s", strings.Join(names, " and "), verb(len(names), "denies", "deny"), what, becauseOf(fail, ok))
 }
 
 // becauseOf is the headline's end: ", as" what differs between the two subjects that
-// the policies look at, the labels and names as typed; or what the other subject's
-// verdict is where nothing they look at differs.
+// the policies look at, the labels and names as typed (a namespace by its labels where
+// they decide, not also by its name); or the other subject's verdict where nothing
+// they look at differs.
 func becauseOf(fail, ok Side) string {
-	why := contrastWords(fail, ok, code)
-	if strings.HasPrefix(why, ok.Name+": ") {
-		return " (" + why + ")"
+	parts := differences(fail, ok, code, false)
+	if len(parts) == 0 {
+		return fmt.Sprintf(" (%s: %s)", ok.Name, ok.Verdict.How())
 	}
-	if i := strings.Index(why, "; "+fail.Name+"'s namespace has "); i >= 0 && strings.HasPrefix(why, fail.Name+" is in namespace ") {
-		why = why[i+2:] // the namespace's labels decide, not its name
-	}
-	return ", as " + why
+	return ", as " + strings.Join(parts, "; ")
 }
 
-// keeps is the verb for one policy or several.
-func keeps(n int) string {
+// verb is one or many by n: the verb of one policy or of several.
+func verb(n int, one, many string) string {
 	if n == 1 {
-		return "keeps"
+		return one
 	}
-	return "keep"
-}
-
-// denies is the verb for one policy or several.
-func denies(n int) string {
-	if n == 1 {
-		return "denies"
-	}
-	return "deny"
+	return many
 }
 
 // code writes a label, a name or an address as typed, in backticks.
@@ -214,7 +204,11 @@ func contrast(fail, ok Side) string {
 		return fmt.Sprintf("it selects the destination, pod %s/%s (%s's probe reaches pod %s/%s, which no policy isolates for ingress)",
 			fail.Dest.Namespace, fail.Dest.Name, ok.Name, ok.Dest.Namespace, ok.Dest.Name)
 	}
-	return contrastWords(fail, ok, plain)
+	parts := differences(fail, ok, plain, true)
+	if len(parts) == 0 {
+		return fmt.Sprintf("%s: %s", ok.Name, ok.Verdict.How())
+	}
+	return strings.Join(parts, "; ")
 }
 
 // peerOnly: each subject probes its peer and only the failing one's destination is
@@ -224,13 +218,12 @@ func peerOnly(fail, ok Side) bool {
 		(fail.Dest.Namespace != ok.Dest.Namespace || fail.Dest.Name != ok.Dest.Name)
 }
 
-// contrastWords is contrast with its labels, names and addresses written by as.
-func contrastWords(fail, ok Side, as func(string) string) string {
+// differences are what differs between the two subjects among the facts the deciding
+// policies look at, each in words, the labels, names and addresses written by as;
+// withName: the namespace's name too where its labels differ and decide.
+func differences(fail, ok Side, as func(string) string, withName bool) []string {
 	v := fail.Verdict
 	var parts []string
-	if fail.Self.Namespace != ok.Self.Namespace {
-		parts = append(parts, fmt.Sprintf("%s is in namespace %s (%s: %s)", fail.Name, as(fail.Self.Namespace), ok.Name, as(ok.Self.Namespace)))
-	}
 	keys := v.PeerKeys
 	if v.Direction == Egress {
 		keys = v.SelectKeys
@@ -238,20 +231,22 @@ func contrastWords(fail, ok Side, as func(string) string) string {
 	if l := labelDiff(keys, fail.Self.Labels, ok.Self.Labels, as); l != "" {
 		parts = append(parts, fmt.Sprintf("%s has %s (%s: %s)", fail.Name, l, ok.Name, labelDiff(keys, ok.Self.Labels, fail.Self.Labels, as)))
 	}
+	byLabels := false
 	if v.Direction == Ingress {
 		fl, _ := nsLabels(fail.Self)
 		ol, _ := nsLabels(ok.Self)
 		if l := labelDiff(v.PeerNSKeys, fl, ol, as); l != "" {
 			parts = append(parts, fmt.Sprintf("%s's namespace has %s (%s's: %s)", fail.Name, l, ok.Name, labelDiff(v.PeerNSKeys, ol, fl, as)))
+			byLabels = true
 		}
 		if v.PeerBlocks && fail.SelfIP != ok.SelfIP {
 			parts = append(parts, fmt.Sprintf("%s's address is %s (%s: %s)", fail.Name, as(fail.SelfIP), ok.Name, as(ok.SelfIP)))
 		}
 	}
-	if len(parts) == 0 {
-		return fmt.Sprintf("%s: %s", ok.Name, ok.Verdict.How())
+	if fail.Self.Namespace != ok.Self.Namespace && (withName || !byLabels) {
+		parts = append([]string{fmt.Sprintf("%s is in namespace %s (%s: %s)", fail.Name, as(fail.Self.Namespace), ok.Name, as(ok.Self.Namespace))}, parts...)
 	}
-	return strings.Join(parts, "; ")
+	return parts
 }
 
 // labelDiff words one side's values of the keys whose values differ from the other's.
